@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Both install missing Debian packages first
+# (scripts/install-deps.sh; a no-op when everything is there), then build with CMake.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:50051
+DATA_DIR ?= ./var/db
+
+.PHONY: all deps configure build run test bench format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@mkdir -p $(dir $(DATA_DIR))
+	@echo "Starting triage-server on $(LISTEN), data in $(DATA_DIR). Stop with Ctrl-C."
+	@echo "Try, from another terminal:"
+	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) submit --reporter child --age 13 \\"
+	@echo "      --category grooming --channel online-gaming --description 'A man in a game asked me for photos'"
+	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) show <report id>"
+	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+bench: build
+	@$(BUILD_DIR)/bench/triage_bench
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD_DIR)

@@ -1,0 +1,29 @@
+// The column families of the store, declared once, in a fixed order. The order is the
+// index into the handle array the store keeps; append new families at the end.
+#ifndef SAFEGUARDING_STORAGE_COLUMN_FAMILIES_H_
+#define SAFEGUARDING_STORAGE_COLUMN_FAMILIES_H_
+
+#include <array>
+#include <string_view>
+
+namespace safeguarding::storage {
+
+enum class ColumnFamily : int {
+  kReports = 0,   // report id -> Report
+  kEvents = 1,    // report id + sequence -> ReportEvent
+  kQueue = 2,     // queue, tier, due time, report id -> "" (ordered claim index)
+  kRequests = 3,  // caller scope + request id -> fingerprint + first response
+  kCounters = 4,  // statistics buckets -> uint64 (merge operator)
+  kAudit = 5,     // time + sequence -> audit entry
+  kMeta = 6,      // schema version and other store-wide facts
+};
+
+inline constexpr int kColumnFamilyCount = 7;
+
+// RocksDB names; "default" is RocksDB's own family and is left empty.
+inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
+    "reports", "events", "queue", "requests", "counters", "audit", "meta"};
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_COLUMN_FAMILIES_H_

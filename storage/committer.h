@@ -1,0 +1,74 @@
+// Committer: group commit on one thread.
+//
+// gRPC 1.51 runs callback handlers on very few threads, so a handler must never wait for
+// fsync. Handlers hand their Mutation to Commit() and return at once; the committer thread
+// takes everything pending, appends it to one WriteBatch, writes it with sync=true, and
+// then runs each mutation's callback with the outcome. Many RPCs therefore share one fsync,
+// and a callback runs only once its writes are durable.
+//
+// Guarantees: callbacks run on the committer thread, in submission order, exactly once,
+// with OK only after the synced write succeeded. After a failed write every mutation of
+// that batch gets the error (none of it is visible). The destructor commits what is
+// pending, then joins the thread. Commit() is thread-safe.
+#ifndef SAFEGUARDING_STORAGE_COMMITTER_H_
+#define SAFEGUARDING_STORAGE_COMMITTER_H_
+
+#include <cstddef>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "rocksdb/db.h"
+#include "storage/mutation.h"
+
+namespace safeguarding::storage {
+
+struct CommitterOptions {
+  // Most mutations in one synced batch. 1 disables grouping (one fsync per change), which
+  // exists only so benchmarks can show what grouping buys.
+  size_t max_batch = 1024;
+  // fsync the WAL before acknowledging. Only benchmarks of the non-durable path turn it off.
+  bool sync = true;
+};
+
+class Committer {
+ public:
+  using Callback = absl::AnyInvocable<void(absl::Status) &&>;
+
+  // `db` and `handles` (indexed by ColumnFamily) must outlive the committer.
+  Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+            CommitterOptions options);
+  ~Committer();
+
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  // Queues `mutation`; `done` runs on the committer thread once it is durable or failed.
+  void Commit(Mutation mutation, Callback done);
+
+ private:
+  struct Pending {
+    Mutation mutation;
+    Callback done;
+  };
+
+  void Run();
+  rocksdb::Status WriteGroup(const std::vector<Pending>& group);
+
+  rocksdb::DB* const db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  const CommitterOptions options_;
+
+  absl::Mutex mu_;
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::thread thread_;
+};
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_COMMITTER_H_

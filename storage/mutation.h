@@ -1,0 +1,46 @@
+// Mutation: the writes of one logical change (a new report with its event, queue entry and
+// idempotency key; later a claim, a decision, an audit entry), recorded so the committer can
+// append many of them into one WriteBatch and make them durable with a single fsync.
+//
+// A mutation is applied whole or not at all: all of its writes land in the same batch.
+// Thread-compatible; owned by one caller until handed to the committer.
+#ifndef SAFEGUARDING_STORAGE_MUTATION_H_
+#define SAFEGUARDING_STORAGE_MUTATION_H_
+
+#include <string>
+#include <vector>
+
+#include "storage/column_families.h"
+
+namespace safeguarding::storage {
+
+class Mutation {
+ public:
+  enum class Op { kPut, kMerge, kDelete };
+  struct Write {
+    Op op;
+    ColumnFamily family;
+    std::string key;
+    std::string value;
+  };
+
+  void Put(ColumnFamily family, std::string key, std::string value) {
+    writes_.push_back({Op::kPut, family, std::move(key), std::move(value)});
+  }
+  void Merge(ColumnFamily family, std::string key, std::string value) {
+    writes_.push_back({Op::kMerge, family, std::move(key), std::move(value)});
+  }
+  void Delete(ColumnFamily family, std::string key) {
+    writes_.push_back({Op::kDelete, family, std::move(key), {}});
+  }
+
+  const std::vector<Write>& writes() const { return writes_; }
+  bool empty() const { return writes_.empty(); }
+
+ private:
+  std::vector<Write> writes_;
+};
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_MUTATION_H_

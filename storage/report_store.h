@@ -1,0 +1,121 @@
+// ReportStore: the durable home of reports, on an embedded RocksDB.
+//
+// The store exposes typed operations ("submit this new report", "read report", "scan a
+// queue"), never the raw database. Every change is one atomic WriteBatch over all the
+// column families it touches, made durable (WAL fsync) by the group committer before its
+// callback runs. Column families and key layouts: column_families.h and key_encoding.h.
+//
+// Thread-safe. Callbacks run on the committer thread (or on the caller's thread when the
+// answer is known without a write, e.g. a replayed request) and must not block.
+#ifndef SAFEGUARDING_STORAGE_REPORT_STORE_H_
+#define SAFEGUARDING_STORAGE_REPORT_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "safeguarding/triage/v1/intake.pb.h"
+#include "safeguarding/triage/v1/report.pb.h"
+#include "storage/committer.h"
+#include "storage/key_encoding.h"
+#include "storage/report_id.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace safeguarding::storage {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+// Version of the on-disk layout, kept in the meta family. Opening a store written by a
+// newer version fails rather than misreading it.
+inline constexpr uint32_t kSchemaVersion = 1;
+
+struct StoreOptions {
+  // Directory of the database; created if missing.
+  std::string path;
+  CommitterOptions commit;
+};
+
+// Everything written when a new report is accepted, in one batch.
+struct NewReport {
+  v1::Report report;  // complete: id, received time, triage, state
+  v1::ReportEvent event;  // the first history entry
+  std::string caller_scope;  // principal the request id belongs to
+  std::string request_id;
+  std::string fingerprint;  // digest of the request content, to tell retries from reuse
+  v1::SubmitReportResponse response;  // replayed verbatim to retries
+};
+
+class ReportStore {
+ public:
+  using SubmitCallback = absl::AnyInvocable<void(absl::StatusOr<v1::SubmitReportResponse>) &&>;
+
+  // Opens (creating on first start) the store at options.path. Fails with
+  // FAILED_PRECONDITION and a message naming the directory when it is locked by another
+  // process, cannot be created or read, or holds a newer schema.
+  static absl::StatusOr<std::unique_ptr<ReportStore>> Open(const StoreOptions& options);
+
+  // Commits whatever is pending, then closes the database.
+  ~ReportStore();
+
+  ReportStore(const ReportStore&) = delete;
+  ReportStore& operator=(const ReportStore&) = delete;
+
+  // Stores `report` idempotently on (caller_scope, request_id):
+  //  - first use: writes report, event, queue entry and request record in one synced batch,
+  //    then answers `report.response`;
+  //  - same request id and fingerprint (already stored or still being committed): answers
+  //    the first response; nothing new is written;
+  //  - same request id, different fingerprint: ALREADY_EXISTS;
+  //  - storage fault: UNAVAILABLE, nothing is visible, the request id stays free.
+  void SubmitNewReport(NewReport report, SubmitCallback done);
+
+  // NOT_FOUND if there is no such report; UNAVAILABLE on a storage fault.
+  absl::StatusOr<v1::Report> ReadReport(const ReportId& id) const;
+
+  // The history of one report, oldest first.
+  absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;
+
+  // Visits every entry of the claim index in key order (queue, tier, due time, arrival).
+  absl::Status ScanQueueIndex(absl::FunctionRef<void(const QueueKeyParts&)> visit) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct InFlight {
+    std::string fingerprint;
+    std::vector<SubmitCallback> waiters;
+  };
+
+  ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
+              std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit);
+
+  rocksdb::ColumnFamilyHandle* handle(ColumnFamily family) const {
+    return handles_[static_cast<int>(family)];
+  }
+  void FinishSubmit(const std::string& request_key,
+                    absl::StatusOr<v1::SubmitReportResponse> result, SubmitCallback done);
+
+  const std::string path_;
+  const int lock_fd_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<Committer> committer_;
+
+  // Request keys whose first submission is being committed; later duplicates wait here.
+  absl::Mutex requests_mu_;
+  absl::flat_hash_map<std::string, InFlight> in_flight_ ABSL_GUARDED_BY(requests_mu_);
+};
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_REPORT_STORE_H_

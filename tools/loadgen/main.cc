@@ -1,0 +1,204 @@
+// triage-loadgen: a bounded load generator for the triage server, loopback only.
+//
+// Keeps --concurrency calls in flight until --requests calls have completed or
+// --max_duration has passed, then prints throughput and latency percentiles. Methods:
+//   submit  ReportIntake.SubmitReport with a distinct request id per call (durable writes)
+//   health  grpc.health.v1.Health/Check, the no-op baseline to compare against
+// It refuses any target that is not a loopback address.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "safeguarding/triage/v1/intake.grpc.pb.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "loopback host:port of the server");
+ABSL_FLAG(std::string, method, "submit", "submit | health");
+ABSL_FLAG(int32_t, concurrency, 64, "calls kept in flight");
+ABSL_FLAG(int64_t, requests, 20000, "calls to complete (upper bound)");
+ABSL_FLAG(absl::Duration, max_duration, absl::Seconds(60), "stop issuing after this long");
+ABSL_FLAG(std::string, run_id, "", "prefix of request ids (default: derived from the time)");
+
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+bool IsLoopback(const std::string& target) {
+  return absl::StartsWith(target, "127.") || absl::StartsWith(target, "localhost:") ||
+         absl::StartsWith(target, "[::1]:") || absl::StartsWith(target, "ipv4:127.") ||
+         absl::StartsWith(target, "ipv6:[::1]:");
+}
+
+v1::SubmitReportRequest MakeSubmit(const std::string& run_id, int64_t n) {
+  static constexpr v1::ReporterType kTypes[] = {
+      v1::REPORTER_TYPE_CHILD, v1::REPORTER_TYPE_PARENT_CARER, v1::REPORTER_TYPE_PROFESSIONAL,
+      v1::REPORTER_TYPE_OTHER_ADULT};
+  v1::SubmitReportRequest r;
+  r.set_request_id(absl::StrCat(run_id, "-", n));
+  v1::ReportSubmission& s = *r.mutable_report();
+  v1::ReporterType type = kTypes[n % 4];
+  s.mutable_reporter()->set_type(type);
+  if (type == v1::REPORTER_TYPE_PROFESSIONAL) {
+    s.mutable_reporter()->set_professional_role(v1::PROFESSIONAL_ROLE_TEACHER);
+  }
+  s.set_child_age(static_cast<int>(8 + n % 10));
+  s.add_categories(static_cast<v1::ConcernCategory>(1 + n % 7));
+  s.add_channels(static_cast<v1::Channel>(1 + n % 7));
+  s.set_platform("LoadTestChat");
+  s.set_region("Test Region");
+  s.set_description(std::string(400, 'x') + " synthetic load-test report " + std::to_string(n));
+  return r;
+}
+
+class LoadRun {
+ public:
+  LoadRun(std::shared_ptr<grpc::Channel> channel, bool submit, int64_t total,
+          absl::Duration max_duration, std::string run_id)
+      : stub_(v1::ReportIntake::NewStub(channel)),
+        generic_(std::make_unique<grpc::GenericStub>(channel)),
+        submit_(submit),
+        total_(total),
+        deadline_(absl::Now() + max_duration),
+        run_id_(std::move(run_id)) {}
+
+  void Run(int concurrency) {
+    start_ = absl::Now();
+    for (int i = 0; i < concurrency; ++i) StartNext();
+    done_.WaitForNotification();
+    elapsed_ = absl::Now() - start_;
+  }
+
+  void Print(const std::string& method, int concurrency) {
+    absl::MutexLock lock(&mu_);
+    std::sort(latencies_us_.begin(), latencies_us_.end());
+    auto pct = [&](double p) {
+      if (latencies_us_.empty()) return 0.0;
+      size_t i = std::min(latencies_us_.size() - 1,
+                          static_cast<size_t>(p * static_cast<double>(latencies_us_.size())));
+      return static_cast<double>(latencies_us_[i]) / 1000.0;
+    };
+    double seconds = absl::ToDoubleSeconds(elapsed_);
+    std::printf(
+        "method=%s concurrency=%d ok=%lld errors=%lld seconds=%.2f rate_per_s=%.0f "
+        "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+        method.c_str(), concurrency, static_cast<long long>(ok_), static_cast<long long>(errors_),
+        seconds, static_cast<double>(ok_ + errors_) / seconds, pct(0.5), pct(0.9), pct(0.99),
+        pct(1.0));
+    if (!first_error_.empty()) std::printf("first_error=%s\n", first_error_.c_str());
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    v1::SubmitReportRequest request;
+    v1::SubmitReportResponse response;
+    grpc::ByteBuffer raw_request, raw_response;
+    absl::Time start;
+  };
+
+  void StartNext() {
+    int64_t n = issued_.fetch_add(1);
+    if (n >= total_ || absl::Now() >= deadline_) {
+      if (in_flight_.load() == 0 && !done_.HasBeenNotified()) MaybeFinish();
+      return;
+    }
+    in_flight_.fetch_add(1);
+    auto* call = new Call;
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    call->start = absl::Now();
+    auto on_done = [this, call](grpc::Status status) {
+      Record(absl::Now() - call->start, status);
+      delete call;
+      in_flight_.fetch_sub(1);
+      StartNext();
+    };
+    if (submit_) {
+      call->request = MakeSubmit(run_id_, n);
+      stub_->async()->SubmitReport(&call->context, &call->request, &call->response, on_done);
+    } else {
+      grpc::Slice empty("");  // an empty HealthCheckRequest: one empty slice, not no slices
+      call->raw_request = grpc::ByteBuffer(&empty, 1);
+      generic_->UnaryCall(&call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                          &call->raw_request, &call->raw_response, on_done);
+    }
+  }
+
+  void MaybeFinish() {
+    absl::MutexLock lock(&mu_);
+    if (!done_.HasBeenNotified()) done_.Notify();
+  }
+
+  void Record(absl::Duration latency, const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    latencies_us_.push_back(absl::ToInt64Microseconds(latency));
+    if (status.ok()) {
+      ++ok_;
+    } else {
+      ++errors_;
+      if (first_error_.empty()) {
+        first_error_ = absl::StrCat(status.error_code(), " ", status.error_message());
+      }
+    }
+  }
+
+  std::unique_ptr<v1::ReportIntake::Stub> stub_;
+  std::unique_ptr<grpc::GenericStub> generic_;
+  const bool submit_;
+  const int64_t total_;
+  const absl::Time deadline_;
+  const std::string run_id_;
+  absl::Time start_;
+  absl::Duration elapsed_;
+  std::atomic<int64_t> issued_{0};
+  std::atomic<int64_t> in_flight_{0};
+  absl::Notification done_;
+  absl::Mutex mu_;
+  std::vector<int64_t> latencies_us_ ABSL_GUARDED_BY(mu_);
+  int64_t ok_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string first_error_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Bounded loopback load generator for triage-server.");
+  absl::ParseCommandLine(argc, argv);
+  const std::string server = absl::GetFlag(FLAGS_server);
+  const std::string method = absl::GetFlag(FLAGS_method);
+  const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
+  if (!IsLoopback(server)) {
+    std::fprintf(stderr, "triage-loadgen: refusing non-loopback target %s\n", server.c_str());
+    return 2;
+  }
+  if (method != "submit" && method != "health") {
+    std::fprintf(stderr, "triage-loadgen: --method must be submit or health\n");
+    return 2;
+  }
+  std::string run_id = absl::GetFlag(FLAGS_run_id);
+  if (run_id.empty()) run_id = absl::StrCat("loadgen-", absl::ToUnixMicros(absl::Now()));
+
+  auto channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(10)))) {
+    std::fprintf(stderr, "triage-loadgen: cannot connect to %s\n", server.c_str());
+    return 4;
+  }
+  LoadRun run(channel, method == "submit", absl::GetFlag(FLAGS_requests),
+              absl::GetFlag(FLAGS_max_duration), run_id);
+  run.Run(concurrency);
+  run.Print(method, concurrency);
+  return 0;
+}

@@ -1,0 +1,135 @@
+#include "tools/triagectl/render.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "tools/triagectl/enum_names.h"
+
+namespace safeguarding::tools {
+namespace {
+
+std::string Time(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime(
+      "%Y-%m-%d %H:%M:%S UTC",
+      absl::FromUnixMicros(google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)),
+      absl::UTCTimeZone());
+}
+
+template <typename Repeated>
+std::string EnumList(const google::protobuf::EnumDescriptor* type, const Repeated& values) {
+  std::vector<std::string> names;
+  for (int v : values) names.push_back(EnumFlagName(type, v));
+  return names.empty() ? "-" : absl::StrJoin(names, ", ");
+}
+
+const char* YesNo(bool b) { return b ? "yes" : "no"; }
+
+const char* CodeName(grpc::StatusCode code) {
+  static constexpr const char* kNames[] = {
+      "OK",           "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  int c = static_cast<int>(code);
+  return c >= 0 && c <= 16 ? kNames[c] : "UNKNOWN";
+}
+
+}  // namespace
+
+std::string RenderSubmitted(const v1::SubmitReportResponse& r, const std::string& request_id) {
+  return absl::StrCat("Report received: ", r.report_id(), "\n",
+                      "Received at:     ", Time(r.received_time()), "\n",
+                      "Request id:      ", request_id, "\n",
+                      "Advice:          ", r.advice(), "\n");
+}
+
+std::string RenderReport(const v1::Report& r) {
+  const v1::ReportSubmission& s = r.submission();
+  const v1::TriageAssessment& t = r.triage();
+  std::string out = absl::StrCat("Report ", r.id(), "\n");
+  absl::StrAppend(&out, "  Received:        ", Time(r.received_time()), " (",
+                  EnumFlagName(v1::ReportSource_descriptor(), r.source()), ")\n");
+  absl::StrAppend(&out, "  State:           ",
+                  EnumFlagName(v1::ReportState_descriptor(), r.state()), "\n");
+  absl::StrAppend(&out, "  Priority:        ",
+                  EnumFlagName(v1::Priority_descriptor(), t.priority()), ", queue ", t.queue(),
+                  ", due ", Time(t.due_time()), "\n");
+  absl::StrAppend(&out, "  Why:             ", absl::StrJoin(t.matched_rules(), ", "),
+                  " (policy ", t.policy_version(), ")\n");
+  std::string reporter = EnumFlagName(v1::ReporterType_descriptor(), s.reporter().type());
+  if (s.reporter().professional_role() != v1::PROFESSIONAL_ROLE_UNSPECIFIED) {
+    absl::StrAppend(&reporter, " (",
+                    EnumFlagName(v1::ProfessionalRole_descriptor(),
+                                 s.reporter().professional_role()),
+                    ")");
+  }
+  absl::StrAppend(&out, "  Reporter:        ", reporter, "\n");
+  if (s.reporter().has_contact()) {
+    const v1::ContactDetails& c = s.reporter().contact();
+    std::vector<std::string> parts;
+    for (const std::string* p : {&c.name(), &c.email(), &c.phone()}) {
+      if (!p->empty()) parts.push_back(*p);
+    }
+    absl::StrAppend(&out, "  Contact:         ", absl::StrJoin(parts, " / "), "\n");
+  }
+  absl::StrAppend(&out, "  Child age:       ",
+                  s.has_child_age() ? absl::StrCat(s.child_age()) : "not given", "\n");
+  absl::StrAppend(&out, "  Categories:      ",
+                  EnumList(v1::ConcernCategory_descriptor(), s.categories()), "\n");
+  absl::StrAppend(&out, "  Channels:        ", EnumList(v1::Channel_descriptor(), s.channels()),
+                  "\n");
+  absl::StrAppend(&out, "  Platform:        ", s.platform().empty() ? "-" : s.platform(), "\n");
+  absl::StrAppend(&out, "  Region:          ", s.region().empty() ? "-" : s.region(), "\n");
+  absl::StrAppend(&out, "  Danger now:      ", YesNo(s.immediate_danger()),
+                  "; ongoing contact: ", YesNo(s.ongoing_contact()),
+                  "; planned meeting: ", YesNo(s.planned_meeting()), "\n");
+  absl::StrAppend(&out, "  Description:\n    ",
+                  absl::StrReplaceAll(s.description(), {{"\n", "\n    "}}), "\n");
+  return out;
+}
+
+std::string RenderError(const grpc::Status& status) {
+  std::string out = absl::StrCat(CodeName(status.error_code()), ": ", status.error_message(), "\n");
+  google::rpc::Status details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+    for (const auto& any : details.details()) {
+      google::rpc::BadRequest bad_request;
+      if (any.UnpackTo(&bad_request)) {
+        for (const auto& v : bad_request.field_violations()) {
+          absl::StrAppend(&out, "  ", v.field(), ": ", v.description(), "\n");
+        }
+      }
+    }
+  }
+  return out;
+}
+
+int ExitCodeFor(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return 0;
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return 3;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return 4;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace safeguarding::tools

@@ -1,0 +1,28 @@
+// Human-readable rendering of replies and errors for triagectl.
+#ifndef SAFEGUARDING_TOOLS_TRIAGECTL_RENDER_H_
+#define SAFEGUARDING_TOOLS_TRIAGECTL_RENDER_H_
+
+#include <grpcpp/support/status.h>
+
+#include <string>
+
+#include "safeguarding/triage/v1/intake.pb.h"
+#include "safeguarding/triage/v1/report.pb.h"
+
+namespace safeguarding::tools {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+std::string RenderSubmitted(const v1::SubmitReportResponse& response,
+                            const std::string& request_id);
+std::string RenderReport(const v1::Report& report);
+// "INVALID_ARGUMENT: invalid fields: ..." plus one line per google.rpc.BadRequest field
+// violation carried in the status details.
+std::string RenderError(const grpc::Status& status);
+
+// triagectl's exit code for a failed call: 3 rejected / not found, 4 unavailable, 1 other.
+int ExitCodeFor(const grpc::Status& status);
+
+}  // namespace safeguarding::tools
+
+#endif  // SAFEGUARDING_TOOLS_TRIAGECTL_RENDER_H_

@@ -1,0 +1,83 @@
+#include "triage/intake.h"
+
+#include <openssl/evp.h>
+
+#include "absl/base/internal/raw_logging.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/time_util.h"
+#include "storage/report_id.h"
+#include "triage/advice.h"
+#include "triage/validation.h"
+
+namespace safeguarding::triage {
+
+using google::protobuf::util::TimeUtil;
+
+std::string Intake::Fingerprint(const v1::ReportSubmission& submission) {
+  std::string encoded;
+  {
+    google::protobuf::io::StringOutputStream stream(&encoded);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    submission.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  ABSL_RAW_CHECK(EVP_Digest(encoded.data(), encoded.size(), digest, &length, EVP_sha256(),
+                            nullptr) == 1,
+                 "SHA-256 failed");
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request,
+                    SubmitCallback done) const {
+  if (absl::Status valid = ValidateSubmitReport(request); !valid.ok()) {
+    std::move(done)(std::move(valid));
+    return;
+  }
+  const absl::Time received = clock_->Now();
+  const storage::ReportId id = storage::ReportId::Generate(received);
+  const auto received_ts = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
+
+  storage::NewReport change;
+  v1::Report& report = change.report;
+  report.set_id(id.ToString());
+  *report.mutable_received_time() = received_ts;
+  *report.mutable_submission() = request.report();
+  *report.mutable_triage() = policy_->Evaluate(request.report(), received);
+  report.set_state(v1::REPORT_STATE_QUEUED);
+  report.set_source(v1::REPORT_SOURCE_INTAKE);
+  report.set_event_count(1);
+
+  v1::ReportEvent& event = change.event;
+  event.set_report_id(report.id());
+  event.set_sequence(1);
+  *event.mutable_time() = received_ts;
+  event.set_type(v1::REPORT_EVENT_TYPE_SUBMITTED);
+  event.set_actor(caller.principal);
+  event.set_state(report.state());
+  event.set_priority(report.triage().priority());
+
+  change.caller_scope = caller.principal;
+  change.request_id = request.request_id();
+  change.fingerprint = Fingerprint(request.report());
+  change.response.set_report_id(report.id());
+  *change.response.mutable_received_time() = received_ts;
+  change.response.set_advice(AdviceFor(request.report()));
+
+  store_->SubmitNewReport(std::move(change), std::move(done));
+}
+
+absl::StatusOr<v1::Report> ReadReport(const storage::ReportStore& store, const Caller& caller,
+                                      absl::string_view report_id) {
+  std::optional<storage::ReportId> id = storage::ReportId::Parse(report_id);
+  if (!id) {
+    FieldViolations v;
+    v.Add("report_id", "must be a 26-character report reference as returned by SubmitReport");
+    return v.ToStatus();
+  }
+  return store.ReadReport(*id);
+}
+
+}  // namespace safeguarding::triage

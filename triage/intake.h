@@ -1,0 +1,54 @@
+// Intake: the domain side of ReportIntake.SubmitReport.
+//
+// Validates the request, stamps the received time, assigns a report id, evaluates the
+// triage policy, composes the advice, and hands the accepted report to the store as one
+// change. The callback runs once the report is durable (or rejected); Submit never blocks
+// on disk. Idempotency on (caller, request_id) is the store's guarantee (see
+// ReportStore::SubmitNewReport); this class supplies the content fingerprint for it.
+//
+// Thread-safe. The store, policy and clock must outlive it.
+#ifndef SAFEGUARDING_TRIAGE_INTAKE_H_
+#define SAFEGUARDING_TRIAGE_INTAKE_H_
+
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "safeguarding/triage/v1/intake.pb.h"
+#include "safeguarding/triage/v1/report.pb.h"
+#include "storage/report_store.h"
+#include "triage/caller.h"
+#include "triage/clock.h"
+#include "triage/policy.h"
+
+namespace safeguarding::triage {
+
+class Intake {
+ public:
+  using SubmitCallback = storage::ReportStore::SubmitCallback;
+
+  Intake(storage::ReportStore* store, const TriagePolicy* policy, const Clock* clock)
+      : store_(store), policy_(policy), clock_(clock) {}
+
+  // INVALID_ARGUMENT (with field violations) is answered at once and stores nothing.
+  void Submit(const Caller& caller, const v1::SubmitReportRequest& request,
+              SubmitCallback done) const;
+
+  // SHA-256 of the submission's deterministic encoding: equal for equal content.
+  static std::string Fingerprint(const v1::ReportSubmission& submission);
+
+ private:
+  storage::ReportStore* const store_;
+  const TriagePolicy* const policy_;
+  const Clock* const clock_;
+};
+
+// The domain side of TriageDesk.GetReport: INVALID_ARGUMENT naming `report_id` when the
+// id is malformed, NOT_FOUND when no such report exists.
+absl::StatusOr<v1::Report> ReadReport(const storage::ReportStore& store, const Caller& caller,
+                                      absl::string_view report_id);
+
+}  // namespace safeguarding::triage
+
+#endif  // SAFEGUARDING_TRIAGE_INTAKE_H_
