@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
-  options.commit.max_batch = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_commit_batch)));
+  options.commit.max_batch =
+      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_commit_batch)));
 
   auto server = safeguarding::services::TriageServer::Start(options);
   if (!server.ok()) {

@@ -8,9 +8,9 @@ namespace safeguarding::services {
 namespace {
 
 // absl and gRPC use the same canonical code numbers; prove it so a cast is safe.
-#define SAME_CODE(absl_name, grpc_name)                                          \
-  static_assert(static_cast<int>(absl::StatusCode::absl_name) ==                \
-                    static_cast<int>(grpc::StatusCode::grpc_name),              \
+#define SAME_CODE(absl_name, grpc_name)                            \
+  static_assert(static_cast<int>(absl::StatusCode::absl_name) ==   \
+                    static_cast<int>(grpc::StatusCode::grpc_name), \
                 "absl and gRPC status codes differ for " #grpc_name)
 SAME_CODE(kOk, OK);
 SAME_CODE(kCancelled, CANCELLED);

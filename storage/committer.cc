@@ -65,9 +65,8 @@ void Committer::Run() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Committer* c) ABSL_SHARED_LOCKS_REQUIRED(c->mu_) {
-            return c->stopping_ || !c->pending_.empty();
-          },
+          +[](Committer* c)
+               ABSL_SHARED_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->pending_.empty(); },
           this));
       if (pending_.empty()) return;  // stopping, and everything is committed
       while (!pending_.empty() && group.size() < options_.max_batch) {

@@ -49,8 +49,7 @@ std::optional<EventKeyParts> ParseEventKey(absl::string_view key);
 
 // queue: the ordered index. Within one queue: tier (priority, most urgent first), then due
 // time, then report id (arrival time, then random), which is the claim order.
-std::string QueueKey(absl::string_view queue, uint8_t tier, int64_t due_micros,
-                     const ReportId& id);
+std::string QueueKey(absl::string_view queue, uint8_t tier, int64_t due_micros, const ReportId& id);
 struct QueueKeyParts {
   std::string queue;
   uint8_t tier;

@@ -97,21 +97,20 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   db->DestroyColumnFamilyHandle(handles[0]);
   handles.erase(handles.begin());
 
-  absl::Status schema = CheckSchema(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)],
-                                    options.path);
+  absl::Status schema =
+      CheckSchema(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)], options.path);
   if (!schema.ok()) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     db.reset();
     ::close(*lock_fd);
     return schema;
   }
-  return std::unique_ptr<ReportStore>(new ReportStore(options.path, *lock_fd, std::move(db),
-                                                      std::move(handles), options.commit));
+  return std::unique_ptr<ReportStore>(
+      new ReportStore(options.path, *lock_fd, std::move(db), std::move(handles), options.commit));
 }
 
 ReportStore::ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
-                         std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                         CommitterOptions commit)
+                         std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit)
     : path_(std::move(path)), lock_fd_(lock_fd), db_(std::move(db)), handles_(std::move(handles)) {
   committer_ = std::make_unique<Committer>(db_.get(), handles_, commit);
 }
@@ -139,8 +138,8 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
           "request_id was already used for a different report; use a new request_id");
     } else {
       std::string value;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(ColumnFamily::kRequests),
-                                   request_key, &value);
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), handle(ColumnFamily::kRequests), request_key, &value);
       if (s.ok()) {
         v1::SubmitReportResponse first;
         if (value.size() < kFingerprintBytes ||
@@ -173,8 +172,7 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   const v1::TriageAssessment& triage = report.report.triage();
   m.Put(ColumnFamily::kQueue,
         QueueKey(triage.queue(), static_cast<uint8_t>(triage.priority()),
-                 google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()),
-                 id),
+                 google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id),
         "");
   std::string request_value = report.fingerprint;
   request_value.append(report.response.SerializeAsString());
@@ -206,7 +204,8 @@ absl::StatusOr<v1::Report> ReportStore::ReadReport(const ReportId& id) const {
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), handle(ColumnFamily::kReports), id.bytes(), &value);
-  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
+  if (s.IsNotFound())
+    return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
   if (!s.ok()) return FromRocksDb(s, "read report");
   v1::Report report;
   if (!report.ParseFromString(value)) {
@@ -235,8 +234,8 @@ absl::Status ReportStore::ScanQueueIndex(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handle(ColumnFamily::kQueue)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::optional<QueueKeyParts> parts = ParseQueueKey(
-        absl::string_view(it->key().data(), it->key().size()));
+    std::optional<QueueKeyParts> parts =
+        ParseQueueKey(absl::string_view(it->key().data(), it->key().size()));
     if (!parts) return absl::DataLossError("malformed queue index key");
     visit(*parts);
   }

@@ -47,11 +47,11 @@ struct StoreOptions {
 
 // Everything written when a new report is accepted, in one batch.
 struct NewReport {
-  v1::Report report;  // complete: id, received time, triage, state
-  v1::ReportEvent event;  // the first history entry
+  v1::Report report;         // complete: id, received time, triage, state
+  v1::ReportEvent event;     // the first history entry
   std::string caller_scope;  // principal the request id belongs to
   std::string request_id;
-  std::string fingerprint;  // digest of the request content, to tell retries from reuse
+  std::string fingerprint;            // digest of the request content, to tell retries from reuse
   v1::SubmitReportResponse response;  // replayed verbatim to retries
 };
 
@@ -102,8 +102,8 @@ class ReportStore {
   rocksdb::ColumnFamilyHandle* handle(ColumnFamily family) const {
     return handles_[static_cast<int>(family)];
   }
-  void FinishSubmit(const std::string& request_key,
-                    absl::StatusOr<v1::SubmitReportResponse> result, SubmitCallback done);
+  void FinishSubmit(const std::string& request_key, absl::StatusOr<v1::SubmitReportResponse> result,
+                    SubmitCallback done);
 
   const std::string path_;
   const int lock_fd_;

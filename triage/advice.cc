@@ -22,8 +22,7 @@ std::string AdviceFor(const v1::ReportSubmission& s) {
                       "designated safeguarding lead.");
       break;
     default:
-      absl::StrAppend(&advice,
-                      " Keep the child safe and let them know they are not in trouble.");
+      absl::StrAppend(&advice, " Keep the child safe and let them know they are not in trouble.");
       break;
   }
   absl::StrAppend(&advice,

@@ -24,9 +24,9 @@ std::string Intake::Fingerprint(const v1::ReportSubmission& submission) {
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  ABSL_RAW_CHECK(EVP_Digest(encoded.data(), encoded.size(), digest, &length, EVP_sha256(),
-                            nullptr) == 1,
-                 "SHA-256 failed");
+  ABSL_RAW_CHECK(
+      EVP_Digest(encoded.data(), encoded.size(), digest, &length, EVP_sha256(), nullptr) == 1,
+      "SHA-256 failed");
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 

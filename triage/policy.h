@@ -27,8 +27,8 @@ namespace v1 = ::safeguarding::triage::v1;
 
 struct SlaTargets {
   // Indexed by Priority (IMMEDIATE = 1 .. ROUTINE = 4); [0] is unused.
-  std::array<absl::Duration, 5> by_priority = {absl::ZeroDuration(), absl::Hours(1),
-                                               absl::Hours(4), absl::Hours(24), absl::Hours(72)};
+  std::array<absl::Duration, 5> by_priority = {absl::ZeroDuration(), absl::Hours(1), absl::Hours(4),
+                                               absl::Hours(24), absl::Hours(72)};
   absl::Duration For(v1::Priority p) const { return by_priority[static_cast<size_t>(p)]; }
 };
 
@@ -43,15 +43,13 @@ class TriagePolicy {
   static TriagePolicy BuiltIn(SlaTargets sla = SlaTargets());
 
   // Assesses a (validated) submission received at `received`.
-  v1::TriageAssessment Evaluate(const v1::ReportSubmission& submission,
-                                absl::Time received) const;
+  v1::TriageAssessment Evaluate(const v1::ReportSubmission& submission, absl::Time received) const;
 
   const std::string& version() const { return version_; }
   const SlaTargets& sla() const { return sla_; }
 
  private:
-  TriagePolicy(std::string version, SlaTargets sla)
-      : version_(std::move(version)), sla_(sla) {}
+  TriagePolicy(std::string version, SlaTargets sla) : version_(std::move(version)), sla_(sla) {}
 
   std::string version_;
   SlaTargets sla_;

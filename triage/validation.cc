@@ -57,9 +57,8 @@ bool HasControlChars(absl::string_view s, bool allow_newlines) {
 }
 
 bool IsPrintableAscii(absl::string_view s, bool allow_space) {
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return (c > 0x20 && c < 0x7F) || (allow_space && c == ' ');
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return (c > 0x20 && c < 0x7F) || (allow_space && c == ' '); });
 }
 
 std::string Path(absl::string_view prefix, absl::string_view field) {
@@ -96,10 +95,11 @@ void CheckContact(const v1::ContactDetails& contact, const std::string& prefix,
   const std::string& phone = contact.phone();
   if (phone.size() > kMaxPhoneBytes) {
     v.Add(Path(prefix, "phone"), absl::StrCat("must be at most ", kMaxPhoneBytes, " bytes"));
-  } else if (!std::all_of(phone.begin(), phone.end(), [](char c) {
-               return absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
-                      absl::string_view(" +-()").find(c) != absl::string_view::npos;
-             }) ||
+  } else if (!std::all_of(phone.begin(), phone.end(),
+                          [](char c) {
+                            return absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
+                                   absl::string_view(" +-()").find(c) != absl::string_view::npos;
+                          }) ||
              (!phone.empty() && std::none_of(phone.begin(), phone.end(), [](char c) {
                return absl::ascii_isdigit(static_cast<unsigned char>(c));
              }))) {
@@ -146,8 +146,8 @@ absl::Status FieldViolations::ToStatus() const {
     fv->set_description(description);
     fields.push_back(field);
   }
-  absl::Status status = absl::InvalidArgumentError(
-      absl::StrCat("invalid fields: ", absl::StrJoin(fields, ", ")));
+  absl::Status status =
+      absl::InvalidArgumentError(absl::StrCat("invalid fields: ", absl::StrJoin(fields, ", ")));
   status.SetPayload(kBadRequestTypeUrl, absl::Cord(bad_request.SerializeAsString()));
   return status;
 }
@@ -202,8 +202,8 @@ void ValidateSubmission(const v1::ReportSubmission& s, absl::string_view prefix,
   if (absl::StripAsciiWhitespace(d).empty()) {
     v.Add(description, "is required: describe what happened");
   } else if (d.size() > kMaxDescriptionBytes) {
-    v.Add(description, absl::StrCat("must be at most ", kMaxDescriptionBytes, " bytes (got ",
-                                    d.size(), ")"));
+    v.Add(description,
+          absl::StrCat("must be at most ", kMaxDescriptionBytes, " bytes (got ", d.size(), ")"));
   } else if (!IsValidUtf8(d)) {
     v.Add(description, "must be valid UTF-8");
   } else if (HasControlChars(d, /*allow_newlines=*/true)) {

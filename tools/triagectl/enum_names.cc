@@ -22,8 +22,8 @@ std::string ValuePrefix(const google::protobuf::EnumDescriptor* type) {
 
 std::optional<int> ParseEnumFlag(const google::protobuf::EnumDescriptor* type,
                                  absl::string_view text) {
-  std::string name = absl::StrCat(
-      ValuePrefix(type), absl::AsciiStrToUpper(absl::StrReplaceAll(text, {{"-", "_"}})));
+  std::string name = absl::StrCat(ValuePrefix(type),
+                                  absl::AsciiStrToUpper(absl::StrReplaceAll(text, {{"-", "_"}})));
   const auto* value = type->FindValueByName(name);
   if (value == nullptr || value->number() == 0) return std::nullopt;
   return value->number();
@@ -41,7 +41,8 @@ std::string EnumFlagName(const google::protobuf::EnumDescriptor* type, int numbe
 std::vector<std::string> EnumFlagNames(const google::protobuf::EnumDescriptor* type) {
   std::vector<std::string> names;
   for (int i = 0; i < type->value_count(); ++i) {
-    if (type->value(i)->number() != 0) names.push_back(EnumFlagName(type, type->value(i)->number()));
+    if (type->value(i)->number() != 0)
+      names.push_back(EnumFlagName(type, type->value(i)->number()));
   }
   return names;
 }

@@ -113,8 +113,8 @@ v1::SubmitReportRequest BuildSubmitRequest(const SubmitFlags& f) {
           EnumOrUsage<v1::ReporterType>(v1::ReporterType_descriptor(), f.reporter, "reporter"));
     }
     if (!f.role.empty()) {
-      s.mutable_reporter()->set_professional_role(EnumOrUsage<v1::ProfessionalRole>(
-          v1::ProfessionalRole_descriptor(), f.role, "role"));
+      s.mutable_reporter()->set_professional_role(
+          EnumOrUsage<v1::ProfessionalRole>(v1::ProfessionalRole_descriptor(), f.role, "role"));
     }
     if (!f.contact_name.empty() || !f.contact_email.empty() || !f.contact_phone.empty()) {
       v1::ContactDetails& c = *s.mutable_reporter()->mutable_contact();
@@ -165,8 +165,8 @@ int Fail(const grpc::Status& status) {
 
 int RunSubmit(const GlobalOptions& g, const SubmitFlags& f) {
   v1::SubmitReportRequest request = BuildSubmitRequest(f);
-  auto stub = v1::ReportIntake::NewStub(
-      grpc::CreateChannel(g.server, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::ReportIntake::NewStub(grpc::CreateChannel(g.server, grpc::InsecureChannelCredentials()));
   v1::SubmitReportResponse response;
   grpc::Status status = stub->SubmitReport(NewContext(g).get(), request, &response);
   if (!status.ok()) {
@@ -176,14 +176,14 @@ int RunSubmit(const GlobalOptions& g, const SubmitFlags& f) {
     }
     return Fail(status);
   }
-  std::cout << (g.json ? ToJson(response) : safeguarding::tools::RenderSubmitted(
-                                                response, request.request_id()));
+  std::cout << (g.json ? ToJson(response)
+                       : safeguarding::tools::RenderSubmitted(response, request.request_id()));
   return 0;
 }
 
 int RunShow(const GlobalOptions& g, const std::string& report_id) {
-  auto stub = v1::TriageDesk::NewStub(
-      grpc::CreateChannel(g.server, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::TriageDesk::NewStub(grpc::CreateChannel(g.server, grpc::InsecureChannelCredentials()));
   v1::GetReportRequest request;
   request.set_report_id(report_id);
   v1::Report report;
@@ -214,8 +214,7 @@ int main(int argc, char** argv) {
   submit->add_option("--file", f.file, "SubmitReportRequest as protobuf JSON ('-' = stdin)");
   submit->add_option("--request-id", f.request_id,
                      "idempotency key; reuse it to retry safely (default: a new UUID)");
-  submit->add_option("--reporter", f.reporter,
-                     "child | parent-carer | professional | other-adult");
+  submit->add_option("--reporter", f.reporter, "child | parent-carer | professional | other-adult");
   submit->add_option("--role", f.role,
                      "for professionals: teacher | social-worker | health | police | other");
   submit->add_option("--age", f.age, "age of the child, 0-17");
@@ -231,8 +230,9 @@ int main(int argc, char** argv) {
   submit->add_flag("--ongoing-contact", f.ongoing_contact, "the suspect is still in contact");
   submit->add_flag("--planned-meeting", f.planned_meeting, "a meeting has been planned");
   auto* description = submit->add_option("--description", f.description, "what happened");
-  submit->add_option("--description-file", f.description_file,
-                     "read the description from a file ('-' = stdin)")
+  submit
+      ->add_option("--description-file", f.description_file,
+                   "read the description from a file ('-' = stdin)")
       ->excludes(description);
   submit->add_option("--contact-name", f.contact_name, "reporter's name (optional)");
   submit->add_option("--contact-email", f.contact_email, "reporter's e-mail (optional)");

@@ -31,12 +31,23 @@ std::string EnumList(const google::protobuf::EnumDescriptor* type, const Repeate
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
 const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",           "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   int c = static_cast<int>(code);
   return c >= 0 && c <= 16 ? kNames[c] : "UNKNOWN";
 }
@@ -46,8 +57,7 @@ const char* CodeName(grpc::StatusCode code) {
 std::string RenderSubmitted(const v1::SubmitReportResponse& r, const std::string& request_id) {
   return absl::StrCat("Report received: ", r.report_id(), "\n",
                       "Received at:     ", Time(r.received_time()), "\n",
-                      "Request id:      ", request_id, "\n",
-                      "Advice:          ", r.advice(), "\n");
+                      "Request id:      ", request_id, "\n", "Advice:          ", r.advice(), "\n");
 }
 
 std::string RenderReport(const v1::Report& r) {
@@ -56,19 +66,18 @@ std::string RenderReport(const v1::Report& r) {
   std::string out = absl::StrCat("Report ", r.id(), "\n");
   absl::StrAppend(&out, "  Received:        ", Time(r.received_time()), " (",
                   EnumFlagName(v1::ReportSource_descriptor(), r.source()), ")\n");
-  absl::StrAppend(&out, "  State:           ",
-                  EnumFlagName(v1::ReportState_descriptor(), r.state()), "\n");
-  absl::StrAppend(&out, "  Priority:        ",
-                  EnumFlagName(v1::Priority_descriptor(), t.priority()), ", queue ", t.queue(),
-                  ", due ", Time(t.due_time()), "\n");
-  absl::StrAppend(&out, "  Why:             ", absl::StrJoin(t.matched_rules(), ", "),
-                  " (policy ", t.policy_version(), ")\n");
+  absl::StrAppend(
+      &out, "  State:           ", EnumFlagName(v1::ReportState_descriptor(), r.state()), "\n");
+  absl::StrAppend(&out,
+                  "  Priority:        ", EnumFlagName(v1::Priority_descriptor(), t.priority()),
+                  ", queue ", t.queue(), ", due ", Time(t.due_time()), "\n");
+  absl::StrAppend(&out, "  Why:             ", absl::StrJoin(t.matched_rules(), ", "), " (policy ",
+                  t.policy_version(), ")\n");
   std::string reporter = EnumFlagName(v1::ReporterType_descriptor(), s.reporter().type());
   if (s.reporter().professional_role() != v1::PROFESSIONAL_ROLE_UNSPECIFIED) {
-    absl::StrAppend(&reporter, " (",
-                    EnumFlagName(v1::ProfessionalRole_descriptor(),
-                                 s.reporter().professional_role()),
-                    ")");
+    absl::StrAppend(
+        &reporter, " (",
+        EnumFlagName(v1::ProfessionalRole_descriptor(), s.reporter().professional_role()), ")");
   }
   absl::StrAppend(&out, "  Reporter:        ", reporter, "\n");
   if (s.reporter().has_contact()) {
@@ -81,8 +90,9 @@ std::string RenderReport(const v1::Report& r) {
   }
   absl::StrAppend(&out, "  Child age:       ",
                   s.has_child_age() ? absl::StrCat(s.child_age()) : "not given", "\n");
-  absl::StrAppend(&out, "  Categories:      ",
-                  EnumList(v1::ConcernCategory_descriptor(), s.categories()), "\n");
+  absl::StrAppend(&out,
+                  "  Categories:      ", EnumList(v1::ConcernCategory_descriptor(), s.categories()),
+                  "\n");
   absl::StrAppend(&out, "  Channels:        ", EnumList(v1::Channel_descriptor(), s.channels()),
                   "\n");
   absl::StrAppend(&out, "  Platform:        ", s.platform().empty() ? "-" : s.platform(), "\n");
