@@ -12,6 +12,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "services/log.h"
 #include "services/server.h"
@@ -37,6 +39,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Safeguarding report triage service.\n"
       "Usage: triage-server [--listen=127.0.0.1:50051] [--data_dir=./var/db] ...");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "services/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
   // Handle SIGTERM/SIGINT on one thread with sigwait; block them everywhere else (threads

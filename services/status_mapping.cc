@@ -59,6 +59,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   google::rpc::Status details;
   details.set_code(static_cast<int>(status.code()));
   details.set_message(message);
+  // Payloads (e.g. google.rpc.BadRequest) go to clients only with client-facing codes.
+  if (!MessageIsForClients(status.code())) return grpc::Status(code, message);
   status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& payload) {
     auto* any = details.add_details();
     any->set_type_url(std::string(type_url));

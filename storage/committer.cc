@@ -74,7 +74,12 @@ void Committer::Run() {
         pending_.pop_front();
       }
     }
-    absl::Status status = FromRocksDb(WriteGroup(group), "commit batch");
+    // After a failed write RocksDB refuses further writes until resumed; try to resume
+    // (it succeeds once the disk is healthy again) rather than fail forever.
+    rocksdb::Status s = write_failed_ ? db_->Resume() : rocksdb::Status::OK();
+    if (s.ok()) s = WriteGroup(group);
+    write_failed_ = !s.ok();
+    absl::Status status = FromRocksDb(s, "commit batch");
     for (Pending& p : group) std::move(p.done)(status);
     group.clear();
   }

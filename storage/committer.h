@@ -8,7 +8,10 @@
 //
 // Guarantees: callbacks run on the committer thread, in submission order, exactly once,
 // with OK only after the synced write succeeded. After a failed write every mutation of
-// that batch gets the error (none of it is visible). The destructor commits what is
+// that batch gets the error (none of it is visible), and the next batch first asks RocksDB
+// to resume writing. Errors RocksDB can recover from (e.g. a full disk that was cleared)
+// then heal without a restart; a failed WAL append cannot, and writes keep failing with
+// UNAVAILABLE until the process restarts, while reads go on. The destructor commits what is
 // pending, then joins the thread. Commit() is thread-safe.
 #ifndef SAFEGUARDING_STORAGE_COMMITTER_H_
 #define SAFEGUARDING_STORAGE_COMMITTER_H_
@@ -65,6 +68,8 @@ class Committer {
   absl::Mutex mu_;
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  bool write_failed_ = false;  // only touched by the committer thread
 
   std::thread thread_;
 };

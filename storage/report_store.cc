@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   db_options.create_missing_column_families = true;
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = 16 << 20;
+  if (options.env != nullptr) db_options.env = options.env;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());

@@ -29,6 +29,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
 }  // namespace rocksdb
 
 namespace safeguarding::storage {
@@ -43,6 +44,8 @@ struct StoreOptions {
   // Directory of the database; created if missing.
   std::string path;
   CommitterOptions commit;
+  // RocksDB environment; nullptr means the default. Tests pass one that injects faults.
+  rocksdb::Env* env = nullptr;
 };
 
 // Everything written when a new report is accepted, in one batch.

@@ -1,0 +1,70 @@
+// In-process costs on the SubmitReport hot path: validation, policy, fingerprint, id and
+// key encoding. RPC throughput is measured with tools/loadgen (see docs/BENCHMARKS.md).
+#include <benchmark/benchmark.h>
+
+#include "absl/time/clock.h"
+#include "storage/key_encoding.h"
+#include "storage/report_id.h"
+#include "triage/intake.h"
+#include "triage/policy.h"
+#include "triage/validation.h"
+
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+using namespace safeguarding;  // NOLINT: benchmark file
+
+v1::SubmitReportRequest SampleRequest() {
+  v1::SubmitReportRequest r;
+  r.set_request_id("0b6f4d4e-8d0c-4a57-9d7e-3f2b1c0a9e11");
+  v1::ReportSubmission& s = *r.mutable_report();
+  s.mutable_reporter()->set_type(v1::REPORTER_TYPE_PROFESSIONAL);
+  s.mutable_reporter()->set_professional_role(v1::PROFESSIONAL_ROLE_TEACHER);
+  s.set_child_age(12);
+  s.add_categories(v1::CONCERN_CATEGORY_GROOMING);
+  s.add_categories(v1::CONCERN_CATEGORY_SEXUAL_EXTORTION);
+  s.add_channels(v1::CHANNEL_MESSAGING);
+  s.set_platform("ExampleChat");
+  s.set_region("West Yorkshire");
+  s.set_description(std::string(2000, 'x'));
+  return r;
+}
+
+void BM_ValidateSubmitReport(benchmark::State& state) {
+  const v1::SubmitReportRequest request = SampleRequest();
+  for (auto _ : state) benchmark::DoNotOptimize(triage::ValidateSubmitReport(request));
+}
+BENCHMARK(BM_ValidateSubmitReport);
+
+void BM_PolicyEvaluate(benchmark::State& state) {
+  const v1::SubmitReportRequest request = SampleRequest();
+  const triage::TriagePolicy policy = triage::TriagePolicy::BuiltIn();
+  const absl::Time now = absl::Now();
+  for (auto _ : state) benchmark::DoNotOptimize(policy.Evaluate(request.report(), now));
+}
+BENCHMARK(BM_PolicyEvaluate);
+
+void BM_Fingerprint(benchmark::State& state) {
+  const v1::SubmitReportRequest request = SampleRequest();
+  for (auto _ : state) benchmark::DoNotOptimize(triage::Intake::Fingerprint(request.report()));
+}
+BENCHMARK(BM_Fingerprint);
+
+void BM_ReportIdGenerateAndFormat(benchmark::State& state) {
+  const absl::Time now = absl::Now();
+  for (auto _ : state) benchmark::DoNotOptimize(storage::ReportId::Generate(now).ToString());
+}
+BENCHMARK(BM_ReportIdGenerateAndFormat);
+
+void BM_QueueKeyEncodeParse(benchmark::State& state) {
+  const storage::ReportId id = storage::ReportId::Generate(absl::Now());
+  for (auto _ : state) {
+    std::string key = storage::QueueKey("professional", 2, 1767225600000000, id);
+    benchmark::DoNotOptimize(storage::ParseQueueKey(key));
+  }
+}
+BENCHMARK(BM_QueueKeyEncodeParse);
+
+}  // namespace
+
+BENCHMARK_MAIN();

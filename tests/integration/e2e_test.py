@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""End-to-end check of report intake with two independent clients.
+
+triagectl (our C++ client) and Python grpcio (Debian's python3-grpcio, a second, independent
+gRPC implementation) each submit a report to a real triage-server process. The server is
+killed with SIGKILL and restarted on the same data directory; both reports must come back
+from GetReport through both clients. A bad report must be refused with INVALID_ARGUMENT
+naming each bad field in google.rpc.BadRequest.
+
+Loopback only; bounded in time; cleans up its temp dir.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ARGS = None
+
+
+def load_modules(python_dir):
+    sys.path.insert(0, python_dir)
+    global grpc, report_pb2, intake_pb2, triage_desk_pb2, status_pb2, error_details_pb2
+    import grpc  # noqa: F401
+    from safeguarding.triage.v1 import report_pb2, intake_pb2, triage_desk_pb2  # noqa: F401
+    from google.rpc import status_pb2, error_details_pb2  # noqa: F401
+
+
+class Server:
+    """A triage-server child process listening on a free loopback port."""
+
+    def __init__(self, data_dir, log_path):
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [ARGS.server_bin, "--listen=127.0.0.1:0", "--data_dir=" + data_dir],
+            stdout=self.log, stderr=self.log)
+        self.address = self._wait_listening()
+
+    def _wait_listening(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            with open(self.log_path, "r", errors="replace") as f:
+                found = re.findall(r"listening on (\S+)", f.read())
+            if found:
+                return found[-1]
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError("server did not start: " + open(self.log_path).read())
+
+    def kill(self, sig):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def triagectl(address, *args):
+    return subprocess.run([ARGS.triagectl_bin, "--server", address, "--json", *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+class PythonClient:
+    def __init__(self, address):
+        self.channel = grpc.insecure_channel(address)
+        self.submit = self.channel.unary_unary(
+            "/safeguarding.triage.v1.ReportIntake/SubmitReport",
+            request_serializer=intake_pb2.SubmitReportRequest.SerializeToString,
+            response_deserializer=intake_pb2.SubmitReportResponse.FromString)
+        self.get = self.channel.unary_unary(
+            "/safeguarding.triage.v1.TriageDesk/GetReport",
+            request_serializer=triage_desk_pb2.GetReportRequest.SerializeToString,
+            response_deserializer=report_pb2.Report.FromString)
+
+    def close(self):
+        self.channel.close()
+
+
+def python_report(request_id):
+    r = intake_pb2.SubmitReportRequest(request_id=request_id)
+    s = r.report
+    s.reporter.type = report_pb2.REPORTER_TYPE_PROFESSIONAL
+    s.reporter.professional_role = report_pb2.PROFESSIONAL_ROLE_TEACHER
+    s.child_age = 10
+    s.categories.append(report_pb2.CONCERN_CATEGORY_SEXUAL_EXTORTION)
+    s.channels.append(report_pb2.CHANNEL_MESSAGING)
+    s.region = "Greater Manchester"
+    s.description = "A pupil told me someone is threatening to share her photos."
+    return r
+
+
+class IntakeEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="triage-e2e-")
+        self.data_dir = os.path.join(self.tmp, "db")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, name):
+        server = Server(self.data_dir, os.path.join(self.tmp, name + ".log"))
+        self.servers.append(server)
+        return server
+
+    def test_reports_from_both_clients_survive_sigkill(self):
+        server = self.start("first")
+        # 1. triagectl submit.
+        out = triagectl(server.address, "submit", "--reporter", "child", "--age", "13",
+                        "--category", "grooming", "--channel", "online-gaming",
+                        "--description", "A man in a game asked me for photos")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        ctl_id = json.loads(out.stdout)["reportId"]
+        # 2. Python grpcio submit.
+        client = PythonClient(server.address)
+        py_request = python_report("python-e2e-1")
+        py_response = client.submit(py_request, timeout=10)
+        py_id = py_response.report_id
+        self.assertEqual(len(py_id), 26)
+        client.close()
+        # 3. SIGKILL, restart on the same data dir.
+        self.assertEqual(server.kill(signal.SIGKILL), -signal.SIGKILL)
+        server = self.start("restarted")
+        # 4. Both come back through both clients.
+        client = PythonClient(server.address)
+        for report_id in (ctl_id, py_id):
+            report = client.get(triage_desk_pb2.GetReportRequest(report_id=report_id),
+                                timeout=10)
+            self.assertEqual(report.id, report_id)
+            shown = triagectl(server.address, "show", report_id)
+            self.assertEqual(shown.returncode, 0, shown.stderr)
+            self.assertEqual(json.loads(shown.stdout)["id"], report_id)
+        py_report = client.get(triage_desk_pb2.GetReportRequest(report_id=py_id), timeout=10)
+        self.assertEqual(py_report.submission, py_request.report)
+        # Professional, sexual extortion, child of 10: URGENT raised to IMMEDIATE.
+        self.assertEqual(py_report.triage.priority, report_pb2.PRIORITY_IMMEDIATE)
+        self.assertEqual(py_report.triage.queue, "immediate")
+        # A retry after the restart returns the first response, not a duplicate.
+        again = client.submit(py_request, timeout=10)
+        self.assertEqual(again.report_id, py_id)
+        client.close()
+        self.assertEqual(server.kill(signal.SIGTERM), 0)
+
+    def test_bad_report_is_invalid_argument_naming_each_field(self):
+        server = self.start("server")
+        client = PythonClient(server.address)
+        bad = intake_pb2.SubmitReportRequest(request_id="")
+        bad.report.reporter.type = report_pb2.REPORTER_TYPE_CHILD
+        bad.report.reporter.professional_role = report_pb2.PROFESSIONAL_ROLE_POLICE
+        bad.report.child_age = 42
+        bad.report.categories.append(report_pb2.CONCERN_CATEGORY_GROOMING)
+        bad.report.categories.append(report_pb2.CONCERN_CATEGORY_GROOMING)
+        bad.report.region = "x" * 65
+        with self.assertRaises(grpc.RpcError) as caught:
+            client.submit(bad, timeout=10)
+        err = caught.exception
+        self.assertEqual(err.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        details = dict(err.trailing_metadata())["grpc-status-details-bin"]
+        status = status_pb2.Status.FromString(details)
+        bad_request = error_details_pb2.BadRequest()
+        self.assertTrue(status.details[0].Unpack(bad_request))
+        fields = [v.field for v in bad_request.field_violations]
+        self.assertEqual(fields, ["request_id", "report.reporter.professional_role",
+                                  "report.child_age", "report.categories[1]", "report.region",
+                                  "report.description"])
+        # triagectl shows the same violations and exits 3.
+        out = subprocess.run([ARGS.triagectl_bin, "--server", server.address, "submit",
+                              "--reporter", "child", "--age", "42", "--category", "grooming",
+                              "--description", "x"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 3)
+        self.assertIn("report.child_age: must be between 0 and 17", out.stderr)
+        client.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server-bin", required=True)
+    parser.add_argument("--triagectl-bin", required=True)
+    parser.add_argument("--python-dir", required=True)
+    ARGS, rest = parser.parse_known_args()
+    load_modules(ARGS.python_dir)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

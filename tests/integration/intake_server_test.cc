@@ -1,0 +1,270 @@
+// SubmitReport and GetReport against a real in-process server on a free loopback port,
+// with the embedded RocksDB in a temp dir.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "google/protobuf/util/time_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "services/server.h"
+#include "storage/report_store.h"
+#include "tests/support/sample_reports.h"
+#include "tests/support/temp_dir.h"
+
+namespace safeguarding {
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+using ::google::protobuf::util::TimeUtil;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::ValidRequest;
+
+class IntakeServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    services::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.Sub("db");
+    options.clock = &clock_;
+    auto server = services::TriageServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    intake_ = v1::ReportIntake::NewStub(channel_);
+    desk_ = v1::TriageDesk::NewStub(channel_);
+  }
+
+  void RestartServer() {
+    intake_.reset();
+    desk_.reset();
+    channel_.reset();
+    server_.reset();
+    StartServer();
+  }
+
+  // Stops the server and counts the entries of the queue index on disk.
+  int StopAndCountStoredReports() {
+    server_.reset();
+    auto store = storage::ReportStore::Open({.path = dir_.Sub("db")});
+    EXPECT_TRUE(store.ok()) << store.status();
+    int n = 0;
+    EXPECT_TRUE((*store)->ScanQueueIndex([&](const storage::QueueKeyParts&) { ++n; }).ok());
+    return n;
+  }
+
+  grpc::Status Submit(const v1::SubmitReportRequest& request, v1::SubmitReportResponse* out) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return intake_->SubmitReport(&context, request, out);
+  }
+
+  grpc::Status Get(const std::string& id, v1::Report* out) {
+    grpc::ClientContext context;
+    v1::GetReportRequest request;
+    request.set_report_id(id);
+    return desk_->GetReport(&context, request, out);
+  }
+
+  // Field names of the google.rpc.BadRequest carried in a status's details.
+  static std::vector<std::string> ViolatedFields(const grpc::Status& status) {
+    std::vector<std::string> fields;
+    google::rpc::Status details;
+    EXPECT_TRUE(details.ParseFromString(status.error_details()));
+    for (const auto& any : details.details()) {
+      google::rpc::BadRequest bad;
+      if (any.UnpackTo(&bad)) {
+        for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+      }
+    }
+    return fields;
+  }
+
+  testing::TempDir dir_;
+  triage::FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01T00:00:00Z
+  std::unique_ptr<services::TriageServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ReportIntake::Stub> intake_;
+  std::unique_ptr<v1::TriageDesk::Stub> desk_;
+};
+
+TEST_F(IntakeServerTest, SubmitThenGetReturnsTheStoredReport) {
+  v1::SubmitReportRequest request = ValidRequest("round-trip");
+  v1::SubmitReportResponse response;
+  ASSERT_TRUE(Submit(request, &response).ok());
+  EXPECT_EQ(response.report_id().size(), 26u);
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(response.received_time()),
+            absl::ToUnixMicros(clock_.Now()));
+  EXPECT_THAT(response.advice(), HasSubstr("999"));
+
+  v1::Report report;
+  ASSERT_TRUE(Get(response.report_id(), &report).ok());
+  EXPECT_EQ(report.id(), response.report_id());
+  EXPECT_EQ(report.submission().SerializeAsString(), request.report().SerializeAsString());
+  EXPECT_EQ(report.received_time().seconds(), response.received_time().seconds());
+  EXPECT_EQ(report.state(), v1::REPORT_STATE_QUEUED);
+  EXPECT_EQ(report.source(), v1::REPORT_SOURCE_INTAKE);
+  EXPECT_EQ(report.event_count(), 1u);
+  // The sample is a 13-year-old child reporting grooming: STANDARD, child queue, due 24 h.
+  EXPECT_EQ(report.triage().priority(), v1::PRIORITY_STANDARD);
+  EXPECT_EQ(report.triage().queue(), "child");
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(report.triage().due_time()),
+            absl::ToUnixMicros(clock_.Now() + absl::Hours(24)));
+  EXPECT_FALSE(report.triage().matched_rules().empty());
+}
+
+TEST_F(IntakeServerTest, RetryWithSameRequestIdReturnsTheFirstResponse) {
+  v1::SubmitReportResponse first, retry;
+  ASSERT_TRUE(Submit(ValidRequest("retry-me"), &first).ok());
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_TRUE(Submit(ValidRequest("retry-me"), &retry).ok());
+  EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
+  EXPECT_EQ(StopAndCountStoredReports(), 1);
+}
+
+TEST_F(IntakeServerTest, ReusedRequestIdWithDifferentContentIsAlreadyExists) {
+  v1::SubmitReportResponse first, second;
+  ASSERT_TRUE(Submit(ValidRequest("reused"), &first).ok());
+  v1::SubmitReportRequest different = ValidRequest("reused");
+  different.mutable_report()->set_description("A different concern entirely.");
+  grpc::Status status = Submit(different, &second);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  v1::Report stored;
+  ASSERT_TRUE(Get(first.report_id(), &stored).ok());
+  EXPECT_EQ(stored.submission().description(), ValidRequest("x").report().description());
+  EXPECT_EQ(StopAndCountStoredReports(), 1);
+}
+
+TEST_F(IntakeServerTest, InvalidReportNamesEveryBadFieldAndStoresNothing) {
+  v1::SubmitReportRequest bad = ValidRequest("bad one");  // space: invalid request id
+  bad.mutable_report()->mutable_reporter()->set_type(v1::REPORTER_TYPE_UNSPECIFIED);
+  bad.mutable_report()->set_child_age(18);
+  bad.mutable_report()->clear_categories();
+  bad.mutable_report()->set_description("");
+  v1::SubmitReportResponse response;
+  grpc::Status status = Submit(bad, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(status),
+              ElementsAre("request_id", "report.reporter.type", "report.child_age",
+                          "report.categories", "report.description"));
+  EXPECT_THAT(status.error_message(), HasSubstr("report.child_age"));
+  EXPECT_EQ(StopAndCountStoredReports(), 0);
+}
+
+TEST_F(IntakeServerTest, GetReportOfUnknownIdIsNotFoundAndMalformedIdIsInvalid) {
+  v1::SubmitReportResponse submitted;
+  ASSERT_TRUE(Submit(ValidRequest("exists"), &submitted).ok());
+  std::string unknown = submitted.report_id();
+  unknown.back() = unknown.back() == '0' ? '1' : '0';
+  v1::Report report;
+  EXPECT_EQ(Get(unknown, &report).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status malformed = Get("not-a-report-id", &report);
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(ViolatedFields(malformed), ElementsAre("report_id"));
+}
+
+TEST_F(IntakeServerTest, ConcurrentSubmitsFrom32ThreadsAreEachStoredExactlyOnce) {
+  constexpr int kThreads = 32;
+  constexpr int kPerThread = 100;
+  absl::Mutex mu;
+  std::set<std::string> ids;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::ReportIntake::NewStub(channel_);
+      for (int i = 0; i < kPerThread; ++i) {
+        v1::SubmitReportRequest request = ValidRequest(absl::StrCat("c-", t, "-", i));
+        request.mutable_report()->set_description(absl::StrCat("report ", t, "/", i));
+        // Every second submit is retried at once, as a client on a flaky network would.
+        for (int attempt = 0; attempt < 1 + (i % 2); ++attempt) {
+          grpc::ClientContext context;
+          v1::SubmitReportResponse response;
+          if (!stub->SubmitReport(&context, request, &response).ok()) {
+            failures.fetch_add(1);
+            continue;
+          }
+          absl::MutexLock lock(&mu);
+          ids.insert(response.report_id());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (const std::string& id : {*ids.begin(), *ids.rbegin()}) {
+    v1::Report report;
+    EXPECT_TRUE(Get(id, &report).ok()) << id;
+  }
+  EXPECT_EQ(StopAndCountStoredReports(), kThreads * kPerThread);
+}
+
+TEST_F(IntakeServerTest, RestartKeepsEveryReport) {
+  std::vector<std::pair<std::string, std::string>> stored;  // id, description
+  for (int i = 0; i < 50; ++i) {
+    v1::SubmitReportRequest request = ValidRequest(absl::StrCat("restart-", i));
+    request.mutable_report()->set_description(absl::StrCat("restart report ", i));
+    v1::SubmitReportResponse response;
+    ASSERT_TRUE(Submit(request, &response).ok());
+    stored.emplace_back(response.report_id(), request.report().description());
+  }
+  RestartServer();
+  for (const auto& [id, description] : stored) {
+    v1::Report report;
+    ASSERT_TRUE(Get(id, &report).ok()) << id;
+    EXPECT_EQ(report.submission().description(), description);
+  }
+}
+
+TEST_F(IntakeServerTest, OversizedRequestIsRejectedByTheMessageLimit) {
+  v1::SubmitReportRequest huge = ValidRequest("huge");
+  huge.mutable_report()->set_description(std::string(2 << 20, 'a'));
+  v1::SubmitReportResponse response;
+  EXPECT_EQ(Submit(huge, &response).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(IntakeServerTest, HealthCheckReportsServing) {
+  grpc::GenericStub generic(channel_);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::ClientContext context;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = s;
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // HealthCheckResponse{status: SERVING}
+}
+
+TEST_F(IntakeServerTest, SecondServerOnTheSamePortFailsInsteadOfSharingIt) {
+  services::ServerOptions options;
+  options.listen = server_->address();
+  options.data_dir = dir_.Sub("other-db");
+  auto second = services::TriageServer::Start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), HasSubstr("cannot listen"));
+}
+
+}  // namespace
+}  // namespace safeguarding

@@ -1,0 +1,39 @@
+// FaultyFileSystem: a RocksDB FileSystem that passes everything through until told to fail
+// writes and syncs of the write-ahead log, to test how the store answers a disk fault.
+#ifndef SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
+#define SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
+
+#include <atomic>
+#include <memory>
+
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+
+namespace safeguarding::testing {
+
+class FaultyFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  FaultyFileSystem() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "FaultyFileSystem"; }
+
+  // While true, appends and syncs of WAL files (*.log) fail with an I/O error.
+  void set_fail_wal(bool fail) { fail_wal_->store(fail); }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name,
+                                    const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override;
+
+ private:
+  std::shared_ptr<std::atomic<bool>> fail_wal_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+// An Env over a FaultyFileSystem; keep both alive while a store uses them.
+struct FaultyEnv {
+  std::shared_ptr<FaultyFileSystem> fs = std::make_shared<FaultyFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+};
+
+}  // namespace safeguarding::testing
+
+#endif  // SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_

@@ -1,0 +1,92 @@
+#include "tests/support/server_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "absl/strings/ascii.h"
+#include "absl/time/clock.h"
+
+namespace safeguarding::testing {
+
+std::string ServerBinary() {
+  const char* bin = std::getenv("TRIAGE_SERVER_BIN");
+  if (bin == nullptr || *bin == '\0') throw std::runtime_error("TRIAGE_SERVER_BIN is not set");
+  return bin;
+}
+
+ServerProcess::ServerProcess(const std::vector<std::string>& args, std::string log_path)
+    : log_path_(std::move(log_path)) {
+  std::vector<std::string> argv_storage = {ServerBinary()};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+}
+
+ServerProcess::~ServerProcess() {
+  if (!exit_code_) {
+    ::kill(pid_, SIGKILL);
+    WaitForExit(absl::Seconds(10));
+  }
+}
+
+std::string ServerProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::optional<std::string> ServerProcess::WaitUntilListening(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  static constexpr char kMarker[] = "listening on ";
+  while (absl::Now() < deadline) {
+    std::string log = Log();
+    if (size_t at = log.find(kMarker); at != std::string::npos) {
+      size_t start = at + sizeof(kMarker) - 1;
+      size_t end = log.find(' ', start);
+      return log.substr(start, end - start);
+    }
+    if (WaitForExit(absl::Milliseconds(20))) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<int> ServerProcess::WaitForExit(absl::Duration timeout) {
+  if (exit_code_) return exit_code_;
+  const absl::Time deadline = absl::Now() + timeout;
+  do {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return exit_code_;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  } while (absl::Now() < deadline);
+  return std::nullopt;
+}
+
+void ServerProcess::Signal(int signal) {
+  if (!exit_code_) ::kill(pid_, signal);
+}
+
+}  // namespace safeguarding::testing

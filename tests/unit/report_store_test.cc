@@ -1,0 +1,262 @@
+// ReportStore on a real RocksDB in a temp dir: opening and locking, the schema version,
+// idempotent submission, restart, and disk faults.
+#include "storage/report_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "google/protobuf/util/time_util.h"
+#include "rocksdb/db.h"
+#include "tests/support/faulty_fs.h"
+#include "tests/support/temp_dir.h"
+
+namespace safeguarding::storage {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+using ::testing::HasSubstr;
+
+// A complete NewReport as the domain would build it.
+NewReport MakeNewReport(const std::string& request_id, const std::string& fingerprint,
+                        absl::Time received = absl::FromUnixSeconds(1700000000)) {
+  NewReport r;
+  ReportId id = ReportId::Generate(received);
+  r.report.set_id(id.ToString());
+  *r.report.mutable_received_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
+  r.report.mutable_submission()->set_description("private words");
+  r.report.mutable_triage()->set_priority(v1::PRIORITY_URGENT);
+  r.report.mutable_triage()->set_queue("child");
+  *r.report.mutable_triage()->mutable_due_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received + absl::Hours(4)));
+  r.report.set_state(v1::REPORT_STATE_QUEUED);
+  r.event.set_report_id(id.ToString());
+  r.event.set_sequence(1);
+  r.event.set_type(v1::REPORT_EVENT_TYPE_SUBMITTED);
+  r.caller_scope = "intake-app";
+  r.request_id = request_id;
+  r.fingerprint = fingerprint;
+  r.fingerprint.resize(32, '\0');
+  r.response.set_report_id(id.ToString());
+  r.response.set_advice("advice");
+  return r;
+}
+
+absl::StatusOr<v1::SubmitReportResponse> SubmitAndWait(ReportStore& store, NewReport r) {
+  absl::Notification done;
+  absl::StatusOr<v1::SubmitReportResponse> result;
+  store.SubmitNewReport(std::move(r), [&](absl::StatusOr<v1::SubmitReportResponse> res) {
+    result = std::move(res);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+int QueueEntries(const ReportStore& store) {
+  int n = 0;
+  EXPECT_TRUE(store.ScanQueueIndex([&](const QueueKeyParts&) { ++n; }).ok());
+  return n;
+}
+
+std::unique_ptr<ReportStore> OpenOrDie(const std::string& path, rocksdb::Env* env = nullptr) {
+  StoreOptions options;
+  options.path = path;
+  options.env = env;
+  auto store = ReportStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+TEST(ReportStoreTest, FirstOpenCreatesEveryColumnFamily) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.Sub("db"), &names).ok());
+  for (auto expected : kColumnFamilyNames) {
+    EXPECT_THAT(names, ::testing::Contains(std::string(expected)));
+  }
+}
+
+TEST(ReportStoreTest, SecondOpenOfTheSameDirectoryFailsClearly) {
+  testing::TempDir dir;
+  auto first = OpenOrDie(dir.Sub("db"));
+  auto second = ReportStore::Open({.path = dir.Sub("db")});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("in use by another process"));
+  EXPECT_THAT(second.status().message(), HasSubstr(dir.Sub("db")));
+  first.reset();
+  EXPECT_TRUE(ReportStore::Open({.path = dir.Sub("db")}).ok()) << "lock not released on close";
+}
+
+TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  {  // Rewrite the schema version as a newer build would.
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (auto name : kColumnFamilyNames) cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.Sub("db"), cfs, &handles, &db).ok());
+    std::string v;
+    PutFixed32BE(&v, kSchemaVersion + 1);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1 + static_cast<int>(ColumnFamily::kMeta)],
+                        "schema_version", v)
+                    .ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto store = ReportStore::Open({.path = dir.Sub("db")});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("newer version"));
+}
+
+TEST(ReportStoreTest, SubmittedReportIsReadableWithEventAndQueueEntry) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  NewReport r = MakeNewReport("req-1", "fp-1");
+  const v1::Report expected = r.report;
+  auto response = SubmitAndWait(*store, r);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->report_id(), expected.id());
+
+  auto id = *ReportId::Parse(expected.id());
+  auto read = store->ReadReport(id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->SerializeAsString(), expected.SerializeAsString());
+
+  auto events = store->ReadEvents(id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type(), v1::REPORT_EVENT_TYPE_SUBMITTED);
+
+  std::vector<QueueKeyParts> entries;
+  ASSERT_TRUE(store->ScanQueueIndex([&](const QueueKeyParts& p) { entries.push_back(p); }).ok());
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].queue, "child");
+  EXPECT_EQ(entries[0].tier, v1::PRIORITY_URGENT);
+  EXPECT_EQ(entries[0].id, id);
+  EXPECT_EQ(entries[0].due_micros,
+            TimeUtil::TimestampToMicroseconds(expected.triage().due_time()));
+}
+
+TEST(ReportStoreTest, UnknownReportIsNotFound) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  auto read = store->ReadReport(ReportId::Generate(absl::Now()));
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ReportStoreTest, RetryWithSameContentReturnsFirstResponseAndStoresNothingNew) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  auto first = SubmitAndWait(*store, MakeNewReport("req-1", "fp-same"));
+  ASSERT_TRUE(first.ok());
+  // A retry builds a new report (new id) from the same content: the first one wins.
+  auto retry = SubmitAndWait(*store, MakeNewReport("req-1", "fp-same"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->report_id(), first->report_id());
+  EXPECT_EQ(QueueEntries(*store), 1);
+}
+
+TEST(ReportStoreTest, ReusedRequestIdWithDifferentContentIsAlreadyExists) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  ASSERT_TRUE(SubmitAndWait(*store, MakeNewReport("req-1", "fp-a")).ok());
+  auto conflict = SubmitAndWait(*store, MakeNewReport("req-1", "fp-b"));
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(QueueEntries(*store), 1);
+}
+
+TEST(ReportStoreTest, SameRequestIdFromAnotherCallerIsIndependent) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  NewReport a = MakeNewReport("req-1", "fp-a");
+  NewReport b = MakeNewReport("req-1", "fp-b");
+  b.caller_scope = "other-app";
+  ASSERT_TRUE(SubmitAndWait(*store, a).ok());
+  ASSERT_TRUE(SubmitAndWait(*store, b).ok());
+  EXPECT_EQ(QueueEntries(*store), 2);
+}
+
+TEST(ReportStoreTest, ConcurrentDuplicatesWhileTheFirstIsInFlightGetOneReport) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  constexpr int kCopies = 50;
+  std::vector<absl::StatusOr<v1::SubmitReportResponse>> results(kCopies);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCopies; ++i) {
+    threads.emplace_back(
+        [&, i] { results[i] = SubmitAndWait(*store, MakeNewReport("dup", "fp-dup")); });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(results[0].ok()) << results[0].status();
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->report_id(), results[0]->report_id());
+  }
+  EXPECT_EQ(QueueEntries(*store), 1);
+}
+
+TEST(ReportStoreTest, ReopenKeepsReportsAndRequestRecords) {
+  testing::TempDir dir;
+  std::vector<std::string> ids;
+  {
+    auto store = OpenOrDie(dir.Sub("db"));
+    for (int i = 0; i < 20; ++i) {
+      auto r = SubmitAndWait(*store, MakeNewReport("req-" + std::to_string(i), "fp"));
+      ASSERT_TRUE(r.ok());
+      ids.push_back(r->report_id());
+    }
+  }
+  auto store = OpenOrDie(dir.Sub("db"));
+  for (const auto& id : ids) EXPECT_TRUE(store->ReadReport(*ReportId::Parse(id)).ok()) << id;
+  EXPECT_EQ(QueueEntries(*store), 20);
+  auto retry = SubmitAndWait(*store, MakeNewReport("req-3", "fp"));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->report_id(), ids[3]) << "idempotency must survive a restart";
+}
+
+TEST(ReportStoreTest, WalFailureAnswersUnavailableKeepsReadsAndLosesNothingAcknowledged) {
+  testing::TempDir dir;
+  testing::FaultyEnv faulty;
+  auto store = OpenOrDie(dir.Sub("db"), faulty.env.get());
+  auto before = SubmitAndWait(*store, MakeNewReport("ok-1", "fp"));
+  ASSERT_TRUE(before.ok());
+
+  faulty.fs->set_fail_wal(true);
+  NewReport lost = MakeNewReport("during-fault", "fp");
+  const std::string lost_id = lost.report.id();
+  auto failed = SubmitAndWait(*store, std::move(lost));
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  // Reads keep working and the failed report is not visible.
+  EXPECT_TRUE(store->ReadReport(*ReportId::Parse(before->report_id())).ok());
+  EXPECT_EQ(store->ReadReport(*ReportId::Parse(lost_id)).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // RocksDB treats a failed WAL append as unrecoverable in this process: writes keep
+  // answering UNAVAILABLE (never a crash, never a false acknowledgement) until a restart.
+  faulty.fs->set_fail_wal(false);
+  auto still = SubmitAndWait(*store, MakeNewReport("during-fault", "fp"));
+  EXPECT_EQ(still.status().code(), absl::StatusCode::kUnavailable) << still.status();
+  EXPECT_TRUE(store->ReadReport(*ReportId::Parse(before->report_id())).ok());
+
+  // After a restart the acknowledged report is there, the failed one is not, and the
+  // request id stayed free, so the client's retry is stored now.
+  store.reset();
+  store = OpenOrDie(dir.Sub("db"), faulty.env.get());
+  EXPECT_TRUE(store->ReadReport(*ReportId::Parse(before->report_id())).ok());
+  EXPECT_EQ(store->ReadReport(*ReportId::Parse(lost_id)).status().code(),
+            absl::StatusCode::kNotFound);
+  auto retried = SubmitAndWait(*store, MakeNewReport("during-fault", "fp"));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(QueueEntries(*store), 2);
+}
+
+}  // namespace
+}  // namespace safeguarding::storage
