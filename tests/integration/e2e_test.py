@@ -154,6 +154,20 @@ class IntakeEndToEnd(unittest.TestCase):
         client.close()
         self.assertEqual(server.kill(signal.SIGTERM), 0)
 
+    def test_reflection_lists_the_services(self):
+        server = self.start("server")
+        channel = grpc.insecure_channel(server.address)
+        reflect = channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        # ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
+        replies = list(reflect(iter([b"\x3a\x00"]), timeout=10))
+        channel.close()
+        self.assertEqual(len(replies), 1)
+        for service in (b"safeguarding.triage.v1.ReportIntake",
+                        b"safeguarding.triage.v1.TriageDesk", b"grpc.health.v1.Health"):
+            self.assertIn(service, replies[0])
+
     def test_bad_report_is_invalid_argument_naming_each_field(self):
         server = self.start("server")
         client = PythonClient(server.address)

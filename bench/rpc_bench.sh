@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# RPC throughput and latency of SubmitReport against a no-op RPC (grpc.health.v1 Check), with
+# group commit and with one fsync per change, in one run on this machine. Loopback only;
+# each server gets a fresh temp data dir that is removed afterwards.
+#
+#   bench/rpc_bench.sh [BUILD_DIR] [REPEATS]
+set -euo pipefail
+build=${1:-build}
+repeats=${2:-3}
+server_bin=$build/services/triage-server
+loadgen=$build/tools/triage-loadgen
+work=$(mktemp -d /tmp/triage-bench-XXXXXX)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_server() {  # $1: name, rest: extra flags; sets $address
+  local name=$1; shift
+  "$server_bin" --listen=127.0.0.1:0 --data_dir="$work/$name" "$@" 2>"$work/$name.log" &
+  server_pid=$!
+  for _ in $(seq 200); do
+    address=$(grep -o 'listening on [^ ]*' "$work/$name.log" | cut -d' ' -f3 || true)
+    [ -n "$address" ] && return 0
+    sleep 0.05
+  done
+  echo "server $name did not start" >&2; cat "$work/$name.log" >&2; exit 1
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
+
+echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), disk $(df -h "$work" | awk 'NR==2 {print $1}')"
+echo "# date: $(date -u +%FT%TZ)"
+start_server group
+for i in $(seq "$repeats"); do
+  "$loadgen" --server="$address" --method=health --concurrency=64 --requests=20000
+  "$loadgen" --server="$address" --method=submit --concurrency=64 --requests=20000 --run_id="g$i"
+  "$loadgen" --server="$address" --method=submit --concurrency=1 --requests=2000 --run_id="s$i"
+done
+stop_server
+start_server single --max_commit_batch=1
+for i in $(seq "$repeats"); do
+  "$loadgen" --server="$address" --method=submit --concurrency=64 --requests=5000 --run_id="o$i" \
+    | sed 's/^method=submit/method=submit_one_fsync_per_change/'
+done
+stop_server
