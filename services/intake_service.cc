@@ -4,15 +4,19 @@
 
 namespace safeguarding::services {
 
+constexpr char kSubmitReport[] = "/safeguarding.triage.v1.ReportIntake/SubmitReport";
+
 grpc::ServerUnaryReactor* IntakeService::SubmitReport(grpc::CallbackServerContext* context,
                                                       const v1::SubmitReportRequest* request,
                                                       v1::SubmitReportResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  intake_->Submit(CallerFrom(*context), *request,
-                  [reactor, response](absl::StatusOr<v1::SubmitReportResponse> result) {
-                    FinishUnary(reactor, "SubmitReport", std::move(result), response);
-                  });
-  return reactor;
+  return AdmitUnary(*guard_, context, kSubmitReport,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      intake_->Submit(
+                          caller, *request,
+                          [reactor, response](absl::StatusOr<v1::SubmitReportResponse> result) {
+                            FinishUnary(reactor, kSubmitReport, std::move(result), response);
+                          });
+                    });
 }
 
 }  // namespace safeguarding::services

@@ -1,8 +1,10 @@
 // triage-server: the safeguarding report triage service.
 //
-// Starts the gRPC server on --listen with the embedded RocksDB under --data_dir. SIGTERM
-// and SIGINT stop accepting calls, let in-flight calls finish (up to --shutdown_grace),
-// commit what is pending and close the database; the exit code is then 0.
+// Starts the gRPC server on --listen with the embedded RocksDB under --data_dir. TLS
+// (--tls_cert/--tls_key, mutual TLS with --tls_client_ca) unless --insecure. SIGHUP
+// re-reads --credentials_file. SIGTERM and SIGINT stop accepting calls, let in-flight calls
+// finish (up to --shutdown_grace), commit what is pending and close the database; the exit
+// code is then 0.
 #include <pthread.h>
 #include <signal.h>
 
@@ -22,6 +24,20 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on; port 0 picks a free port");
 ABSL_FLAG(std::string, data_dir, "./var/db",
           "directory of the embedded RocksDB database (created on first start)");
+ABSL_FLAG(std::string, credentials_file, "./var/credentials",
+          "principals, roles and SHA-256 token hashes (triagectl admin add-token); "
+          "re-read on SIGHUP");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain to serve TLS with");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: require and verify client certificates (mutual TLS)");
+ABSL_FLAG(bool, insecure, false, "serve plaintext instead of TLS (loopback addresses only)");
+ABSL_FLAG(bool, insecure_allow_remote, false,
+          "with --insecure, also allow plaintext on non-loopback addresses (never in production)");
+ABSL_FLAG(int32_t, max_concurrent_streams, 100, "concurrent calls per client connection");
+ABSL_FLAG(double, rate_limit_per_second, 50,
+          "calls per second per principal (token bucket); 0 disables");
+ABSL_FLAG(double, rate_limit_burst, 100, "token bucket size per principal");
 ABSL_FLAG(int32_t, max_receive_message_bytes, 1 << 20, "largest request accepted, in bytes");
 ABSL_FLAG(int32_t, max_commit_batch, 1024,
           "most changes made durable by one fsync (group commit); 1 = one fsync per change");
@@ -53,11 +69,21 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   safeguarding::services::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.insecure = absl::GetFlag(FLAGS_insecure);
+  options.insecure_allow_remote = absl::GetFlag(FLAGS_insecure_allow_remote);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
+  options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
   options.commit.max_batch =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_commit_batch)));
@@ -67,13 +93,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "triage-server: %s\n", std::string(server.status().message()).c_str());
     return 1;
   }
-  Log(Severity::kInfo, "listening on %s (plaintext), data in %s, group commit up to %d",
-      (*server)->address(), options.data_dir, static_cast<int>(options.commit.max_batch));
+  Log(Severity::kInfo, "listening on %s (%s), data in %s, group commit up to %d",
+      (*server)->address(),
+      options.insecure ? "plaintext" : (options.tls.client_ca_file.empty() ? "TLS" : "mutual TLS"),
+      options.data_dir, static_cast<int>(options.commit.max_batch));
 
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   std::thread signal_thread([&] {
     int signal = 0;
-    sigwait(&stop_signals, &signal);
+    for (;;) {
+      sigwait(&stop_signals, &signal);
+      if (signal != SIGHUP) break;
+      absl::Status reloaded = (*server)->ReloadCredentials();
+      if (reloaded.ok()) {
+        Log(Severity::kInfo, "SIGHUP: credentials reloaded from %s", options.credentials_file);
+      } else {
+        Log(Severity::kError, "SIGHUP: keeping the old credentials: %s", reloaded.message());
+      }
+    }
     Log(Severity::kInfo, "received %s; draining in-flight calls (up to %s)",
         signal == SIGTERM ? "SIGTERM" : "SIGINT", absl::FormatDuration(grace));
     (*server)->Shutdown(grace);

@@ -3,23 +3,95 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace safeguarding::services {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+  std::ifstream in(path);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(what, " ", path, ": cannot read"));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TransportCredentials(
+    const ServerOptions& options) {
+  if (options.insecure) {
+    if (!options.insecure_allow_remote && !IsLoopbackListenAddress(options.listen)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("refusing plaintext on non-loopback address ", options.listen,
+                       ": serve TLS (--tls_cert, --tls_key) or add --insecure_allow_remote"));
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  const TlsOptions& tls = options.tls;
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::FailedPreconditionError(
+        "TLS needs --tls_cert and --tls_key (or --insecure for plaintext on loopback)");
+  }
+  absl::StatusOr<std::string> cert = ReadPem(tls.cert_file, "TLS certificate");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(tls.key_file, "TLS key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(tls.client_ca_file, "client CA");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+bool IsLoopbackListenAddress(absl::string_view listen) {
+  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:");
+}
 
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
   std::unique_ptr<TriageServer> s(new TriageServer());
   s->options_ = options;
   const triage::Clock* clock = options.clock ? options.clock : &s->real_clock_;
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
+      TransportCredentials(options);
+  if (!transport.ok()) return transport.status();
+  if (options.credentials_file.empty()) {
+    return absl::FailedPreconditionError("--credentials_file is required");
+  }
+  absl::StatusOr<CredentialStore> credentials = CredentialStore::LoadFile(options.credentials_file);
+  if (!credentials.ok()) return credentials.status();
+
+  storage::StoreOptions store_options;
+  store_options.path = options.data_dir;
+  store_options.commit = options.commit;
+  store_options.commit.now = [clock] { return clock->Now(); };
   absl::StatusOr<std::unique_ptr<storage::ReportStore>> store =
-      storage::ReportStore::Open({options.data_dir, options.commit});
+      storage::ReportStore::Open(store_options);
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
   s->policy_ = std::make_unique<triage::TriagePolicy>(triage::TriagePolicy::BuiltIn());
   s->intake_ = std::make_unique<triage::Intake>(s->store_.get(), s->policy_.get(), clock);
-  s->intake_service_ = std::make_unique<IntakeService>(s->intake_.get());
-  s->desk_service_ = std::make_unique<TriageDeskService>(s->store_.get());
+  s->limiter_ =
+      std::make_unique<RateLimiter>(clock, options.rate_limit_per_second, options.rate_limit_burst);
+  s->guard_ = std::make_unique<AccessGuard>(
+      s->store_.get(), std::make_shared<const CredentialStore>(*std::move(credentials)),
+      s->limiter_.get());
+  s->intake_service_ = std::make_unique<IntakeService>(s->guard_.get(), s->intake_.get());
+  s->desk_service_ = std::make_unique<TriageDeskService>(s->guard_.get());
+  s->statistics_service_ = std::make_unique<StatisticsService>(s->guard_.get());
+  s->administration_service_ = std::make_unique<AdministrationService>(s->guard_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -27,9 +99,19 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   // Without this, a second server on the same port would silently share its traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  // Keepalive: ping idle clients every minute, drop them if they do not answer in 20 s,
+  // and refuse clients that ping more often than every 30 s without data.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 30 * 60 * 1000);
+  builder.AddListeningPort(options.listen, *transport, &s->port_);
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->desk_service_.get());
+  builder.RegisterService(s->statistics_service_.get());
+  builder.RegisterService(s->administration_service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
@@ -51,6 +133,14 @@ TriageServer::~TriageServer() {
 std::string TriageServer::address() const {
   std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
   return absl::StrCat(host, ":", port_);
+}
+
+absl::Status TriageServer::ReloadCredentials() {
+  absl::StatusOr<CredentialStore> credentials =
+      CredentialStore::LoadFile(options_.credentials_file);
+  if (!credentials.ok()) return credentials.status();
+  guard_->SetCredentials(std::make_shared<const CredentialStore>(*std::move(credentials)));
+  return absl::OkStatus();
 }
 
 void TriageServer::Shutdown(absl::Duration grace) {

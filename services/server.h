@@ -9,11 +9,17 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/access_guard.h"
+#include "services/administration_service.h"
+#include "services/credentials.h"
 #include "services/intake_service.h"
+#include "services/rate_limiter.h"
+#include "services/statistics_service.h"
 #include "services/triage_desk_service.h"
 #include "storage/report_store.h"
 #include "triage/clock.h"
@@ -22,12 +28,32 @@
 
 namespace safeguarding::services {
 
+struct TlsOptions {
+  // PEM files. cert and key serve TLS; client_ca also requires and verifies client
+  // certificates (mutual TLS).
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+};
+
 struct ServerOptions {
   // host:port; port 0 picks a free port (see TriageServer::port()).
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./var/db";
+  // Principals, roles and token hashes (see credentials.h). Required.
+  std::string credentials_file;
+  TlsOptions tls;
+  // Plaintext instead of TLS: only when asked for, and only on loopback addresses unless
+  // insecure_allow_remote is also set.
+  bool insecure = false;
+  bool insecure_allow_remote = false;
   // Largest request accepted; the largest valid report is well under 64 KiB.
   int max_receive_message_bytes = 1 << 20;
+  // Concurrent calls per connection.
+  int max_concurrent_streams = 100;
+  // Per-principal token bucket; <= 0 disables.
+  double rate_limit_per_second = 50;
+  double rate_limit_burst = 100;
   storage::CommitterOptions commit;
   // Source of time; nullptr means the real clock.
   const triage::Clock* clock = nullptr;
@@ -35,9 +61,9 @@ struct ServerOptions {
 
 class TriageServer {
  public:
-  // Opens the store and starts serving. FAILED_PRECONDITION naming the data directory
-  // when it cannot be opened (locked, unreadable); UNAVAILABLE when the address cannot
-  // be bound (in use, bad address).
+  // Opens the store and starts serving. FAILED_PRECONDITION naming the file or directory
+  // when the credentials, TLS files or data directory cannot be used, or plaintext was
+  // asked for on a non-loopback address; UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<TriageServer>> Start(const ServerOptions& options);
 
   // Shuts down with a short grace period if Shutdown() was not called.
@@ -45,6 +71,10 @@ class TriageServer {
 
   int port() const { return port_; }
   std::string address() const;
+  bool tls() const { return !options_.insecure; }
+
+  // Re-reads the credentials file (SIGHUP). On error the old credentials stay in force.
+  absl::Status ReloadCredentials();
 
   // Stops accepting calls; in-flight calls get until `grace` to finish, then are
   // cancelled. Thread-safe; later calls do nothing.
@@ -60,12 +90,19 @@ class TriageServer {
   std::unique_ptr<storage::ReportStore> store_;
   std::unique_ptr<triage::TriagePolicy> policy_;
   std::unique_ptr<triage::Intake> intake_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;
   std::unique_ptr<TriageDeskService> desk_service_;
+  std::unique_ptr<StatisticsService> statistics_service_;
+  std::unique_ptr<AdministrationService> administration_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
 };
+
+// True for 127.0.0.0/8, ::1 and localhost listen addresses ("127.0.0.1:50051", "[::1]:0").
+bool IsLoopbackListenAddress(absl::string_view listen);
 
 }  // namespace safeguarding::services
 

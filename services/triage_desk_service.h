@@ -1,9 +1,11 @@
-// gRPC handlers of safeguarding.triage.v1.TriageDesk. Thin: decode, call the domain, map.
+// gRPC handlers of safeguarding.triage.v1.TriageDesk. Thin: admit, call the domain, map.
+// Queue work (claims, decisions, notes, history, watching) is admitted by the
+// authorisation table and answered UNIMPLEMENTED until the triage desk is built.
 #ifndef SAFEGUARDING_SERVICES_TRIAGE_DESK_SERVICE_H_
 #define SAFEGUARDING_SERVICES_TRIAGE_DESK_SERVICE_H_
 
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
-#include "storage/report_store.h"
+#include "services/access_guard.h"
 
 namespace safeguarding::services {
 
@@ -11,14 +13,39 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class TriageDeskService final : public v1::TriageDesk::CallbackService {
  public:
-  explicit TriageDeskService(const storage::ReportStore* store) : store_(store) {}
+  explicit TriageDeskService(const AccessGuard* guard) : guard_(guard) {}
 
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
                                       const v1::GetReportRequest* request,
                                       v1::Report* response) override;
 
+  grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* context,
+                                       const v1::ListQueuesRequest*,
+                                       v1::ListQueuesResponse*) override;
+  grpc::ServerUnaryReactor* ClaimNextReport(grpc::CallbackServerContext* context,
+                                            const v1::ClaimNextReportRequest*,
+                                            v1::ClaimNextReportResponse*) override;
+  grpc::ServerUnaryReactor* RenewClaim(grpc::CallbackServerContext* context,
+                                       const v1::RenewClaimRequest*, v1::Claim*) override;
+  grpc::ServerUnaryReactor* ReleaseReport(grpc::CallbackServerContext* context,
+                                          const v1::ReleaseReportRequest*, v1::Report*) override;
+  grpc::ServerUnaryReactor* ListReports(grpc::CallbackServerContext* context,
+                                        const v1::ListReportsRequest*,
+                                        v1::ListReportsResponse*) override;
+  grpc::ServerUnaryReactor* RecordDecision(grpc::CallbackServerContext* context,
+                                           const v1::RecordDecisionRequest*, v1::Report*) override;
+  grpc::ServerUnaryReactor* Reprioritise(grpc::CallbackServerContext* context,
+                                         const v1::ReprioritiseRequest*, v1::Report*) override;
+  grpc::ServerUnaryReactor* AddNote(grpc::CallbackServerContext* context, const v1::AddNoteRequest*,
+                                    v1::ReportEvent*) override;
+  grpc::ServerUnaryReactor* GetReportHistory(grpc::CallbackServerContext* context,
+                                             const v1::GetReportHistoryRequest*,
+                                             v1::GetReportHistoryResponse*) override;
+  grpc::ServerWriteReactor<v1::QueueSummary>* WatchQueues(grpc::CallbackServerContext* context,
+                                                          const v1::WatchQueuesRequest*) override;
+
  private:
-  const storage::ReportStore* const store_;
+  const AccessGuard* const guard_;
 };
 
 }  // namespace safeguarding::services

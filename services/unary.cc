@@ -1,15 +1,9 @@
 #include "services/unary.h"
 
+#include "absl/strings/str_cat.h"
 #include "services/log.h"
-#include "services/status_mapping.h"
 
 namespace safeguarding::services {
-
-triage::Caller CallerFrom(const grpc::CallbackServerContext& context) {
-  triage::Caller caller;
-  caller.peer = context.peer();
-  return caller;
-}
 
 void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
                  const absl::Status& status) {
@@ -24,6 +18,17 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
       break;
   }
   reactor->Finish(ToGrpcStatus(status));
+}
+
+grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,
+                                            grpc::CallbackServerContext* context,
+                                            absl::string_view method) {
+  return AdmitUnary(
+      guard, context, method, [method](grpc::ServerUnaryReactor* reactor, triage::Caller) {
+        FinishUnary(reactor, method,
+                    absl::UnimplementedError(
+                        absl::StrCat(method, " is part of the contract but not built yet")));
+      });
 }
 
 }  // namespace safeguarding::services

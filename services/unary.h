@@ -1,19 +1,22 @@
-// Plumbing shared by every unary handler: who the caller is, and finishing a call exactly
-// once with the mapped status. Handlers use the context's default reactor, which any thread
-// (the committer's included) may finish later; request and response stay valid until then.
+// Plumbing shared by every handler: admission through the AccessGuard, and finishing a call
+// exactly once with the mapped status. Unary handlers use the context's default reactor,
+// which any thread (the committer's included) may finish later; request and response stay
+// valid until then.
 #ifndef SAFEGUARDING_SERVICES_UNARY_H_
 #define SAFEGUARDING_SERVICES_UNARY_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/access_guard.h"
+#include "services/status_mapping.h"
 #include "triage/caller.h"
 
 namespace safeguarding::services {
-
-triage::Caller CallerFrom(const grpc::CallbackServerContext& context);
 
 // Maps `status`, logs faults the operator must see (never contents), and finishes.
 void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
@@ -26,6 +29,33 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
   if (result.ok()) *response = *std::move(result);
   FinishUnary(reactor, method, result.status());
 }
+
+// Runs the guard for `method`. Admitted: calls body(reactor, caller), which must finish
+// the reactor (now or later). Refused: audits the refusal and finishes with it.
+template <typename Body>
+grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
+                                     absl::string_view method, Body&& body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  triage::Caller caller;
+  absl::Status admitted = guard.Admit(*context, method, caller);
+  if (admitted.ok()) {
+    std::forward<Body>(body)(reactor, std::move(caller));
+  } else if (admitted.code() == absl::StatusCode::kResourceExhausted) {
+    FinishUnary(reactor, method, admitted);  // logged; not audited, so floods cannot fill it
+  } else {
+    guard.RecordRefusal(caller, std::move(admitted),
+                        [reactor, method = std::string(method)](absl::Status refusal) {
+                          FinishUnary(reactor, method, refusal);
+                        });
+  }
+  return reactor;
+}
+
+// For RPCs of the contract that a later version implements: admitted callers get
+// UNIMPLEMENTED, so the authorisation table already holds for them.
+grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,
+                                            grpc::CallbackServerContext* context,
+                                            absl::string_view method);
 
 }  // namespace safeguarding::services
 

@@ -1,8 +1,11 @@
 #include "storage/committer.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "google/protobuf/util/time_util.h"
 #include "rocksdb/write_batch.h"
+#include "storage/key_encoding.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
@@ -16,8 +19,11 @@ CommitterOptions Normalized(CommitterOptions options) {
 }  // namespace
 
 Committer::Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                     CommitterOptions options)
-    : db_(db), handles_(std::move(handles)), options_(Normalized(options)) {
+                     CommitterOptions options, AuditHead audit_head)
+    : db_(db),
+      handles_(std::move(handles)),
+      options_(Normalized(options)),
+      audit_head_(std::move(audit_head)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -34,9 +40,25 @@ void Committer::Commit(Mutation mutation, Callback done) {
   pending_.push_back(Pending{std::move(mutation), std::move(done)});
 }
 
-rocksdb::Status Committer::WriteGroup(const std::vector<Pending>& group) {
+rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& head) {
   rocksdb::WriteBatch batch;
-  for (const Pending& p : group) {
+  bool audited = false;
+  for (Pending& p : group) {
+    for (v1::AuditEntry entry : p.mutation.audits()) {
+      head.sequence += 1;
+      head.time_micros = std::max(head.time_micros, absl::ToUnixMicros(options_.now()));
+      entry.set_sequence(head.sequence);
+      *entry.mutable_time() =
+          google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(head.time_micros);
+      entry.set_previous_hash(head.hash);
+      head.hash = AuditEntryHash(entry);
+      entry.set_hash(head.hash);
+      rocksdb::Status s =
+          batch.Put(handles_[static_cast<int>(ColumnFamily::kAudit)],
+                    AuditKey(head.time_micros, head.sequence), entry.SerializeAsString());
+      if (!s.ok()) return s;
+      audited = true;
+    }
     for (const Mutation::Write& w : p.mutation.writes()) {
       rocksdb::ColumnFamilyHandle* cf = handles_[static_cast<int>(w.family)];
       rocksdb::Status s;
@@ -53,6 +75,11 @@ rocksdb::Status Committer::WriteGroup(const std::vector<Pending>& group) {
       }
       if (!s.ok()) return s;
     }
+  }
+  if (audited) {
+    rocksdb::Status s =
+        batch.Put(handles_[static_cast<int>(ColumnFamily::kMeta)], kAuditHeadKey, head.Encode());
+    if (!s.ok()) return s;
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
@@ -77,8 +104,10 @@ void Committer::Run() {
     // After a failed write RocksDB refuses further writes until resumed; try to resume
     // (it succeeds once the disk is healthy again) rather than fail forever.
     rocksdb::Status s = write_failed_ ? db_->Resume() : rocksdb::Status::OK();
-    if (s.ok()) s = WriteGroup(group);
+    AuditHead head = audit_head_;
+    if (s.ok()) s = WriteGroup(group, head);
     write_failed_ = !s.ok();
+    if (s.ok()) audit_head_ = std::move(head);  // a failed batch leaves no trace in the chain
     absl::Status status = FromRocksDb(s, "commit batch");
     for (Pending& p : group) std::move(p.done)(status);
     group.clear();

@@ -6,6 +6,10 @@
 // then runs each mutation's callback with the outcome. Many RPCs therefore share one fsync,
 // and a callback runs only once its writes are durable.
 //
+// Audit entries in a mutation are chained here, on the single writer thread: each gets the
+// next sequence number, a commit time that never goes backwards, the previous entry's hash
+// and its own, and the batch also stores the new chain head in meta.
+//
 // Guarantees: callbacks run on the committer thread, in submission order, exactly once,
 // with OK only after the synced write succeeded. After a failed write every mutation of
 // that batch gets the error (none of it is visible), and the next batch first asks RocksDB
@@ -18,13 +22,16 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "rocksdb/db.h"
+#include "storage/audit_chain.h"
 #include "storage/mutation.h"
 
 namespace safeguarding::storage {
@@ -35,15 +42,18 @@ struct CommitterOptions {
   size_t max_batch = 1024;
   // fsync the WAL before acknowledging. Only benchmarks of the non-durable path turn it off.
   bool sync = true;
+  // Time source for audit entries (never goes backwards in the trail: see Committer).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
 class Committer {
  public:
   using Callback = absl::AnyInvocable<void(absl::Status) &&>;
 
-  // `db` and `handles` (indexed by ColumnFamily) must outlive the committer.
+  // `db` and `handles` (indexed by ColumnFamily) must outlive the committer. `audit_head`
+  // is the end of the audit chain as stored in meta.
   Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-            CommitterOptions options);
+            CommitterOptions options, AuditHead audit_head);
   ~Committer();
 
   Committer(const Committer&) = delete;
@@ -59,7 +69,8 @@ class Committer {
   };
 
   void Run();
-  rocksdb::Status WriteGroup(const std::vector<Pending>& group);
+  // Builds and writes one batch; on success `head` is the new end of the audit chain.
+  rocksdb::Status WriteGroup(std::vector<Pending>& group, AuditHead& head);
 
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -69,7 +80,9 @@ class Committer {
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
-  bool write_failed_ = false;  // only touched by the committer thread
+  // Only touched by the committer thread.
+  bool write_failed_ = false;
+  AuditHead audit_head_;
 
   std::thread thread_;
 };

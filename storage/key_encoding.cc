@@ -109,4 +109,18 @@ std::string RequestKey(absl::string_view caller_scope, absl::string_view request
   return key;
 }
 
+std::string AuditKey(int64_t time_micros, uint64_t sequence) {
+  std::string key;
+  PutFixed64BE(&key, OrderedFromMicros(time_micros));
+  PutFixed64BE(&key, sequence);
+  return key;
+}
+
+std::optional<AuditKeyParts> ParseAuditKey(absl::string_view key) {
+  auto time = GetFixed64BE(&key);
+  auto seq = GetFixed64BE(&key);
+  if (!time || !seq || !key.empty()) return std::nullopt;
+  return AuditKeyParts{MicrosFromOrdered(*time), *seq};
+}
+
 }  // namespace safeguarding::storage

@@ -64,6 +64,15 @@ std::string QueuePrefix(absl::string_view queue);
 // collide on each other's request ids.
 std::string RequestKey(absl::string_view caller_scope, absl::string_view request_id);
 
+// audit: ordered by commit time, then sequence (the committer stamps both, monotonically,
+// so key order is chain order).
+std::string AuditKey(int64_t time_micros, uint64_t sequence);
+struct AuditKeyParts {
+  int64_t time_micros;
+  uint64_t sequence;
+};
+std::optional<AuditKeyParts> ParseAuditKey(absl::string_view key);
+
 // Longest queue name or caller scope a length-prefixed key can hold.
 inline constexpr size_t kMaxKeyComponentBytes = 255;
 

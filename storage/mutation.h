@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "safeguarding/triage/v1/access.pb.h"
 #include "storage/column_families.h"
 
 namespace safeguarding::storage {
@@ -34,11 +35,17 @@ class Mutation {
     writes_.push_back({Op::kDelete, family, std::move(key), {}});
   }
 
+  // Appends an entry to the audit trail in the same batch. The committer stamps its time,
+  // sequence and chain hashes; the caller fills who, what, which report and the result.
+  void Audit(::safeguarding::triage::v1::AuditEntry entry) { audits_.push_back(std::move(entry)); }
+
   const std::vector<Write>& writes() const { return writes_; }
-  bool empty() const { return writes_.empty(); }
+  const std::vector<::safeguarding::triage::v1::AuditEntry>& audits() const { return audits_; }
+  bool empty() const { return writes_.empty() && audits_.empty(); }
 
  private:
   std::vector<Write> writes_;
+  std::vector<::safeguarding::triage::v1::AuditEntry> audits_;
 };
 
 }  // namespace safeguarding::storage

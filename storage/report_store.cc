@@ -67,6 +67,16 @@ absl::Status CheckSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
   return absl::OkStatus();
 }
 
+absl::StatusOr<AuditHead> ReadAuditHead(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kAuditHeadKey, &value);
+  if (s.IsNotFound()) return AuditHead();
+  if (!s.ok()) return FromRocksDb(s, "read audit head");
+  std::optional<AuditHead> head = AuditHead::Decode(value);
+  if (!head) return absl::DataLossError("audit head record is corrupt");
+  return *head;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOptions& options) {
@@ -100,20 +110,25 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
 
   absl::Status schema =
       CheckSchema(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)], options.path);
-  if (!schema.ok()) {
+  absl::StatusOr<AuditHead> head =
+      schema.ok() ? ReadAuditHead(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)])
+                  : absl::StatusOr<AuditHead>(schema);
+  if (!head.ok()) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     db.reset();
     ::close(*lock_fd);
-    return schema;
+    return schema.ok() ? OpenError(options.path, head.status().message()) : schema;
   }
-  return std::unique_ptr<ReportStore>(
-      new ReportStore(options.path, *lock_fd, std::move(db), std::move(handles), options.commit));
+  return std::unique_ptr<ReportStore>(new ReportStore(
+      options.path, *lock_fd, std::move(db), std::move(handles), options.commit, *std::move(head)));
 }
 
 ReportStore::ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
-                         std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit)
+                         std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
+                         AuditHead audit_head)
     : path_(std::move(path)), lock_fd_(lock_fd), db_(std::move(db)), handles_(std::move(handles)) {
-  committer_ = std::make_unique<Committer>(db_.get(), handles_, commit);
+  committer_ =
+      std::make_unique<Committer>(db_.get(), handles_, std::move(commit), std::move(audit_head));
 }
 
 ReportStore::~ReportStore() {
@@ -178,6 +193,7 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   std::string request_value = report.fingerprint;
   request_value.append(report.response.SerializeAsString());
   m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
+  m.Audit(std::move(report.audit));
 
   committer_->Commit(std::move(m), [this, request_key = std::move(request_key),
                                     response = std::move(report.response),

@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "storage/audit_chain.h"
 #include "storage/committer.h"
 #include "storage/key_encoding.h"
 #include "storage/report_id.h"
@@ -56,6 +57,29 @@ struct NewReport {
   std::string request_id;
   std::string fingerprint;            // digest of the request content, to tell retries from reuse
   v1::SubmitReportResponse response;  // replayed verbatim to retries
+  v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
+};
+
+// A filtered, paged read of the audit trail. Unset fields match everything.
+struct AuditQuery {
+  std::string report_id;
+  std::string principal;
+  std::optional<absl::Time> start;  // inclusive
+  std::optional<absl::Time> end;    // exclusive
+  size_t page_size = 100;
+  std::string page_token;  // opaque, from the previous page
+};
+
+struct AuditPage {
+  std::vector<v1::AuditEntry> entries;
+  std::string next_page_token;  // empty: no more
+};
+
+struct AuditVerification {
+  bool intact = true;
+  uint64_t entries_checked = 0;
+  uint64_t first_bad_sequence = 0;
+  std::string problem;
 };
 
 class ReportStore {
@@ -88,6 +112,15 @@ class ReportStore {
   // The history of one report, oldest first.
   absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;
 
+  // Appends `entry` to the audit trail on its own; `done` runs once it is durable.
+  void RecordAudit(v1::AuditEntry entry, absl::AnyInvocable<void(absl::Status) &&> done);
+
+  // Reads the audit trail in time order. INVALID_ARGUMENT for a malformed page token.
+  absl::StatusOr<AuditPage> ReadAuditLog(const AuditQuery& query) const;
+
+  // Walks the whole trail and checks the hash chain against the stored head.
+  absl::StatusOr<AuditVerification> VerifyAuditLog() const;
+
   // Visits every entry of the claim index in key order (queue, tier, due time, arrival).
   absl::Status ScanQueueIndex(absl::FunctionRef<void(const QueueKeyParts&)> visit) const;
 
@@ -100,7 +133,8 @@ class ReportStore {
   };
 
   ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
-              std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit);
+              std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
+              AuditHead audit_head);
 
   rocksdb::ColumnFamilyHandle* handle(ColumnFamily family) const {
     return handles_[static_cast<int>(family)];

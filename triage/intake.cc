@@ -8,6 +8,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "storage/report_id.h"
 #include "triage/advice.h"
+#include "triage/audit.h"
 #include "triage/validation.h"
 
 namespace safeguarding::triage {
@@ -65,19 +66,25 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   change.response.set_report_id(report.id());
   *change.response.mutable_received_time() = received_ts;
   change.response.set_advice(AdviceFor(request.report()));
+  change.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
 
   store_->SubmitNewReport(std::move(change), std::move(done));
 }
 
-absl::StatusOr<v1::Report> ReadReport(const storage::ReportStore& store, const Caller& caller,
-                                      absl::string_view report_id) {
+void GetReport(storage::ReportStore& store, const Caller& caller, absl::string_view report_id,
+               absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> done) {
   std::optional<storage::ReportId> id = storage::ReportId::Parse(report_id);
+  absl::StatusOr<v1::Report> result;
   if (!id) {
     FieldViolations v;
     v.Add("report_id", "must be a 26-character report reference as returned by SubmitReport");
-    return v.ToStatus();
+    result = v.ToStatus();
+  } else {
+    result = store.ReadReport(*id);
   }
-  return store.ReadReport(*id);
+  // A malformed id is recorded too (truncated): probing is an access attempt.
+  FinishAudited(store, caller, report_id.substr(0, storage::ReportId::kTextLength),
+                std::move(result), std::move(done));
 }
 
 }  // namespace safeguarding::triage

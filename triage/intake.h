@@ -45,9 +45,10 @@ class Intake {
 };
 
 // The domain side of TriageDesk.GetReport: INVALID_ARGUMENT naming `report_id` when the
-// id is malformed, NOT_FOUND when no such report exists.
-absl::StatusOr<v1::Report> ReadReport(const storage::ReportStore& store, const Caller& caller,
-                                      absl::string_view report_id);
+// id is malformed, NOT_FOUND when no such report exists. Every attempt is audited, and the
+// report is handed over only once its audit entry is durable.
+void GetReport(storage::ReportStore& store, const Caller& caller, absl::string_view report_id,
+               absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> done);
 
 }  // namespace safeguarding::triage
 

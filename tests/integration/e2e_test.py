@@ -21,13 +21,14 @@ import tempfile
 import time
 import unittest
 
+import grpc
+
 ARGS = None
 
 
 def load_modules(python_dir):
     sys.path.insert(0, python_dir)
-    global grpc, report_pb2, intake_pb2, triage_desk_pb2, status_pb2, error_details_pb2
-    import grpc  # noqa: F401
+    global report_pb2, intake_pb2, triage_desk_pb2, status_pb2, error_details_pb2
     from safeguarding.triage.v1 import report_pb2, intake_pb2, triage_desk_pb2  # noqa: F401
     from google.rpc import status_pb2, error_details_pb2  # noqa: F401
 
@@ -35,11 +36,12 @@ def load_modules(python_dir):
 class Server:
     """A triage-server child process listening on a free loopback port."""
 
-    def __init__(self, data_dir, log_path):
+    def __init__(self, data_dir, credentials, log_path):
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [ARGS.server_bin, "--listen=127.0.0.1:0", "--data_dir=" + data_dir],
+            [ARGS.server_bin, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--insecure",
+             "--credentials_file=" + credentials],
             stdout=self.log, stderr=self.log)
         self.address = self._wait_listening()
 
@@ -66,14 +68,45 @@ class Server:
         self.log.close()
 
 
-def triagectl(address, *args):
+def triagectl(address, token, *args):
+    env = dict(os.environ, TRIAGECTL_TOKEN=token)
     return subprocess.run([ARGS.triagectl_bin, "--server", address, "--json", *args],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, env=env)
+
+
+def add_token(credentials, principal, role):
+    """Creates a token with `triagectl admin add-token`, as an administrator would."""
+    out = subprocess.run([ARGS.triagectl_bin, "admin", "add-token", "--credentials-file",
+                          credentials, "--principal", principal, "--role", role],
+                         capture_output=True, text=True, timeout=30, check=True)
+    token = out.stdout.strip()
+    assert token.startswith("sgt_"), out
+    with open(credentials) as f:
+        assert token not in f.read(), "the token itself must not be stored"
+    return token
+
+
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds 'authorization: Bearer <token>' to every call."""
+
+    def __init__(self, token):
+        self.token = token
+
+    def _with_token(self, details):
+        metadata = list(details.metadata or []) + [("authorization", "Bearer " + self.token)]
+        return details._replace(metadata=metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_stream(self, continuation, details, requests):
+        return continuation(self._with_token(details), requests)
 
 
 class PythonClient:
-    def __init__(self, address):
-        self.channel = grpc.insecure_channel(address)
+    def __init__(self, address, token):
+        self.channel = grpc.intercept_channel(grpc.insecure_channel(address),
+                                              BearerToken(token))
         self.submit = self.channel.unary_unary(
             "/safeguarding.triage.v1.ReportIntake/SubmitReport",
             request_serializer=intake_pb2.SubmitReportRequest.SerializeToString,
@@ -104,6 +137,9 @@ class IntakeEndToEnd(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="triage-e2e-")
         self.data_dir = os.path.join(self.tmp, "db")
+        self.credentials = os.path.join(self.tmp, "credentials")
+        self.intake_token = add_token(self.credentials, "web-form", "intake")
+        self.triager_token = add_token(self.credentials, "alice", "triager")
         self.servers = []
 
     def tearDown(self):
@@ -112,20 +148,20 @@ class IntakeEndToEnd(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, name):
-        server = Server(self.data_dir, os.path.join(self.tmp, name + ".log"))
+        server = Server(self.data_dir, self.credentials, os.path.join(self.tmp, name + ".log"))
         self.servers.append(server)
         return server
 
     def test_reports_from_both_clients_survive_sigkill(self):
         server = self.start("first")
         # 1. triagectl submit.
-        out = triagectl(server.address, "submit", "--reporter", "child", "--age", "13",
+        out = triagectl(server.address, self.intake_token, "submit", "--reporter", "child", "--age", "13",
                         "--category", "grooming", "--channel", "online-gaming",
                         "--description", "A man in a game asked me for photos")
         self.assertEqual(out.returncode, 0, out.stderr)
         ctl_id = json.loads(out.stdout)["reportId"]
         # 2. Python grpcio submit.
-        client = PythonClient(server.address)
+        client = PythonClient(server.address, self.intake_token)
         py_request = python_report("python-e2e-1")
         py_response = client.submit(py_request, timeout=10)
         py_id = py_response.report_id
@@ -135,12 +171,12 @@ class IntakeEndToEnd(unittest.TestCase):
         self.assertEqual(server.kill(signal.SIGKILL), -signal.SIGKILL)
         server = self.start("restarted")
         # 4. Both come back through both clients.
-        client = PythonClient(server.address)
+        client = PythonClient(server.address, self.triager_token)
         for report_id in (ctl_id, py_id):
             report = client.get(triage_desk_pb2.GetReportRequest(report_id=report_id),
                                 timeout=10)
             self.assertEqual(report.id, report_id)
-            shown = triagectl(server.address, "show", report_id)
+            shown = triagectl(server.address, self.triager_token, "show", report_id)
             self.assertEqual(shown.returncode, 0, shown.stderr)
             self.assertEqual(json.loads(shown.stdout)["id"], report_id)
         py_report = client.get(triage_desk_pb2.GetReportRequest(report_id=py_id), timeout=10)
@@ -149,10 +185,26 @@ class IntakeEndToEnd(unittest.TestCase):
         self.assertEqual(py_report.triage.priority, report_pb2.PRIORITY_IMMEDIATE)
         self.assertEqual(py_report.triage.queue, "immediate")
         # A retry after the restart returns the first response, not a duplicate.
+        client.close()
+        client = PythonClient(server.address, self.intake_token)
         again = client.submit(py_request, timeout=10)
         self.assertEqual(again.report_id, py_id)
         client.close()
         self.assertEqual(server.kill(signal.SIGTERM), 0)
+
+    def test_intake_token_cannot_read_a_report(self):
+        server = self.start("server")
+        out = triagectl(server.address, self.intake_token, "submit", "--reporter", "child",
+                        "--category", "grooming", "--description", "private words")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        report_id = json.loads(out.stdout)["reportId"]
+        denied = triagectl(server.address, self.intake_token, "show", report_id)
+        self.assertEqual(denied.returncode, 3)
+        self.assertIn("PERMISSION_DENIED", denied.stderr)
+        self.assertNotIn("private words", denied.stdout + denied.stderr)
+        anonymous = triagectl(server.address, "", "show", report_id)
+        self.assertEqual(anonymous.returncode, 3)
+        self.assertIn("UNAUTHENTICATED", anonymous.stderr)
 
     def test_reflection_lists_the_services(self):
         server = self.start("server")
@@ -170,7 +222,7 @@ class IntakeEndToEnd(unittest.TestCase):
 
     def test_bad_report_is_invalid_argument_naming_each_field(self):
         server = self.start("server")
-        client = PythonClient(server.address)
+        client = PythonClient(server.address, self.intake_token)
         bad = intake_pb2.SubmitReportRequest(request_id="")
         bad.report.reporter.type = report_pb2.REPORTER_TYPE_CHILD
         bad.report.reporter.professional_role = report_pb2.PROFESSIONAL_ROLE_POLICE
@@ -193,7 +245,8 @@ class IntakeEndToEnd(unittest.TestCase):
         # triagectl shows the same violations and exits 3.
         out = subprocess.run([ARGS.triagectl_bin, "--server", server.address, "submit",
                               "--reporter", "child", "--age", "42", "--category", "grooming",
-                              "--description", "x"], capture_output=True, text=True, timeout=30)
+                              "--description", "x"], capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, TRIAGECTL_TOKEN=self.intake_token))
         self.assertEqual(out.returncode, 3)
         self.assertIn("report.child_age: must be between 0 and 17", out.stderr)
         client.close()

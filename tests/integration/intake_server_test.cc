@@ -1,8 +1,8 @@
 // SubmitReport and GetReport against a real in-process server on a free loopback port,
 // with the embedded RocksDB in a temp dir.
+#include <gmock/gmock.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -20,6 +20,8 @@
 #include "storage/report_store.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_credentials.h"
+#include "tests/support/test_server.h"
 
 namespace safeguarding {
 namespace {
@@ -35,9 +37,8 @@ class IntakeServerTest : public ::testing::Test {
   void SetUp() override { StartServer(); }
 
   void StartServer() {
-    services::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_.Sub("db");
+    services::ServerOptions options =
+        testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path());
     options.clock = &clock_;
     auto server = services::TriageServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -67,12 +68,14 @@ class IntakeServerTest : public ::testing::Test {
 
   grpc::Status Submit(const v1::SubmitReportRequest& request, v1::SubmitReportResponse* out) {
     grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     return intake_->SubmitReport(&context, request, out);
   }
 
   grpc::Status Get(const std::string& id, v1::Report* out) {
     grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
     v1::GetReportRequest request;
     request.set_report_id(id);
     return desk_->GetReport(&context, request, out);
@@ -93,6 +96,7 @@ class IntakeServerTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::TestCredentials credentials_{dir_.Sub("credentials")};
   triage::FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01T00:00:00Z
   std::unique_ptr<services::TriageServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -191,6 +195,7 @@ TEST_F(IntakeServerTest, ConcurrentSubmitsFrom32ThreadsAreEachStoredExactlyOnce)
         // Every second submit is retried at once, as a client on a flaky network would.
         for (int attempt = 0; attempt < 1 + (i % 2); ++attempt) {
           grpc::ClientContext context;
+          testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
           v1::SubmitReportResponse response;
           if (!stub->SubmitReport(&context, request, &response).ok()) {
             failures.fetch_add(1);
@@ -258,9 +263,9 @@ TEST_F(IntakeServerTest, HealthCheckReportsServing) {
 }
 
 TEST_F(IntakeServerTest, SecondServerOnTheSamePortFailsInsteadOfSharingIt) {
-  services::ServerOptions options;
+  services::ServerOptions options =
+      testing::LoopbackTestOptions(dir_.Sub("other-db"), credentials_.path());
   options.listen = server_->address();
-  options.data_dir = dir_.Sub("other-db");
   auto second = services::TriageServer::Start(options);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen"));

@@ -1,6 +1,8 @@
 // The triage-server binary as a process: startup errors, signals, and SIGKILL under load.
-#include <grpcpp/grpcpp.h>
+#include "tests/support/server_process.h"
+
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -15,21 +17,25 @@
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "tests/support/sample_reports.h"
-#include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_credentials.h"
 
 namespace safeguarding {
 namespace {
 
 namespace v1 = ::safeguarding::triage::v1;
+using testing::Authorize;
 using ::testing::HasSubstr;
 using testing::ServerProcess;
+using testing::TestCredentials;
 using testing::ValidRequest;
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 
-std::vector<std::string> ServerArgs(const std::string& data_dir) {
-  return {"--listen=127.0.0.1:0", "--data_dir=" + data_dir};
+// Plaintext on loopback with the test credentials; rate limiting off for load tests.
+std::vector<std::string> ServerArgs(const testing::TempDir& dir) {
+  return {"--listen=127.0.0.1:0", "--data_dir=" + dir.Sub("db"), "--insecure",
+          "--credentials_file=" + dir.Sub("credentials"), "--rate_limit_per_second=0"};
 }
 
 // Non-empty lines of a log.
@@ -39,21 +45,26 @@ std::vector<std::string> Lines(const std::string& log) {
 
 TEST(ServerProcessTest, HelpListsTheFlags) {
   testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
   ServerProcess help({"--help"}, dir.Sub("help.log"));
   ASSERT_TRUE(help.WaitForExit(absl::Seconds(10)).has_value());
   const std::string log = help.Log();
-  for (const char* flag : {"--listen", "--data_dir", "--max_receive_message_bytes",
-                           "--max_commit_batch", "--shutdown_grace"}) {
+  for (const char* flag :
+       {"--listen", "--data_dir", "--max_receive_message_bytes", "--max_commit_batch",
+        "--shutdown_grace", "--credentials_file", "--tls_cert", "--tls_key", "--tls_client_ca",
+        "--insecure", "--insecure_allow_remote", "--rate_limit_per_second",
+        "--max_concurrent_streams"}) {
     EXPECT_THAT(log, HasSubstr(flag));
   }
 }
 
 TEST(ServerProcessTest, DataDirLockedByAnotherServerGivesOneClearLineAndNonZeroExit) {
   testing::TempDir dir;
-  ServerProcess first(ServerArgs(dir.Sub("db")), dir.Sub("first.log"));
+  TestCredentials credentials(dir.Sub("credentials"));
+  ServerProcess first(ServerArgs(dir), dir.Sub("first.log"));
   ASSERT_TRUE(first.WaitUntilListening(kStartTimeout)) << first.Log();
 
-  ServerProcess second(ServerArgs(dir.Sub("db")), dir.Sub("second.log"));
+  ServerProcess second(ServerArgs(dir), dir.Sub("second.log"));
   std::optional<int> code = second.WaitForExit(kStartTimeout);
   ASSERT_TRUE(code.has_value()) << "second server did not exit";
   EXPECT_NE(*code, 0);
@@ -63,10 +74,37 @@ TEST(ServerProcessTest, DataDirLockedByAnotherServerGivesOneClearLineAndNonZeroE
   EXPECT_THAT(lines[0], HasSubstr("in use by another process"));
 }
 
+TEST(ServerProcessTest, PlaintextOnANonLoopbackAddressIsRefused) {
+  testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
+  ServerProcess server({"--listen=0.0.0.0:0", "--data_dir=" + dir.Sub("db"), "--insecure",
+                        "--credentials_file=" + dir.Sub("credentials")},
+                       dir.Sub("server.log"));
+  std::optional<int> code = server.WaitForExit(kStartTimeout);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(server.Log(), HasSubstr("refusing plaintext on non-loopback address"));
+}
+
+TEST(ServerProcessTest, NoTlsAndNoInsecureFlagIsRefused) {
+  testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
+  ServerProcess server({"--listen=127.0.0.1:0", "--data_dir=" + dir.Sub("db"),
+                        "--credentials_file=" + dir.Sub("credentials")},
+                       dir.Sub("server.log"));
+  std::optional<int> code = server.WaitForExit(kStartTimeout);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(server.Log(), HasSubstr("TLS needs --tls_cert and --tls_key"));
+}
+
 TEST(ServerProcessTest, DataDirThatIsAFileGivesOneClearLineAndNonZeroExit) {
   testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
   std::ofstream(dir.Sub("not-a-dir")) << "x";
-  ServerProcess server(ServerArgs(dir.Sub("not-a-dir")), dir.Sub("server.log"));
+  ServerProcess server({"--listen=127.0.0.1:0", "--data_dir=" + dir.Sub("not-a-dir"), "--insecure",
+                        "--credentials_file=" + dir.Sub("credentials")},
+                       dir.Sub("server.log"));
   std::optional<int> code = server.WaitForExit(kStartTimeout);
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
@@ -77,10 +115,11 @@ TEST(ServerProcessTest, DataDirThatIsAFileGivesOneClearLineAndNonZeroExit) {
 
 TEST(ServerProcessTest, SigtermDrainsClosesTheDatabaseAndExitsZero) {
   testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
   std::string report_id;
   {
     // gRPC waits for connected clients to go away for up to the grace period.
-    std::vector<std::string> args = ServerArgs(dir.Sub("db"));
+    std::vector<std::string> args = ServerArgs(dir);
     args.push_back("--shutdown_grace=2s");
     ServerProcess server(args, dir.Sub("server.log"));
     auto address = server.WaitUntilListening(kStartTimeout);
@@ -88,6 +127,7 @@ TEST(ServerProcessTest, SigtermDrainsClosesTheDatabaseAndExitsZero) {
     auto stub = v1::ReportIntake::NewStub(
         grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
+    Authorize(context, credentials.token(v1::ROLE_INTAKE));
     v1::SubmitReportResponse response;
     ASSERT_TRUE(stub->SubmitReport(&context, ValidRequest("before-term"), &response).ok());
     report_id = response.report_id();
@@ -95,12 +135,13 @@ TEST(ServerProcessTest, SigtermDrainsClosesTheDatabaseAndExitsZero) {
     EXPECT_EQ(server.WaitForExit(absl::Seconds(30)), 0) << server.Log();
     EXPECT_THAT(server.Log(), HasSubstr("stopped cleanly"));
   }
-  ServerProcess again(ServerArgs(dir.Sub("db")), dir.Sub("again.log"));
+  ServerProcess again(ServerArgs(dir), dir.Sub("again.log"));
   auto address = again.WaitUntilListening(kStartTimeout);
   ASSERT_TRUE(address) << again.Log() << " (lock or database not released cleanly)";
   auto desk =
       v1::TriageDesk::NewStub(grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
+  Authorize(context, credentials.token(v1::ROLE_TRIAGER));
   v1::GetReportRequest get;
   get.set_report_id(report_id);
   v1::Report report;
@@ -112,13 +153,14 @@ TEST(ServerProcessTest, SigtermDrainsClosesTheDatabaseAndExitsZero) {
 // retry of its request id must return the same report.
 TEST(ServerProcessTest, SigkillUnderLoadLosesNoAcknowledgedReport) {
   testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
   constexpr int kClients = 8;
   constexpr int kMaxPerClient = 2000;  // bounds the load even if the kill came late
   absl::Mutex mu;
   std::map<std::string, std::string> acked;  // request id -> report id
   std::atomic<int> total_acked{0};
   {
-    ServerProcess server(ServerArgs(dir.Sub("db")), dir.Sub("server.log"));
+    ServerProcess server(ServerArgs(dir), dir.Sub("server.log"));
     auto address = server.WaitUntilListening(kStartTimeout);
     ASSERT_TRUE(address) << server.Log();
     auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
@@ -131,6 +173,7 @@ TEST(ServerProcessTest, SigkillUnderLoadLosesNoAcknowledgedReport) {
           v1::SubmitReportRequest request = ValidRequest(absl::StrCat("kill-", c, "-", i));
           request.mutable_report()->set_description(absl::StrCat("kill test ", c, "/", i));
           grpc::ClientContext context;
+          Authorize(context, credentials.token(v1::ROLE_INTAKE));
           context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
           v1::SubmitReportResponse response;
           if (!stub->SubmitReport(&context, request, &response).ok()) break;
@@ -152,7 +195,7 @@ TEST(ServerProcessTest, SigkillUnderLoadLosesNoAcknowledgedReport) {
   }
   ASSERT_GT(acked.size(), 100u) << "the load never got going";
 
-  ServerProcess restarted(ServerArgs(dir.Sub("db")), dir.Sub("restarted.log"));
+  ServerProcess restarted(ServerArgs(dir), dir.Sub("restarted.log"));
   auto address = restarted.WaitUntilListening(kStartTimeout);
   ASSERT_TRUE(address) << restarted.Log();
   auto channel = grpc::CreateChannel(*address, grpc::InsecureChannelCredentials());
@@ -161,6 +204,7 @@ TEST(ServerProcessTest, SigkillUnderLoadLosesNoAcknowledgedReport) {
   int missing = 0;
   for (const auto& [request_id, report_id] : acked) {
     grpc::ClientContext context;
+    Authorize(context, credentials.token(v1::ROLE_TRIAGER));
     v1::GetReportRequest get;
     get.set_report_id(report_id);
     v1::Report report;
@@ -180,6 +224,7 @@ TEST(ServerProcessTest, SigkillUnderLoadLosesNoAcknowledgedReport) {
   v1::SubmitReportRequest retry = ValidRequest(request_id);
   retry.mutable_report()->set_description(absl::StrCat("kill test ", parts[1], "/", parts[2]));
   grpc::ClientContext context;
+  Authorize(context, credentials.token(v1::ROLE_INTAKE));
   v1::SubmitReportResponse response;
   ASSERT_TRUE(intake->SubmitReport(&context, retry, &response).ok());
   EXPECT_EQ(response.report_id(), report_id);

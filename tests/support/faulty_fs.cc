@@ -22,8 +22,7 @@ class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
     if (fail_->load()) return rocksdb::IOStatus::IOError("injected WAL append failure");
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                         rocksdb::IODebugContext* dbg) override {
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
     if (fail_->load()) return rocksdb::IOStatus::IOError("injected WAL sync failure");
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }

@@ -19,8 +19,7 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   // While true, appends and syncs of WAL files (*.log) fail with an I/O error.
   void set_fail_wal(bool fail) { fail_wal_->store(fail); }
 
-  rocksdb::IOStatus NewWritableFile(const std::string& name,
-                                    const rocksdb::FileOptions& options,
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override;
 

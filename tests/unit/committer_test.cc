@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "rocksdb/db.h"
+#include "storage/key_encoding.h"
 #include "tests/support/temp_dir.h"
 
 namespace safeguarding::storage {
@@ -24,7 +25,8 @@ class CommitterTest : public ::testing::Test {
     options.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (auto name : kColumnFamilyNames) cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    for (auto name : kColumnFamilyNames)
+      cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
     rocksdb::DB* db = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     ASSERT_TRUE(rocksdb::DB::Open(options, dir_.path(), cfs, &handles, &db).ok());
@@ -51,7 +53,7 @@ class CommitterTest : public ::testing::Test {
 };
 
 TEST_F(CommitterTest, CallbackRunsAfterAllWritesOfTheMutationAreVisible) {
-  Committer committer(db_.get(), handles_, CommitterOptions{});
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead());
   Mutation m;
   m.Put(ColumnFamily::kReports, "r1", "report");
   m.Put(ColumnFamily::kEvents, "e1", "event");
@@ -75,7 +77,7 @@ TEST_F(CommitterTest, ManyProducersEachAcknowledgedExactlyOnceInOrderPerProducer
   absl::Mutex mu;
   std::atomic<int> callbacks{0};
   {
-    Committer committer(db_.get(), handles_, CommitterOptions{});
+    Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead());
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
@@ -106,7 +108,8 @@ TEST_F(CommitterTest, ManyProducersEachAcknowledgedExactlyOnceInOrderPerProducer
 TEST_F(CommitterTest, MaxBatchOfOneStillCommitsEverything) {
   std::atomic<int> ok{0};
   {
-    Committer committer(db_.get(), handles_, CommitterOptions{.max_batch = 1, .sync = true});
+    Committer committer(db_.get(), handles_, CommitterOptions{.max_batch = 1, .sync = true},
+                        AuditHead());
     for (int i = 0; i < 50; ++i) {
       Mutation m;
       m.Put(ColumnFamily::kQueue, absl::StrCat("k", i), "");
@@ -118,7 +121,7 @@ TEST_F(CommitterTest, MaxBatchOfOneStillCommitsEverything) {
 }
 
 TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
-  Committer committer(db_.get(), handles_, CommitterOptions{});
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead());
   absl::Notification first;
   Mutation put;
   put.Put(ColumnFamily::kMeta, "gone", "x");
@@ -133,6 +136,47 @@ TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
   });
   second.WaitForNotification();
   EXPECT_NE(Read(ColumnFamily::kMeta, "gone"), "x");
+}
+
+TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
+  int64_t fake_micros = 1'000'000;
+  CommitterOptions options;
+  // A clock that goes backwards: the trail's times must still never decrease.
+  options.now = [&] { return absl::FromUnixMicros(fake_micros -= 10); };
+  {
+    Committer committer(db_.get(), handles_, options, AuditHead());
+    for (int i = 0; i < 5; ++i) {
+      Mutation m;
+      v1::AuditEntry entry;
+      entry.set_principal(absl::StrCat("p", i));
+      m.Audit(entry);
+      if (i == 2) m.Audit(entry);  // two entries in one mutation
+      absl::Notification done;
+      committer.Commit(std::move(m), [&](absl::Status s) {
+        EXPECT_TRUE(s.ok());
+        done.Notify();
+      });
+      done.WaitForNotification();
+    }
+  }
+  AuditChainVerifier verifier;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[static_cast<int>(ColumnFamily::kAudit)]));
+  std::vector<std::string> principals;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::AuditEntry entry;
+    ASSERT_TRUE(entry.ParseFromString(it->value().ToString()));
+    auto key = ParseAuditKey(it->key().ToString());
+    ASSERT_TRUE(key.has_value());
+    verifier.Add(entry, key->time_micros, key->sequence);
+    principals.push_back(entry.principal());
+  }
+  auto head = AuditHead::Decode(Read(ColumnFamily::kMeta, kAuditHeadKey));
+  ASSERT_TRUE(head.has_value());
+  verifier.Finish(*head);
+  EXPECT_TRUE(verifier.intact()) << verifier.problem();
+  EXPECT_EQ(head->sequence, 6u);
+  EXPECT_EQ(principals, (std::vector<std::string>{"p0", "p1", "p2", "p2", "p3", "p4"}));
 }
 
 }  // namespace

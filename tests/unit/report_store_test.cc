@@ -25,7 +25,8 @@ NewReport MakeNewReport(const std::string& request_id, const std::string& finger
   NewReport r;
   ReportId id = ReportId::Generate(received);
   r.report.set_id(id.ToString());
-  *r.report.mutable_received_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
+  *r.report.mutable_received_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
   r.report.mutable_submission()->set_description("private words");
   r.report.mutable_triage()->set_priority(v1::PRIORITY_URGENT);
   r.report.mutable_triage()->set_queue("child");
@@ -98,7 +99,8 @@ TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
   {  // Rewrite the schema version as a newer build would.
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (auto name : kColumnFamilyNames) cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    for (auto name : kColumnFamilyNames)
+      cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.Sub("db"), cfs, &handles, &db).ok());
@@ -141,8 +143,7 @@ TEST(ReportStoreTest, SubmittedReportIsReadableWithEventAndQueueEntry) {
   EXPECT_EQ(entries[0].queue, "child");
   EXPECT_EQ(entries[0].tier, v1::PRIORITY_URGENT);
   EXPECT_EQ(entries[0].id, id);
-  EXPECT_EQ(entries[0].due_micros,
-            TimeUtil::TimestampToMicroseconds(expected.triage().due_time()));
+  EXPECT_EQ(entries[0].due_micros, TimeUtil::TimestampToMicroseconds(expected.triage().due_time()));
 }
 
 TEST(ReportStoreTest, UnknownReportIsNotFound) {

@@ -1,9 +1,13 @@
 // triagectl: the command-line client for staff and administrators.
 //
-//   triagectl [--server HOST:PORT] [--json] [--timeout SECONDS] COMMAND ...
+//   triagectl [--server HOST:PORT] [--token T] [--ca CA.pem [--cert C --key K]] [--json]
+//             COMMAND ...
 //   triagectl submit --reporter child --category grooming --description "..."
 //   triagectl submit --file report.json        # protobuf JSON of SubmitReportRequest
 //   triagectl show REPORT_ID
+//   triagectl audit [--report ID] [--principal P] [--since T] [--until T] [--limit N]
+//   triagectl admin add-token --credentials-file F --principal P --role R
+//   triagectl admin verify-audit
 //
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 rejected or not found, 4 unavailable.
 #include <grpcpp/grpcpp.h>
@@ -22,23 +26,29 @@
 #include "google/protobuf/util/json_util.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "tools/triagectl/admin_commands.h"
+#include "tools/triagectl/connection.h"
 #include "tools/triagectl/enum_names.h"
 #include "tools/triagectl/render.h"
 
 namespace {
 
 namespace v1 = ::safeguarding::triage::v1;
+using safeguarding::tools::ConnectionOptions;
 using safeguarding::tools::EnumFlagNames;
 using safeguarding::tools::ExitCodeFor;
+using safeguarding::tools::NewCallContext;
+using safeguarding::tools::OpenChannel;
 using safeguarding::tools::ParseEnumFlag;
+using safeguarding::tools::ReadFileOrStdin;
 using safeguarding::tools::RenderError;
+using safeguarding::tools::UsageError;
 
 constexpr int kExitUsage = 2;
 
-struct GlobalOptions {
-  std::string server = "127.0.0.1:50051";
+struct Options {
+  ConnectionOptions connection;
   bool json = false;
-  double timeout_seconds = 10;
 };
 
 // Flags of `submit`, kept as text until the request is assembled.
@@ -59,23 +69,6 @@ struct SubmitFlags {
   std::string description_file;
   std::string contact_name, contact_email, contact_phone;
 };
-
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-std::string ReadFileOrStdin(const std::string& path) {
-  std::stringstream buffer;
-  if (path == "-") {
-    buffer << std::cin.rdbuf();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError("cannot read " + path);
-    buffer << in.rdbuf();
-  }
-  return buffer.str();
-}
 
 std::string NewRequestId() {  // a random (version 4) UUID
   unsigned char b[16];
@@ -151,24 +144,16 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-std::unique_ptr<grpc::ClientContext> NewContext(const GlobalOptions& g) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(g.timeout_seconds * 1000)));
-  return context;
-}
-
 int Fail(const grpc::Status& status) {
   std::fprintf(stderr, "triagectl: %s", RenderError(status).c_str());
   return ExitCodeFor(status);
 }
 
-int RunSubmit(const GlobalOptions& g, const SubmitFlags& f) {
+int RunSubmit(const Options& g, const SubmitFlags& f) {
   v1::SubmitReportRequest request = BuildSubmitRequest(f);
-  auto stub =
-      v1::ReportIntake::NewStub(grpc::CreateChannel(g.server, grpc::InsecureChannelCredentials()));
+  auto stub = v1::ReportIntake::NewStub(OpenChannel(g.connection));
   v1::SubmitReportResponse response;
-  grpc::Status status = stub->SubmitReport(NewContext(g).get(), request, &response);
+  grpc::Status status = stub->SubmitReport(NewCallContext(g.connection).get(), request, &response);
   if (!status.ok()) {
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
       std::fprintf(stderr, "triagectl: retry with --request-id %s so it is stored only once\n",
@@ -181,13 +166,12 @@ int RunSubmit(const GlobalOptions& g, const SubmitFlags& f) {
   return 0;
 }
 
-int RunShow(const GlobalOptions& g, const std::string& report_id) {
-  auto stub =
-      v1::TriageDesk::NewStub(grpc::CreateChannel(g.server, grpc::InsecureChannelCredentials()));
+int RunShow(const Options& g, const std::string& report_id) {
+  auto stub = v1::TriageDesk::NewStub(OpenChannel(g.connection));
   v1::GetReportRequest request;
   request.set_report_id(report_id);
   v1::Report report;
-  grpc::Status status = stub->GetReport(NewContext(g).get(), request, &report);
+  grpc::Status status = stub->GetReport(NewCallContext(g.connection).get(), request, &report);
   if (!status.ok()) return Fail(status);
   std::cout << (g.json ? ToJson(report) : safeguarding::tools::RenderReport(report));
   return 0;
@@ -198,14 +182,22 @@ int RunShow(const GlobalOptions& g, const std::string& report_id) {
 int main(int argc, char** argv) {
   CLI::App app{"triagectl: staff and admin client of the safeguarding triage service"};
   app.require_subcommand(1);
-  GlobalOptions g;
+  Options g;
+  ConnectionOptions& c = g.connection;
   if (const char* env = std::getenv("TRIAGECTL_SERVER"); env != nullptr && *env != '\0') {
-    g.server = env;
+    c.server = env;
   }
-  app.add_option("--server", g.server, "server address host:port (env TRIAGECTL_SERVER)")
+  if (const char* env = std::getenv("TRIAGECTL_TOKEN"); env != nullptr) c.token = env;
+  app.add_option("--server", c.server, "server address host:port (env TRIAGECTL_SERVER)")
       ->capture_default_str();
+  app.add_option("--token", c.token,
+                 "bearer token (env TRIAGECTL_TOKEN; prefer the variable: arguments are "
+                 "visible to other users in ps)");
+  app.add_option("--ca", c.ca_file, "CA certificate (PEM) to verify the server: use TLS");
+  app.add_option("--cert", c.cert_file, "client certificate (PEM) for mutual TLS");
+  app.add_option("--key", c.key_file, "client private key (PEM) for mutual TLS");
   app.add_flag("--json", g.json, "print replies as protobuf JSON");
-  app.add_option("--timeout", g.timeout_seconds, "deadline per call, in seconds")
+  app.add_option("--timeout", c.timeout_seconds, "deadline per call, in seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 
@@ -242,6 +234,8 @@ int main(int argc, char** argv) {
   CLI::App* show = app.add_subcommand("show", "show one report");
   show->add_option("report_id", report_id, "report reference from submit")->required();
 
+  safeguarding::tools::AdminCommands admin(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -256,6 +250,7 @@ int main(int argc, char** argv) {
   try {
     if (submit->parsed()) return RunSubmit(g, f);
     if (show->parsed()) return RunShow(g, report_id);
+    if (admin.parsed()) return admin.Run(g.connection, g.json);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "triagectl: %s\n", e.what());
     return kExitUsage;

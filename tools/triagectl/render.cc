@@ -105,6 +105,15 @@ std::string RenderReport(const v1::Report& r) {
   return out;
 }
 
+std::string RenderAuditEntry(const v1::AuditEntry& e) {
+  return absl::StrCat(Time(e.time()), "  #", e.sequence(), "  ",
+                      e.principal().empty() ? "(unauthenticated)" : e.principal(), " (",
+                      EnumFlagName(v1::Role_descriptor(), e.role()), ")  ", e.method(), "  ",
+                      e.report_id().empty() ? "-" : e.report_id(), "  ",
+                      CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ", e.peer(),
+                      "\n");
+}
+
 std::string RenderError(const grpc::Status& status) {
   std::string out = absl::StrCat(CodeName(status.error_code()), ": ", status.error_message(), "\n");
   google::rpc::Status details;

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "safeguarding/triage/v1/access.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
 
@@ -16,6 +17,8 @@ namespace v1 = ::safeguarding::triage::v1;
 std::string RenderSubmitted(const v1::SubmitReportResponse& response,
                             const std::string& request_id);
 std::string RenderReport(const v1::Report& report);
+// One line: time, sequence, principal (role), method, report, result, peer.
+std::string RenderAuditEntry(const v1::AuditEntry& entry);
 // "INVALID_ARGUMENT: invalid fields: ..." plus one line per google.rpc.BadRequest field
 // violation carried in the status details.
 std::string RenderError(const grpc::Status& status);

@@ -1,0 +1,105 @@
+#include "services/access_guard.h"
+
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/log.h"
+#include "triage/access_policy.h"
+#include "triage/audit.h"
+
+namespace safeguarding::services {
+namespace {
+
+// The bearer token of the call, if any ("authorization: Bearer <token>").
+std::optional<std::string> BearerToken(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return std::nullopt;
+  absl::string_view value(it->second.data(), it->second.size());
+  constexpr absl::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
+    return std::string();  // present but malformed: fails like a wrong token
+  }
+  return std::string(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
+}
+
+// Identities of the verified client certificate (subject and subject alternative names).
+std::vector<std::string> CertificateIdentities(const grpc::CallbackServerContext& context) {
+  std::vector<std::string> identities;
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return identities;
+  for (const char* property : {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME,
+                               GRPC_X509_CN_PROPERTY_NAME}) {
+    for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
+      identities.emplace_back(value.data(), value.size());
+    }
+  }
+  return identities;
+}
+
+}  // namespace
+
+void AccessGuard::SetCredentials(std::shared_ptr<const CredentialStore> credentials) {
+  absl::MutexLock lock(&mu_);
+  credentials_ = std::move(credentials);
+}
+
+std::shared_ptr<const CredentialStore> AccessGuard::credentials() const {
+  absl::MutexLock lock(&mu_);
+  return credentials_;
+}
+
+absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::string_view method,
+                                triage::Caller& caller) const {
+  caller.method = std::string(method);
+  caller.peer = context.peer();
+  std::shared_ptr<const CredentialStore> creds = credentials();
+
+  std::optional<Principal> principal;
+  std::optional<std::string> token = BearerToken(context);
+  if (token.has_value()) {
+    principal = creds->FindByToken(*token);
+  } else {
+    principal = creds->FindByCertificate(CertificateIdentities(context));
+  }
+  if (!principal) {
+    Log(Severity::kWarning, "authentication failed: method=%s peer=%s credential=%s", method,
+        caller.peer, token.has_value() ? "bearer token" : "none or unknown certificate");
+    return absl::UnauthenticatedError(
+        "missing or invalid credentials: send 'authorization: Bearer <token>' or a client "
+        "certificate known to the server");
+  }
+  caller.principal = principal->name;
+  caller.role = principal->role;
+
+  if (!triage::RoleMayCall(caller.role, method)) {
+    Log(Severity::kWarning, "permission denied: principal=%s role=%s method=%s peer=%s",
+        caller.principal, triage::RoleName(caller.role), method, caller.peer);
+    return absl::PermissionDeniedError(absl::StrCat("role ", triage::RoleName(caller.role),
+                                                    " may not call ", method));
+  }
+  if (limiter_ != nullptr) {
+    absl::Duration wait = limiter_->Acquire(caller.principal);
+    if (wait > absl::ZeroDuration()) {
+      const int64_t seconds = std::max<int64_t>(1, std::ceil(absl::ToDoubleSeconds(wait)));
+      context.AddTrailingMetadata("retry-after", absl::StrCat(seconds));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("rate limit for ", caller.principal, " exceeded; retry after ", seconds,
+                       " s"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::Status refusal,
+                                absl::AnyInvocable<void(absl::Status) &&> finish) const {
+  v1::AuditEntry entry = triage::AuditEntryFor(caller, "", refusal.code());
+  store_->RecordAudit(std::move(entry),
+                      [refusal = std::move(refusal), finish = std::move(finish)](
+                          absl::Status) mutable { std::move(finish)(std::move(refusal)); });
+}
+
+}  // namespace safeguarding::services

@@ -1,0 +1,61 @@
+// AccessGuard: the one gate every protected RPC passes, before any work is done.
+//
+//  1. Authentication: a bearer token in the `authorization` metadata ("Bearer <token>"),
+//     checked against the credentials file by its SHA-256; or, without a token, the client
+//     certificate of a mutual-TLS connection mapped to a principal. Neither:
+//     UNAUTHENTICATED.
+//  2. Authorisation: the caller's role against the table in triage/access_policy.h.
+//     Not allowed: PERMISSION_DENIED.
+//  3. Rate limit per principal: RESOURCE_EXHAUSTED with `retry-after` (seconds) metadata.
+// Refusals are audited (who, what, peer, code) and logged without the token.
+//
+// Thread-safe; credentials can be swapped while serving (SIGHUP).
+#ifndef SAFEGUARDING_SERVICES_ACCESS_GUARD_H_
+#define SAFEGUARDING_SERVICES_ACCESS_GUARD_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "services/credentials.h"
+#include "services/rate_limiter.h"
+#include "storage/report_store.h"
+#include "triage/caller.h"
+
+namespace safeguarding::services {
+
+class AccessGuard {
+ public:
+  AccessGuard(storage::ReportStore* store, std::shared_ptr<const CredentialStore> credentials,
+              RateLimiter* limiter)
+      : store_(store), limiter_(limiter), credentials_(std::move(credentials)) {}
+
+  void SetCredentials(std::shared_ptr<const CredentialStore> credentials);
+
+  // Fills `caller` with what is known (peer, method, and the principal and role once
+  // authenticated) and returns OK when the call may proceed, else the refusal (logged,
+  // not yet audited).
+  absl::Status Admit(grpc::CallbackServerContext& context, absl::string_view method,
+                     triage::Caller& caller) const;
+
+  // Audits a refusal, then runs `finish` with it once it is on record.
+  void RecordRefusal(const triage::Caller& caller, absl::Status refusal,
+                     absl::AnyInvocable<void(absl::Status) &&> finish) const;
+
+  storage::ReportStore& store() const { return *store_; }
+
+ private:
+  std::shared_ptr<const CredentialStore> credentials() const;
+
+  storage::ReportStore* const store_;
+  RateLimiter* const limiter_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const CredentialStore> credentials_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace safeguarding::services
+
+#endif  // SAFEGUARDING_SERVICES_ACCESS_GUARD_H_

@@ -1,0 +1,43 @@
+// gRPC handlers of safeguarding.triage.v1.Administration. GetAuditLog and VerifyAuditLog
+// are built; the rest is admitted by the authorisation table and answered UNIMPLEMENTED
+// until the administration issue.
+#ifndef SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
+#define SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
+
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
+#include "services/access_guard.h"
+
+namespace safeguarding::services {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+class AdministrationService final : public v1::Administration::CallbackService {
+ public:
+  explicit AdministrationService(const AccessGuard* guard) : guard_(guard) {}
+
+  grpc::ServerUnaryReactor* ImportReports(grpc::CallbackServerContext* context,
+                                          const v1::ImportReportsRequest*,
+                                          v1::ImportReportsResponse*) override;
+  grpc::ServerUnaryReactor* GetAuditLog(grpc::CallbackServerContext* context,
+                                        const v1::GetAuditLogRequest* request,
+                                        v1::GetAuditLogResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyAuditLog(grpc::CallbackServerContext* context,
+                                           const v1::VerifyAuditLogRequest* request,
+                                           v1::VerifyAuditLogResponse* response) override;
+  grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* context,
+                                         const v1::CreateBackupRequest*,
+                                         v1::CreateBackupResponse*) override;
+  grpc::ServerUnaryReactor* PurgeExpiredReports(grpc::CallbackServerContext* context,
+                                                const v1::PurgeExpiredReportsRequest*,
+                                                v1::PurgeExpiredReportsResponse*) override;
+  grpc::ServerUnaryReactor* RotateEncryptionKey(grpc::CallbackServerContext* context,
+                                                const v1::RotateEncryptionKeyRequest*,
+                                                v1::RotateEncryptionKeyResponse*) override;
+
+ private:
+  const AccessGuard* const guard_;
+};
+
+}  // namespace safeguarding::services
+
+#endif  // SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_

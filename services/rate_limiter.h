@@ -1,0 +1,41 @@
+// RateLimiter: a token bucket per principal, so one caller (a runaway front end, a stolen
+// token) cannot crowd out everyone else. Time comes from the injected clock.
+//
+// Thread-safe.
+#ifndef SAFEGUARDING_SERVICES_RATE_LIMITER_H_
+#define SAFEGUARDING_SERVICES_RATE_LIMITER_H_
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "triage/clock.h"
+
+namespace safeguarding::services {
+
+class RateLimiter {
+ public:
+  // `per_second` tokens are added per second up to `burst`. per_second <= 0 disables it.
+  RateLimiter(const triage::Clock* clock, double per_second, double burst)
+      : clock_(clock), per_second_(per_second), burst_(burst) {}
+
+  // Takes one token for `principal`. When none is left, returns how long until one is.
+  absl::Duration Acquire(absl::string_view principal);
+
+ private:
+  struct Bucket {
+    double tokens;
+    absl::Time updated;
+  };
+  const triage::Clock* const clock_;
+  const double per_second_;
+  const double burst_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace safeguarding::services
+
+#endif  // SAFEGUARDING_SERVICES_RATE_LIMITER_H_

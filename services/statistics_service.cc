@@ -1,0 +1,27 @@
+#include "services/statistics_service.h"
+
+#include "services/unary.h"
+
+namespace safeguarding::services {
+
+grpc::ServerUnaryReactor* StatisticsService::GetVolumes(grpc::CallbackServerContext* context,
+                                                        const v1::GetVolumesRequest*,
+                                                        v1::GetVolumesResponse*) {
+  return NotYetImplemented(*guard_, context, "/safeguarding.triage.v1.Statistics/GetVolumes");
+}
+
+grpc::ServerUnaryReactor* StatisticsService::CompareVolumes(grpc::CallbackServerContext* context,
+                                                            const v1::CompareVolumesRequest*,
+                                                            v1::CompareVolumesResponse*) {
+  return NotYetImplemented(*guard_, context,
+                           "/safeguarding.triage.v1.Statistics/CompareVolumes");
+}
+
+grpc::ServerUnaryReactor* StatisticsService::GetQueueStatistics(
+    grpc::CallbackServerContext* context, const v1::GetQueueStatisticsRequest*,
+    v1::GetQueueStatisticsResponse*) {
+  return NotYetImplemented(*guard_, context,
+                           "/safeguarding.triage.v1.Statistics/GetQueueStatistics");
+}
+
+}  // namespace safeguarding::services

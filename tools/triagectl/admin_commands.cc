@@ -1,0 +1,160 @@
+#include "tools/triagectl/admin_commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
+#include "services/credentials.h"
+#include "tools/triagectl/render.h"
+#include "triage/access_policy.h"
+
+namespace safeguarding::tools {
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+using google::protobuf::util::TimeUtil;
+
+google::protobuf::Timestamp ParseTimeOrUsage(const std::string& text, const char* flag) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    throw UsageError(absl::StrCat("--", flag, ": '", text,
+                                  "' is not an RFC 3339 time like 2026-11-23T15:00:00Z"));
+  }
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+int Fail(const grpc::Status& status) {
+  std::fprintf(stderr, "triagectl: %s", RenderError(status).c_str());
+  return ExitCodeFor(status);
+}
+
+}  // namespace
+
+AdminCommands::AdminCommands(CLI::App& app) {
+  audit_ = app.add_subcommand("audit", "read the audit trail (supervisor, admin)");
+  audit_->add_option("--report", report_id_, "only entries about this report");
+  audit_->add_option("--principal", principal_, "only entries by this principal");
+  audit_->add_option("--since", since_, "from this time (RFC 3339, inclusive)");
+  audit_->add_option("--until", until_, "to this time (RFC 3339, exclusive)");
+  audit_->add_option("--limit", limit_, "most entries to print")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+
+  admin_ = app.add_subcommand("admin", "administration");
+  admin_->require_subcommand(1);
+  add_token_ = admin_->add_subcommand(
+      "add-token", "create a bearer token: prints it once, stores only its SHA-256");
+  add_token_->add_option("--credentials-file", credentials_file_, "credentials file to append to")
+      ->capture_default_str();
+  add_token_->add_option("--principal", principal_, "name of the person or app")->required();
+  add_token_->add_option("--role", role_, "intake | triager | supervisor | monitor | admin")
+      ->required();
+  verify_audit_ = admin_->add_subcommand("verify-audit", "check the audit hash chain");
+  rotate_key_ =
+      admin_->add_subcommand("rotate-key", "make a new encryption key current and re-encrypt");
+}
+
+bool AdminCommands::parsed() const { return audit_->parsed() || admin_->parsed(); }
+
+int AdminCommands::Run(const ConnectionOptions& connection, bool json) {
+  if (audit_->parsed()) return RunAudit(connection, json);
+  if (add_token_->parsed()) return RunAddToken();
+  if (verify_audit_->parsed()) return RunVerifyAudit(connection, json);
+  if (rotate_key_->parsed()) return RunRotateKey(connection, json);
+  return 2;
+}
+
+int AdminCommands::RunAddToken() {
+  std::optional<v1::Role> role = triage::RoleFromName(role_);
+  if (!role) throw UsageError("--role: one of intake, triager, supervisor, monitor, admin");
+  const std::string token = services::NewBearerToken();
+  absl::Status added = services::AppendTokenEntry(credentials_file_, principal_, *role, token);
+  if (!added.ok()) {
+    std::fprintf(stderr, "triagectl: %s\n", std::string(added.message()).c_str());
+    return added.code() == absl::StatusCode::kAlreadyExists ? 3 : 1;
+  }
+  std::fprintf(stderr,
+               "Added %s (%s) to %s. The token is shown once; only its SHA-256 is stored.\n"
+               "Send SIGHUP to the server to load it.\n",
+               principal_.c_str(), role_.c_str(), credentials_file_.c_str());
+  std::printf("%s\n", token.c_str());
+  return 0;
+}
+
+int AdminCommands::RunAudit(const ConnectionOptions& connection, bool json) {
+  auto stub = v1::Administration::NewStub(OpenChannel(connection));
+  v1::GetAuditLogRequest request;
+  request.set_report_id(report_id_);
+  request.set_principal(principal_);
+  if (!since_.empty()) *request.mutable_start_time() = ParseTimeOrUsage(since_, "since");
+  if (!until_.empty()) *request.mutable_end_time() = ParseTimeOrUsage(until_, "until");
+  int printed = 0;
+  do {
+    request.set_page_size(std::min(limit_ - printed, 1000));
+    v1::GetAuditLogResponse response;
+    grpc::Status status = stub->GetAuditLog(NewCallContext(connection).get(), request, &response);
+    if (!status.ok()) return Fail(status);
+    for (const v1::AuditEntry& e : response.entries()) {
+      if (printed++ == limit_) break;
+      if (json) {
+        std::cout << Json(e);
+      } else {
+        std::cout << RenderAuditEntry(e);
+      }
+    }
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty() && printed < limit_);
+  return 0;
+}
+
+int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json) {
+  auto stub = v1::Administration::NewStub(OpenChannel(connection));
+  v1::VerifyAuditLogResponse response;
+  grpc::Status status = stub->VerifyAuditLog(NewCallContext(connection).get(),
+                                             v1::VerifyAuditLogRequest(), &response);
+  if (!status.ok()) return Fail(status);
+  if (json) {
+    std::cout << Json(response);
+  } else if (response.intact()) {
+    std::printf("Audit trail intact: %llu entries checked.\n",
+                static_cast<unsigned long long>(response.entries_checked()));
+  } else {
+    std::printf("AUDIT TRAIL BROKEN at sequence %llu: %s (%llu entries checked)\n",
+                static_cast<unsigned long long>(response.first_bad_sequence()),
+                response.problem().c_str(),
+                static_cast<unsigned long long>(response.entries_checked()));
+  }
+  return response.intact() ? 0 : 5;
+}
+
+int AdminCommands::RunRotateKey(const ConnectionOptions& connection, bool json) {
+  auto stub = v1::Administration::NewStub(OpenChannel(connection));
+  v1::RotateEncryptionKeyResponse response;
+  grpc::Status status = stub->RotateEncryptionKey(NewCallContext(connection).get(),
+                                                  v1::RotateEncryptionKeyRequest(), &response);
+  if (!status.ok()) return Fail(status);
+  if (json) {
+    std::cout << Json(response);
+  } else {
+    std::printf("New current key %s; %llu records are being re-encrypted in the background.\n",
+                response.key_id().c_str(),
+                static_cast<unsigned long long>(response.records_to_reencrypt()));
+  }
+  return 0;
+}
+
+}  // namespace safeguarding::tools

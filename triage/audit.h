@@ -1,0 +1,54 @@
+// The audit trail, as the domain uses it: one way to describe an access (AuditEntryFor) and
+// one way to answer only after the access is on record (FinishAudited). Later RPCs call
+// these; they do not build entries of their own.
+#ifndef SAFEGUARDING_TRIAGE_AUDIT_H_
+#define SAFEGUARDING_TRIAGE_AUDIT_H_
+
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "safeguarding/triage/v1/access.pb.h"
+#include "safeguarding/triage/v1/administration.pb.h"
+#include "storage/report_store.h"
+#include "triage/caller.h"
+
+namespace safeguarding::triage {
+
+// Who (principal, role, peer), what (the caller's method), which report, and the outcome.
+// The store adds time, sequence and chain hashes.
+v1::AuditEntry AuditEntryFor(const Caller& caller, absl::string_view report_id,
+                             absl::StatusCode result);
+
+// Records the access and then hands `result` to `done`. If the audit entry cannot be
+// written, the caller gets UNAVAILABLE instead of the result: nothing is disclosed without
+// a trace.
+template <typename T>
+void FinishAudited(storage::ReportStore& store, const Caller& caller,
+                   absl::string_view report_id, absl::StatusOr<T> result,
+                   absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
+  // Build the entry before `result` is moved into the callback.
+  v1::AuditEntry entry = AuditEntryFor(caller, report_id, result.status().code());
+  store.RecordAudit(
+      std::move(entry),
+      [result = std::move(result), done = std::move(done)](absl::Status recorded) mutable {
+        if (!recorded.ok()) {
+          std::move(done)(absl::UnavailableError("audit trail unavailable; nothing disclosed"));
+        } else {
+          std::move(done)(std::move(result));
+        }
+      });
+}
+
+// Administration.GetAuditLog: INVALID_ARGUMENT for a bad page size, time range or token.
+absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore& store,
+                                                     const v1::GetAuditLogRequest& request);
+
+// Administration.VerifyAuditLog.
+absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(const storage::ReportStore& store);
+
+}  // namespace safeguarding::triage
+
+#endif  // SAFEGUARDING_TRIAGE_AUDIT_H_
