@@ -6,6 +6,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:50051
 DATA_DIR ?= ./var/db
 CREDENTIALS ?= ./var/credentials
+KEY_FILE ?= ./var/key
 
 .PHONY: all deps configure build run test bench format clean
 
@@ -22,14 +23,14 @@ build: configure
 
 run: build
 	@mkdir -p $(dir $(DATA_DIR))
-	@bash scripts/dev-credentials.sh $(BUILD_DIR)/tools/triagectl $(CREDENTIALS)
+	@bash scripts/dev-setup.sh $(BUILD_DIR)/tools/triagectl $(KEY_FILE) $(CREDENTIALS)
 	@echo "Starting triage-server on $(LISTEN) (plaintext, loopback only), data in $(DATA_DIR)."
 	@echo "Stop with Ctrl-C. Try, from another terminal (with the intake token exported):"
 	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) submit --reporter child --age 13 \\"
 	@echo "      --category grooming --channel online-gaming --description 'A man in a game asked me for photos'"
 	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) show <report id>   # with the triager token"
 	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR) \
-	    --credentials_file=$(CREDENTIALS) --insecure
+	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) --insecure
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)

@@ -31,8 +31,8 @@ std::vector<std::string> CertificateIdentities(const grpc::CallbackServerContext
   std::vector<std::string> identities;
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return identities;
-  for (const char* property : {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME,
-                               GRPC_X509_CN_PROPERTY_NAME}) {
+  for (const char* property :
+       {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME, GRPC_X509_CN_PROPERTY_NAME}) {
     for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
       identities.emplace_back(value.data(), value.size());
     }
@@ -78,17 +78,16 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::stri
   if (!triage::RoleMayCall(caller.role, method)) {
     Log(Severity::kWarning, "permission denied: principal=%s role=%s method=%s peer=%s",
         caller.principal, triage::RoleName(caller.role), method, caller.peer);
-    return absl::PermissionDeniedError(absl::StrCat("role ", triage::RoleName(caller.role),
-                                                    " may not call ", method));
+    return absl::PermissionDeniedError(
+        absl::StrCat("role ", triage::RoleName(caller.role), " may not call ", method));
   }
   if (limiter_ != nullptr) {
     absl::Duration wait = limiter_->Acquire(caller.principal);
     if (wait > absl::ZeroDuration()) {
       const int64_t seconds = std::max<int64_t>(1, std::ceil(absl::ToDoubleSeconds(wait)));
       context.AddTrailingMetadata("retry-after", absl::StrCat(seconds));
-      return absl::ResourceExhaustedError(
-          absl::StrCat("rate limit for ", caller.principal, " exceeded; retry after ", seconds,
-                       " s"));
+      return absl::ResourceExhaustedError(absl::StrCat("rate limit for ", caller.principal,
+                                                       " exceeded; retry after ", seconds, " s"));
     }
   }
   return absl::OkStatus();

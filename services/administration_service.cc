@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/unary.h"
+#include "storage/key_ring.h"
 #include "triage/audit.h"
 
 namespace safeguarding::services {
@@ -13,15 +14,15 @@ std::string Method(absl::string_view name) {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AdministrationService::ImportReports(
-    grpc::CallbackServerContext* context, const v1::ImportReportsRequest*,
-    v1::ImportReportsResponse*) {
+grpc::ServerUnaryReactor* AdministrationService::ImportReports(grpc::CallbackServerContext* context,
+                                                               const v1::ImportReportsRequest*,
+                                                               v1::ImportReportsResponse*) {
   return NotYetImplemented(*guard_, context, Method("ImportReports"));
 }
 
-grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(
-    grpc::CallbackServerContext* context, const v1::GetAuditLogRequest* request,
-    v1::GetAuditLogResponse* response) {
+grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServerContext* context,
+                                                             const v1::GetAuditLogRequest* request,
+                                                             v1::GetAuditLogResponse* response) {
   static const std::string kMethod = Method("GetAuditLog");
   return AdmitUnary(*guard_, context, kMethod,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
@@ -50,9 +51,9 @@ grpc::ServerUnaryReactor* AdministrationService::VerifyAuditLog(
                     });
 }
 
-grpc::ServerUnaryReactor* AdministrationService::CreateBackup(
-    grpc::CallbackServerContext* context, const v1::CreateBackupRequest*,
-    v1::CreateBackupResponse*) {
+grpc::ServerUnaryReactor* AdministrationService::CreateBackup(grpc::CallbackServerContext* context,
+                                                              const v1::CreateBackupRequest*,
+                                                              v1::CreateBackupResponse*) {
   return NotYetImplemented(*guard_, context, Method("CreateBackup"));
 }
 
@@ -64,8 +65,26 @@ grpc::ServerUnaryReactor* AdministrationService::PurgeExpiredReports(
 
 grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
     grpc::CallbackServerContext* context, const v1::RotateEncryptionKeyRequest*,
-    v1::RotateEncryptionKeyResponse*) {
-  return NotYetImplemented(*guard_, context, Method("RotateEncryptionKey"));
+    v1::RotateEncryptionKeyResponse* response) {
+  static const std::string kMethod = Method("RotateEncryptionKey");
+  return AdmitUnary(*guard_, context, kMethod,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      absl::StatusOr<v1::RotateEncryptionKeyResponse> result;
+                      absl::StatusOr<storage::KeyRotation> rotation = guard_->store().RotateKey();
+                      if (rotation.ok()) {
+                        v1::RotateEncryptionKeyResponse r;
+                        r.set_key_id(storage::KeyIdHex(rotation->new_key_id));
+                        r.set_records_to_reencrypt(rotation->records_to_reencrypt);
+                        result = std::move(r);
+                      } else {
+                        result = rotation.status();
+                      }
+                      triage::FinishAudited<v1::RotateEncryptionKeyResponse>(
+                          guard_->store(), caller, "", std::move(result),
+                          [reactor, response](absl::StatusOr<v1::RotateEncryptionKeyResponse> r) {
+                            FinishUnary(reactor, kMethod, std::move(r), response);
+                          });
+                    });
 }
 
 }  // namespace safeguarding::services

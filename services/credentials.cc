@@ -34,8 +34,8 @@ std::string Sha256(absl::string_view data) {
 bool ValidPrincipalName(absl::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
-        c != '.' && c != '@') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != '@') {
       return false;
     }
   }
@@ -68,12 +68,20 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view text,
     auto error = [&](absl::string_view why) {
       return absl::InvalidArgumentError(absl::StrCat(source, " line ", line_number, ": ", why));
     };
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(line, absl::MaxSplits(absl::ByAnyChar(" \t"), 3), absl::SkipEmpty());
+    // Three separator runs split four fields; the last (a cert identity) may hold spaces.
+    std::vector<absl::string_view> fields;
+    absl::string_view rest = line;
+    while (fields.size() < 3 && !rest.empty()) {
+      size_t end = rest.find_first_of(" \t");
+      fields.push_back(rest.substr(0, end));
+      rest =
+          end == absl::string_view::npos ? "" : absl::StripLeadingAsciiWhitespace(rest.substr(end));
+    }
+    if (!rest.empty()) fields.push_back(rest);
     if (fields.size() != 4) return error("expected: token|cert <principal> <role> <secret>");
     if (!ValidPrincipalName(fields[1])) {
-      return error(absl::StrCat("bad principal name '", fields[1],
-                                "' (letters, digits and - _ . @ only)"));
+      return error(
+          absl::StrCat("bad principal name '", fields[1], "' (letters, digits and - _ . @ only)"));
     }
     std::optional<v1::Role> role = triage::RoleFromName(fields[2]);
     if (!role) {
@@ -84,8 +92,9 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view text,
     absl::string_view secret = absl::StripAsciiWhitespace(fields[3]);
     if (fields[0] == "token") {
       if (!absl::ConsumePrefix(&secret, "sha256:") || secret.size() != 64 ||
-          !std::all_of(secret.begin(), secret.end(),
-                       [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); })) {
+          !std::all_of(secret.begin(), secret.end(), [](char c) {
+            return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+          })) {
         return error("token secret must be sha256:<64 hex digits> (never the token itself)");
       }
       store.tokens_.push_back({principal, absl::HexStringToBytes(absl::AsciiStrToLower(secret))});
@@ -139,11 +148,14 @@ std::string NewBearerToken() {
   return absl::StrCat("sgt_", encoded);
 }
 
-absl::Status AppendTokenEntry(const std::string& path, absl::string_view principal,
-                              v1::Role role, absl::string_view token) {
+absl::Status AppendTokenEntry(const std::string& path, absl::string_view principal, v1::Role role,
+                              absl::string_view token) {
   if (!ValidPrincipalName(principal)) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad principal name '", principal, "' (letters, digits and - _ . @ only)"));
+  }
+  if (!triage::RoleFromName(triage::RoleName(role))) {
+    return absl::InvalidArgumentError("role must be intake, triager, supervisor, monitor or admin");
   }
   if (access(path.c_str(), F_OK) == 0) {
     absl::StatusOr<CredentialStore> existing = CredentialStore::LoadFile(path);
@@ -153,13 +165,19 @@ absl::Status AppendTokenEntry(const std::string& path, absl::string_view princip
           absl::StrCat("principal '", principal, "' is already in ", path));
     }
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   }
-  std::string line = absl::StrCat("token ", principal, " ", triage::RoleName(role), " sha256:",
-                                  Sha256Hex(token), "\n");
+  std::string line = absl::StrCat("token ", principal, " ", triage::RoleName(role),
+                                  " sha256:", Sha256Hex(token), "\n");
+  // A hand-edited file may lack a final newline; never glue our line onto its last one.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    char last = '\n';
+    if (::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') line.insert(0, "\n");
+  }
   ssize_t written = ::write(fd, line.data(), line.size());
   int err = errno;
   bool synced = ::fsync(fd) == 0;

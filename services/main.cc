@@ -24,6 +24,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on; port 0 picks a free port");
 ABSL_FLAG(std::string, data_dir, "./var/db",
           "directory of the embedded RocksDB database (created on first start)");
+ABSL_FLAG(std::string, key_file, "./var/key",
+          "encryption keys (32 random bytes each, mode 0600; the last is current); "
+          "create one with: (umask 077; head -c 32 /dev/urandom > FILE)");
 ABSL_FLAG(std::string, credentials_file, "./var/credentials",
           "principals, roles and SHA-256 token hashes (triagectl admin add-token); "
           "re-read on SIGHUP");
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
   safeguarding::services::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.key_file = absl::GetFlag(FLAGS_key_file);
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);

@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
 
   storage::StoreOptions store_options;
   store_options.path = options.data_dir;
+  store_options.key_file = options.key_file;
   store_options.commit = options.commit;
   store_options.commit.now = [clock] { return clock->Now(); };
   absl::StatusOr<std::unique_ptr<storage::ReportStore>> store =

@@ -40,6 +40,8 @@ struct ServerOptions {
   // host:port; port 0 picks a free port (see TriageServer::port()).
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./var/db";
+  // Encryption keys for report contents at rest (storage/key_ring.h). Required.
+  std::string key_file;
   // Principals, roles and token hashes (see credentials.h). Required.
   std::string credentials_file;
   TlsOptions tls;

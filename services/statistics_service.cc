@@ -13,8 +13,7 @@ grpc::ServerUnaryReactor* StatisticsService::GetVolumes(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* StatisticsService::CompareVolumes(grpc::CallbackServerContext* context,
                                                             const v1::CompareVolumesRequest*,
                                                             v1::CompareVolumesResponse*) {
-  return NotYetImplemented(*guard_, context,
-                           "/safeguarding.triage.v1.Statistics/CompareVolumes");
+  return NotYetImplemented(*guard_, context, "/safeguarding.triage.v1.Statistics/CompareVolumes");
 }
 
 grpc::ServerUnaryReactor* StatisticsService::GetQueueStatistics(

@@ -74,10 +74,16 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
 }
 
 void AuditChainVerifier::Finish(const AuditHead& head) {
-  if (head.sequence != last_sequence_ || head.hash != last_hash_) {
+  if (head.sequence > last_sequence_) {
     Fail(last_sequence_ + 1,
          absl::StrCat("trail ends at sequence ", last_sequence_, " but the head records ",
                       head.sequence, " (entries removed from the end)"));
+  } else if (head.sequence < last_sequence_) {
+    Fail(head.sequence + 1, absl::StrCat("entries after sequence ", head.sequence,
+                                         " are not covered by the head (appended outside "
+                                         "the server)"));
+  } else if (head.hash != last_hash_) {
+    Fail(last_sequence_, "the last entry does not match the head (entry edited)");
   }
 }
 

@@ -37,7 +37,12 @@ Committer::~Committer() {
 
 void Committer::Commit(Mutation mutation, Callback done) {
   absl::MutexLock lock(&mu_);
-  pending_.push_back(Pending{std::move(mutation), std::move(done)});
+  pending_.push_back(Pending{std::move(mutation), std::move(done), nullptr});
+}
+
+void Committer::CommitComputed(Compute compute, Callback done) {
+  absl::MutexLock lock(&mu_);
+  pending_.push_back(Pending{Mutation(), std::move(done), std::move(compute)});
 }
 
 rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& head) {
@@ -89,6 +94,7 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
 void Committer::Run() {
   std::vector<Pending> group;
   for (;;) {
+    bool computed = false;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -96,10 +102,22 @@ void Committer::Run() {
                ABSL_SHARED_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->pending_.empty(); },
           this));
       if (pending_.empty()) return;  // stopping, and everything is committed
-      while (!pending_.empty() && group.size() < options_.max_batch) {
+      // A computed change goes alone, so it reads everything committed before it.
+      computed = pending_.front().compute != nullptr;
+      do {
         group.push_back(std::move(pending_.front()));
         pending_.pop_front();
+      } while (!computed && !pending_.empty() && pending_.front().compute == nullptr &&
+               group.size() < options_.max_batch);
+    }
+    if (computed) {
+      absl::StatusOr<Mutation> mutation = std::move(group[0].compute)();
+      if (!mutation.ok()) {
+        std::move(group[0].done)(mutation.status());
+        group.clear();
+        continue;
       }
+      group[0].mutation = *std::move(mutation);
     }
     // After a failed write RocksDB refuses further writes until resumed; try to resume
     // (it succeeds once the disk is healthy again) rather than fail forever.

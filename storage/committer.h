@@ -28,6 +28,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "rocksdb/db.h"
@@ -62,10 +63,18 @@ class Committer {
   // Queues `mutation`; `done` runs on the committer thread once it is durable or failed.
   void Commit(Mutation mutation, Callback done);
 
+  // A read-modify-write that must not race other writers (e.g. re-encrypting stored
+  // records): `compute` runs on the committer thread after everything queued before it is
+  // committed and before anything queued after it, reads what it needs, and returns the
+  // mutation to write in its own batch. An error from `compute` is passed to `done`.
+  using Compute = absl::AnyInvocable<absl::StatusOr<Mutation>() &&>;
+  void CommitComputed(Compute compute, Callback done);
+
  private:
   struct Pending {
     Mutation mutation;
     Callback done;
+    Compute compute;  // set for CommitComputed: runs alone, in order
   };
 
   void Run();

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "storage/report_codec.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
@@ -80,6 +81,13 @@ absl::StatusOr<AuditHead> ReadAuditHead(rocksdb::DB* db, rocksdb::ColumnFamilyHa
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOptions& options) {
+  if (options.key_file.empty()) {
+    return absl::FailedPreconditionError("an encryption key file is required (--key_file)");
+  }
+  absl::StatusOr<KeyRing> keys = KeyRing::LoadFile(options.key_file);
+  if (!keys.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("key file: ", keys.status().message()));
+  }
   absl::StatusOr<int> lock_fd = LockDataDir(options.path);
   if (!lock_fd.ok()) return lock_fd.status();
 
@@ -110,6 +118,10 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
 
   absl::Status schema =
       CheckSchema(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)], options.path);
+  if (schema.ok()) {
+    schema = CheckCurrentKey(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)], *keys,
+                             options.key_file);
+  }
   absl::StatusOr<AuditHead> head =
       schema.ok() ? ReadAuditHead(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)])
                   : absl::StatusOr<AuditHead>(schema);
@@ -119,14 +131,20 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
     ::close(*lock_fd);
     return schema.ok() ? OpenError(options.path, head.status().message()) : schema;
   }
-  return std::unique_ptr<ReportStore>(new ReportStore(
-      options.path, *lock_fd, std::move(db), std::move(handles), options.commit, *std::move(head)));
+  return std::unique_ptr<ReportStore>(
+      new ReportStore(options.path, *lock_fd, std::move(db), std::move(handles), options.commit,
+                      *std::move(head), options.key_file, *std::move(keys)));
 }
 
 ReportStore::ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
                          std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
-                         AuditHead audit_head)
-    : path_(std::move(path)), lock_fd_(lock_fd), db_(std::move(db)), handles_(std::move(handles)) {
+                         AuditHead audit_head, std::string key_file, KeyRing keys)
+    : path_(std::move(path)),
+      lock_fd_(lock_fd),
+      key_file_(std::move(key_file)),
+      keys_(std::make_shared<const KeyRing>(std::move(keys))),
+      db_(std::move(db)),
+      handles_(std::move(handles)) {
   committer_ =
       std::make_unique<Committer>(db_.get(), handles_, std::move(commit), std::move(audit_head));
 }
@@ -181,8 +199,13 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   }
 
   ReportId id = *ReportId::Parse(report.report.id());
+  absl::StatusOr<std::string> sealed = SealReport(report.report, id, *keys());
+  if (!sealed.ok()) {
+    FinishSubmit(request_key, sealed.status(), std::move(done));
+    return;
+  }
   Mutation m;
-  m.Put(ColumnFamily::kReports, id.bytes(), report.report.SerializeAsString());
+  m.Put(ColumnFamily::kReports, id.bytes(), *std::move(sealed));
   m.Put(ColumnFamily::kEvents, EventKey(id, report.event.sequence()),
         report.event.SerializeAsString());
   const v1::TriageAssessment& triage = report.report.triage();
@@ -224,11 +247,7 @@ absl::StatusOr<v1::Report> ReportStore::ReadReport(const ReportId& id) const {
   if (s.IsNotFound())
     return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
   if (!s.ok()) return FromRocksDb(s, "read report");
-  v1::Report report;
-  if (!report.ParseFromString(value)) {
-    return absl::DataLossError(absl::StrCat("report ", id.ToString(), " is corrupt"));
-  }
-  return report;
+  return OpenReport(value, id, *keys());
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportStore::ReadEvents(const ReportId& id) const {

@@ -10,6 +10,7 @@
 #ifndef SAFEGUARDING_STORAGE_REPORT_STORE_H_
 #define SAFEGUARDING_STORAGE_REPORT_STORE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "storage/audit_chain.h"
 #include "storage/committer.h"
 #include "storage/key_encoding.h"
+#include "storage/key_ring.h"
 #include "storage/report_id.h"
 
 namespace rocksdb {
@@ -45,8 +47,15 @@ struct StoreOptions {
   // Directory of the database; created if missing.
   std::string path;
   CommitterOptions commit;
+  // Encryption keys (see key_ring.h): the last key is current. Required.
+  std::string key_file;
   // RocksDB environment; nullptr means the default. Tests pass one that injects faults.
   rocksdb::Env* env = nullptr;
+};
+
+struct KeyRotation {
+  uint32_t new_key_id = 0;
+  uint64_t records_to_reencrypt = 0;  // estimate
 };
 
 // Everything written when a new report is accepted, in one batch.
@@ -81,6 +90,11 @@ struct AuditVerification {
   uint64_t first_bad_sequence = 0;
   std::string problem;
 };
+
+// FAILED_PRECONDITION unless `keys` holds the key recorded as current in meta (records it
+// on first open).
+absl::Status CheckCurrentKey(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                             const KeyRing& keys, const std::string& key_file);
 
 class ReportStore {
  public:
@@ -121,6 +135,18 @@ class ReportStore {
   // Walks the whole trail and checks the hash chain against the stored head.
   absl::StatusOr<AuditVerification> VerifyAuditLog() const;
 
+  // Makes a new key current (appended to the key file) and re-encrypts every stored
+  // report under it in the background, in chunks that run on the committer thread so they
+  // never race other writes. Old keys stay in the file and keep working.
+  absl::StatusOr<KeyRotation> RotateKey();
+  // Reports re-encrypted by rotations since the store was opened.
+  uint64_t reencrypted_count() const { return reencrypted_.load(); }
+  // True while a re-encryption pass is running.
+  bool reencrypting() const { return reencrypting_.load(); }
+
+  // Flushes memtables to SST files (so data is in table files, not only the WAL).
+  absl::Status Flush();
+
   // Visits every entry of the claim index in key order (queue, tier, due time, arrival).
   absl::Status ScanQueueIndex(absl::FunctionRef<void(const QueueKeyParts&)> visit) const;
 
@@ -134,7 +160,11 @@ class ReportStore {
 
   ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
               std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
-              AuditHead audit_head);
+              AuditHead audit_head, std::string key_file, KeyRing keys);
+
+  std::shared_ptr<const KeyRing> keys() const;
+  // Schedules re-encryption of reports from `start_key` on the committer thread.
+  void ReencryptFrom(std::string start_key);
 
   rocksdb::ColumnFamilyHandle* handle(ColumnFamily family) const {
     return handles_[static_cast<int>(family)];
@@ -144,6 +174,11 @@ class ReportStore {
 
   const std::string path_;
   const int lock_fd_;
+  const std::string key_file_;
+  mutable absl::Mutex keys_mu_;
+  std::shared_ptr<const KeyRing> keys_ ABSL_GUARDED_BY(keys_mu_);
+  std::atomic<uint64_t> reencrypted_{0};
+  std::atomic<bool> reencrypting_{false};
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<Committer> committer_;

@@ -77,8 +77,7 @@ absl::StatusOr<AuditVerification> ReportStore::VerifyAuditLog() const {
     std::optional<AuditKeyParts> parts =
         ParseAuditKey(absl::string_view(it->key().data(), it->key().size()));
     v1::AuditEntry entry;
-    if (!parts ||
-        !entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+    if (!parts || !entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return AuditVerification{false, verifier.checked(), verifier.checked() + 1,
                                "an audit record cannot be decoded"};
     }

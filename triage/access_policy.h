@@ -2,8 +2,8 @@
 // every RPC of the contract; anything not in it is denied. Least privilege:
 //   intake      ReportIntake.SubmitReport only
 //   triager     TriageDesk (their own claims; ownership is checked by the workflow)
-//   supervisor  TriageDesk (also on others' claims), Administration.GetAuditLog and
-//               Administration.ImportReports
+//   supervisor  TriageDesk (also on others' claims), Statistics (exact counts),
+//               Administration.GetAuditLog and Administration.ImportReports
 //   monitor     Statistics only (small counts suppressed)
 //   admin       Administration only: no report contents
 // grpc.health.v1 and server reflection are not in the table; they stay open.

@@ -26,20 +26,18 @@ v1::AuditEntry AuditEntryFor(const Caller& caller, absl::string_view report_id,
 // written, the caller gets UNAVAILABLE instead of the result: nothing is disclosed without
 // a trace.
 template <typename T>
-void FinishAudited(storage::ReportStore& store, const Caller& caller,
-                   absl::string_view report_id, absl::StatusOr<T> result,
-                   absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
+void FinishAudited(storage::ReportStore& store, const Caller& caller, absl::string_view report_id,
+                   absl::StatusOr<T> result, absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
   // Build the entry before `result` is moved into the callback.
   v1::AuditEntry entry = AuditEntryFor(caller, report_id, result.status().code());
-  store.RecordAudit(
-      std::move(entry),
-      [result = std::move(result), done = std::move(done)](absl::Status recorded) mutable {
-        if (!recorded.ok()) {
-          std::move(done)(absl::UnavailableError("audit trail unavailable; nothing disclosed"));
-        } else {
-          std::move(done)(std::move(result));
-        }
-      });
+  store.RecordAudit(std::move(entry), [result = std::move(result),
+                                       done = std::move(done)](absl::Status recorded) mutable {
+    if (!recorded.ok()) {
+      std::move(done)(absl::UnavailableError("audit trail unavailable; nothing disclosed"));
+    } else {
+      std::move(done)(std::move(result));
+    }
+  });
 }
 
 // Administration.GetAuditLog: INVALID_ARGUMENT for a bad page size, time range or token.

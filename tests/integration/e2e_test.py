@@ -41,7 +41,7 @@ class Server:
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [ARGS.server_bin, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--insecure",
-             "--credentials_file=" + credentials],
+             "--credentials_file=" + credentials, "--key_file=" + data_dir + ".key"],
             stdout=self.log, stderr=self.log)
         self.address = self._wait_listening()
 
@@ -138,6 +138,10 @@ class IntakeEndToEnd(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="triage-e2e-")
         self.data_dir = os.path.join(self.tmp, "db")
         self.credentials = os.path.join(self.tmp, "credentials")
+        old_umask = os.umask(0o077)
+        with open(self.data_dir + ".key", "wb") as f:
+            f.write(os.urandom(32))
+        os.umask(old_umask)
         self.intake_token = add_token(self.credentials, "web-form", "intake")
         self.triager_token = add_token(self.credentials, "alice", "triager")
         self.servers = []

@@ -59,7 +59,7 @@ class IntakeServerTest : public ::testing::Test {
   // Stops the server and counts the entries of the queue index on disk.
   int StopAndCountStoredReports() {
     server_.reset();
-    auto store = storage::ReportStore::Open({.path = dir_.Sub("db")});
+    auto store = storage::ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
     EXPECT_TRUE(store.ok()) << store.status();
     int n = 0;
     EXPECT_TRUE((*store)->ScanQueueIndex([&](const storage::QueueKeyParts&) { ++n; }).ok());

@@ -19,6 +19,7 @@
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
+#include "tests/support/test_server.h"
 
 namespace safeguarding {
 namespace {
@@ -34,8 +35,12 @@ constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 
 // Plaintext on loopback with the test credentials; rate limiting off for load tests.
 std::vector<std::string> ServerArgs(const testing::TempDir& dir) {
-  return {"--listen=127.0.0.1:0", "--data_dir=" + dir.Sub("db"), "--insecure",
-          "--credentials_file=" + dir.Sub("credentials"), "--rate_limit_per_second=0"};
+  return {"--listen=127.0.0.1:0",
+          "--data_dir=" + dir.Sub("db"),
+          "--insecure",
+          "--key_file=" + testing::TestKeyFile(dir.Sub("db")),
+          "--credentials_file=" + dir.Sub("credentials"),
+          "--rate_limit_per_second=0"};
 }
 
 // Non-empty lines of a log.
@@ -103,6 +108,7 @@ TEST(ServerProcessTest, DataDirThatIsAFileGivesOneClearLineAndNonZeroExit) {
   TestCredentials credentials(dir.Sub("credentials"));
   std::ofstream(dir.Sub("not-a-dir")) << "x";
   ServerProcess server({"--listen=127.0.0.1:0", "--data_dir=" + dir.Sub("not-a-dir"), "--insecure",
+                        "--key_file=" + testing::TestKeyFile(dir.Sub("db")),
                         "--credentials_file=" + dir.Sub("credentials")},
                        dir.Sub("server.log"));
   std::optional<int> code = server.WaitForExit(kStartTimeout);

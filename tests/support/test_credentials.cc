@@ -12,8 +12,8 @@ std::string TestCredentials::PrincipalFor(v1::Role role) {
 }
 
 TestCredentials::TestCredentials(std::string path) : path_(std::move(path)) {
-  for (v1::Role role : {v1::ROLE_INTAKE, v1::ROLE_TRIAGER, v1::ROLE_SUPERVISOR, v1::ROLE_MONITOR,
-                        v1::ROLE_ADMIN}) {
+  for (v1::Role role :
+       {v1::ROLE_INTAKE, v1::ROLE_TRIAGER, v1::ROLE_SUPERVISOR, v1::ROLE_MONITOR, v1::ROLE_ADMIN}) {
     std::string token = services::NewBearerToken();
     absl::Status s = services::AppendTokenEntry(path_, PrincipalFor(role), role, token);
     if (!s.ok()) throw std::runtime_error(std::string(s.message()));

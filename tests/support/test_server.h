@@ -1,19 +1,40 @@
-// Options for an in-process TriageServer in tests: loopback port 0, plaintext, the given
-// data directory and credentials, rate limiting off (tests that need it turn it on).
+// Options for stores and in-process servers in tests. Each data directory gets an
+// encryption key file beside it (<data_dir>.key, created on first use, mode 0600).
 #ifndef SAFEGUARDING_TESTS_SUPPORT_TEST_SERVER_H_
 #define SAFEGUARDING_TESTS_SUPPORT_TEST_SERVER_H_
 
+#include <stdexcept>
 #include <string>
 
 #include "services/server.h"
+#include "storage/key_ring.h"
+#include "storage/report_store.h"
 
 namespace safeguarding::testing {
 
+inline std::string TestKeyFile(const std::string& data_dir) {
+  std::string key_file = data_dir + ".key";
+  absl::Status created = storage::CreateKeyFileIfMissing(key_file);
+  if (!created.ok()) throw std::runtime_error(std::string(created.message()));
+  return key_file;
+}
+
+inline storage::StoreOptions TestStoreOptions(const std::string& data_dir,
+                                              rocksdb::Env* env = nullptr) {
+  storage::StoreOptions options;
+  options.path = data_dir;
+  options.key_file = TestKeyFile(data_dir);
+  options.env = env;
+  return options;
+}
+
+// Loopback port 0, plaintext, rate limiting off (tests that need it turn it on).
 inline services::ServerOptions LoopbackTestOptions(const std::string& data_dir,
                                                    const std::string& credentials_file) {
   services::ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.data_dir = data_dir;
+  options.key_file = TestKeyFile(data_dir);
   options.credentials_file = credentials_file;
   options.insecure = true;
   options.rate_limit_per_second = 0;

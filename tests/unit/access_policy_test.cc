@@ -45,8 +45,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> ContractServices() {
       v1::GetVolumesRequest::descriptor(),
       v1::ImportReportsRequest::descriptor(),
   };
-  const google::protobuf::DescriptorPool* pool =
-      google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   std::vector<const google::protobuf::ServiceDescriptor*> services;
   for (const char* name : {kIntake, kDesk, kStats, kAdmin}) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
@@ -177,8 +176,8 @@ TEST(AccessPolicyTest, LeastPrivilegeSpotChecks) {
       {v1::ROLE_ADMIN, "/safeguarding.triage.v1.Statistics/GetVolumes", false},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(RoleMayCall(c.role, c.method), c.allowed) << v1::Role_Name(c.role) << " on "
-                                                        << c.method;
+    EXPECT_EQ(RoleMayCall(c.role, c.method), c.allowed)
+        << v1::Role_Name(c.role) << " on " << c.method;
   }
 }
 
@@ -218,9 +217,8 @@ TEST(AccessPolicyTest, HealthAndReflectionAreNotInTheTable) {
     EXPECT_NE(method.rfind("/grpc.health.v1.", 0), 0u) << method;
     EXPECT_NE(method.rfind("/grpc.reflection.", 0), 0u) << method;
   }
-  for (const char* method :
-       {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"}) {
+  for (const char* method : {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+                             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"}) {
     for (v1::Role role : AllRoles()) {
       EXPECT_FALSE(RoleMayCall(role, method)) << v1::Role_Name(role) << " on " << method;
     }
@@ -233,8 +231,9 @@ TEST(RoleNameTest, RoundTripsTheFiveRoles) {
     v1::Role role;
   };
   const Case cases[] = {
-      {"intake", v1::ROLE_INTAKE},   {"triager", v1::ROLE_TRIAGER}, {"supervisor", v1::ROLE_SUPERVISOR},
-      {"monitor", v1::ROLE_MONITOR}, {"admin", v1::ROLE_ADMIN},
+      {"intake", v1::ROLE_INTAKE},         {"triager", v1::ROLE_TRIAGER},
+      {"supervisor", v1::ROLE_SUPERVISOR}, {"monitor", v1::ROLE_MONITOR},
+      {"admin", v1::ROLE_ADMIN},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(RoleName(c.role), c.name);

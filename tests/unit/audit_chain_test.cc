@@ -52,9 +52,9 @@ v1::AuditEntry SampleEntry() {
 
 TEST(AuditHeadTest, EncodeDecodeRoundTrips) {
   const std::vector<AuditHead> heads = {
-      AuditHead{},
-      AuditHead{1, kBaseMicros, SampleHash('a')},
-      AuditHead{0xFFFFFFFFFFFFFFFFull, -1, SampleHash('A')},
+      AuditHead{},                                                           // no entries yet
+      AuditHead{1, kBaseMicros, SampleHash('a')},                            // the first entry
+      AuditHead{0xFFFFFFFFFFFFFFFFull, -1, SampleHash('A')},                 // extremes
       AuditHead{1234567, -62'135'596'800'000'000, std::string(32, '\xff')},  // year 1
   };
   for (const AuditHead& head : heads) {
@@ -92,9 +92,8 @@ TEST(AuditEntryHashTest, IsA32ByteSha256OfTheEntryWithoutItsHash) {
   const std::string serialized = entry.SerializeAsString();  // `hash` not set yet
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  ASSERT_EQ(EVP_Digest(serialized.data(), serialized.size(), digest, &length, EVP_sha256(),
-                       nullptr),
-            1);
+  ASSERT_EQ(
+      EVP_Digest(serialized.data(), serialized.size(), digest, &length, EVP_sha256(), nullptr), 1);
   const std::string expected(reinterpret_cast<const char*>(digest), length);
   EXPECT_EQ(AuditEntryHash(entry).size(), kAuditHashBytes);
   EXPECT_EQ(Hex(AuditEntryHash(entry)), Hex(expected));

@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -32,8 +33,7 @@ std::string ReferenceSha256Hex(absl::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string TokenLine(absl::string_view principal, absl::string_view role,
@@ -73,17 +73,19 @@ constexpr char kCarolToken[] = "sgt_carol-token-zyxwvutsrqponmlkjihgfedcba9876";
 constexpr char kDeskIdentity[] = "CN=desk app,O=Example";
 
 std::string SampleFile() {
-  return absl::StrCat(
-      "# Credentials for the triage service.\n"
-      "\n",
-      TokenLine("alice", "intake", kAliceToken), "\n",
-      "   # an indented comment\n",
-      "\t\n",
-      TokenLine("bob", "triager", kBobToken), "   \n",  // trailing spaces
-      TokenLine("carol.smith@example.org", "supervisor", kCarolToken), "\n",
-      "cert desk-app triager ", kDeskIdentity, "\n",
-      "cert dashboard monitor dashboard.example.org\n",
-      "# trailing comment without a newline");
+  const std::vector<std::string> lines = {
+      "# Credentials for the triage service.",
+      "",
+      TokenLine("alice", "intake", kAliceToken),
+      "   # an indented comment",
+      "\t",
+      absl::StrCat(TokenLine("bob", "triager", kBobToken), "   "),  // trailing spaces
+      TokenLine("carol.smith@example.org", "supervisor", kCarolToken),
+      absl::StrCat("cert desk-app triager ", kDeskIdentity),
+      "cert dashboard monitor dashboard.example.org",
+      "# trailing comment without a newline",
+  };
+  return absl::StrJoin(lines, "\n");
 }
 
 CredentialStore ParseOrDie(absl::string_view text) {
@@ -108,9 +110,9 @@ TEST(CredentialStoreTest, EmptyAndCommentOnlyTextsHoldNoEntries) {
 
 TEST(CredentialStoreTest, ToleratesRunsOfSpacesAndTabsBetweenFields) {
   // Hand-edited files often align their columns.
-  CredentialStore store = ParseOrDie(
-      absl::StrCat("token  alice\tintake   sha256:", ReferenceSha256Hex(kAliceToken), "\n",
-                   "cert\tdesk-app  triager\t", kDeskIdentity, "\n"));
+  CredentialStore store =
+      ParseOrDie(absl::StrCat("token  alice\tintake   sha256:", ReferenceSha256Hex(kAliceToken),
+                              "\n", "cert\tdesk-app  triager\t", kDeskIdentity, "\n"));
   ASSERT_EQ(store.token_count(), 1u);
   ASSERT_EQ(store.certificate_count(), 1u);
   std::optional<Principal> alice = store.FindByToken(kAliceToken);
@@ -209,15 +211,15 @@ TEST(CredentialStoreTest, FindByCertificateMatchesNothingElse) {
   const std::vector<std::vector<std::string>> unmatched = {
       {},
       {""},
-      {"CN=desk app"},                   // a prefix of the identity
-      {"CN=desk app,O=Example,C=GB"},    // an extension of it
-      {"CN=desk  app,O=Example"},        // different spacing
-      {" CN=desk app,O=Example"},        // leading space
-      {"example.org"},                   // a suffix of a SAN
-      {"ashboard.example.org"},          // another suffix
-      {"dashboard.example.org.evil"},    // an extension
-      {"alice", "bob"},                  // token principals are not certificate identities
-      {ReferenceSha256Hex(kAliceToken)}, // nor are token hashes
+      {"CN=desk app"},                    // a prefix of the identity
+      {"CN=desk app,O=Example,C=GB"},     // an extension of it
+      {"CN=desk  app,O=Example"},         // different spacing
+      {" CN=desk app,O=Example"},         // leading space
+      {"example.org"},                    // a suffix of a SAN
+      {"ashboard.example.org"},           // another suffix
+      {"dashboard.example.org.evil"},     // an extension
+      {"alice", "bob"},                   // token principals are not certificate identities
+      {ReferenceSha256Hex(kAliceToken)},  // nor are token hashes
   };
   for (const std::vector<std::string>& identities : unmatched) {
     std::optional<Principal> found = store.FindByCertificate(identities);
@@ -264,8 +266,8 @@ std::vector<BadLineCase> BadLines() {
       {"principal with !", absl::StrCat("token al!ce intake sha256:", hash)},
       {"principal with /", absl::StrCat("token alice/x intake sha256:", hash)},
       {"principal with :", "cert desk:app triager CN=desk"},
-      {"principal too long", absl::StrCat("token ", std::string(129, 'a'), " intake sha256:",
-                                          hash)},
+      {"principal too long",
+       absl::StrCat("token ", std::string(129, 'a'), " intake sha256:", hash)},
       {"hash without prefix", absl::StrCat("token alice intake ", hash)},
       {"other digest prefix", absl::StrCat("token alice intake sha512:", hash)},
       {"63 hex digits", absl::StrCat("token alice intake sha256:", hash.substr(1))},
@@ -281,9 +283,9 @@ std::vector<BadLineCase> BadLines() {
 TEST(CredentialStoreTest, EveryParseErrorNamesTheSourceAndTheLine) {
   for (const BadLineCase& c : BadLines()) {
     // Three good or ignorable lines first, so the bad one is line 4.
-    const std::string text = absl::StrCat("# header\n\n", TokenLine("bob", "triager", kBobToken),
-                                          "\n", c.line, "\n",
-                                          TokenLine("carol", "admin", kCarolToken), "\n");
+    const std::string text =
+        absl::StrCat("# header\n\n", TokenLine("bob", "triager", kBobToken), "\n", c.line, "\n",
+                     TokenLine("carol", "admin", kCarolToken), "\n");
     absl::StatusOr<CredentialStore> store = CredentialStore::Parse(text, "creds.txt");
     ASSERT_FALSE(store.ok()) << c.description;
     EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument) << c.description;

@@ -5,13 +5,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "tests/support/faulty_fs.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_server.h"
 
 namespace safeguarding::storage {
 namespace {
@@ -63,10 +69,7 @@ int QueueEntries(const ReportStore& store) {
 }
 
 std::unique_ptr<ReportStore> OpenOrDie(const std::string& path, rocksdb::Env* env = nullptr) {
-  StoreOptions options;
-  options.path = path;
-  options.env = env;
-  auto store = ReportStore::Open(options);
+  auto store = ReportStore::Open(testing::TestStoreOptions(path, env));
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
 }
@@ -84,13 +87,14 @@ TEST(ReportStoreTest, FirstOpenCreatesEveryColumnFamily) {
 TEST(ReportStoreTest, SecondOpenOfTheSameDirectoryFailsClearly) {
   testing::TempDir dir;
   auto first = OpenOrDie(dir.Sub("db"));
-  auto second = ReportStore::Open({.path = dir.Sub("db")});
+  auto second = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db")));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(second.status().message(), HasSubstr("in use by another process"));
   EXPECT_THAT(second.status().message(), HasSubstr(dir.Sub("db")));
   first.reset();
-  EXPECT_TRUE(ReportStore::Open({.path = dir.Sub("db")}).ok()) << "lock not released on close";
+  EXPECT_TRUE(ReportStore::Open(testing::TestStoreOptions(dir.Sub("db"))).ok())
+      << "lock not released on close";
 }
 
 TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
@@ -112,7 +116,7 @@ TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
-  auto store = ReportStore::Open({.path = dir.Sub("db")});
+  auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db")));
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr("newer version"));
@@ -257,6 +261,262 @@ TEST(ReportStoreTest, WalFailureAnswersUnavailableKeepsReadsAndLosesNothingAckno
   auto retried = SubmitAndWait(*store, MakeNewReport("during-fault", "fp"));
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(QueueEntries(*store), 2);
+}
+
+}  // namespace
+}  // namespace safeguarding::storage
+
+namespace safeguarding::storage {
+namespace {
+
+// Every regular file under `dir`, read whole.
+std::vector<std::pair<std::string, std::string>> ReadAllFiles(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    files.emplace_back(entry.path().string(), bytes.str());
+  }
+  return files;
+}
+
+TEST(ReportStoreEncryptionTest, DescriptionAndContactNeverReachTheDiskInTheClear) {
+  testing::TempDir dir;
+  const std::string marker = "MARKER-" + ReportId::Generate(absl::Now()).ToString();
+  std::string id;
+  {
+    auto store = OpenOrDie(dir.Sub("db"));
+    NewReport r = MakeNewReport("secret-1", "fp");
+    r.report.mutable_submission()->set_description("the child said " + marker);
+    r.report.mutable_submission()->mutable_reporter()->mutable_contact()->set_email(marker +
+                                                                                    "@example.org");
+    id = r.report.id();
+    ASSERT_TRUE(SubmitAndWait(*store, r).ok());
+    auto read = store->ReadReport(*ReportId::Parse(id));
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->submission().description(), "the child said " + marker);
+    EXPECT_EQ(read->submission().reporter().contact().email(), marker + "@example.org");
+    // Before the flush the report is only in the WAL; after it, also in SST files.
+    for (const auto& [path, bytes] : ReadAllFiles(dir.Sub("db"))) {
+      EXPECT_EQ(bytes.find(marker), std::string::npos) << "plaintext in " << path;
+    }
+    ASSERT_TRUE(store->Flush().ok());
+  }
+  int sst_files = 0;
+  for (const auto& [path, bytes] : ReadAllFiles(dir.Sub("db"))) {
+    sst_files += absl::EndsWith(path, ".sst");
+    EXPECT_EQ(bytes.find(marker), std::string::npos) << "plaintext in " << path;
+  }
+  EXPECT_GT(sst_files, 0) << "the flush wrote no table files; the check proved nothing";
+}
+
+TEST(ReportStoreEncryptionTest, AWrongKeyFileAtStartIsAClearError) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+  options.key_file = testing::TestKeyFile(dir.Sub("other"));
+  auto store = ReportStore::Open(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("does not hold key"));
+  EXPECT_THAT(store.status().message(), HasSubstr("wrong --key_file"));
+}
+
+TEST(ReportStoreEncryptionTest, AMissingKeyFileIsAClearError) {
+  testing::TempDir dir;
+  StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+  options.key_file = dir.Sub("no-such-key");
+  auto store = ReportStore::Open(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), HasSubstr("no-such-key"));
+}
+
+TEST(ReportStoreEncryptionTest, RotationReencryptsEveryReportAndOldDataStaysReadable) {
+  testing::TempDir dir;
+  constexpr int kReports = 600;  // more than one re-encryption chunk
+  std::vector<std::string> ids;
+  uint32_t new_key = 0;
+  {
+    auto store = OpenOrDie(dir.Sub("db"));
+    for (int i = 0; i < kReports; ++i) {
+      NewReport r = MakeNewReport(absl::StrCat("rot-", i), "fp");
+      r.report.mutable_submission()->set_description(absl::StrCat("report ", i));
+      ids.push_back(r.report.id());
+      ASSERT_TRUE(SubmitAndWait(*store, r).ok());
+    }
+    auto rotation = store->RotateKey();
+    ASSERT_TRUE(rotation.ok()) << rotation.status();
+    new_key = rotation->new_key_id;
+    // A second rotation while the first is re-encrypting is refused, not interleaved.
+    if (store->reencrypting()) {
+      EXPECT_EQ(store->RotateKey().status().code(), absl::StatusCode::kFailedPrecondition);
+    }
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (store->reencrypting() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_FALSE(store->reencrypting());
+    EXPECT_EQ(store->reencrypted_count(), static_cast<uint64_t>(kReports));
+  }
+  EXPECT_EQ(std::filesystem::file_size(dir.Sub("db") + ".key"), 64u) << "old key must stay";
+  auto keys = KeyRing::LoadFile(dir.Sub("db") + ".key");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->current_key_id(), new_key);
+  auto store = OpenOrDie(dir.Sub("db"));
+  for (int i = 0; i < kReports; i += 37) {
+    auto read = store->ReadReport(*ReportId::Parse(ids[i]));
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->submission().description(), absl::StrCat("report ", i));
+  }
+}
+
+// Opens the raw database behind a closed store, for tampering.
+struct RawDb {
+  explicit RawDb(const std::string& path) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (auto name : kColumnFamilyNames) {
+      cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* raw = nullptr;
+    EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+    db.reset(raw);
+  }
+  ~RawDb() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  rocksdb::ColumnFamilyHandle* cf(ColumnFamily f) { return handles[1 + static_cast<int>(f)]; }
+  std::vector<std::pair<std::string, std::string>> Audit() {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), cf(ColumnFamily::kAudit)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    return out;
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<rocksdb::DB> db;
+};
+
+class AuditTamperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    for (int i = 1; i <= 10; ++i) {
+      v1::AuditEntry e;
+      e.set_principal(absl::StrCat("user-", i));
+      e.set_method("/safeguarding.triage.v1.TriageDesk/GetReport");
+      absl::Notification done;
+      store->RecordAudit(e, [&](absl::Status s) {
+        EXPECT_TRUE(s.ok());
+        done.Notify();
+      });
+      done.WaitForNotification();
+    }
+    auto verified = store->VerifyAuditLog();
+    ASSERT_TRUE(verified.ok());
+    ASSERT_TRUE(verified->intact) << verified->problem;
+    ASSERT_EQ(verified->entries_checked, 10u);
+  }
+
+  AuditVerification VerifyAfterReopen() {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    auto verified = store->VerifyAuditLog();
+    EXPECT_TRUE(verified.ok());
+    return *verified;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(AuditTamperTest, AnEditedEntryIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    v1::AuditEntry e;
+    ASSERT_TRUE(e.ParseFromString(entries[4].second));
+    e.set_principal("someone-else");  // hide who read the report
+    ASSERT_TRUE(raw.db
+                    ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), entries[4].first,
+                          e.SerializeAsString())
+                    .ok());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 5u);
+  EXPECT_THAT(v.problem, HasSubstr("edited"));
+}
+
+TEST_F(AuditTamperTest, AnEditedAndRehashedEntryIsDetectedByTheNextLink) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    v1::AuditEntry e;
+    ASSERT_TRUE(e.ParseFromString(entries[4].second));
+    e.set_principal("someone-else");
+    e.set_hash(AuditEntryHash(e));
+    ASSERT_TRUE(raw.db
+                    ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), entries[4].first,
+                          e.SerializeAsString())
+                    .ok());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 6u);
+}
+
+TEST_F(AuditTamperTest, ARemovedEntryIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    ASSERT_TRUE(
+        raw.db->Delete(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), entries[6].first)
+            .ok());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 7u);
+}
+
+TEST_F(AuditTamperTest, ReorderedEntriesAreDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    auto* cf = raw.cf(ColumnFamily::kAudit);
+    ASSERT_TRUE(raw.db->Put(rocksdb::WriteOptions(), cf, entries[2].first, entries[3].second).ok());
+    ASSERT_TRUE(raw.db->Put(rocksdb::WriteOptions(), cf, entries[3].first, entries[2].second).ok());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 3u);
+}
+
+TEST_F(AuditTamperTest, ARemovedTailIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    ASSERT_TRUE(
+        raw.db->Delete(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), entries[9].first)
+            .ok());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 10u);
+}
+
+TEST_F(AuditTamperTest, NewEntriesAfterReopenContinueTheChain) {
+  auto store = OpenOrDie(dir_.Sub("db"));
+  absl::Notification done;
+  store->RecordAudit(v1::AuditEntry(), [&](absl::Status s) {
+    EXPECT_TRUE(s.ok());
+    done.Notify();
+  });
+  done.WaitForNotification();
+  auto v = store->VerifyAuditLog();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->problem;
+  EXPECT_EQ(v->entries_checked, 11u);
 }
 
 }  // namespace

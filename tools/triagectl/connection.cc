@@ -32,8 +32,7 @@ std::shared_ptr<grpc::Channel> OpenChannel(const ConnectionOptions& o) {
                           absl::StartsWith(o.server, "localhost:") ||
                           absl::StartsWith(o.server, "[::1]:");
     if (!loopback) {
-      throw UsageError("plaintext is only for loopback servers; give --ca (TLS) for " +
-                       o.server);
+      throw UsageError("plaintext is only for loopback servers; give --ca (TLS) for " + o.server);
     }
     return grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
   }

@@ -1,0 +1,71 @@
+#include "storage/report_codec.h"
+
+#include "absl/strings/str_cat.h"
+#include "storage/key_encoding.h"
+
+namespace safeguarding::storage {
+namespace {
+
+constexpr char kFormat = 0x01;
+
+struct Parts {
+  absl::string_view clear;
+  absl::string_view sealed;
+};
+
+std::optional<Parts> Split(absl::string_view value) {
+  if (value.empty() || value[0] != kFormat) return std::nullopt;
+  value.remove_prefix(1);
+  std::optional<uint32_t> n = GetFixed32BE(&value);
+  if (!n || value.size() < *n) return std::nullopt;
+  return Parts{value.substr(0, *n), value.substr(*n)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId& id,
+                                       const KeyRing& keys) {
+  v1::Report clear = report;
+  v1::Report secrets;
+  v1::ReportSubmission* submission = clear.mutable_submission();
+  secrets.mutable_submission()->set_description(std::move(*submission->mutable_description()));
+  submission->clear_description();
+  if (submission->reporter().has_contact()) {
+    *secrets.mutable_submission()->mutable_reporter()->mutable_contact() =
+        submission->reporter().contact();
+    submission->mutable_reporter()->clear_contact();
+  }
+  absl::StatusOr<std::string> sealed = keys.Seal(secrets.SerializeAsString(), id.bytes());
+  if (!sealed.ok()) return sealed.status();
+  std::string clear_bytes = clear.SerializeAsString();
+  std::string value(1, kFormat);
+  PutFixed32BE(&value, static_cast<uint32_t>(clear_bytes.size()));
+  value.append(clear_bytes);
+  value.append(*sealed);
+  return value;
+}
+
+absl::StatusOr<v1::Report> OpenReport(absl::string_view value, const ReportId& id,
+                                      const KeyRing& keys) {
+  std::optional<Parts> parts = Split(value);
+  v1::Report report;
+  if (!parts || !report.ParseFromArray(parts->clear.data(), static_cast<int>(parts->clear.size()))) {
+    return absl::DataLossError(absl::StrCat("report ", id.ToString(), " is damaged"));
+  }
+  absl::StatusOr<std::string> secrets_bytes = keys.Open(parts->sealed, id.bytes());
+  if (!secrets_bytes.ok()) return secrets_bytes.status();
+  v1::Report secrets;
+  if (!secrets.ParseFromString(*secrets_bytes)) {
+    return absl::DataLossError(absl::StrCat("report ", id.ToString(), " is damaged"));
+  }
+  report.MergeFrom(secrets);
+  return report;
+}
+
+std::optional<uint32_t> SealedReportKeyId(absl::string_view value) {
+  std::optional<Parts> parts = Split(value);
+  if (!parts) return std::nullopt;
+  return KeyRing::SealedKeyId(parts->sealed);
+}
+
+}  // namespace safeguarding::storage
