@@ -31,8 +31,9 @@ std::vector<std::string> CertificateIdentities(const grpc::CallbackServerContext
   std::vector<std::string> identities;
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return identities;
-  for (const char* property :
-       {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME, GRPC_X509_CN_PROPERTY_NAME}) {
+  // Subject (RFC 2253, e.g. "CN=desk-app,O=Example") and SANs only: a bare common name
+  // would let any certificate of the CA with that CN claim the principal.
+  for (const char* property : {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
     for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
       identities.emplace_back(value.data(), value.size());
     }

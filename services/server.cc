@@ -3,11 +3,15 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/log.h"
 
 namespace safeguarding::services {
 namespace {
@@ -55,8 +59,22 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TransportCredentials(
 }  // namespace
 
 bool IsLoopbackListenAddress(absl::string_view listen) {
-  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
-         absl::StartsWith(listen, "[::1]:");
+  if (absl::StartsWith(listen, "localhost:") || absl::StartsWith(listen, "[::1]:")) return true;
+  // 127.0.0.0/8 as an IPv4 literal only: "127.example.org" is a host name, not loopback.
+  size_t colon = listen.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view host = listen.substr(0, colon);
+  std::vector<absl::string_view> octets = absl::StrSplit(host, '.');
+  if (octets.size() != 4 || octets[0] != "127") return false;
+  for (absl::string_view octet : octets) {
+    int value = 0;
+    if (octet.empty() || octet.size() > 3 ||
+        !std::all_of(octet.begin(), octet.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        !absl::SimpleAtoi(octet, &value) || value > 255) {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
@@ -72,6 +90,12 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   }
   absl::StatusOr<CredentialStore> credentials = CredentialStore::LoadFile(options.credentials_file);
   if (!credentials.ok()) return credentials.status();
+  if (credentials->certificate_count() > 0 && options.tls.client_ca_file.empty()) {
+    Log(Severity::kWarning,
+        "%s has certificate entries, but without --tls_client_ca no client certificate is "
+        "requested, so they admit no one",
+        options.credentials_file);
+  }
 
   storage::StoreOptions store_options;
   store_options.path = options.data_dir;

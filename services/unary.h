@@ -7,6 +7,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -36,6 +37,11 @@ template <typename Body>
 grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
                                      absl::string_view method, Body&& body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (context->deadline() <= std::chrono::system_clock::now()) {
+    // The client has given up already: do no work for it.
+    FinishUnary(reactor, method, absl::DeadlineExceededError("deadline passed before start"));
+    return reactor;
+  }
   triage::Caller caller;
   absl::Status admitted = guard.Admit(*context, method, caller);
   if (admitted.ok()) {

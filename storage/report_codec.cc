@@ -49,7 +49,8 @@ absl::StatusOr<v1::Report> OpenReport(absl::string_view value, const ReportId& i
                                       const KeyRing& keys) {
   std::optional<Parts> parts = Split(value);
   v1::Report report;
-  if (!parts || !report.ParseFromArray(parts->clear.data(), static_cast<int>(parts->clear.size()))) {
+  if (!parts ||
+      !report.ParseFromArray(parts->clear.data(), static_cast<int>(parts->clear.size()))) {
     return absl::DataLossError(absl::StrCat("report ", id.ToString(), " is damaged"));
   }
   absl::StatusOr<std::string> secrets_bytes = keys.Open(parts->sealed, id.bytes());

@@ -1,9 +1,9 @@
 // Authentication and authorisation against a real server: every method of the contract ×
 // every role (and no or a wrong credential) answers as the table in docs/SECURITY.md says,
 // refusals are audited, and health and reflection stay open.
+#include <gmock/gmock.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -15,6 +15,7 @@
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_certs.h"
 #include "tests/support/test_credentials.h"
 #include "tests/support/test_server.h"
 
@@ -33,9 +34,9 @@ constexpr char kAdmin[] = "/safeguarding.triage.v1.Administration/";
 std::map<std::string, std::set<v1::Role>> ExpectedTable() {
   std::map<std::string, std::set<v1::Role>> t;
   t[absl::StrCat(kIntake, "SubmitReport")] = {v1::ROLE_INTAKE};
-  for (const char* m : {"ListQueues", "ClaimNextReport", "RenewClaim", "ReleaseReport",
-                        "GetReport", "ListReports", "RecordDecision", "Reprioritise", "AddNote",
-                        "GetReportHistory", "WatchQueues"}) {
+  for (const char* m :
+       {"ListQueues", "ClaimNextReport", "RenewClaim", "ReleaseReport", "GetReport", "ListReports",
+        "RecordDecision", "Reprioritise", "AddNote", "GetReportHistory", "WatchQueues"}) {
     t[absl::StrCat(kDesk, m)] = {v1::ROLE_TRIAGER, v1::ROLE_SUPERVISOR};
   }
   for (const char* m : {"GetVolumes", "CompareVolumes", "GetQueueStatistics"}) {
@@ -44,8 +45,8 @@ std::map<std::string, std::set<v1::Role>> ExpectedTable() {
   for (const char* m : {"ImportReports", "GetAuditLog"}) {
     t[absl::StrCat(kAdmin, m)] = {v1::ROLE_ADMIN, v1::ROLE_SUPERVISOR};
   }
-  for (const char* m : {"VerifyAuditLog", "CreateBackup", "PurgeExpiredReports",
-                        "RotateEncryptionKey"}) {
+  for (const char* m :
+       {"VerifyAuditLog", "CreateBackup", "PurgeExpiredReports", "RotateEncryptionKey"}) {
     t[absl::StrCat(kAdmin, m)] = {v1::ROLE_ADMIN};
   }
   return t;
@@ -61,14 +62,30 @@ grpc::StatusCode AdmittedCode(const std::string& method) {
   return grpc::StatusCode::UNIMPLEMENTED;
 }
 
-class AccessTest : public ::testing::Test {
+// Runs plaintext on loopback (as `make run` does) and, with the parameter set, over TLS
+// with certificates made for the test.
+class AccessTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    auto server = services::TriageServer::Start(
-        testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path()));
+    services::ServerOptions options =
+        testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path());
+    std::shared_ptr<grpc::ChannelCredentials> channel_credentials =
+        grpc::InsecureChannelCredentials();
+    if (GetParam()) {
+      testing::TestCertificates certs =
+          testing::GenerateTestCertificates(dir_.Sub("certs"), {"desk-app", "desk.example.org"});
+      options.insecure = false;
+      options.tls.cert_file = certs.server_cert;
+      options.tls.key_file = certs.server_key;
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = testing::ReadFileOrThrow(certs.ca_cert);
+      channel_credentials = grpc::SslCredentials(ssl);
+    }
+    auto server = services::TriageServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    ASSERT_EQ(server_->tls(), GetParam());
+    channel_ = grpc::CreateChannel(server_->address(), channel_credentials);
     generic_ = std::make_unique<grpc::GenericStub>(channel_);
   }
 
@@ -97,19 +114,18 @@ class AccessTest : public ::testing::Test {
   std::unique_ptr<grpc::GenericStub> generic_;
 };
 
-TEST_F(AccessTest, EveryMethodTimesEveryRoleAnswersAsTheTableSays) {
+TEST_P(AccessTest, EveryMethodTimesEveryRoleAnswersAsTheTableSays) {
   const std::vector<v1::Role> roles = {v1::ROLE_INTAKE, v1::ROLE_TRIAGER, v1::ROLE_SUPERVISOR,
                                        v1::ROLE_MONITOR, v1::ROLE_ADMIN};
   int calls = 0;
   for (const auto& [method, allowed] : ExpectedTable()) {
     EXPECT_EQ(Call(method, "").error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
-    EXPECT_EQ(Call(method, "sgt_not-a-real-token").error_code(),
-              grpc::StatusCode::UNAUTHENTICATED)
+    EXPECT_EQ(Call(method, "sgt_not-a-real-token").error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << method;
     for (v1::Role role : roles) {
       grpc::Status status = Call(method, credentials_.token(role));
-      const grpc::StatusCode expected = allowed.count(role) ? AdmittedCode(method)
-                                                            : grpc::StatusCode::PERMISSION_DENIED;
+      const grpc::StatusCode expected =
+          allowed.count(role) ? AdmittedCode(method) : grpc::StatusCode::PERMISSION_DENIED;
       EXPECT_EQ(status.error_code(), expected)
           << method << " as " << v1::Role_Name(role) << ": " << status.error_message();
       ++calls;
@@ -118,11 +134,11 @@ TEST_F(AccessTest, EveryMethodTimesEveryRoleAnswersAsTheTableSays) {
   EXPECT_EQ(calls, 21 * 5);
 }
 
-TEST_F(AccessTest, HealthAndReflectionNeedNoCredentials) {
+TEST_P(AccessTest, HealthAndReflectionNeedNoCredentials) {
   EXPECT_TRUE(Call("/grpc.health.v1.Health/Check", "").ok());
 }
 
-TEST_F(AccessTest, RefusalsAreAuditedWithWhoWhatAndTheCode) {
+TEST_P(AccessTest, RefusalsAreAuditedWithWhoWhatAndTheCode) {
   const std::string get_report = absl::StrCat(kDesk, "GetReport");
   ASSERT_EQ(Call(get_report, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
   ASSERT_EQ(Call(get_report, credentials_.token(v1::ROLE_INTAKE)).error_code(),
@@ -146,7 +162,7 @@ TEST_F(AccessTest, RefusalsAreAuditedWithWhoWhatAndTheCode) {
   EXPECT_EQ(denied.sequence(), unauthenticated.sequence() + 1);
 }
 
-TEST_F(AccessTest, CredentialsReloadAdmitsNewTokensAndDropsNothingOnABadFile) {
+TEST_P(AccessTest, CredentialsReloadAdmitsNewTokensAndDropsNothingOnABadFile) {
   const std::string token = services::NewBearerToken();
   ASSERT_TRUE(
       services::AppendTokenEntry(credentials_.path(), "late-app", v1::ROLE_INTAKE, token).ok());
@@ -161,12 +177,25 @@ TEST_F(AccessTest, CredentialsReloadAdmitsNewTokensAndDropsNothingOnABadFile) {
       << "a bad file must leave the old credentials in force";
 }
 
+INSTANTIATE_TEST_SUITE_P(PlaintextAndTls, AccessTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Tls" : "Plaintext"; });
+
+TEST(LoopbackAddressTest, OnlyLoopbackLiteralsAndLocalhostCount) {
+  for (const char* yes : {"127.0.0.1:50051", "127.1.2.3:0", "localhost:50051", "[::1]:50051"}) {
+    EXPECT_TRUE(services::IsLoopbackListenAddress(yes)) << yes;
+  }
+  for (const char* no :
+       {"0.0.0.0:50051", "10.0.0.1:50051", "127.example.org:50051", "127.0.0.1.example.org:1",
+        "[::]:50051", "127.0.0.256:1", "127.0.0:1", "localhost.example.org:1", "127.0.0.1"}) {
+    EXPECT_FALSE(services::IsLoopbackListenAddress(no)) << no;
+  }
+}
+
 TEST(AccessRateLimitTest, APrincipalOverItsRateGetsResourceExhaustedWithRetryAfter) {
   testing::TempDir dir;
   testing::TestCredentials credentials(dir.Sub("credentials"));
   triage::FakeClock clock(absl::FromUnixSeconds(1767225600));
-  services::ServerOptions options =
-      testing::LoopbackTestOptions(dir.Sub("db"), credentials.path());
+  services::ServerOptions options = testing::LoopbackTestOptions(dir.Sub("db"), credentials.path());
   options.rate_limit_per_second = 1;
   options.rate_limit_burst = 3;
   options.clock = &clock;
