@@ -26,16 +26,21 @@ std::optional<std::string> BearerToken(const grpc::CallbackServerContext& contex
   return std::string(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
 }
 
-// Identities of the verified client certificate (subject and subject alternative names).
+// Typed identities of the verified client certificate: its subject ("subject:CN=...,O=...",
+// RFC 2253) and subject alternative names ("dns:...", "uri:...", "email:..."). Typed, so a
+// SAN can never be mistaken for a subject; no bare common name.
 std::vector<std::string> CertificateIdentities(const grpc::CallbackServerContext& context) {
   std::vector<std::string> identities;
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return identities;
-  // Subject (RFC 2253, e.g. "CN=desk-app,O=Example") and SANs only: a bare common name
-  // would let any certificate of the CA with that CN claim the principal.
-  for (const char* property : {GRPC_X509_SUBJECT_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
+  static constexpr std::pair<const char*, const char*> kFields[] = {
+      {GRPC_X509_SUBJECT_PROPERTY_NAME, "subject:"},
+      {GRPC_PEER_DNS_PROPERTY_NAME, "dns:"},
+      {GRPC_PEER_URI_PROPERTY_NAME, "uri:"},
+      {GRPC_PEER_EMAIL_PROPERTY_NAME, "email:"}};
+  for (const auto& [property, prefix] : kFields) {
     for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
-      identities.emplace_back(value.data(), value.size());
+      identities.push_back(absl::StrCat(prefix, absl::string_view(value.data(), value.size())));
     }
   }
   return identities;
@@ -96,6 +101,17 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::stri
 
 void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::Status refusal,
                                 absl::AnyInvocable<void(absl::Status) &&> finish) const {
+  // The peer's address without the port: one bucket per client host.
+  absl::string_view host = caller.peer;
+  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  if (refusal_audits_.Acquire(host) > absl::ZeroDuration()) {
+    Log(Severity::kWarning, "refusal not audited (over %g/s for %s): method=%s code=%s",
+        kRefusalAuditsPerSecond, host, caller.method, absl::StatusCodeToString(refusal.code()));
+    std::move(finish)(std::move(refusal));
+    return;
+  }
   v1::AuditEntry entry = triage::AuditEntryFor(caller, "", refusal.code());
   store_->RecordAudit(std::move(entry),
                       [refusal = std::move(refusal), finish = std::move(finish)](

@@ -30,8 +30,11 @@ namespace safeguarding::services {
 class AccessGuard {
  public:
   AccessGuard(storage::ReportStore* store, std::shared_ptr<const CredentialStore> credentials,
-              RateLimiter* limiter)
-      : store_(store), limiter_(limiter), credentials_(std::move(credentials)) {}
+              RateLimiter* limiter, const triage::Clock* clock)
+      : store_(store),
+        limiter_(limiter),
+        refusal_audits_(clock, kRefusalAuditsPerSecond, 20),
+        credentials_(std::move(credentials)) {}
 
   void SetCredentials(std::shared_ptr<const CredentialStore> credentials);
 
@@ -41,9 +44,14 @@ class AccessGuard {
   absl::Status Admit(grpc::CallbackServerContext& context, absl::string_view method,
                      triage::Caller& caller) const;
 
-  // Audits a refusal, then runs `finish` with it once it is on record.
+  // Audits a refusal, then runs `finish` with it once it is on record. Refusals are
+  // audited at most `kRefusalAuditsPerSecond` per peer address (burst 20) so a flood of bad
+  // credentials cannot fill the trail or the disk; the rest are logged and counted in the
+  // next audited refusal's log line.
   void RecordRefusal(const triage::Caller& caller, absl::Status refusal,
                      absl::AnyInvocable<void(absl::Status) &&> finish) const;
+
+  static constexpr double kRefusalAuditsPerSecond = 2;
 
   storage::ReportStore& store() const { return *store_; }
 
@@ -52,6 +60,7 @@ class AccessGuard {
 
   storage::ReportStore* const store_;
   RateLimiter* const limiter_;
+  mutable RateLimiter refusal_audits_;  // keyed by peer address
   mutable absl::Mutex mu_;
   std::shared_ptr<const CredentialStore> credentials_ ABSL_GUARDED_BY(mu_);
 };

@@ -27,7 +27,7 @@ grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServe
   return AdmitUnary(*guard_, context, kMethod,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
                       triage::FinishAudited<v1::GetAuditLogResponse>(
-                          guard_->store(), caller, request->report_id(),
+                          guard_->store(), caller, triage::AuditReportId(request->report_id()),
                           triage::ReadAuditLog(guard_->store(), *request),
                           [reactor, response](absl::StatusOr<v1::GetAuditLogResponse> result) {
                             FinishUnary(reactor, kMethod, std::move(result), response);

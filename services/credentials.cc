@@ -47,6 +47,11 @@ bool ValidPrincipalName(absl::string_view name) {
 std::string Sha256Hex(absl::string_view data) { return absl::BytesToHexString(Sha256(data)); }
 
 absl::StatusOr<CredentialStore> CredentialStore::LoadFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 022) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "credentials file ", path, ": group or others may write it; chmod 600 ", path));
+  }
   std::ifstream in(path);
   if (!in) {
     return absl::FailedPreconditionError(
@@ -97,8 +102,19 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view text,
           })) {
         return error("token secret must be sha256:<64 hex digits> (never the token itself)");
       }
-      store.tokens_.push_back({principal, absl::HexStringToBytes(absl::AsciiStrToLower(secret))});
+      std::string digest = absl::HexStringToBytes(absl::AsciiStrToLower(secret));
+      for (const TokenEntry& t : store.tokens_) {
+        if (t.sha256 == digest) return error("this token hash is already in the file");
+      }
+      store.tokens_.push_back({principal, std::move(digest)});
     } else if (fields[0] == "cert") {
+      if (!absl::StartsWith(secret, "subject:") && !absl::StartsWith(secret, "dns:") &&
+          !absl::StartsWith(secret, "uri:") && !absl::StartsWith(secret, "email:")) {
+        return error("cert identity must be subject:<RFC 2253 subject>, dns:, uri: or email:");
+      }
+      for (const CertEntry& c : store.certs_) {
+        if (c.identity == secret) return error("this certificate identity is already mapped");
+      }
       store.certs_.push_back({principal, std::string(secret)});
     } else {
       return error(absl::StrCat("unknown entry kind '", fields[0], "' (token or cert)"));
@@ -121,12 +137,15 @@ std::optional<Principal> CredentialStore::FindByToken(absl::string_view token) c
 
 std::optional<Principal> CredentialStore::FindByCertificate(
     const std::vector<std::string>& identities) const {
+  std::optional<Principal> found;
   for (const CertEntry& entry : certs_) {
     for (const std::string& identity : identities) {
-      if (identity == entry.identity) return entry.principal;
+      if (identity != entry.identity) continue;
+      if (found && found->name != entry.principal.name) return std::nullopt;  // ambiguous
+      found = entry.principal;
     }
   }
-  return std::nullopt;
+  return found;
 }
 
 bool CredentialStore::HasPrincipal(absl::string_view name) const {

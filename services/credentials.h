@@ -2,10 +2,12 @@
 //
 // Text, one entry per line; '#' starts a comment; fields separated by spaces:
 //   token <principal> <role> sha256:<64 hex digits>     a bearer token, by its SHA-256 only
-//   cert  <principal> <role> <identity>                 a client certificate (mutual TLS)
-// <role> is intake, triager, supervisor, monitor or admin. A cert <identity> matches the
-// certificate's subject (e.g. "CN=desk-app,O=Example") or any subject alternative name
-// (e.g. "desk-app.example.org"); it is the rest of the line and may contain spaces.
+//   cert  <principal> <role> <kind>:<identity>          a client certificate (mutual TLS)
+// <role> is intake, triager, supervisor, monitor or admin. A cert identity names which
+// certificate field it matches, exactly: subject:CN=desk-app,O=Example (RFC 2253, as
+// `openssl x509 -noout -subject -nameopt RFC2253` prints it), dns:desk.example.org,
+// uri:spiffe://agency/desk or email:desk@example.org (subject alternative names). It is the
+// rest of the line and may contain spaces. A certificate matching two principals is refused.
 // The file never holds a token itself: `triagectl admin add-token` prints the token once
 // and appends only its hash. Parse errors name the file and the line.
 //
@@ -36,6 +38,8 @@ class CredentialStore {
  public:
   CredentialStore() = default;
 
+  // Refuses a file that group or others may write (anyone who can add a line can make
+  // themselves admin).
   static absl::StatusOr<CredentialStore> LoadFile(const std::string& path);
   // `source` names the text in error messages.
   static absl::StatusOr<CredentialStore> Parse(absl::string_view text, absl::string_view source);
@@ -43,7 +47,9 @@ class CredentialStore {
   // The principal whose token hash equals SHA-256(token). Every entry is compared in
   // constant time, so the time taken does not depend on where (or whether) it matches.
   std::optional<Principal> FindByToken(absl::string_view token) const;
-  // The principal mapped to any of a client certificate's identities (subject, SANs).
+  // The principal mapped to a client certificate, given its typed identities
+  // ("subject:...", "dns:...", "uri:...", "email:..."); nullopt when none or more than one
+  // principal matches.
   std::optional<Principal> FindByCertificate(const std::vector<std::string>& identities) const;
 
   // True when any entry (token or certificate) is for `name`.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/log.h"
+#include "services/net_address.h"
 
 namespace safeguarding::services {
 namespace {
@@ -29,7 +30,7 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view w
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TransportCredentials(
     const ServerOptions& options) {
   if (options.insecure) {
-    if (!options.insecure_allow_remote && !IsLoopbackListenAddress(options.listen)) {
+    if (!options.insecure_allow_remote && !IsLoopbackAddress(options.listen)) {
       return absl::FailedPreconditionError(
           absl::StrCat("refusing plaintext on non-loopback address ", options.listen,
                        ": serve TLS (--tls_cert, --tls_key) or add --insecure_allow_remote"));
@@ -57,25 +58,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TransportCredentials(
 }
 
 }  // namespace
-
-bool IsLoopbackListenAddress(absl::string_view listen) {
-  if (absl::StartsWith(listen, "localhost:") || absl::StartsWith(listen, "[::1]:")) return true;
-  // 127.0.0.0/8 as an IPv4 literal only: "127.example.org" is a host name, not loopback.
-  size_t colon = listen.rfind(':');
-  if (colon == absl::string_view::npos) return false;
-  absl::string_view host = listen.substr(0, colon);
-  std::vector<absl::string_view> octets = absl::StrSplit(host, '.');
-  if (octets.size() != 4 || octets[0] != "127") return false;
-  for (absl::string_view octet : octets) {
-    int value = 0;
-    if (octet.empty() || octet.size() > 3 ||
-        !std::all_of(octet.begin(), octet.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        !absl::SimpleAtoi(octet, &value) || value > 255) {
-      return false;
-    }
-  }
-  return true;
-}
 
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
   std::unique_ptr<TriageServer> s(new TriageServer());
@@ -112,7 +94,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
       std::make_unique<RateLimiter>(clock, options.rate_limit_per_second, options.rate_limit_burst);
   s->guard_ = std::make_unique<AccessGuard>(
       s->store_.get(), std::make_shared<const CredentialStore>(*std::move(credentials)),
-      s->limiter_.get());
+      s->limiter_.get(), clock);
   s->intake_service_ = std::make_unique<IntakeService>(s->guard_.get(), s->intake_.get());
   s->desk_service_ = std::make_unique<TriageDeskService>(s->guard_.get());
   s->statistics_service_ = std::make_unique<StatisticsService>(s->guard_.get());

@@ -103,9 +103,6 @@ class TriageServer {
   std::once_flag shutdown_once_;
 };
 
-// True for 127.0.0.0/8, ::1 and localhost listen addresses ("127.0.0.1:50051", "[::1]:0").
-bool IsLoopbackListenAddress(absl::string_view listen);
-
 }  // namespace safeguarding::services
 
 #endif  // SAFEGUARDING_SERVICES_SERVER_H_

@@ -36,8 +36,14 @@ Committer::~Committer() {
 }
 
 void Committer::Commit(Mutation mutation, Callback done) {
-  absl::MutexLock lock(&mu_);
-  pending_.push_back(Pending{std::move(mutation), std::move(done), nullptr});
+  {
+    absl::MutexLock lock(&mu_);
+    if (pending_.size() < options_.max_pending) {
+      pending_.push_back(Pending{std::move(mutation), std::move(done), nullptr});
+      return;
+    }
+  }
+  std::move(done)(absl::ResourceExhaustedError("too many changes waiting to be written"));
 }
 
 void Committer::CommitComputed(Compute compute, Callback done) {

@@ -43,6 +43,9 @@ struct CommitterOptions {
   size_t max_batch = 1024;
   // fsync the WAL before acknowledging. Only benchmarks of the non-durable path turn it off.
   bool sync = true;
+  // Most changes waiting for the committer; beyond it Commit() answers RESOURCE_EXHAUSTED
+  // at once, so a flood cannot grow memory without bound.
+  size_t max_pending = 1 << 17;
   // Time source for audit entries (never goes backwards in the trail: see Committer).
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };

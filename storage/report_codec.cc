@@ -21,6 +21,13 @@ std::optional<Parts> Split(absl::string_view value) {
   return Parts{value.substr(0, *n), value.substr(*n)};
 }
 
+// The report id and the clear part are authenticated with the secrets, so neither a
+// sealed blob moved to another report nor an edited clear part (a lowered priority, a
+// changed state) goes unnoticed.
+std::string AssociatedData(const ReportId& id, absl::string_view clear) {
+  return absl::StrCat(id.bytes(), clear);
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId& id,
@@ -35,9 +42,10 @@ absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId&
         submission->reporter().contact();
     submission->mutable_reporter()->clear_contact();
   }
-  absl::StatusOr<std::string> sealed = keys.Seal(secrets.SerializeAsString(), id.bytes());
-  if (!sealed.ok()) return sealed.status();
   std::string clear_bytes = clear.SerializeAsString();
+  absl::StatusOr<std::string> sealed =
+      keys.Seal(secrets.SerializeAsString(), AssociatedData(id, clear_bytes));
+  if (!sealed.ok()) return sealed.status();
   std::string value(1, kFormat);
   PutFixed32BE(&value, static_cast<uint32_t>(clear_bytes.size()));
   value.append(clear_bytes);
@@ -53,7 +61,8 @@ absl::StatusOr<v1::Report> OpenReport(absl::string_view value, const ReportId& i
       !report.ParseFromArray(parts->clear.data(), static_cast<int>(parts->clear.size()))) {
     return absl::DataLossError(absl::StrCat("report ", id.ToString(), " is damaged"));
   }
-  absl::StatusOr<std::string> secrets_bytes = keys.Open(parts->sealed, id.bytes());
+  absl::StatusOr<std::string> secrets_bytes =
+      keys.Open(parts->sealed, AssociatedData(id, parts->clear));
   if (!secrets_bytes.ok()) return secrets_bytes.status();
   v1::Report secrets;
   if (!secrets.ParseFromString(*secrets_bytes)) {

@@ -5,8 +5,9 @@
 //   0x01 | u32 BE length n | Report without secrets (n bytes) | sealed secrets
 // where "secrets" is a Report holding only submission.description and
 // submission.reporter.contact, sealed with AES-256-GCM under the key ring's current key,
-// with the 16-byte report id as associated data (so a sealed blob moved to another report
-// fails to open). See key_ring.h for the sealed format and key ids.
+// with the 16-byte report id and the clear part as associated data (so a sealed blob moved
+// to another report, or an edited clear part, fails to open). See key_ring.h for the sealed
+// format and key ids.
 #ifndef SAFEGUARDING_STORAGE_REPORT_CODEC_H_
 #define SAFEGUARDING_STORAGE_REPORT_CODEC_H_
 

@@ -32,6 +32,11 @@ absl::StatusOr<int> LockDataDir(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) return OpenError(path, absl::StrCat("cannot create: ", ec.message()));
+  // Only the server's user may enter: the clear parts of reports and the audit trail
+  // (staff names, addresses) are in here.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) return OpenError(path, absl::StrCat("cannot restrict to mode 0700: ", ec.message()));
   std::string lock_path = path + "/SERVER.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return OpenError(path, absl::StrCat("cannot open lock file: ", strerror(errno)));

@@ -1,11 +1,31 @@
 #include "triage/audit.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "storage/report_id.h"
 #include "triage/validation.h"
 
 namespace safeguarding::triage {
 
 using google::protobuf::util::TimeUtil;
+
+namespace {
+
+// 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, as google.protobuf.Timestamp
+// defines; outside it the conversion to microseconds would overflow.
+bool ValidTimestamp(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 && t.nanos() <= 999999999;
+}
+
+}  // namespace
+
+std::string AuditReportId(absl::string_view client_report_id) {
+  if (client_report_id.empty()) return "";
+  if (auto id = storage::ReportId::Parse(client_report_id)) return id->ToString();
+  return absl::StrCat("malformed:", absl::BytesToHexString(client_report_id.substr(0, 32)));
+}
 
 v1::AuditEntry AuditEntryFor(const Caller& caller, absl::string_view report_id,
                              absl::StatusCode result) {
@@ -25,6 +45,13 @@ absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore&
   if (request.page_size() < 0 || request.page_size() > 1000) {
     v.Add("page_size", "must be between 0 (server default, 100) and 1000");
   }
+  if (request.has_start_time() && !ValidTimestamp(request.start_time())) {
+    v.Add("start_time", "is not a valid timestamp");
+  }
+  if (request.has_end_time() && !ValidTimestamp(request.end_time())) {
+    v.Add("end_time", "is not a valid timestamp");
+  }
+  if (!v.empty()) return v.ToStatus();
   if (request.has_start_time() && request.has_end_time() &&
       TimeUtil::TimestampToMicroseconds(request.start_time()) >=
           TimeUtil::TimestampToMicroseconds(request.end_time())) {
@@ -35,7 +62,7 @@ absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore&
   if (!v.empty()) return v.ToStatus();
 
   storage::AuditQuery query;
-  query.report_id = request.report_id();
+  query.report_id = AuditReportId(request.report_id());
   query.principal = request.principal();
   if (request.has_start_time()) {
     query.start = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(request.start_time()));

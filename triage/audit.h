@@ -22,6 +22,11 @@ namespace safeguarding::triage {
 v1::AuditEntry AuditEntryFor(const Caller& caller, absl::string_view report_id,
                              absl::StatusCode result);
 
+// How a client-supplied report id is written into the audit trail: the canonical
+// 26-character id when it parses (case-folded), else "malformed:" + hex of its first 32
+// bytes, so the entry is always valid UTF-8 and searches by report find every access.
+std::string AuditReportId(absl::string_view client_report_id);
+
 // Records the access and then hands `result` to `done`. If the audit entry cannot be
 // written, the caller gets UNAVAILABLE instead of the result: nothing is disclosed without
 // a trace.

@@ -37,6 +37,11 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
     std::move(done)(std::move(valid));
     return;
   }
+  // Fields this server does not know would be stored unvalidated and unencrypted: drop
+  // them. Everything below works from this cleaned copy.
+  v1::ReportSubmission submission = request.report();
+  submission.DiscardUnknownFields();
+
   const absl::Time received = clock_->Now();
   const storage::ReportId id = storage::ReportId::Generate(received);
   const auto received_ts = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
@@ -45,8 +50,8 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   v1::Report& report = change.report;
   report.set_id(id.ToString());
   *report.mutable_received_time() = received_ts;
-  *report.mutable_submission() = request.report();
-  *report.mutable_triage() = policy_->Evaluate(request.report(), received);
+  *report.mutable_submission() = submission;
+  *report.mutable_triage() = policy_->Evaluate(submission, received);
   report.set_state(v1::REPORT_STATE_QUEUED);
   report.set_source(v1::REPORT_SOURCE_INTAKE);
   report.set_event_count(1);
@@ -62,10 +67,10 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
 
   change.caller_scope = caller.principal;
   change.request_id = request.request_id();
-  change.fingerprint = Fingerprint(request.report());
+  change.fingerprint = Fingerprint(submission);
   change.response.set_report_id(report.id());
   *change.response.mutable_received_time() = received_ts;
-  change.response.set_advice(AdviceFor(request.report()));
+  change.response.set_advice(AdviceFor(submission));
   change.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
 
   store_->SubmitNewReport(std::move(change), std::move(done));
@@ -82,9 +87,9 @@ void GetReport(storage::ReportStore& store, const Caller& caller, absl::string_v
   } else {
     result = store.ReadReport(*id);
   }
-  // A malformed id is recorded too (truncated): probing is an access attempt.
-  FinishAudited(store, caller, report_id.substr(0, storage::ReportId::kTextLength),
-                std::move(result), std::move(done));
+  // The canonical id, so a search by report finds every access however the id was
+  // spelled; a malformed one is recorded as hex (never as bytes that may not be UTF-8).
+  FinishAudited(store, caller, AuditReportId(report_id), std::move(result), std::move(done));
 }
 
 }  // namespace safeguarding::triage

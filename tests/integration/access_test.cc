@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
+#include "services/net_address.h"
 #include "services/server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_certs.h"
@@ -182,12 +183,12 @@ INSTANTIATE_TEST_SUITE_P(PlaintextAndTls, AccessTest, ::testing::Bool(),
 
 TEST(LoopbackAddressTest, OnlyLoopbackLiteralsAndLocalhostCount) {
   for (const char* yes : {"127.0.0.1:50051", "127.1.2.3:0", "localhost:50051", "[::1]:50051"}) {
-    EXPECT_TRUE(services::IsLoopbackListenAddress(yes)) << yes;
+    EXPECT_TRUE(services::IsLoopbackAddress(yes)) << yes;
   }
   for (const char* no :
        {"0.0.0.0:50051", "10.0.0.1:50051", "127.example.org:50051", "127.0.0.1.example.org:1",
         "[::]:50051", "127.0.0.256:1", "127.0.0:1", "localhost.example.org:1", "127.0.0.1"}) {
-    EXPECT_FALSE(services::IsLoopbackListenAddress(no)) << no;
+    EXPECT_FALSE(services::IsLoopbackAddress(no)) << no;
   }
 }
 

@@ -191,7 +191,7 @@ TEST_F(TlsTest, ServerCertificateForAnotherNameFails) {
 // Without client_ca_file the server does not ask for a certificate, so a mapped one is
 // never seen and admits nobody.
 TEST_F(TlsTest, ClientCertificateCountsOnlyUnderMutualTls) {
-  MapCertificate("desk-app", "triager", certs_.client_x509_subject);
+  MapCertificate("desk-app", "triager", "subject:" + certs_.client_x509_subject);
   ASSERT_NO_FATAL_FAILURE(StartServer());
   EXPECT_EQ(GetUnknownReport(ConnectWithClientCertificate()), grpc::StatusCode::UNAUTHENTICATED)
       << last_message_;
@@ -207,7 +207,7 @@ TEST_F(MutualTlsTest, ClientWithoutCertificateIsRefusedAtTheHandshake) {
 TEST_F(MutualTlsTest, ClientCertificateFromAnotherCaIsRefused) {
   // The impostor carries the same subject and SAN as the mapped client: only its issuer
   // differs, so it is the chain check that refuses it.
-  MapCertificate("desk-app", "triager", certs_.client_x509_subject);
+  MapCertificate("desk-app", "triager", "subject:" + certs_.client_x509_subject);
   ASSERT_NO_FATAL_FAILURE(StartServer());
   std::shared_ptr<grpc::Channel> channel =
       Connect(TlsClient(certs_.ca_cert, certs_.other_client_cert, certs_.other_client_key));
@@ -229,7 +229,7 @@ TEST_F(MutualTlsTest, UnmappedCertificateWithoutTokenIsUnauthenticated) {
 // spaces. That exact string maps the certificate.
 TEST_F(MutualTlsTest, CertificateMappedBySubjectIsAdmittedWithThatRole) {
   ASSERT_EQ(certs_.client_x509_subject, "CN=desk-app,O=Example");
-  MapCertificate("desk-app", "triager", "CN=desk-app,O=Example");
+  MapCertificate("desk-app", "triager", "subject:CN=desk-app,O=Example");
   ASSERT_NO_FATAL_FAILURE(StartServer());
   std::shared_ptr<grpc::Channel> channel = ConnectWithClientCertificate();
   EXPECT_EQ(GetUnknownReport(channel), grpc::StatusCode::NOT_FOUND) << last_message_;
@@ -239,16 +239,17 @@ TEST_F(MutualTlsTest, CertificateMappedBySubjectIsAdmittedWithThatRole) {
 // Other spellings of the same subject (certificate order, openssl's one-line form, spaces
 // after the commas) are different strings and map nothing.
 TEST_F(MutualTlsTest, SubjectInAnyOtherSpellingDoesNotMatch) {
-  MapCertificate("desk-app-forward", "triager", "O=Example,CN=desk-app");
-  MapCertificate("desk-app-oneline", "triager", "/O=Example/CN=desk-app");
-  MapCertificate("desk-app-spaced", "triager", "CN=desk-app, O=Example");
+  MapCertificate("desk-app-forward", "triager", "subject:O=Example,CN=desk-app");
+  MapCertificate("desk-app-oneline", "triager", "subject:/O=Example/CN=desk-app");
+  MapCertificate("desk-app-spaced", "triager", "subject:CN=desk-app, O=Example");
+  MapCertificate("desk-app-as-dns", "triager", "dns:CN=desk-app,O=Example");
   ASSERT_NO_FATAL_FAILURE(StartServer());
   EXPECT_EQ(GetUnknownReport(ConnectWithClientCertificate()), grpc::StatusCode::UNAUTHENTICATED)
       << last_message_;
 }
 
 TEST_F(MutualTlsTest, CertificateMappedBySanIsAdmittedWithThatRole) {
-  MapCertificate("desk-app", "intake", "desk-app.example.org");
+  MapCertificate("desk-app", "intake", "dns:desk-app.example.org");
   ASSERT_NO_FATAL_FAILURE(StartServer());
   std::shared_ptr<grpc::Channel> channel = ConnectWithClientCertificate();
   v1::SubmitReportResponse submitted;
@@ -260,7 +261,7 @@ TEST_F(MutualTlsTest, CertificateMappedBySanIsAdmittedWithThatRole) {
 }
 
 TEST_F(MutualTlsTest, BearerTokenTakesPrecedenceOverTheCertificate) {
-  MapCertificate("desk-app", "triager", certs_.client_x509_subject);
+  MapCertificate("desk-app", "triager", "subject:" + certs_.client_x509_subject);
   ASSERT_NO_FATAL_FAILURE(StartServer());
   std::shared_ptr<grpc::Channel> channel = ConnectWithClientCertificate();
 

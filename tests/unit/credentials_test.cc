@@ -70,7 +70,7 @@ bool NamesLine(absl::string_view message, int n) {
 constexpr char kAliceToken[] = "sgt_alice-token-0123456789abcdefghijklmnopqrstu";
 constexpr char kBobToken[] = "sgt_bob-token-ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefgh";
 constexpr char kCarolToken[] = "sgt_carol-token-zyxwvutsrqponmlkjihgfedcba9876";
-constexpr char kDeskIdentity[] = "CN=desk app,O=Example";
+constexpr char kDeskIdentity[] = "subject:CN=desk app,O=Example";
 
 std::string SampleFile() {
   const std::vector<std::string> lines = {
@@ -82,7 +82,7 @@ std::string SampleFile() {
       absl::StrCat(TokenLine("bob", "triager", kBobToken), "   "),  // trailing spaces
       TokenLine("carol.smith@example.org", "supervisor", kCarolToken),
       absl::StrCat("cert desk-app triager ", kDeskIdentity),
-      "cert dashboard monitor dashboard.example.org",
+      "cert dashboard monitor dns:dashboard.example.org",
       "# trailing comment without a newline",
   };
   return absl::StrJoin(lines, "\n");
@@ -200,7 +200,7 @@ TEST(CredentialStoreTest, FindByCertificateMatchesAnySubjectAlternativeName) {
   CredentialStore store = ParseOrDie(SampleFile());
   // The subject does not match; the second SAN does.
   std::optional<Principal> found = store.FindByCertificate(
-      {"CN=dashboard,O=Example", "other.example.org", "dashboard.example.org"});
+      {"subject:CN=dashboard,O=Example", "dns:other.example.org", "dns:dashboard.example.org"});
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->name, "dashboard");
   EXPECT_EQ(found->role, v1::ROLE_MONITOR);
@@ -211,15 +211,18 @@ TEST(CredentialStoreTest, FindByCertificateMatchesNothingElse) {
   const std::vector<std::vector<std::string>> unmatched = {
       {},
       {""},
-      {"CN=desk app"},                    // a prefix of the identity
-      {"CN=desk app,O=Example,C=GB"},     // an extension of it
-      {"CN=desk  app,O=Example"},         // different spacing
-      {" CN=desk app,O=Example"},         // leading space
-      {"example.org"},                    // a suffix of a SAN
-      {"ashboard.example.org"},           // another suffix
-      {"dashboard.example.org.evil"},     // an extension
-      {"alice", "bob"},                   // token principals are not certificate identities
-      {ReferenceSha256Hex(kAliceToken)},  // nor are token hashes
+      {"subject:CN=desk app"},                 // a prefix of the identity
+      {"subject:CN=desk app,O=Example,C=GB"},  // an extension of it
+      {"subject:CN=desk  app,O=Example"},      // different spacing
+      {"subject: CN=desk app,O=Example"},      // leading space
+      {"CN=desk app,O=Example"},               // untyped
+      {"dns:CN=desk app,O=Example"},           // a SAN spelled like the subject
+      {"subject:dashboard.example.org"},       // a subject spelled like the SAN
+      {"dns:example.org"},                     // a suffix of a SAN
+      {"dns:ashboard.example.org"},            // another suffix
+      {"dns:dashboard.example.org.evil"},      // an extension
+      {"alice", "bob"},                        // token principals are not certificate identities
+      {ReferenceSha256Hex(kAliceToken)},       // nor are token hashes
   };
   for (const std::vector<std::string>& identities : unmatched) {
     std::optional<Principal> found = store.FindByCertificate(identities);
@@ -228,10 +231,19 @@ TEST(CredentialStoreTest, FindByCertificateMatchesNothingElse) {
   }
 }
 
+TEST(CredentialStoreTest, ACertificateMatchingTwoPrincipalsIsRefused) {
+  CredentialStore store = ParseOrDie(
+      "cert desk-app triager subject:CN=desk,O=Example\n"
+      "cert boss supervisor dns:desk.example.org\n");
+  EXPECT_FALSE(
+      store.FindByCertificate({"subject:CN=desk,O=Example", "dns:desk.example.org"}).has_value());
+  EXPECT_EQ(store.FindByCertificate({"subject:CN=desk,O=Example"})->name, "desk-app");
+}
+
 TEST(CredentialStoreTest, TokensAreNotCertificatesAndCertificatesAreNotTokens) {
   CredentialStore store = ParseOrDie(SampleFile());
   EXPECT_FALSE(store.FindByToken(kDeskIdentity).has_value());
-  EXPECT_FALSE(store.FindByToken("dashboard.example.org").has_value());
+  EXPECT_FALSE(store.FindByToken("dns:dashboard.example.org").has_value());
   EXPECT_FALSE(store.FindByCertificate({kAliceToken}).has_value());
 }
 
@@ -262,10 +274,12 @@ std::vector<BadLineCase> BadLines() {
       {"unknown role", absl::StrCat("token alice superuser sha256:", hash)},
       {"role unspecified", absl::StrCat("token alice unspecified sha256:", hash)},
       {"role with prefix", absl::StrCat("token alice ROLE_ADMIN sha256:", hash)},
-      {"cert with unknown role", "cert desk-app root CN=desk"},
+      {"cert with unknown role", "cert desk-app root subject:CN=desk"},
+      {"cert identity without a kind", "cert desk-app triager CN=desk"},
+      {"cert identity of an unknown kind", "cert desk-app triager ip:127.0.0.1"},
       {"principal with !", absl::StrCat("token al!ce intake sha256:", hash)},
       {"principal with /", absl::StrCat("token alice/x intake sha256:", hash)},
-      {"principal with :", "cert desk:app triager CN=desk"},
+      {"principal with :", "cert desk:app triager subject:CN=desk"},
       {"principal too long",
        absl::StrCat("token ", std::string(129, 'a'), " intake sha256:", hash)},
       {"hash without prefix", absl::StrCat("token alice intake ", hash)},

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -24,23 +25,20 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "services/net_address.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "loopback host:port of the server");
 ABSL_FLAG(std::string, method, "submit", "submit | health");
 ABSL_FLAG(int32_t, concurrency, 64, "calls kept in flight");
 ABSL_FLAG(int64_t, requests, 20000, "calls to complete (upper bound)");
 ABSL_FLAG(absl::Duration, max_duration, absl::Seconds(60), "stop issuing after this long");
+ABSL_FLAG(std::string, token, "",
+          "bearer token for submit (an intake token); default: env TRIAGE_LOADGEN_TOKEN");
 ABSL_FLAG(std::string, run_id, "", "prefix of request ids (default: derived from the time)");
 
 namespace {
 
 namespace v1 = ::safeguarding::triage::v1;
-
-bool IsLoopback(const std::string& target) {
-  return absl::StartsWith(target, "127.") || absl::StartsWith(target, "localhost:") ||
-         absl::StartsWith(target, "[::1]:") || absl::StartsWith(target, "ipv4:127.") ||
-         absl::StartsWith(target, "ipv6:[::1]:");
-}
 
 v1::SubmitReportRequest MakeSubmit(const std::string& run_id, int64_t n) {
   static constexpr v1::ReporterType kTypes[] = {
@@ -66,8 +64,9 @@ v1::SubmitReportRequest MakeSubmit(const std::string& run_id, int64_t n) {
 class LoadRun {
  public:
   LoadRun(std::shared_ptr<grpc::Channel> channel, bool submit, int64_t total,
-          absl::Duration max_duration, std::string run_id)
-      : stub_(v1::ReportIntake::NewStub(channel)),
+          absl::Duration max_duration, std::string run_id, std::string token)
+      : token_(std::move(token)),
+        stub_(v1::ReportIntake::NewStub(channel)),
         generic_(std::make_unique<grpc::GenericStub>(channel)),
         submit_(submit),
         total_(total),
@@ -118,6 +117,7 @@ class LoadRun {
     in_flight_.fetch_add(1);
     auto* call = new Call;
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    if (!token_.empty()) call->context.AddMetadata("authorization", "Bearer " + token_);
     call->start = absl::Now();
     auto on_done = [this, call](grpc::Status status) {
       Record(absl::Now() - call->start, status);
@@ -154,6 +154,7 @@ class LoadRun {
     }
   }
 
+  const std::string token_;
   std::unique_ptr<v1::ReportIntake::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_;
   const bool submit_;
@@ -180,7 +181,7 @@ int main(int argc, char** argv) {
   const std::string server = absl::GetFlag(FLAGS_server);
   const std::string method = absl::GetFlag(FLAGS_method);
   const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
-  if (!IsLoopback(server)) {
+  if (!safeguarding::services::IsLoopbackAddress(server)) {
     std::fprintf(stderr, "triage-loadgen: refusing non-loopback target %s\n", server.c_str());
     return 2;
   }
@@ -196,8 +197,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "triage-loadgen: cannot connect to %s\n", server.c_str());
     return 4;
   }
+  std::string token = absl::GetFlag(FLAGS_token);
+  if (const char* env = std::getenv("TRIAGE_LOADGEN_TOKEN"); token.empty() && env != nullptr) {
+    token = env;
+  }
   LoadRun run(channel, method == "submit", absl::GetFlag(FLAGS_requests),
-              absl::GetFlag(FLAGS_max_duration), run_id);
+              absl::GetFlag(FLAGS_max_duration), run_id, token);
   run.Run(concurrency);
   run.Print(method, concurrency);
   return 0;

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "absl/strings/match.h"
+#include "services/net_address.h"
 
 namespace safeguarding::tools {
 
@@ -28,10 +28,7 @@ std::shared_ptr<grpc::Channel> OpenChannel(const ConnectionOptions& o) {
     }
   }
   if (o.ca_file.empty() && o.cert_file.empty()) {
-    const bool loopback = absl::StartsWith(o.server, "127.") ||
-                          absl::StartsWith(o.server, "localhost:") ||
-                          absl::StartsWith(o.server, "[::1]:");
-    if (!loopback) {
+    if (!services::IsLoopbackAddress(o.server)) {
       throw UsageError("plaintext is only for loopback servers; give --ca (TLS) for " + o.server);
     }
     return grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
