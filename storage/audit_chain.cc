@@ -1,6 +1,7 @@
 #include "storage/audit_chain.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "absl/base/internal/raw_logging.h"
 #include "absl/strings/str_cat.h"
@@ -30,7 +31,7 @@ std::optional<AuditHead> AuditHead::Decode(absl::string_view bytes) {
   return head;
 }
 
-std::string AuditEntryHash(const v1::AuditEntry& entry) {
+std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view key) {
   v1::AuditEntry copy = entry;
   copy.clear_hash();
   std::string encoded;
@@ -42,9 +43,10 @@ std::string AuditEntryHash(const v1::AuditEntry& entry) {
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  ABSL_RAW_CHECK(
-      EVP_Digest(encoded.data(), encoded.size(), digest, &length, EVP_sha256(), nullptr) == 1,
-      "SHA-256 failed");
+  ABSL_RAW_CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                      reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(),
+                      digest, &length) != nullptr,
+                 "HMAC-SHA256 failed");
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
@@ -66,7 +68,7 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
                                 " (entries removed or reordered)"));
   } else if (entry.previous_hash() != last_hash_) {
     Fail(entry.sequence(), "previous_hash does not match the entry before (chain broken)");
-  } else if (AuditEntryHash(entry) != entry.hash()) {
+  } else if (AuditEntryHash(entry, key_) != entry.hash()) {
     Fail(entry.sequence(), "hash does not match the entry's contents (entry edited)");
   }
   last_sequence_ = entry.sequence();

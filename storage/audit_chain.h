@@ -1,7 +1,9 @@
 // The audit hash chain.
 //
 // Each AuditEntry carries the hash of its predecessor (32 zero bytes for the first) and its
-// own hash: SHA-256 over the entry's deterministic encoding with `hash` cleared. The meta
+// own hash: HMAC-SHA256, under a key derived from the encryption key file (never stored in
+// the database), over the entry's deterministic encoding with `hash` cleared. Someone who
+// can write the data directory but does not hold the key file cannot forge a chain. The meta
 // family keeps the head (last sequence, time and hash), written in the same batch as the
 // entries. So an edited entry no longer matches its hash, a removed one leaves a gap in
 // sequence and a broken link, a reordered pair breaks the links, and a removed tail no
@@ -34,12 +36,17 @@ struct AuditHead {
   static std::optional<AuditHead> Decode(absl::string_view bytes);
 };
 
-// SHA-256 of `entry` with its `hash` field cleared.
-std::string AuditEntryHash(const v1::AuditEntry& entry);
+// Label of the audit chain's key: KeyRing::DeriveKey(kAuditChainKeyLabel).
+inline constexpr char kAuditChainKeyLabel[] = "safeguarding audit chain v1";
+
+// HMAC-SHA256 under `key` of `entry` with its `hash` field cleared.
+std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view key);
 
 // Checks entries one at a time in key order; remembers the first break.
 class AuditChainVerifier {
  public:
+  explicit AuditChainVerifier(std::string key) : key_(std::move(key)) {}
+
   // `key_time_micros` and `key_sequence` come from the entry's key.
   void Add(const v1::AuditEntry& entry, int64_t key_time_micros, uint64_t key_sequence);
   // Call after the last entry with the stored head.
@@ -53,6 +60,7 @@ class AuditChainVerifier {
  private:
   void Fail(uint64_t sequence, std::string why);
 
+  const std::string key_;
   uint64_t checked_ = 0;
   uint64_t last_sequence_ = 0;
   std::string last_hash_ = std::string(kAuditHashBytes, '\0');

@@ -19,11 +19,12 @@ CommitterOptions Normalized(CommitterOptions options) {
 }  // namespace
 
 Committer::Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                     CommitterOptions options, AuditHead audit_head)
+                     CommitterOptions options, AuditHead audit_head, std::string audit_key)
     : db_(db),
       handles_(std::move(handles)),
       options_(Normalized(options)),
-      audit_head_(std::move(audit_head)) {
+      audit_head_(std::move(audit_head)),
+      audit_key_(std::move(audit_key)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -62,7 +63,7 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
       *entry.mutable_time() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(head.time_micros);
       entry.set_previous_hash(head.hash);
-      head.hash = AuditEntryHash(entry);
+      head.hash = AuditEntryHash(entry, audit_key_);
       entry.set_hash(head.hash);
       rocksdb::Status s =
           batch.Put(handles_[static_cast<int>(ColumnFamily::kAudit)],

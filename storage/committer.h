@@ -55,9 +55,9 @@ class Committer {
   using Callback = absl::AnyInvocable<void(absl::Status) &&>;
 
   // `db` and `handles` (indexed by ColumnFamily) must outlive the committer. `audit_head`
-  // is the end of the audit chain as stored in meta.
+  // is the end of the audit chain as stored in meta; `audit_key` keys its HMACs.
   Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-            CommitterOptions options, AuditHead audit_head);
+            CommitterOptions options, AuditHead audit_head, std::string audit_key);
   ~Committer();
 
   Committer(const Committer&) = delete;
@@ -95,6 +95,7 @@ class Committer {
   // Only touched by the committer thread.
   bool write_failed_ = false;
   AuditHead audit_head_;
+  const std::string audit_key_;
 
   std::thread thread_;
 };

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -302,6 +303,19 @@ absl::StatusOr<KeyRing> KeyRing::LoadFile(const std::string& path) {
 
 absl::StatusOr<KeyRing> KeyRing::FromKeys(std::vector<std::string> keys) {
   return Build(std::move(keys), absl::StatusCode::kInvalidArgument, "key list");
+}
+
+std::string KeyRing::DeriveKey(absl::string_view label) const {
+  const Keys::Entry& oldest = keys_->entries.front();
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  ABSL_RAW_CHECK(HMAC(EVP_sha256(), oldest.bytes.data(), static_cast<int>(oldest.bytes.size()),
+                      reinterpret_cast<const unsigned char*>(label.data()), label.size(), out,
+                      &length) != nullptr,
+                 "HMAC-SHA256 failed");
+  std::string key(reinterpret_cast<const char*>(out), length);
+  OPENSSL_cleanse(out, sizeof out);
+  return key;
 }
 
 uint32_t KeyRing::current_key_id() const { return keys_->entries.back().id; }

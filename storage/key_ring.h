@@ -57,6 +57,10 @@ class KeyRing {
 
   uint32_t current_key_id() const;
   bool HasKey(uint32_t id) const;
+  // A 32-byte key for another purpose, HMAC-SHA256(oldest key, label): the audit chain and
+  // idempotency fingerprints use it. The oldest key is never rotated out of the file, so
+  // derived keys are stable across rotations.
+  std::string DeriveKey(absl::string_view label) const;
   // Oldest first; the last is current_key_id().
   std::vector<uint32_t> key_ids() const;
 

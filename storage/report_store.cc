@@ -1,6 +1,8 @@
 #include "storage/report_store.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -83,6 +85,16 @@ absl::StatusOr<AuditHead> ReadAuditHead(rocksdb::DB* db, rocksdb::ColumnFamilyHa
   return *head;
 }
 
+constexpr char kFingerprintKeyLabel[] = "safeguarding request fingerprint v1";
+
+std::string HmacSha256(absl::string_view key, absl::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
+  return std::string(reinterpret_cast<const char*>(out), length);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOptions& options) {
@@ -147,11 +159,13 @@ ReportStore::ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb:
     : path_(std::move(path)),
       lock_fd_(lock_fd),
       key_file_(std::move(key_file)),
+      audit_key_(keys.DeriveKey(kAuditChainKeyLabel)),
+      fingerprint_key_(keys.DeriveKey(kFingerprintKeyLabel)),
       keys_(std::make_shared<const KeyRing>(std::move(keys))),
       db_(std::move(db)),
       handles_(std::move(handles)) {
-  committer_ =
-      std::make_unique<Committer>(db_.get(), handles_, std::move(commit), std::move(audit_head));
+  committer_ = std::make_unique<Committer>(db_.get(), handles_, std::move(commit),
+                                           std::move(audit_head), audit_key_);
 }
 
 ReportStore::~ReportStore() {
@@ -164,6 +178,9 @@ ReportStore::~ReportStore() {
 }
 
 void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
+  // Only a keyed hash of the content is kept, so the requests family cannot be used to
+  // confirm a guessed report offline.
+  report.fingerprint = HmacSha256(fingerprint_key_, report.fingerprint);
   std::string request_key = RequestKey(report.caller_scope, report.request_id);
   std::optional<absl::StatusOr<v1::SubmitReportResponse>> early;  // known without a write
   {

@@ -175,6 +175,8 @@ class ReportStore {
   const std::string path_;
   const int lock_fd_;
   const std::string key_file_;
+  const std::string audit_key_;        // derived from the oldest key; see audit_chain.h
+  const std::string fingerprint_key_;  // derived likewise; keys request fingerprints
   mutable absl::Mutex keys_mu_;
   std::shared_ptr<const KeyRing> keys_ ABSL_GUARDED_BY(keys_mu_);
   std::atomic<uint64_t> reencrypted_{0};

@@ -74,7 +74,7 @@ absl::StatusOr<AuditVerification> ReportStore::VerifyAuditLog() const {
     return FromRocksDb(s, "read audit head");
   }
 
-  AuditChainVerifier verifier;
+  AuditChainVerifier verifier(audit_key_);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handle(ColumnFamily::kAudit)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

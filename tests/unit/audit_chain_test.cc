@@ -4,6 +4,7 @@
 #include "storage/audit_chain.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,8 @@
 
 namespace safeguarding::storage {
 namespace {
+
+constexpr char kChainKey[] = "test audit chain key, 32 bytes!";
 
 using ::google::protobuf::util::TimeUtil;
 
@@ -87,31 +90,38 @@ TEST(AuditHeadTest, DecodeRejectsWrongLengths) {
 
 // ---- AuditEntryHash ----
 
-TEST(AuditEntryHashTest, IsA32ByteSha256OfTheEntryWithoutItsHash) {
+TEST(AuditEntryHashTest, IsA32ByteHmacSha256OfTheEntryWithoutItsHash) {
   v1::AuditEntry entry = SampleEntry();
   const std::string serialized = entry.SerializeAsString();  // `hash` not set yet
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  ASSERT_EQ(
-      EVP_Digest(serialized.data(), serialized.size(), digest, &length, EVP_sha256(), nullptr), 1);
+  ASSERT_NE(HMAC(EVP_sha256(), kChainKey, static_cast<int>(strlen(kChainKey)),
+                 reinterpret_cast<const unsigned char*>(serialized.data()), serialized.size(),
+                 digest, &length),
+            nullptr);
   const std::string expected(reinterpret_cast<const char*>(digest), length);
-  EXPECT_EQ(AuditEntryHash(entry).size(), kAuditHashBytes);
-  EXPECT_EQ(Hex(AuditEntryHash(entry)), Hex(expected));
+  EXPECT_EQ(AuditEntryHash(entry, kChainKey).size(), kAuditHashBytes);
+  EXPECT_EQ(Hex(AuditEntryHash(entry, kChainKey)), Hex(expected));
+}
+
+TEST(AuditEntryHashTest, DependsOnTheKey) {
+  v1::AuditEntry entry = SampleEntry();
+  EXPECT_NE(Hex(AuditEntryHash(entry, kChainKey)), Hex(AuditEntryHash(entry, "another key")));
 }
 
 TEST(AuditEntryHashTest, IsDeterministic) {
   const v1::AuditEntry a = SampleEntry();
   const v1::AuditEntry b = SampleEntry();
-  EXPECT_EQ(Hex(AuditEntryHash(a)), Hex(AuditEntryHash(b)));
+  EXPECT_EQ(Hex(AuditEntryHash(a, kChainKey)), Hex(AuditEntryHash(b, kChainKey)));
 }
 
 TEST(AuditEntryHashTest, IgnoresTheHashField) {
   v1::AuditEntry entry = SampleEntry();
-  const std::string before = AuditEntryHash(entry);
+  const std::string before = AuditEntryHash(entry, kChainKey);
   entry.set_hash(SampleHash('z'));
-  EXPECT_EQ(Hex(AuditEntryHash(entry)), Hex(before));
+  EXPECT_EQ(Hex(AuditEntryHash(entry, kChainKey)), Hex(before));
   entry.set_hash(before);
-  EXPECT_EQ(Hex(AuditEntryHash(entry)), Hex(before));
+  EXPECT_EQ(Hex(AuditEntryHash(entry, kChainKey)), Hex(before));
 }
 
 struct FieldEdit {
@@ -149,11 +159,11 @@ std::vector<FieldEdit> FieldEdits() {
 
 TEST(AuditEntryHashTest, ChangesWhenAnyFieldChanges) {
   const v1::AuditEntry original = SampleEntry();
-  const std::string before = AuditEntryHash(original);
+  const std::string before = AuditEntryHash(original, kChainKey);
   for (const FieldEdit& f : FieldEdits()) {
     v1::AuditEntry edited = original;
     f.edit(edited);
-    EXPECT_NE(Hex(AuditEntryHash(edited)), Hex(before)) << f.field;
+    EXPECT_NE(Hex(AuditEntryHash(edited, kChainKey)), Hex(before)) << f.field;
   }
 }
 
@@ -174,7 +184,7 @@ struct Trail {
 // Links `entry` after `previous_hash` and hashes it, as storage/committer.cc does.
 void Seal(v1::AuditEntry& entry, const std::string& previous_hash) {
   entry.set_previous_hash(previous_hash);
-  entry.set_hash(AuditEntryHash(entry));
+  entry.set_hash(AuditEntryHash(entry, kChainKey));
 }
 
 // A trail of `n` entries, sequence 1..n, times non-decreasing (some equal), varied fields.
@@ -208,7 +218,7 @@ Trail BuildTrail(int n) {
 }
 
 AuditChainVerifier Verify(const std::vector<Row>& rows, const AuditHead& head) {
-  AuditChainVerifier verifier;
+  AuditChainVerifier verifier(kChainKey);
   for (const Row& row : rows) verifier.Add(row.entry, row.key_time_micros, row.key_sequence);
   verifier.Finish(head);
   return verifier;
@@ -286,7 +296,7 @@ TEST(AuditChainVerifierTest, CatchesAnEditedFieldRehashedByTheNextLink) {
     Trail trail = BuildTrail(10);
     v1::AuditEntry& entry = trail.rows[3].entry;  // sequence 4
     f.edit(entry);
-    entry.set_hash(AuditEntryHash(entry));
+    entry.set_hash(AuditEntryHash(entry, kChainKey));
     ExpectBrokenAt(Verify(trail), 5, field);
   }
 }
@@ -296,7 +306,7 @@ TEST(AuditChainVerifierTest, CatchesAnEditedLastEntryRehashedByTheHead) {
   v1::AuditEntry& last = trail.rows.back().entry;
   last.set_result_code(0);
   last.set_principal("someone-else");
-  last.set_hash(AuditEntryHash(last));
+  last.set_hash(AuditEntryHash(last, kChainKey));
   // Entry 10 no longer matches the head: the chain breaks at 10 (there is no entry 11).
   ExpectBrokenAt(Verify(trail), 10, "last entry edited and re-hashed");
 }
@@ -348,7 +358,7 @@ TEST(AuditChainVerifierTest, CatchesTwoEntriesSwappedAndRenumbered) {
     Row& row = trail.rows[i];
     row.entry.set_sequence(row.key_sequence);
     *row.entry.mutable_time() = TimeUtil::MicrosecondsToTimestamp(row.key_time_micros);
-    row.entry.set_hash(AuditEntryHash(row.entry));
+    row.entry.set_hash(AuditEntryHash(row.entry, kChainKey));
   }
   ExpectBrokenAt(Verify(trail), 5, "5 and 6 swapped and renumbered");
 }
@@ -387,7 +397,7 @@ TEST(AuditChainVerifierTest, CatchesAnEntryTimeThatDoesNotMatchItsKey) {
   Trail trail = BuildTrail(10);
   v1::AuditEntry& entry = trail.rows[6].entry;  // sequence 7
   *entry.mutable_time() = TimeUtil::MicrosecondsToTimestamp(trail.rows[6].key_time_micros - 1);
-  entry.set_hash(AuditEntryHash(entry));
+  entry.set_hash(AuditEntryHash(entry, kChainKey));
   ExpectBrokenAt(Verify(trail), 7, "entry time edited and re-hashed");
 }
 
@@ -395,7 +405,7 @@ TEST(AuditChainVerifierTest, CatchesAnEntrySequenceThatDoesNotMatchItsKey) {
   Trail trail = BuildTrail(10);
   v1::AuditEntry& entry = trail.rows[6].entry;  // sequence 7
   entry.set_sequence(70);
-  entry.set_hash(AuditEntryHash(entry));
+  entry.set_hash(AuditEntryHash(entry, kChainKey));
   ExpectBrokenAt(Verify(trail), 7, "entry sequence edited and re-hashed");
 }
 

@@ -17,6 +17,8 @@
 namespace safeguarding::storage {
 namespace {
 
+constexpr char kAuditKey[] = "committer test audit key";
+
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -53,7 +55,7 @@ class CommitterTest : public ::testing::Test {
 };
 
 TEST_F(CommitterTest, CallbackRunsAfterAllWritesOfTheMutationAreVisible) {
-  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead());
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
   Mutation m;
   m.Put(ColumnFamily::kReports, "r1", "report");
   m.Put(ColumnFamily::kEvents, "e1", "event");
@@ -77,7 +79,7 @@ TEST_F(CommitterTest, ManyProducersEachAcknowledgedExactlyOnceInOrderPerProducer
   absl::Mutex mu;
   std::atomic<int> callbacks{0};
   {
-    Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead());
+    Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
@@ -109,7 +111,7 @@ TEST_F(CommitterTest, MaxBatchOfOneStillCommitsEverything) {
   std::atomic<int> ok{0};
   {
     Committer committer(db_.get(), handles_, CommitterOptions{.max_batch = 1, .sync = true},
-                        AuditHead());
+                        AuditHead(), kAuditKey);
     for (int i = 0; i < 50; ++i) {
       Mutation m;
       m.Put(ColumnFamily::kQueue, absl::StrCat("k", i), "");
@@ -121,7 +123,7 @@ TEST_F(CommitterTest, MaxBatchOfOneStillCommitsEverything) {
 }
 
 TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
-  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead());
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
   absl::Notification first;
   Mutation put;
   put.Put(ColumnFamily::kMeta, "gone", "x");
@@ -144,7 +146,7 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
   // A clock that goes backwards: the trail's times must still never decrease.
   options.now = [&] { return absl::FromUnixMicros(fake_micros -= 10); };
   {
-    Committer committer(db_.get(), handles_, options, AuditHead());
+    Committer committer(db_.get(), handles_, options, AuditHead(), kAuditKey);
     for (int i = 0; i < 5; ++i) {
       Mutation m;
       v1::AuditEntry entry;
@@ -159,7 +161,7 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
       done.WaitForNotification();
     }
   }
-  AuditChainVerifier verifier;
+  AuditChainVerifier verifier(kAuditKey);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handles_[static_cast<int>(ColumnFamily::kAudit)]));
   std::vector<std::string> principals;

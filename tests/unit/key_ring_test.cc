@@ -612,5 +612,23 @@ TEST(AppendNewKeyTest, ConcurrentRotationsLoseNoKey) {
   }
 }
 
+TEST(KeyRingDeriveKeyTest, IsHmacOfTheOldestKeyAndSurvivesRotation) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("key");
+  ASSERT_TRUE(CreateKeyFileIfMissing(path).ok());
+  auto before = KeyRing::LoadFile(path);
+  ASSERT_TRUE(before.ok());
+  const std::string audit = before->DeriveKey("audit");
+  EXPECT_EQ(audit.size(), 32u);
+  EXPECT_NE(audit, before->DeriveKey("fingerprint"));
+  auto after = AppendNewKey(path);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->current_key_id(), before->current_key_id());
+  EXPECT_EQ(after->DeriveKey("audit"), audit) << "rotation must not change derived keys";
+  auto other = KeyRing::FromKeys({std::string(32, 'x')});
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->DeriveKey("audit"), audit);
+}
+
 }  // namespace
 }  // namespace safeguarding::storage

@@ -448,22 +448,48 @@ TEST_F(AuditTamperTest, AnEditedEntryIsDetected) {
   EXPECT_THAT(v.problem, HasSubstr("edited"));
 }
 
-TEST_F(AuditTamperTest, AnEditedAndRehashedEntryIsDetectedByTheNextLink) {
+// Without the key file, whoever edits an entry cannot compute its keyed hash; rewriting
+// the whole chain (and the head) with any other key is caught at the first entry.
+TEST_F(AuditTamperTest, ARewrittenChainWithoutTheKeyIsDetected) {
   {
     RawDb raw(dir_.Sub("db"));
-    auto entries = raw.Audit();
-    v1::AuditEntry e;
-    ASSERT_TRUE(e.ParseFromString(entries[4].second));
-    e.set_principal("someone-else");
-    e.set_hash(AuditEntryHash(e));
+    std::string previous(kAuditHashBytes, '\0');
+    AuditHead head;
+    for (const auto& [key, value] : raw.Audit()) {
+      v1::AuditEntry e;
+      ASSERT_TRUE(e.ParseFromString(value));
+      e.set_principal("someone-else");
+      e.set_previous_hash(previous);
+      e.set_hash(AuditEntryHash(e, "a guessed key"));
+      previous = e.hash();
+      head =
+          AuditHead{e.sequence(),
+                    google::protobuf::util::TimeUtil::TimestampToMicroseconds(e.time()), e.hash()};
+      ASSERT_TRUE(raw.db
+                      ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), key,
+                            e.SerializeAsString())
+                      .ok());
+    }
     ASSERT_TRUE(raw.db
-                    ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), entries[4].first,
-                          e.SerializeAsString())
+                    ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kMeta), kAuditHeadKey,
+                          head.Encode())
                     .ok());
   }
   AuditVerification v = VerifyAfterReopen();
   EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.first_bad_sequence, 6u);
+  EXPECT_EQ(v.first_bad_sequence, 1u);
+}
+
+TEST_F(AuditTamperTest, AnEmptiedTrailIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    for (const auto& [key, value] : raw.Audit()) {
+      ASSERT_TRUE(raw.db->Delete(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kAudit), key).ok());
+    }
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 1u);
 }
 
 TEST_F(AuditTamperTest, ARemovedEntryIsDetected) {
