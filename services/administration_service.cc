@@ -69,21 +69,24 @@ grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
   static const std::string kMethod = Method("RotateEncryptionKey");
   return AdmitUnary(*guard_, context, kMethod,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      absl::StatusOr<v1::RotateEncryptionKeyResponse> result;
-                      absl::StatusOr<storage::KeyRotation> rotation = guard_->store().RotateKey();
-                      if (rotation.ok()) {
-                        v1::RotateEncryptionKeyResponse r;
-                        r.set_key_id(storage::KeyIdHex(rotation->new_key_id));
-                        r.set_records_to_reencrypt(rotation->records_to_reencrypt);
-                        result = std::move(r);
-                      } else {
-                        result = rotation.status();
-                      }
-                      triage::FinishAudited<v1::RotateEncryptionKeyResponse>(
-                          guard_->store(), caller, "", std::move(result),
-                          [reactor, response](absl::StatusOr<v1::RotateEncryptionKeyResponse> r) {
-                            FinishUnary(reactor, kMethod, std::move(r), response);
-                          });
+                      storage::ReportStore& store = guard_->store();
+                      store.RotateKey([&store, caller = std::move(caller), reactor,
+                                       response](absl::StatusOr<storage::KeyRotation> rotation) {
+                        absl::StatusOr<v1::RotateEncryptionKeyResponse> result;
+                        if (rotation.ok()) {
+                          v1::RotateEncryptionKeyResponse r;
+                          r.set_key_id(storage::KeyIdHex(rotation->new_key_id));
+                          r.set_records_to_reencrypt(rotation->records_to_reencrypt);
+                          result = std::move(r);
+                        } else {
+                          result = rotation.status();
+                        }
+                        triage::FinishAudited<v1::RotateEncryptionKeyResponse>(
+                            store, caller, "", std::move(result),
+                            [reactor, response](absl::StatusOr<v1::RotateEncryptionKeyResponse> r) {
+                              FinishUnary(reactor, kMethod, std::move(r), response);
+                            });
+                      });
                     });
 }
 

@@ -138,9 +138,13 @@ class ReportStore {
   // Makes a new key current (appended to the key file) and re-encrypts every stored
   // report under it in the background, in chunks that run on the committer thread so they
   // never race other writes. Old keys stay in the file and keep working.
-  absl::StatusOr<KeyRotation> RotateKey();
+  // `done` runs once the new key is current and recorded (or the rotation failed);
+  // FAILED_PRECONDITION while a previous rotation is still re-encrypting.
+  void RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> done);
   // Reports re-encrypted by rotations since the store was opened.
   uint64_t reencrypted_count() const { return reencrypted_.load(); }
+  // Records a rotation could not re-encrypt (damaged, or sealed with a key not in the file).
+  uint64_t reencrypt_failures() const { return reencrypt_failures_.load(); }
   // True while a re-encryption pass is running.
   bool reencrypting() const { return reencrypting_.load(); }
 
@@ -164,7 +168,7 @@ class ReportStore {
 
   std::shared_ptr<const KeyRing> keys() const;
   // Schedules re-encryption of reports from `start_key` on the committer thread.
-  void ReencryptFrom(std::string start_key);
+  void ReencryptFrom(std::string start_key, bool final_pass);
 
   rocksdb::ColumnFamilyHandle* handle(ColumnFamily family) const {
     return handles_[static_cast<int>(family)];
@@ -180,6 +184,7 @@ class ReportStore {
   mutable absl::Mutex keys_mu_;
   std::shared_ptr<const KeyRing> keys_ ABSL_GUARDED_BY(keys_mu_);
   std::atomic<uint64_t> reencrypted_{0};
+  std::atomic<uint64_t> reencrypt_failures_{0};
   std::atomic<bool> reencrypting_{false};
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

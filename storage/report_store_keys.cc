@@ -46,34 +46,45 @@ std::shared_ptr<const KeyRing> ReportStore::keys() const {
   return keys_;
 }
 
-absl::StatusOr<KeyRotation> ReportStore::RotateKey() {
+void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> done) {
   if (reencrypting_.exchange(true)) {
-    return absl::FailedPreconditionError(
-        "a key rotation is still re-encrypting; try again when it has finished");
+    std::move(done)(absl::FailedPreconditionError(
+        "a key rotation is still re-encrypting; try again when it has finished"));
+    return;
   }
-  absl::StatusOr<KeyRing> rotated = AppendNewKey(key_file_);
-  if (!rotated.ok()) {
-    reencrypting_ = false;
-    return absl::UnavailableError(absl::StrCat("key rotation: ", rotated.status().message()));
-  }
-  KeyRotation result;
-  result.new_key_id = rotated->current_key_id();
-  {
-    absl::MutexLock lock(&keys_mu_);
-    keys_ = std::make_shared<const KeyRing>(*std::move(rotated));
-  }
-  uint64_t estimate = 0;
-  db_->GetIntProperty(handle(ColumnFamily::kReports), "rocksdb.estimate-num-keys", &estimate);
-  result.records_to_reencrypt = estimate;
-
-  Mutation m;
-  m.Put(ColumnFamily::kMeta, kCurrentKeyIdKey, EncodeKeyId(result.new_key_id));
-  committer_->Commit(std::move(m), [](absl::Status) {});
-  ReencryptFrom("");
-  return result;
+  auto result = std::make_shared<KeyRotation>();
+  // The key file work (lock, write, fsync, rename) runs on the committer thread, not on
+  // the caller's, and the new current key id is durable before the caller hears of it.
+  committer_->CommitComputed(
+      [this, result]() -> absl::StatusOr<Mutation> {
+        absl::StatusOr<KeyRing> rotated = AppendNewKey(key_file_);
+        if (!rotated.ok()) {
+          return absl::UnavailableError(absl::StrCat("key rotation: ", rotated.status().message()));
+        }
+        result->new_key_id = rotated->current_key_id();
+        {
+          absl::MutexLock lock(&keys_mu_);
+          keys_ = std::make_shared<const KeyRing>(*std::move(rotated));
+        }
+        uint64_t estimate = 0;
+        db_->GetIntProperty(handle(ColumnFamily::kReports), "rocksdb.estimate-num-keys", &estimate);
+        result->records_to_reencrypt = estimate;
+        Mutation m;
+        m.Put(ColumnFamily::kMeta, kCurrentKeyIdKey, EncodeKeyId(result->new_key_id));
+        return m;
+      },
+      [this, result, done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          reencrypting_ = false;
+          std::move(done)(std::move(status));
+          return;
+        }
+        ReencryptFrom("", /*final_pass=*/false);
+        std::move(done)(*result);
+      });
 }
 
-void ReportStore::ReencryptFrom(std::string start_key) {
+void ReportStore::ReencryptFrom(std::string start_key, bool final_pass) {
   auto next = std::make_shared<std::string>();
   committer_->CommitComputed(
       // Runs on the committer thread: nothing else writes while it reads and re-seals.
@@ -89,24 +100,34 @@ void ReportStore::ReencryptFrom(std::string start_key) {
             break;
           }
           absl::string_view value(it->value().data(), it->value().size());
-          std::optional<uint32_t> key_id = SealedReportKeyId(value);
-          if (key_id == ring->current_key_id()) continue;
+          if (SealedReportKeyId(value) == ring->current_key_id()) continue;
           std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
-          if (!id) return absl::DataLossError("malformed report key");
-          absl::StatusOr<v1::Report> report = OpenReport(value, *id, *ring);
-          if (!report.ok()) return report.status();
-          absl::StatusOr<std::string> sealed = SealReport(*report, *id, *ring);
-          if (!sealed.ok()) return sealed.status();
+          absl::StatusOr<v1::Report> report =
+              id ? OpenReport(value, *id, *ring)
+                 : absl::StatusOr<v1::Report>(absl::DataLossError("malformed report key"));
+          absl::StatusOr<std::string> sealed =
+              report.ok() ? SealReport(*report, *id, *ring) : report.status();
+          if (!sealed.ok()) {
+            // A damaged record stays as it is (still unreadable, still reported by reads);
+            // the pass goes on with the others.
+            reencrypt_failures_ += 1;
+            continue;
+          }
           m.Put(ColumnFamily::kReports, id->bytes(), *std::move(sealed));
         }
         if (!it->status().ok()) return FromRocksDb(it->status(), "re-encrypt scan");
         reencrypted_ += m.writes().size();
         return m;
       },
-      [this, next](absl::Status status) {
+      [this, next, final_pass](absl::Status status) {
         if (status.ok() && !next->empty()) {
-          ReencryptFrom(*next);  // queue the next chunk behind whatever arrived meanwhile
+          ReencryptFrom(*next, final_pass);  // the next chunk, behind what arrived meanwhile
+        } else if (status.ok() && !final_pass) {
+          // One more pass catches reports sealed with the old key just before the switch
+          // and committed after the first pass went by.
+          ReencryptFrom("", /*final_pass=*/true);
         } else {
+          if (!status.ok()) reencrypt_failures_ += 1;
           reencrypting_ = false;
         }
       });

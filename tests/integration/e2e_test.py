@@ -210,6 +210,34 @@ class IntakeEndToEnd(unittest.TestCase):
         self.assertEqual(anonymous.returncode, 3)
         self.assertIn("UNAUTHENTICATED", anonymous.stderr)
 
+    def test_admin_tools_rotate_the_key_and_verify_the_audit_trail(self):
+        admin_token = add_token(self.credentials, "root-admin", "admin")
+        supervisor_token = add_token(self.credentials, "sam", "supervisor")
+        server = self.start("server")
+        out = triagectl(server.address, self.intake_token, "submit", "--reporter", "child",
+                        "--category", "grooming", "--description", "before rotation")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        report_id = json.loads(out.stdout)["reportId"]
+        rotated = triagectl(server.address, admin_token, "admin", "rotate-key")
+        self.assertEqual(rotated.returncode, 0, rotated.stderr)
+        self.assertEqual(len(json.loads(rotated.stdout)["keyId"]), 8)
+        self.assertEqual(os.path.getsize(self.data_dir + ".key"), 64)
+        shown = triagectl(server.address, self.triager_token, "show", report_id)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertEqual(json.loads(shown.stdout)["submission"]["description"],
+                         "before rotation")
+        audit = triagectl(server.address, supervisor_token, "audit", "--report", report_id)
+        self.assertEqual(audit.returncode, 0, audit.stderr)
+        methods = [json.loads(chunk)["method"].rsplit("/", 1)[1]
+                   for chunk in audit.stdout.replace("}\n{", "}\x00{").split("\x00")]
+        self.assertEqual(methods, ["SubmitReport", "GetReport"])
+        verified = triagectl(server.address, admin_token, "admin", "verify-audit")
+        self.assertEqual(verified.returncode, 0, verified.stderr)
+        self.assertTrue(json.loads(verified.stdout)["intact"])
+        # A monitor may not rotate keys, a supervisor may not verify.
+        self.assertEqual(triagectl(server.address, supervisor_token, "admin",
+                                   "verify-audit").returncode, 3)
+
     def test_reflection_lists_the_services(self):
         server = self.start("server")
         channel = grpc.insecure_channel(server.address)

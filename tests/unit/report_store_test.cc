@@ -346,17 +346,28 @@ TEST(ReportStoreEncryptionTest, RotationReencryptsEveryReportAndOldDataStaysRead
       ids.push_back(r.report.id());
       ASSERT_TRUE(SubmitAndWait(*store, r).ok());
     }
-    auto rotation = store->RotateKey();
+    auto rotate = [&] {
+      absl::Notification done;
+      absl::StatusOr<KeyRotation> result;
+      store->RotateKey([&](absl::StatusOr<KeyRotation> r) {
+        result = std::move(r);
+        done.Notify();
+      });
+      done.WaitForNotification();
+      return result;
+    };
+    auto rotation = rotate();
     ASSERT_TRUE(rotation.ok()) << rotation.status();
     new_key = rotation->new_key_id;
     // A second rotation while the first is re-encrypting is refused, not interleaved.
     if (store->reencrypting()) {
-      EXPECT_EQ(store->RotateKey().status().code(), absl::StatusCode::kFailedPrecondition);
+      EXPECT_EQ(rotate().status().code(), absl::StatusCode::kFailedPrecondition);
     }
     const absl::Time give_up = absl::Now() + absl::Seconds(30);
     while (store->reencrypting() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
     ASSERT_FALSE(store->reencrypting());
     EXPECT_EQ(store->reencrypted_count(), static_cast<uint64_t>(kReports));
+    EXPECT_EQ(store->reencrypt_failures(), 0u);
   }
   EXPECT_EQ(std::filesystem::file_size(dir.Sub("db") + ".key"), 64u) << "old key must stay";
   auto keys = KeyRing::LoadFile(dir.Sub("db") + ".key");
