@@ -35,19 +35,34 @@ SmallCountPolicy::Row SmallCountPolicy::DiscloseRow(const std::vector<uint64_t>&
   row.total = Disclose(total, d);
   if (row.total.suppressed) return row;
 
-  const auto is_suppressed = [](const DisclosedCount& c) { return c.suppressed; };
-  if (std::count_if(row.cells.begin(), row.cells.end(), is_suppressed) != 1) return row;
-
-  // Exactly one hidden cell and a shown total: hide a complementary cell, the smallest
-  // non-zero shown one (strict < keeps the first of equal smallest).
-  std::optional<size_t> complement;
+  // The hidden cells add up to (total - shown cells), which anyone can work out. Hide more
+  // until that sum says little about any one of them: at least k, and more than the number
+  // of hidden cells (each hidden cell is at least 1, so a sum equal to the count means all
+  // are 1). Each step hides the smallest non-zero shown cell (the first of equal smallest).
+  uint64_t hidden_sum = 0;
+  size_t hidden_count = 0;
   for (size_t i = 0; i < cells.size(); ++i) {
-    if (row.cells[i].suppressed || cells[i] == 0) continue;
-    if (!complement.has_value() || cells[i] < cells[*complement]) complement = i;
+    if (row.cells[i].suppressed) {
+      hidden_sum += cells[i];
+      ++hidden_count;
+    }
   }
-  // The hidden cell is below k and the total is at least k, so some other cell is non-zero.
-  ABSL_RAW_CHECK(complement.has_value(), "SmallCountPolicy: no complementary cell");
-  row.cells[*complement] = DisclosedCount{.value = 0, .suppressed = true};
+  if (hidden_count == 0) return row;
+  while (hidden_sum < minimum_count_ || hidden_sum <= hidden_count) {
+    std::optional<size_t> complement;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (row.cells[i].suppressed || cells[i] == 0) continue;
+      if (!complement.has_value() || cells[i] < cells[*complement]) complement = i;
+    }
+    if (!complement.has_value()) {
+      // Every non-zero cell is hidden and they still give themselves away: hide the total.
+      row.total = DisclosedCount{.value = 0, .suppressed = true};
+      return row;
+    }
+    row.cells[*complement] = DisclosedCount{.value = 0, .suppressed = true};
+    hidden_sum += cells[*complement];
+    ++hidden_count;
+  }
   return row;
 }
 

@@ -52,11 +52,12 @@ class SmallCountPolicy {
   // A row of cells that add up to a total that is also shown (e.g. counts per reporter type on
   // one day plus the day's total).
   //   1. Primary: every cell, and the total (the sum of the cells), as by Disclose.
-  //   2. Secondary: if the total is shown and exactly one cell is suppressed, the smallest other
-  //      non-zero shown cell (the first of equal smallest) is suppressed too, so the hidden
-  //      value is not total minus the shown cells. Zeros are never chosen. A total that is
-  //      itself small is suppressed, and then nothing more is needed.
-  // With two or more primary-suppressed cells nothing more is added.
+  //   2. Secondary: if the total is shown, the hidden cells add up to total minus the shown
+  //      cells. While that sum is below k, or not more than the number of hidden cells
+  //      (all 1s), the smallest non-zero shown cell (the first of equal smallest) is
+  //      suppressed too. Zeros are never chosen. If every non-zero cell is hidden and the
+  //      sum still gives them away, the total is suppressed. A total that is itself small
+  //      is suppressed, and then nothing more is needed.
   // Under kExact the row and its total are shown unchanged.
   struct Row {
     std::vector<DisclosedCount> cells;  // in input order
