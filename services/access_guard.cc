@@ -99,7 +99,8 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::stri
   return absl::OkStatus();
 }
 
-void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::Status refusal,
+void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
+                                absl::Status refusal,
                                 absl::AnyInvocable<void(absl::Status) &&> finish) const {
   // The peer's address without the port: one bucket per client host.
   absl::string_view host = caller.peer;
@@ -112,7 +113,8 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::Status refus
     std::move(finish)(std::move(refusal));
     return;
   }
-  v1::AuditEntry entry = triage::AuditEntryFor(caller, "", refusal.code());
+  v1::AuditEntry entry =
+      triage::AuditEntryFor(caller, triage::AuditReportId(report_id), refusal.code());
   store_->RecordAudit(std::move(entry),
                       [refusal = std::move(refusal), finish = std::move(finish)](
                           absl::Status) mutable { std::move(finish)(std::move(refusal)); });

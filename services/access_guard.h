@@ -48,8 +48,8 @@ class AccessGuard {
   // audited at most `kRefusalAuditsPerSecond` per peer address (burst 20) so a flood of bad
   // credentials cannot fill the trail or the disk; the rest are logged and counted in the
   // next audited refusal's log line.
-  void RecordRefusal(const triage::Caller& caller, absl::Status refusal,
-                     absl::AnyInvocable<void(absl::Status) &&> finish) const;
+  void RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
+                     absl::Status refusal, absl::AnyInvocable<void(absl::Status) &&> finish) const;
 
   static constexpr double kRefusalAuditsPerSecond = 2;
 

@@ -26,12 +26,14 @@ grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerConte
                                                        v1::Report* response) {
   static const std::string kMethod = Method("GetReport");
   return AdmitUnary(
-      *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+      *guard_, context, kMethod,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
         triage::GetReport(guard_->store(), caller, request->report_id(),
                           [reactor, response](absl::StatusOr<v1::Report> result) {
                             FinishUnary(reactor, kMethod, std::move(result), response);
                           });
-      });
+      },
+      request->report_id());
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ListQueues(grpc::CallbackServerContext* context,
@@ -98,7 +100,7 @@ grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(
   } else if (admitted.code() == absl::StatusCode::kResourceExhausted) {
     reactor->FinishWith(admitted);
   } else {
-    guard_->RecordRefusal(caller, admitted,
+    guard_->RecordRefusal(caller, "", admitted,
                           [reactor](absl::Status refusal) { reactor->FinishWith(refusal); });
   }
   return reactor;

@@ -32,10 +32,12 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
 }
 
 // Runs the guard for `method`. Admitted: calls body(reactor, caller), which must finish
-// the reactor (now or later). Refused: audits the refusal and finishes with it.
+// the reactor (now or later). Refused: audits the refusal (naming `report_id`, the report
+// the call asked for, if any) and finishes with it.
 template <typename Body>
 grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
-                                     absl::string_view method, Body&& body) {
+                                     absl::string_view method, Body&& body,
+                                     absl::string_view report_id = "") {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (context->deadline() <= std::chrono::system_clock::now()) {
     // The client has given up already: do no work for it.
@@ -49,7 +51,7 @@ grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackSer
   } else if (admitted.code() == absl::StatusCode::kResourceExhausted) {
     FinishUnary(reactor, method, admitted);  // logged; not audited, so floods cannot fill it
   } else {
-    guard.RecordRefusal(caller, std::move(admitted),
+    guard.RecordRefusal(caller, report_id, std::move(admitted),
                         [reactor, method = std::string(method)](absl::Status refusal) {
                           FinishUnary(reactor, method, refusal);
                         });

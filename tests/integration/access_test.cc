@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
+#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/net_address.h"
 #include "services/server.h"
 #include "tests/support/temp_dir.h"
@@ -158,9 +159,32 @@ TEST_P(AccessTest, RefusalsAreAuditedWithWhoWhatAndTheCode) {
   EXPECT_THAT(unauthenticated.peer(), ::testing::HasSubstr("127.0.0.1"));
   const v1::AuditEntry& denied = log.entries(1);
   EXPECT_EQ(denied.principal(), "intake-app");
+  EXPECT_EQ(denied.report_id(), "") << "an empty request names no report";
   EXPECT_EQ(denied.role(), v1::ROLE_INTAKE);
   EXPECT_EQ(denied.result_code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
   EXPECT_EQ(denied.sequence(), unauthenticated.sequence() + 1);
+}
+
+TEST_P(AccessTest, ARefusedReadNamesTheReportItAskedFor) {
+  auto desk = v1::TriageDesk::NewStub(channel_);
+  grpc::ClientContext context;
+  Authorize(context, credentials_.token(v1::ROLE_INTAKE));
+  v1::GetReportRequest request;
+  request.set_report_id("400sgf6vg9q9ye252prahhrawb");  // lower case: stored canonical
+  v1::Report report;
+  ASSERT_EQ(desk->GetReport(&context, request, &report).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  auto admin = v1::Administration::NewStub(channel_);
+  grpc::ClientContext audit_context;
+  Authorize(audit_context, credentials_.token(v1::ROLE_SUPERVISOR));
+  v1::GetAuditLogRequest query;
+  query.set_report_id("400SGF6VG9Q9YE252PRAHHRAWB");
+  v1::GetAuditLogResponse log;
+  ASSERT_TRUE(admin->GetAuditLog(&audit_context, query, &log).ok());
+  ASSERT_EQ(log.entries_size(), 1);
+  EXPECT_EQ(log.entries(0).principal(), "intake-app");
+  EXPECT_EQ(log.entries(0).result_code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
 }
 
 TEST_P(AccessTest, CredentialsReloadAdmitsNewTokensAndDropsNothingOnABadFile) {
