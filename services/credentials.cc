@@ -19,17 +19,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "storage/digest.h"
 #include "triage/access_policy.h"
 
 namespace safeguarding::services {
 namespace {
-
-std::string Sha256(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest), length);
-}
 
 bool ValidPrincipalName(absl::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -44,7 +38,9 @@ bool ValidPrincipalName(absl::string_view name) {
 
 }  // namespace
 
-std::string Sha256Hex(absl::string_view data) { return absl::BytesToHexString(Sha256(data)); }
+std::string Sha256Hex(absl::string_view data) {
+  return absl::BytesToHexString(storage::Sha256(data));
+}
 
 absl::StatusOr<CredentialStore> CredentialStore::LoadFile(const std::string& path) {
   struct stat st;
@@ -124,7 +120,7 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view text,
 }
 
 std::optional<Principal> CredentialStore::FindByToken(absl::string_view token) const {
-  const std::string digest = Sha256(token);
+  const std::string digest = storage::Sha256(token);
   std::optional<Principal> found;
   for (const TokenEntry& entry : tokens_) {
     // No early exit: every entry is compared, each in constant time.

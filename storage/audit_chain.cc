@@ -1,13 +1,8 @@
 #include "storage/audit_chain.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include "absl/base/internal/raw_logging.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
+#include "storage/digest.h"
 #include "storage/key_encoding.h"
 
 namespace safeguarding::storage {
@@ -34,20 +29,7 @@ std::optional<AuditHead> AuditHead::Decode(absl::string_view bytes) {
 std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view key) {
   v1::AuditEntry copy = entry;
   copy.clear_hash();
-  std::string encoded;
-  {
-    google::protobuf::io::StringOutputStream stream(&encoded);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    copy.SerializeToCodedStream(&coded);
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  ABSL_RAW_CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                      reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(),
-                      digest, &length) != nullptr,
-                 "HMAC-SHA256 failed");
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  return HmacSha256(key, DeterministicEncoding(copy));
 }
 
 void AuditChainVerifier::Fail(uint64_t sequence, std::string why) {

@@ -1,8 +1,6 @@
 #include "storage/report_store.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "storage/digest.h"
 #include "storage/report_codec.h"
 #include "storage/rocksdb_status.h"
 
@@ -86,14 +85,6 @@ absl::StatusOr<AuditHead> ReadAuditHead(rocksdb::DB* db, rocksdb::ColumnFamilyHa
 }
 
 constexpr char kFingerprintKeyLabel[] = "safeguarding request fingerprint v1";
-
-std::string HmacSha256(absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
-  return std::string(reinterpret_cast<const char*>(out), length);
-}
 
 }  // namespace
 

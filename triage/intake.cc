@@ -1,11 +1,7 @@
 #include "triage/intake.h"
 
-#include <openssl/evp.h>
-
-#include "absl/base/internal/raw_logging.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
+#include "storage/digest.h"
 #include "storage/report_id.h"
 #include "triage/advice.h"
 #include "triage/audit.h"
@@ -16,19 +12,7 @@ namespace safeguarding::triage {
 using google::protobuf::util::TimeUtil;
 
 std::string Intake::Fingerprint(const v1::ReportSubmission& submission) {
-  std::string encoded;
-  {
-    google::protobuf::io::StringOutputStream stream(&encoded);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    submission.SerializeToCodedStream(&coded);
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  ABSL_RAW_CHECK(
-      EVP_Digest(encoded.data(), encoded.size(), digest, &length, EVP_sha256(), nullptr) == 1,
-      "SHA-256 failed");
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  return storage::Sha256(storage::DeterministicEncoding(submission));
 }
 
 void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request,

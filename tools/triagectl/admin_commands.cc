@@ -29,19 +29,6 @@ google::protobuf::Timestamp ParseTimeOrUsage(const std::string& text, const char
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
-
-int Fail(const grpc::Status& status) {
-  std::fprintf(stderr, "triagectl: %s", RenderError(status).c_str());
-  return ExitCodeFor(status);
-}
-
 }  // namespace
 
 AdminCommands::AdminCommands(CLI::App& app) {
@@ -107,11 +94,11 @@ int AdminCommands::RunAudit(const ConnectionOptions& connection, bool json) {
     request.set_page_size(std::min(limit_ - printed, 1000));
     v1::GetAuditLogResponse response;
     grpc::Status status = stub->GetAuditLog(NewCallContext(connection).get(), request, &response);
-    if (!status.ok()) return Fail(status);
+    if (!status.ok()) return ReportCallError(status);
     for (const v1::AuditEntry& e : response.entries()) {
       if (printed++ == limit_) break;
       if (json) {
-        std::cout << Json(e);
+        std::cout << RenderJson(e);
       } else {
         std::cout << RenderAuditEntry(e);
       }
@@ -126,9 +113,9 @@ int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json
   v1::VerifyAuditLogResponse response;
   grpc::Status status = stub->VerifyAuditLog(NewCallContext(connection).get(),
                                              v1::VerifyAuditLogRequest(), &response);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return ReportCallError(status);
   if (json) {
-    std::cout << Json(response);
+    std::cout << RenderJson(response);
   } else if (response.intact()) {
     std::printf("Audit trail intact: %llu entries checked.\n",
                 static_cast<unsigned long long>(response.entries_checked()));
@@ -146,9 +133,9 @@ int AdminCommands::RunRotateKey(const ConnectionOptions& connection, bool json) 
   v1::RotateEncryptionKeyResponse response;
   grpc::Status status = stub->RotateEncryptionKey(NewCallContext(connection).get(),
                                                   v1::RotateEncryptionKeyRequest(), &response);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return ReportCallError(status);
   if (json) {
-    std::cout << Json(response);
+    std::cout << RenderJson(response);
   } else {
     std::printf("New current key %s; %llu records are being re-encrypted in the background.\n",
                 response.key_id().c_str(),

@@ -42,6 +42,8 @@ using safeguarding::tools::OpenChannel;
 using safeguarding::tools::ParseEnumFlag;
 using safeguarding::tools::ReadFileOrStdin;
 using safeguarding::tools::RenderError;
+using safeguarding::tools::RenderJson;
+using safeguarding::tools::ReportCallError;
 using safeguarding::tools::UsageError;
 
 constexpr int kExitUsage = 2;
@@ -136,19 +138,6 @@ v1::SubmitReportRequest BuildSubmitRequest(const SubmitFlags& f) {
   return request;
 }
 
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
-
-int Fail(const grpc::Status& status) {
-  std::fprintf(stderr, "triagectl: %s", RenderError(status).c_str());
-  return ExitCodeFor(status);
-}
-
 int RunSubmit(const Options& g, const SubmitFlags& f) {
   v1::SubmitReportRequest request = BuildSubmitRequest(f);
   auto stub = v1::ReportIntake::NewStub(OpenChannel(g.connection));
@@ -159,9 +148,9 @@ int RunSubmit(const Options& g, const SubmitFlags& f) {
       std::fprintf(stderr, "triagectl: retry with --request-id %s so it is stored only once\n",
                    request.request_id().c_str());
     }
-    return Fail(status);
+    return ReportCallError(status);
   }
-  std::cout << (g.json ? ToJson(response)
+  std::cout << (g.json ? RenderJson(response)
                        : safeguarding::tools::RenderSubmitted(response, request.request_id()));
   return 0;
 }
@@ -172,8 +161,8 @@ int RunShow(const Options& g, const std::string& report_id) {
   request.set_report_id(report_id);
   v1::Report report;
   grpc::Status status = stub->GetReport(NewCallContext(g.connection).get(), request, &report);
-  if (!status.ok()) return Fail(status);
-  std::cout << (g.json ? ToJson(report) : safeguarding::tools::RenderReport(report));
+  if (!status.ok()) return ReportCallError(status);
+  std::cout << (g.json ? RenderJson(report) : safeguarding::tools::RenderReport(report));
   return 0;
 }
 

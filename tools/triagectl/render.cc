@@ -1,11 +1,13 @@
 #include "tools/triagectl/render.h"
 
+#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -128,6 +130,19 @@ std::string RenderError(const grpc::Status& status) {
     }
   }
   return out;
+}
+
+std::string RenderJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+int ReportCallError(const grpc::Status& status) {
+  std::fprintf(stderr, "triagectl: %s", RenderError(status).c_str());
+  return ExitCodeFor(status);
 }
 
 int ExitCodeFor(const grpc::Status& status) {

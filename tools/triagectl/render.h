@@ -23,6 +23,12 @@ std::string RenderAuditEntry(const v1::AuditEntry& entry);
 // violation carried in the status details.
 std::string RenderError(const grpc::Status& status);
 
+// Protobuf JSON (canonical mapping, indented), for --json.
+std::string RenderJson(const google::protobuf::Message& message);
+
+// Prints RenderError(status) to stderr and returns ExitCodeFor(status).
+int ReportCallError(const grpc::Status& status);
+
 // triagectl's exit code for a failed call: 3 rejected / not found, 4 unavailable, 1 other.
 int ExitCodeFor(const grpc::Status& status);
 
