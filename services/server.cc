@@ -84,6 +84,19 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   store_options.key_file = options.key_file;
   store_options.commit = options.commit;
   store_options.commit.now = [clock] { return clock->Now(); };
+  store_options.env = options.storage_env;
+  TriageServer* server = s.get();
+  store_options.commit.on_writable_change = [server](bool writable) {
+    server->store_writable_ = writable;
+    if (writable) {
+      Log(Severity::kInfo, "storage writes work again; health SERVING");
+    } else {
+      Log(Severity::kError,
+          "storage cannot write; health NOT_SERVING (reads need the audit "
+          "trail and fail too; restart once the disk is healthy)");
+    }
+    server->UpdateHealth();
+  };
   absl::StatusOr<std::unique_ptr<storage::ReportStore>> store =
       storage::ReportStore::Open(store_options);
   if (!store.ok()) return store.status();
@@ -124,7 +137,11 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use or invalid)"));
   }
-  s->server_->GetHealthCheckService()->SetServingStatus(true);
+  {
+    absl::MutexLock lock(&s->health_mu_);
+    s->serving_ = true;
+  }
+  s->UpdateHealth();
   return s;
 }
 
@@ -132,6 +149,8 @@ TriageServer::~TriageServer() {
   if (server_ != nullptr) {
     Shutdown(absl::Seconds(5));
     server_->Wait();
+    absl::MutexLock lock(&health_mu_);
+    serving_ = false;
     server_.reset();
   }
   store_.reset();  // commits what is pending, closes RocksDB, releases the lock
@@ -152,11 +171,18 @@ absl::Status TriageServer::ReloadCredentials() {
 
 void TriageServer::Shutdown(absl::Duration grace) {
   std::call_once(shutdown_once_, [&] {
-    server_->GetHealthCheckService()->SetServingStatus(false);
+    shutting_down_ = true;
+    UpdateHealth();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   });
 }
 
 void TriageServer::Wait() { server_->Wait(); }
+
+void TriageServer::UpdateHealth() {
+  absl::MutexLock lock(&health_mu_);  // the committer thread may call while we stop
+  if (!serving_) return;
+  server_->GetHealthCheckService()->SetServingStatus(store_writable_ && !shutting_down_);
+}
 
 }  // namespace safeguarding::services

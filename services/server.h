@@ -8,11 +8,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/access_guard.h"
 #include "services/administration_service.h"
@@ -25,6 +27,10 @@
 #include "triage/clock.h"
 #include "triage/intake.h"
 #include "triage/policy.h"
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
 
 namespace safeguarding::services {
 
@@ -59,6 +65,8 @@ struct ServerOptions {
   storage::CommitterOptions commit;
   // Source of time; nullptr means the real clock.
   const triage::Clock* clock = nullptr;
+  // Storage environment; nullptr means the default. Tests inject disk faults with it.
+  rocksdb::Env* storage_env = nullptr;
 };
 
 class TriageServer {
@@ -84,6 +92,10 @@ class TriageServer {
   // Blocks until the server has shut down.
   void Wait();
 
+  // False while the store cannot write (health checks then answer NOT_SERVING, so an
+  // orchestrator stops routing to this instance and can restart it).
+  bool store_writable() const { return store_writable_.load(); }
+
  private:
   TriageServer() = default;
 
@@ -101,6 +113,13 @@ class TriageServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
+  std::atomic<bool> store_writable_{true};
+  std::atomic<bool> shutting_down_{false};
+  absl::Mutex health_mu_;
+  bool serving_ ABSL_GUARDED_BY(health_mu_) = false;  // server_ is built and started
+
+  // Sets the health status from the store's state and the shutdown flag.
+  void UpdateHealth();
 };
 
 }  // namespace safeguarding::services

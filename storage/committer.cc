@@ -131,6 +131,9 @@ void Committer::Run() {
     rocksdb::Status s = write_failed_ ? db_->Resume() : rocksdb::Status::OK();
     AuditHead head = audit_head_;
     if (s.ok()) s = WriteGroup(group, head);
+    if (write_failed_ != !s.ok() && options_.on_writable_change) {
+      options_.on_writable_change(s.ok());
+    }
     write_failed_ = !s.ok();
     if (s.ok()) audit_head_ = std::move(head);  // a failed batch leaves no trace in the chain
     absl::Status status = FromRocksDb(s, "commit batch");

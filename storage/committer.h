@@ -46,6 +46,9 @@ struct CommitterOptions {
   // Most changes waiting for the committer; beyond it Commit() answers RESOURCE_EXHAUSTED
   // at once, so a flood cannot grow memory without bound.
   size_t max_pending = 1 << 17;
+  // Called on the committer thread when writing starts failing (false) or works again
+  // (true), so the server can tell its health checks. Optional.
+  std::function<void(bool writable)> on_writable_change;
   // Time source for audit entries (never goes backwards in the trail: see Committer).
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };

@@ -18,6 +18,7 @@
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
 #include "storage/report_store.h"
+#include "tests/support/faulty_fs.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
@@ -269,6 +270,83 @@ TEST_F(IntakeServerTest, SecondServerOnTheSamePortFailsInsteadOfSharingIt) {
   auto second = services::TriageServer::Start(options);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen"));
+}
+
+// Health/Check's answer as bytes: HealthCheckResponse{status: SERVING (1) or NOT_SERVING (2)}.
+std::string HealthStatusBytes(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub generic(channel);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::ClientContext context;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = s;
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  std::vector<grpc::Slice> slices;
+  if (!status.ok() || !response.Dump(&slices).ok()) return "error";
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
+TEST(IntakeServerFaultTest, ADiskFaultAnswersUnavailableFlipsHealthAndLosesNothing) {
+  testing::TempDir dir;
+  testing::TestCredentials credentials(dir.Sub("credentials"));
+  testing::FaultyEnv faulty;
+  services::ServerOptions options = testing::LoopbackTestOptions(dir.Sub("db"), credentials.path());
+  options.storage_env = faulty.env.get();
+  auto server = services::TriageServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto intake = v1::ReportIntake::NewStub(channel);
+  auto desk = v1::TriageDesk::NewStub(channel);
+  auto submit = [&](const std::string& request_id, v1::SubmitReportResponse* out) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials.token(v1::ROLE_INTAKE));
+    return intake->SubmitReport(&context, ValidRequest(request_id), out);
+  };
+  v1::SubmitReportResponse before;
+  ASSERT_TRUE(submit("before-fault", &before).ok());
+  EXPECT_EQ(HealthStatusBytes(channel), std::string("\x08\x01", 2));
+
+  faulty.fs->set_fail_wal(true);
+  v1::SubmitReportResponse lost;
+  grpc::Status failed = submit("during-fault", &lost);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(failed.error_message(), HasSubstr("retry with the same request_id"));
+  EXPECT_THAT(failed.error_message(), ::testing::Not(HasSubstr("injected")))
+      << "storage internals stay on the server";
+  EXPECT_FALSE((*server)->store_writable());
+  EXPECT_EQ(HealthStatusBytes(channel), std::string("\x08\x02", 2)) << "NOT_SERVING";
+  // A read needs its audit entry written first: nothing is disclosed without a trace.
+  grpc::ClientContext read_context;
+  testing::Authorize(read_context, credentials.token(v1::ROLE_TRIAGER));
+  v1::GetReportRequest get;
+  get.set_report_id(before.report_id());
+  v1::Report report;
+  EXPECT_EQ(desk->GetReport(&read_context, get, &report).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // Restart on a healthy disk: the acknowledged report is there and the client's retry of
+  // the failed request is stored now.
+  faulty.fs->set_fail_wal(false);
+  server->reset();
+  options.storage_env = nullptr;
+  server = services::TriageServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  intake = v1::ReportIntake::NewStub(channel);
+  desk = v1::TriageDesk::NewStub(channel);
+  EXPECT_EQ(HealthStatusBytes(channel), std::string("\x08\x01", 2));
+  v1::SubmitReportResponse retried;
+  EXPECT_TRUE(submit("during-fault", &retried).ok());
+  grpc::ClientContext again;
+  testing::Authorize(again, credentials.token(v1::ROLE_TRIAGER));
+  EXPECT_TRUE(desk->GetReport(&again, get, &report).ok());
 }
 
 }  // namespace
