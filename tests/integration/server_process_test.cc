@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "services/credentials.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
@@ -101,6 +102,53 @@ TEST(ServerProcessTest, NoTlsAndNoInsecureFlagIsRefused) {
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
   EXPECT_THAT(server.Log(), HasSubstr("TLS needs --tls_cert and --tls_key"));
+}
+
+TEST(ServerProcessTest, SighupLoadsNewTokensFromTheCredentialsFile) {
+  testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
+  ServerProcess server(ServerArgs(dir), dir.Sub("server.log"));
+  auto address = server.WaitUntilListening(kStartTimeout);
+  ASSERT_TRUE(address) << server.Log();
+  auto stub =
+      v1::ReportIntake::NewStub(grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  const std::string token = services::NewBearerToken();
+  ASSERT_TRUE(
+      services::AppendTokenEntry(dir.Sub("credentials"), "new-app", v1::ROLE_INTAKE, token).ok());
+  auto submit = [&] {
+    grpc::ClientContext context;
+    Authorize(context, token);
+    v1::SubmitReportResponse response;
+    return stub->SubmitReport(&context, ValidRequest("after-hup"), &response).error_code();
+  };
+  EXPECT_EQ(submit(), grpc::StatusCode::UNAUTHENTICATED);
+  server.Signal(SIGHUP);
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (server.Log().find("credentials reloaded") == std::string::npos && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(submit(), grpc::StatusCode::OK) << server.Log();
+  EXPECT_EQ(server.Log().find(token), std::string::npos) << "a token reached the log";
+}
+
+TEST(ServerProcessTest, AWrongKeyFileIsOneClearLineAndNonZeroExit) {
+  testing::TempDir dir;
+  TestCredentials credentials(dir.Sub("credentials"));
+  {
+    ServerProcess first(ServerArgs(dir), dir.Sub("first.log"));
+    ASSERT_TRUE(first.WaitUntilListening(kStartTimeout)) << first.Log();
+    first.Signal(SIGTERM);
+    ASSERT_EQ(first.WaitForExit(absl::Seconds(30)), 0);
+  }
+  std::vector<std::string> args = ServerArgs(dir);
+  args.push_back("--key_file=" + testing::TestKeyFile(dir.Sub("another")));  // last one wins
+  ServerProcess second(args, dir.Sub("second.log"));
+  std::optional<int> code = second.WaitForExit(kStartTimeout);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  std::vector<std::string> lines = Lines(second.Log());
+  ASSERT_EQ(lines.size(), 1u) << second.Log();
+  EXPECT_THAT(lines[0], HasSubstr("does not hold key"));
 }
 
 TEST(ServerProcessTest, DataDirThatIsAFileGivesOneClearLineAndNonZeroExit) {

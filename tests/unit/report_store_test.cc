@@ -556,5 +556,65 @@ TEST_F(AuditTamperTest, NewEntriesAfterReopenContinueTheChain) {
   EXPECT_EQ(v->entries_checked, 11u);
 }
 
+TEST(AuditLogReadTest, FiltersByReportPrincipalAndTimeAndPages) {
+  testing::TempDir dir;
+  int64_t now_micros = 1'767'225'600'000'000;  // commit times come from this clock
+  StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+  options.commit.now = [&] { return absl::FromUnixMicros(now_micros); };
+  auto opened = ReportStore::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto& store = **opened;
+  const std::string report_a = ReportId::Generate(absl::Now()).ToString();
+  const std::string report_b = ReportId::Generate(absl::Now()).ToString();
+  for (int i = 0; i < 30; ++i) {
+    v1::AuditEntry e;
+    e.set_principal(i % 3 == 0 ? "alice" : "bob");
+    e.set_report_id(i % 2 == 0 ? report_a : report_b);
+    absl::Notification done;
+    store.RecordAudit(e, [&](absl::Status s) {
+      EXPECT_TRUE(s.ok());
+      done.Notify();
+    });
+    done.WaitForNotification();
+    now_micros += 1'000'000;  // one entry a second
+  }
+  auto read = [&](AuditQuery q) {
+    std::vector<v1::AuditEntry> all;
+    int pages = 0;
+    for (;;) {
+      auto page = store.ReadAuditLog(q);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      ++pages;
+      all.insert(all.end(), page->entries.begin(), page->entries.end());
+      if (page->next_page_token.empty()) break;
+      q.page_token = page->next_page_token;
+    }
+    return std::make_pair(all, pages);
+  };
+  auto [everything, pages] = read(AuditQuery{.page_size = 7});
+  EXPECT_EQ(everything.size(), 30u);
+  EXPECT_EQ(pages, 5);
+  for (size_t i = 0; i < everything.size(); ++i) EXPECT_EQ(everything[i].sequence(), i + 1);
+
+  auto [by_report, unused1] = read(AuditQuery{.report_id = report_a, .page_size = 4});
+  EXPECT_EQ(by_report.size(), 15u);
+  for (const auto& e : by_report) EXPECT_EQ(e.report_id(), report_a);
+
+  auto [by_principal, unused2] = read(AuditQuery{.principal = "alice"});
+  EXPECT_EQ(by_principal.size(), 10u);
+
+  // Entries 11..20 (one a second from the start): [start + 10 s, start + 20 s).
+  auto [window, unused3] =
+      read(AuditQuery{.start = absl::FromUnixMicros(1'767'225'600'000'000 + 10'000'000),
+                      .end = absl::FromUnixMicros(1'767'225'600'000'000 + 20'000'000)});
+  ASSERT_EQ(window.size(), 10u);
+  EXPECT_EQ(window.front().sequence(), 11u);
+  EXPECT_EQ(window.back().sequence(), 20u);
+
+  auto bad = store.ReadAuditLog(AuditQuery{.page_token = "not-a-token"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace safeguarding::storage
