@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
-  // Handle SIGTERM/SIGINT on one thread with sigwait; block them everywhere else (threads
+  // Handle SIGTERM/SIGINT/SIGHUP on one thread with sigwait; block them everywhere else (threads
   // started from here on inherit the mask).
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
