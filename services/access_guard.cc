@@ -117,7 +117,7 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
       triage::AuditEntryFor(caller, triage::AuditReportId(report_id), refusal.code());
   store_->RecordAudit(std::move(entry),
                       [refusal = std::move(refusal), finish = std::move(finish)](
-                          absl::Status) mutable { std::move(finish)(std::move(refusal)); });
+                          const absl::Status&) mutable { std::move(finish)(std::move(refusal)); });
 }
 
 }  // namespace safeguarding::services

@@ -22,7 +22,7 @@ Committer::Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> 
                      CommitterOptions options, AuditHead audit_head, std::string audit_key)
     : db_(db),
       handles_(std::move(handles)),
-      options_(Normalized(options)),
+      options_(Normalized(std::move(options))),
       audit_head_(std::move(audit_head)),
       audit_key_(std::move(audit_key)) {
   thread_ = std::thread([this] { Run(); });

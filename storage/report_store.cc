@@ -146,13 +146,13 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
 
 ReportStore::ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
                          std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
-                         AuditHead audit_head, std::string key_file, KeyRing keys)
+                         AuditHead audit_head, std::string key_file, const KeyRing& keys)
     : path_(std::move(path)),
       lock_fd_(lock_fd),
       key_file_(std::move(key_file)),
       audit_key_(keys.DeriveKey(kAuditChainKeyLabel)),
       fingerprint_key_(keys.DeriveKey(kFingerprintKeyLabel)),
-      keys_(std::make_shared<const KeyRing>(std::move(keys))),
+      keys_(std::make_shared<const KeyRing>(keys)),
       db_(std::move(db)),
       handles_(std::move(handles)) {
   committer_ = std::make_unique<Committer>(db_.get(), handles_, std::move(commit),

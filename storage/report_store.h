@@ -164,7 +164,7 @@ class ReportStore {
 
   ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
               std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
-              AuditHead audit_head, std::string key_file, KeyRing keys);
+              AuditHead audit_head, std::string key_file, const KeyRing& keys);
 
   std::shared_ptr<const KeyRing> keys() const;
   // Schedules re-encryption of reports from `start_key` on the committer thread.

@@ -1,14 +1,11 @@
 // ReportStore: the audit trail (append, read, verify). See audit_chain.h for the chain.
 #include "absl/strings/escaping.h"
-#include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "storage/report_store.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
 namespace {
-
-using google::protobuf::util::TimeUtil;
 
 constexpr size_t kMaxAuditPage = 1000;
 // A filter that rarely matches must not scan the whole trail in one call: a page ends

@@ -119,7 +119,7 @@ void ReportStore::ReencryptFrom(std::string start_key, bool final_pass) {
         reencrypted_ += m.writes().size();
         return m;
       },
-      [this, next, final_pass](absl::Status status) {
+      [this, next, final_pass](const absl::Status& status) {
         if (status.ok() && !next->empty()) {
           ReencryptFrom(*next, final_pass);  // the next chunk, behind what arrived meanwhile
         } else if (status.ok() && !final_pass) {

@@ -20,8 +20,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 // Full method names ("/package.Service/Method") of every protected RPC.
 const std::vector<std::string>& ProtectedMethods();
 

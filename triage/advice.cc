@@ -4,8 +4,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 std::string AdviceFor(const v1::ReportSubmission& s) {
   std::string advice =
       "Thank you: your report has been received and will be looked at by our team. "

@@ -23,8 +23,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 struct SlaTargets {
   // Indexed by Priority (IMMEDIATE = 1 .. ROUTINE = 4); [0] is unused.
   std::array<absl::Duration, 5> by_priority = {absl::ZeroDuration(), absl::Hours(1), absl::Hours(4),

@@ -17,8 +17,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 // Limits, shared with docs/API.md.
 inline constexpr size_t kMaxRequestIdBytes = 128;
 inline constexpr size_t kMaxDescriptionBytes = 20000;

@@ -36,12 +36,10 @@ namespace {
 namespace v1 = ::safeguarding::triage::v1;
 using safeguarding::tools::ConnectionOptions;
 using safeguarding::tools::EnumFlagNames;
-using safeguarding::tools::ExitCodeFor;
 using safeguarding::tools::NewCallContext;
 using safeguarding::tools::OpenChannel;
 using safeguarding::tools::ParseEnumFlag;
 using safeguarding::tools::ReadFileOrStdin;
-using safeguarding::tools::RenderError;
 using safeguarding::tools::RenderJson;
 using safeguarding::tools::ReportCallError;
 using safeguarding::tools::UsageError;
@@ -243,6 +241,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "triagectl: %s\n", e.what());
     return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "triagectl: %s\n", e.what());
+    return 1;
   }
   return kExitUsage;
 }
