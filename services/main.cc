@@ -38,9 +38,9 @@ ABSL_FLAG(bool, insecure, false, "serve plaintext instead of TLS (loopback addre
 ABSL_FLAG(bool, insecure_allow_remote, false,
           "with --insecure, also allow plaintext on non-loopback addresses (never in production)");
 ABSL_FLAG(int32_t, max_concurrent_streams, 100, "concurrent calls per client connection");
-ABSL_FLAG(double, rate_limit_per_second, 50,
+ABSL_FLAG(double, rate_limit_per_second, 200,
           "calls per second per principal (token bucket); 0 disables");
-ABSL_FLAG(double, rate_limit_burst, 100, "token bucket size per principal");
+ABSL_FLAG(double, rate_limit_burst, 2000, "token bucket size per principal");
 ABSL_FLAG(int32_t, max_receive_message_bytes, 1 << 20, "largest request accepted, in bytes");
 ABSL_FLAG(int32_t, max_commit_batch, 1024,
           "most changes made durable by one fsync (group commit); 1 = one fsync per change");

@@ -60,8 +60,8 @@ struct ServerOptions {
   // Concurrent calls per connection.
   int max_concurrent_streams = 100;
   // Per-principal token bucket; <= 0 disables.
-  double rate_limit_per_second = 50;
-  double rate_limit_burst = 100;
+  double rate_limit_per_second = 200;
+  double rate_limit_burst = 2000;
   storage::CommitterOptions commit;
   // Source of time; nullptr means the real clock.
   const triage::Clock* clock = nullptr;
