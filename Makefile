@@ -19,7 +19,7 @@ configure: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 
 build: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS)
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
 	@mkdir -p $(dir $(DATA_DIR))

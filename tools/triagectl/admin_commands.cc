@@ -105,6 +105,10 @@ int AdminCommands::RunAudit(const ConnectionOptions& connection, bool json) {
     }
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty() && printed < limit_);
+  if (!request.page_token().empty()) {
+    std::fprintf(stderr,
+                 "triagectl: more entries follow (oldest first): raise --limit or use --since\n");
+  }
   return 0;
 }
 

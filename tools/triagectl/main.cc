@@ -148,8 +148,13 @@ int RunSubmit(const Options& g, const SubmitFlags& f) {
     }
     return ReportCallError(status);
   }
-  std::cout << (g.json ? RenderJson(response)
-                       : safeguarding::tools::RenderSubmitted(response, request.request_id()));
+  if (g.json) {
+    // stdout stays the response; the request id (needed to retry safely) goes to stderr.
+    std::fprintf(stderr, "request id: %s\n", request.request_id().c_str());
+    std::cout << RenderJson(response);
+  } else {
+    std::cout << safeguarding::tools::RenderSubmitted(response, request.request_id());
+  }
   return 0;
 }
 
@@ -190,7 +195,8 @@ int main(int argc, char** argv) {
 
   SubmitFlags f;
   CLI::App* submit = app.add_subcommand("submit", "submit a report (flags, or --file JSON)");
-  submit->add_option("--file", f.file, "SubmitReportRequest as protobuf JSON ('-' = stdin)");
+  CLI::Option* file =
+      submit->add_option("--file", f.file, "SubmitReportRequest as protobuf JSON ('-' = stdin)");
   submit->add_option("--request-id", f.request_id,
                      "idempotency key; reuse it to retry safely (default: a new UUID)");
   submit->add_option("--reporter", f.reporter, "child | parent-carer | professional | other-adult");
@@ -216,6 +222,11 @@ int main(int argc, char** argv) {
   submit->add_option("--contact-name", f.contact_name, "reporter's name (optional)");
   submit->add_option("--contact-email", f.contact_email, "reporter's e-mail (optional)");
   submit->add_option("--contact-phone", f.contact_phone, "reporter's phone (optional)");
+  // A file is the whole report: field flags beside it would be silently ignored.
+  for (CLI::Option* option : submit->get_options()) {
+    const std::string& name = option->get_name();
+    if (option != file && name != "--request-id" && name != "--help") file->excludes(option);
+  }
 
   std::string report_id;
   CLI::App* show = app.add_subcommand("show", "show one report");
