@@ -19,6 +19,8 @@ triagectl=$build/tools/triagectl
 TRIAGE_LOADGEN_TOKEN=$("$triagectl" admin add-token --credentials-file "$work/credentials" \
   --principal bench-intake --role intake 2>/dev/null)
 export TRIAGE_LOADGEN_TOKEN
+triager_token=$("$triagectl" admin add-token --credentials-file "$work/credentials" \
+  --principal bench-triager --role triager 2>/dev/null)
 
 start_server() {  # $1: name, rest: extra flags; sets $address
   local name=$1; shift
@@ -38,10 +40,15 @@ stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), disk $(df -h "$work" | awk 'NR==2 {print $1}')"
 echo "# date: $(date -u +%FT%TZ)"
 start_server group
+report_id=$(TRIAGECTL_TOKEN=$TRIAGE_LOADGEN_TOKEN "$triagectl" --server "$address" --json submit \
+  --reporter child --category grooming --description "benchmark report" 2>/dev/null \
+  | sed -n 's/.*"reportId": "\([^"]*\)".*/\1/p')
 for i in $(seq "$repeats"); do
   "$loadgen" --server="$address" --method=health --concurrency=64 --requests=20000
   "$loadgen" --server="$address" --method=submit --concurrency=64 --requests=20000 --run_id="g$i"
   "$loadgen" --server="$address" --method=submit --concurrency=1 --requests=2000 --run_id="s$i"
+  "$loadgen" --server="$address" --method=get --concurrency=64 --requests=20000 \
+    --report_id="$report_id" --token="$triager_token"
 done
 stop_server
 start_server single --max_commit_batch=1

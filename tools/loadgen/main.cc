@@ -3,6 +3,7 @@
 // Keeps --concurrency calls in flight until --requests calls have completed or
 // --max_duration has passed, then prints throughput and latency percentiles. Methods:
 //   submit  ReportIntake.SubmitReport with a distinct request id per call (durable writes)
+//   get     TriageDesk.GetReport of --report_id (each read is audited: one durable write)
 //   health  grpc.health.v1.Health/Check, the no-op baseline to compare against
 // It refuses any target that is not a loopback address.
 #include <grpcpp/generic/generic_stub.h>
@@ -25,15 +26,17 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/net_address.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "loopback host:port of the server");
-ABSL_FLAG(std::string, method, "submit", "submit | health");
+ABSL_FLAG(std::string, method, "submit", "submit | get | health");
+ABSL_FLAG(std::string, report_id, "", "report to read with --method=get");
 ABSL_FLAG(int32_t, concurrency, 64, "calls kept in flight");
 ABSL_FLAG(int64_t, requests, 20000, "calls to complete (upper bound)");
 ABSL_FLAG(absl::Duration, max_duration, absl::Seconds(60), "stop issuing after this long");
 ABSL_FLAG(std::string, token, "",
-          "bearer token for submit (an intake token); default: env TRIAGE_LOADGEN_TOKEN");
+          "bearer token (intake for submit, triager for get); default: env TRIAGE_LOADGEN_TOKEN");
 ABSL_FLAG(std::string, run_id, "", "prefix of request ids (default: derived from the time)");
 
 namespace {
@@ -63,12 +66,14 @@ v1::SubmitReportRequest MakeSubmit(const std::string& run_id, int64_t n) {
 
 class LoadRun {
  public:
-  LoadRun(std::shared_ptr<grpc::Channel> channel, bool submit, int64_t total,
-          absl::Duration max_duration, std::string run_id, std::string token)
+  LoadRun(std::shared_ptr<grpc::Channel> channel, std::string method, int64_t total,
+          absl::Duration max_duration, std::string run_id, std::string token, std::string report_id)
       : token_(std::move(token)),
         stub_(v1::ReportIntake::NewStub(channel)),
+        desk_(v1::TriageDesk::NewStub(channel)),
         generic_(std::make_unique<grpc::GenericStub>(channel)),
-        submit_(submit),
+        method_(std::move(method)),
+        report_id_(std::move(report_id)),
         total_(total),
         deadline_(absl::Now() + max_duration),
         run_id_(std::move(run_id)) {}
@@ -104,6 +109,8 @@ class LoadRun {
     grpc::ClientContext context;
     v1::SubmitReportRequest request;
     v1::SubmitReportResponse response;
+    v1::GetReportRequest get_request;
+    v1::Report report;
     grpc::ByteBuffer raw_request, raw_response;
     absl::Time start;
   };
@@ -125,9 +132,12 @@ class LoadRun {
       in_flight_.fetch_sub(1);
       StartNext();
     };
-    if (submit_) {
+    if (method_ == "submit") {
       call->request = MakeSubmit(run_id_, n);
       stub_->async()->SubmitReport(&call->context, &call->request, &call->response, on_done);
+    } else if (method_ == "get") {
+      call->get_request.set_report_id(report_id_);
+      desk_->async()->GetReport(&call->context, &call->get_request, &call->report, on_done);
     } else {
       grpc::Slice empty("");  // an empty HealthCheckRequest: one empty slice, not no slices
       call->raw_request = grpc::ByteBuffer(&empty, 1);
@@ -156,8 +166,10 @@ class LoadRun {
 
   const std::string token_;
   std::unique_ptr<v1::ReportIntake::Stub> stub_;
+  std::unique_ptr<v1::TriageDesk::Stub> desk_;
   std::unique_ptr<grpc::GenericStub> generic_;
-  const bool submit_;
+  const std::string method_;
+  const std::string report_id_;
   const int64_t total_;
   const absl::Time deadline_;
   const std::string run_id_;
@@ -185,8 +197,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "triage-loadgen: refusing non-loopback target %s\n", server.c_str());
     return 2;
   }
-  if (method != "submit" && method != "health") {
-    std::fprintf(stderr, "triage-loadgen: --method must be submit or health\n");
+  if (method != "submit" && method != "get" && method != "health") {
+    std::fprintf(stderr, "triage-loadgen: --method must be submit, get or health\n");
+    return 2;
+  }
+  if (method == "get" && absl::GetFlag(FLAGS_report_id).empty()) {
+    std::fprintf(stderr, "triage-loadgen: --method=get needs --report_id\n");
     return 2;
   }
   std::string run_id = absl::GetFlag(FLAGS_run_id);
@@ -201,8 +217,8 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("TRIAGE_LOADGEN_TOKEN"); token.empty() && env != nullptr) {
     token = env;
   }
-  LoadRun run(channel, method == "submit", absl::GetFlag(FLAGS_requests),
-              absl::GetFlag(FLAGS_max_duration), run_id, token);
+  LoadRun run(channel, method, absl::GetFlag(FLAGS_requests), absl::GetFlag(FLAGS_max_duration),
+              run_id, token, absl::GetFlag(FLAGS_report_id));
   run.Run(concurrency);
   run.Print(method, concurrency);
   return 0;
