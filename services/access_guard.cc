@@ -99,6 +99,21 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::stri
   return absl::OkStatus();
 }
 
+void AccessGuard::Check(grpc::CallbackServerContext& context, absl::string_view method,
+                        absl::string_view report_id,
+                        absl::FunctionRef<void(triage::Caller)> admitted,
+                        absl::AnyInvocable<void(absl::Status) &&> refused) const {
+  triage::Caller caller;
+  absl::Status status = Admit(context, method, caller);
+  if (status.ok()) {
+    admitted(std::move(caller));
+  } else if (status.code() == absl::StatusCode::kResourceExhausted) {
+    std::move(refused)(std::move(status));
+  } else {
+    RecordRefusal(caller, report_id, std::move(status), std::move(refused));
+  }
+}
+
 void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
                                 absl::Status refusal,
                                 absl::AnyInvocable<void(absl::Status) &&> finish) const {

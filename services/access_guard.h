@@ -17,6 +17,7 @@
 
 #include <memory>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -43,6 +44,14 @@ class AccessGuard {
   // not yet audited).
   absl::Status Admit(grpc::CallbackServerContext& context, absl::string_view method,
                      triage::Caller& caller) const;
+
+  // The whole gate, for every kind of handler: Admit; then either `admitted(caller)` (run
+  // before Check returns) or, for a refusal, `refused(status)` once the refusal is on record
+  // (rate-limit refusals are logged, not audited, so floods cannot fill the trail).
+  // `report_id` names the report the call asked for, if any.
+  void Check(grpc::CallbackServerContext& context, absl::string_view method,
+             absl::string_view report_id, absl::FunctionRef<void(triage::Caller)> admitted,
+             absl::AnyInvocable<void(absl::Status) &&> refused) const;
 
   // Audits a refusal, then runs `finish` with it once it is on record. Refusals are
   // audited at most `kRefusalAuditsPerSecond` per peer address (burst 20) so a flood of bad

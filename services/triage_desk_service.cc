@@ -92,17 +92,13 @@ grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(
     grpc::CallbackServerContext* context, const v1::WatchQueuesRequest*) {
   static const std::string kMethod = Method("WatchQueues");
   auto* reactor = new FinishOnlyWriter();
-  triage::Caller caller;
-  absl::Status admitted = guard_->Admit(*context, kMethod, caller);
-  if (admitted.ok()) {
-    reactor->FinishWith(absl::UnimplementedError(
-        absl::StrCat(kMethod, " is part of the contract but not built yet")));
-  } else if (admitted.code() == absl::StatusCode::kResourceExhausted) {
-    reactor->FinishWith(admitted);
-  } else {
-    guard_->RecordRefusal(caller, "", admitted,
-                          [reactor](absl::Status refusal) { reactor->FinishWith(refusal); });
-  }
+  guard_->Check(
+      *context, kMethod, "",
+      [reactor](triage::Caller) {
+        reactor->FinishWith(absl::UnimplementedError(
+            absl::StrCat(kMethod, " is part of the contract but not built yet")));
+      },
+      [reactor](absl::Status refusal) { reactor->FinishWith(refusal); });
   return reactor;
 }
 

@@ -44,18 +44,12 @@ grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackSer
     FinishUnary(reactor, method, absl::DeadlineExceededError("deadline passed before start"));
     return reactor;
   }
-  triage::Caller caller;
-  absl::Status admitted = guard.Admit(*context, method, caller);
-  if (admitted.ok()) {
-    std::forward<Body>(body)(reactor, std::move(caller));
-  } else if (admitted.code() == absl::StatusCode::kResourceExhausted) {
-    FinishUnary(reactor, method, admitted);  // logged; not audited, so floods cannot fill it
-  } else {
-    guard.RecordRefusal(caller, report_id, std::move(admitted),
-                        [reactor, method = std::string(method)](absl::Status refusal) {
-                          FinishUnary(reactor, method, refusal);
-                        });
-  }
+  guard.Check(
+      *context, method, report_id,
+      [&](triage::Caller caller) { std::forward<Body>(body)(reactor, std::move(caller)); },
+      [reactor, method = std::string(method)](absl::Status refusal) {
+        FinishUnary(reactor, method, refusal);
+      });
   return reactor;
 }
 

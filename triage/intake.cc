@@ -21,11 +21,6 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
     std::move(done)(std::move(valid));
     return;
   }
-  // Fields this server does not know would be stored unvalidated and unencrypted: drop
-  // them. Everything below works from this cleaned copy.
-  v1::ReportSubmission submission = request.report();
-  submission.DiscardUnknownFields();
-
   const absl::Time received = clock_->Now();
   const storage::ReportId id = storage::ReportId::Generate(received);
   const auto received_ts = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
@@ -34,7 +29,11 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   v1::Report& report = change.report;
   report.set_id(id.ToString());
   *report.mutable_received_time() = received_ts;
-  *report.mutable_submission() = submission;
+  // The one copy of the submission. Fields this server does not know would be stored
+  // unvalidated and unencrypted: drop them; everything below works from this copy.
+  *report.mutable_submission() = request.report();
+  report.mutable_submission()->DiscardUnknownFields();
+  const v1::ReportSubmission& submission = report.submission();
   *report.mutable_triage() = policy_->Evaluate(submission, received);
   report.set_state(v1::REPORT_STATE_QUEUED);
   report.set_source(v1::REPORT_SOURCE_INTAKE);

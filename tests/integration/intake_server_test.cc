@@ -33,6 +33,27 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::ValidRequest;
 
+// Health/Check's answer as bytes: HealthCheckResponse{status: SERVING (1) or NOT_SERVING (2)}.
+std::string HealthStatusBytes(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub generic(channel);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::ClientContext context;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = s;
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  std::vector<grpc::Slice> slices;
+  if (!status.ok() || !response.Dump(&slices).ok()) return "error";
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
 class IntakeServerTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }
@@ -243,24 +264,7 @@ TEST_F(IntakeServerTest, OversizedRequestIsRejectedByTheMessageLimit) {
 }
 
 TEST_F(IntakeServerTest, HealthCheckReportsServing) {
-  grpc::GenericStub generic(channel_);
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  grpc::ClientContext context;
-  absl::Notification done;
-  grpc::Status status;
-  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&](grpc::Status s) {
-                      status = s;
-                      done.Notify();
-                    });
-  done.WaitForNotification();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // HealthCheckResponse{status: SERVING}
+  EXPECT_EQ(HealthStatusBytes(channel_), std::string("\x08\x01", 2));
 }
 
 TEST_F(IntakeServerTest, SecondServerOnTheSamePortFailsInsteadOfSharingIt) {
@@ -270,27 +274,6 @@ TEST_F(IntakeServerTest, SecondServerOnTheSamePortFailsInsteadOfSharingIt) {
   auto second = services::TriageServer::Start(options);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen"));
-}
-
-// Health/Check's answer as bytes: HealthCheckResponse{status: SERVING (1) or NOT_SERVING (2)}.
-std::string HealthStatusBytes(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::GenericStub generic(channel);
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  grpc::ClientContext context;
-  absl::Notification done;
-  grpc::Status status;
-  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                    &response, [&](grpc::Status s) {
-                      status = s;
-                      done.Notify();
-                    });
-  done.WaitForNotification();
-  std::vector<grpc::Slice> slices;
-  if (!status.ok() || !response.Dump(&slices).ok()) return "error";
-  std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes;
 }
 
 TEST(IntakeServerFaultTest, ADiskFaultAnswersUnavailableFlipsHealthAndLosesNothing) {
