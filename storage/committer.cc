@@ -94,7 +94,7 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
     if (!s.ok()) return s;
   }
   rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
+  write_options.sync = true;  // acknowledged only once the WAL is on disk
   return db_->Write(write_options, &batch);
 }
 

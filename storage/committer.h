@@ -41,8 +41,6 @@ struct CommitterOptions {
   // Most mutations in one synced batch. 1 disables grouping (one fsync per change), which
   // exists only so benchmarks can show what grouping buys.
   size_t max_batch = 1024;
-  // fsync the WAL before acknowledging. Only benchmarks of the non-durable path turn it off.
-  bool sync = true;
   // Most changes waiting for the committer; beyond it Commit() answers RESOURCE_EXHAUSTED
   // at once, so a flood cannot grow memory without bound.
   size_t max_pending = 1 << 17;

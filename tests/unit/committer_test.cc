@@ -110,8 +110,8 @@ TEST_F(CommitterTest, ManyProducersEachAcknowledgedExactlyOnceInOrderPerProducer
 TEST_F(CommitterTest, MaxBatchOfOneStillCommitsEverything) {
   std::atomic<int> ok{0};
   {
-    Committer committer(db_.get(), handles_, CommitterOptions{.max_batch = 1, .sync = true},
-                        AuditHead(), kAuditKey);
+    Committer committer(db_.get(), handles_, CommitterOptions{.max_batch = 1}, AuditHead(),
+                        kAuditKey);
     for (int i = 0; i < 50; ++i) {
       Mutation m;
       m.Put(ColumnFamily::kQueue, absl::StrCat("k", i), "");
