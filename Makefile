@@ -7,6 +7,8 @@ LISTEN ?= 127.0.0.1:50051
 DATA_DIR ?= ./var/db
 CREDENTIALS ?= ./var/credentials
 KEY_FILE ?= ./var/key
+AUDIT_KEY_FILE ?= ./var/audit-key
+AUDIT_ANCHOR_FILE ?= ./var/audit-anchor
 
 .PHONY: all deps configure build run test bench format clean
 
@@ -23,14 +25,15 @@ build: configure
 
 run: build
 	@mkdir -p $(dir $(DATA_DIR))
-	@bash scripts/dev-setup.sh $(BUILD_DIR)/tools/triagectl $(KEY_FILE) $(CREDENTIALS)
+	@bash scripts/dev-setup.sh $(BUILD_DIR)/tools/triagectl $(KEY_FILE) $(CREDENTIALS) $(AUDIT_KEY_FILE)
 	@echo "Starting triage-server on $(LISTEN) (plaintext, loopback only), data in $(DATA_DIR)."
 	@echo "Stop with Ctrl-C. Try, from another terminal (with the intake token exported):"
 	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) submit --reporter child --age 13 \\"
 	@echo "      --category grooming --channel online-gaming --description 'A man in a game asked me for photos'"
 	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) show <report id>   # with the triager token"
 	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR) \
-	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) --insecure
+	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) \
+	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) --insecure
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)

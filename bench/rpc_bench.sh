@@ -15,7 +15,7 @@ cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 
 triagectl=$build/tools/triagectl
-(umask 077; head -c 32 /dev/urandom > "$work/key")
+(umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
 TRIAGE_LOADGEN_TOKEN=$("$triagectl" admin add-token --credentials-file "$work/credentials" \
   --principal bench-intake --role intake 2>/dev/null)
 export TRIAGE_LOADGEN_TOKEN
@@ -25,6 +25,7 @@ triager_token=$("$triagectl" admin add-token --credentials-file "$work/credentia
 start_server() {  # $1: name, rest: extra flags; sets $address
   local name=$1; shift
   "$server_bin" --listen=127.0.0.1:0 --data_dir="$work/$name" --key_file="$work/key" \
+    --audit_key_file="$work/audit-key" \
     --credentials_file="$work/credentials" --insecure --rate_limit_per_second=0 \
     "$@" 2>"$work/$name.log" &
   server_pid=$!

@@ -36,19 +36,19 @@ grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServe
 }
 
 grpc::ServerUnaryReactor* AdministrationService::VerifyAuditLog(
-    grpc::CallbackServerContext* context, const v1::VerifyAuditLogRequest*,
+    grpc::CallbackServerContext* context, const v1::VerifyAuditLogRequest* request,
     v1::VerifyAuditLogResponse* response) {
   static const std::string kMethod = Method("VerifyAuditLog");
   // Reads the whole trail: runs on the handler thread, which is acceptable for a rare
   // admin call on today's trail sizes (see docs/OPERATIONS.md).
-  return AdmitUnary(*guard_, context, kMethod,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      triage::FinishAudited<v1::VerifyAuditLogResponse>(
-                          guard_->store(), caller, "", triage::VerifyAuditLog(guard_->store()),
-                          [reactor, response](absl::StatusOr<v1::VerifyAuditLogResponse> r) {
-                            FinishUnary(reactor, kMethod, std::move(r), response);
-                          });
-                    });
+  return AdmitUnary(
+      *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        triage::FinishAudited<v1::VerifyAuditLogResponse>(
+            guard_->store(), caller, "", triage::VerifyAuditLog(guard_->store(), *request),
+            [reactor, response](absl::StatusOr<v1::VerifyAuditLogResponse> r) {
+              FinishUnary(reactor, kMethod, std::move(r), response);
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::CreateBackup(grpc::CallbackServerContext* context,
@@ -61,6 +61,20 @@ grpc::ServerUnaryReactor* AdministrationService::PurgeExpiredReports(
     grpc::CallbackServerContext* context, const v1::PurgeExpiredReportsRequest*,
     v1::PurgeExpiredReportsResponse*) {
   return NotYetImplemented(*guard_, context, Method("PurgeExpiredReports"));
+}
+
+grpc::ServerUnaryReactor* AdministrationService::ListEncryptionKeys(
+    grpc::CallbackServerContext* context, const v1::ListEncryptionKeysRequest*,
+    v1::ListEncryptionKeysResponse* response) {
+  static const std::string kMethod = Method("ListEncryptionKeys");
+  return AdmitUnary(*guard_, context, kMethod,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      triage::FinishAudited<v1::ListEncryptionKeysResponse>(
+                          guard_->store(), caller, "", triage::ListEncryptionKeys(guard_->store()),
+                          [reactor, response](absl::StatusOr<v1::ListEncryptionKeysResponse> r) {
+                            FinishUnary(reactor, kMethod, std::move(r), response);
+                          });
+                    });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(

@@ -30,6 +30,9 @@ class AdministrationService final : public v1::Administration::CallbackService {
   grpc::ServerUnaryReactor* PurgeExpiredReports(grpc::CallbackServerContext* context,
                                                 const v1::PurgeExpiredReportsRequest*,
                                                 v1::PurgeExpiredReportsResponse*) override;
+  grpc::ServerUnaryReactor* ListEncryptionKeys(grpc::CallbackServerContext* context,
+                                               const v1::ListEncryptionKeysRequest*,
+                                               v1::ListEncryptionKeysResponse* response) override;
   grpc::ServerUnaryReactor* RotateEncryptionKey(grpc::CallbackServerContext* context,
                                                 const v1::RotateEncryptionKeyRequest*,
                                                 v1::RotateEncryptionKeyResponse*) override;

@@ -27,6 +27,16 @@ ABSL_FLAG(std::string, data_dir, "./var/db",
 ABSL_FLAG(std::string, key_file, "./var/key",
           "encryption keys (32 random bytes each, mode 0600; the last is current); "
           "create one with: (umask 077; head -c 32 /dev/urandom > FILE)");
+ABSL_FLAG(std::string, audit_key_file, "./var/audit-key",
+          "keys of the audit chain and request fingerprints, apart from --key_file (same "
+          "format; the last is current); create one with: (umask 077; head -c 32 "
+          "/dev/urandom > FILE)");
+ABSL_FLAG(std::string, audit_anchor_file, "",
+          "file outside the data directory holding the last audit anchor published: checked "
+          "at start (a data directory behind it is refused) and rewritten at each publication");
+ABSL_FLAG(absl::Duration, audit_anchor_interval, absl::Minutes(1),
+          "how often the audit anchor (sequence:hash of the chain head) is logged while "
+          "entries are added");
 ABSL_FLAG(std::string, credentials_file, "./var/credentials",
           "principals, roles and SHA-256 token hashes (triagectl admin add-token); "
           "re-read on SIGHUP");
@@ -79,6 +89,10 @@ int main(int argc, char** argv) {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.key_file = absl::GetFlag(FLAGS_key_file);
+  options.audit_key_file = absl::GetFlag(FLAGS_audit_key_file);
+  options.audit_anchor_file = absl::GetFlag(FLAGS_audit_anchor_file);
+  options.audit_anchor_interval = std::clamp(absl::GetFlag(FLAGS_audit_anchor_interval),
+                                             absl::Milliseconds(100), absl::Minutes(1));
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);

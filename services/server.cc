@@ -82,6 +82,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   storage::StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.key_file = options.key_file;
+  store_options.audit_key_file = options.audit_key_file;
   store_options.commit = options.commit;
   store_options.commit.now = [clock] { return clock->Now(); };
   store_options.env = options.storage_env;
@@ -101,6 +102,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
       storage::ReportStore::Open(store_options);
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
+  if (absl::Status audit = s->CheckAuditTrailAtStart(); !audit.ok()) return audit;
   s->policy_ = std::make_unique<triage::TriagePolicy>(triage::TriagePolicy::BuiltIn());
   s->intake_ = std::make_unique<triage::Intake>(s->store_.get(), s->policy_.get(), clock);
   s->limiter_ =
@@ -142,7 +144,45 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
     s->serving_ = true;
   }
   s->UpdateHealth();
+  storage::ReportStore* store_ptr = s->store_.get();
+  s->anchors_ = std::make_unique<AuditAnchorPublisher>(
+      [store_ptr] { return store_ptr->committed_audit_anchor(); }, options.audit_anchor_file,
+      options.audit_anchor_interval);
+  s->anchors_->Publish("at start");
+  s->anchors_->Start();
   return s;
+}
+
+absl::Status TriageServer::CheckAuditTrailAtStart() {
+  if (store_->migrated_audit_at_open()) {
+    Log(Severity::kInfo,
+        "audit trail migrated: keyed from now on by the audit key file %s instead of the "
+        "oldest data key (recorded in the trail)",
+        options_.audit_key_file);
+  }
+  if (!store_->audit_problem_at_open().empty()) {
+    Log(Severity::kError,
+        "AUDIT TRAIL DAMAGED: %s. Recorded in the trail; `triagectl admin verify-audit` "
+        "reports it. Treat as a security incident.",
+        store_->audit_problem_at_open());
+  }
+  if (options_.audit_anchor_file.empty()) return absl::OkStatus();
+  absl::StatusOr<std::optional<storage::AuditAnchorPoint>> anchor =
+      ReadAnchorFile(options_.audit_anchor_file);
+  if (!anchor.ok()) return anchor.status();
+  if (!anchor->has_value()) {
+    Log(Severity::kInfo, "audit anchor file %s does not exist yet; it is written from now on",
+        options_.audit_anchor_file);
+    return absl::OkStatus();
+  }
+  if (absl::Status on_chain = store_->audit_trail().CheckAnchor(**anchor); !on_chain.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("refusing to start: audit anchor file ",
+                                                      options_.audit_anchor_file, ": ",
+                                                      on_chain.message()));
+  }
+  Log(Severity::kInfo, "audit trail is on the anchor %s of %s", (*anchor)->ToString(),
+      options_.audit_anchor_file);
+  return absl::OkStatus();
 }
 
 TriageServer::~TriageServer() {
@@ -152,6 +192,11 @@ TriageServer::~TriageServer() {
     absl::MutexLock lock(&health_mu_);
     serving_ = false;
     server_.reset();
+  }
+  if (anchors_ != nullptr) {
+    // Every call has finished, so no audit entry is still on its way.
+    anchors_->Publish("at stop");
+    anchors_.reset();
   }
   store_.reset();  // commits what is pending, closes RocksDB, releases the lock
 }

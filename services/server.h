@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "services/access_guard.h"
 #include "services/administration_service.h"
+#include "services/audit_anchors.h"
 #include "services/credentials.h"
 #include "services/intake_service.h"
 #include "services/rate_limiter.h"
@@ -48,6 +49,13 @@ struct ServerOptions {
   std::string data_dir = "./var/db";
   // Encryption keys for report contents at rest (storage/key_ring.h). Required.
   std::string key_file;
+  // Keys of the audit chain and request fingerprints (storage/audit_keys.h). Required.
+  std::string audit_key_file;
+  // Where the last published audit anchor is kept, outside the data directory; checked at
+  // start (an older data directory is refused) and rewritten at each publication. Optional.
+  std::string audit_anchor_file;
+  // How often the audit anchor is published while entries are added.
+  absl::Duration audit_anchor_interval = absl::Minutes(1);
   // Principals, roles and token hashes (see credentials.h). Required.
   std::string credentials_file;
   TlsOptions tls;
@@ -72,8 +80,9 @@ struct ServerOptions {
 class TriageServer {
  public:
   // Opens the store and starts serving. FAILED_PRECONDITION naming the file or directory
-  // when the credentials, TLS files or data directory cannot be used, or plaintext was
-  // asked for on a non-loopback address; UNAVAILABLE when the address cannot be bound.
+  // when the credentials, keys, TLS files or data directory cannot be used, the audit
+  // trail is behind the anchor file, or plaintext was asked for on a non-loopback address;
+  // UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<TriageServer>> Start(const ServerOptions& options);
 
   // Shuts down with a short grace period if Shutdown() was not called.
@@ -111,6 +120,7 @@ class TriageServer {
   std::unique_ptr<StatisticsService> statistics_service_;
   std::unique_ptr<AdministrationService> administration_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<AuditAnchorPublisher> anchors_;
   int port_ = 0;
   std::once_flag shutdown_once_;
   std::atomic<bool> store_writable_{true};
@@ -120,6 +130,8 @@ class TriageServer {
 
   // Sets the health status from the store's state and the shutdown flag.
   void UpdateHealth();
+  // Logs what opening found in the audit trail; refuses a trail behind the anchor file.
+  absl::Status CheckAuditTrailAtStart();
 };
 
 }  // namespace safeguarding::services

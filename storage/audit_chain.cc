@@ -1,36 +1,116 @@
 #include "storage/audit_chain.h"
 
+#include <openssl/crypto.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/digest.h"
 #include "storage/key_encoding.h"
+#include "storage/key_ring.h"
 
 namespace safeguarding::storage {
+namespace {
 
-std::string AuditHead::Encode() const {
+constexpr uint8_t kSignedHeadVersion = 0x02;
+constexpr size_t kLegacyHeadBytes = 8 + 8 + kAuditHashBytes;
+constexpr size_t kSignedPartBytes = 1 + 8 + 8 + kAuditHashBytes + 4;
+constexpr char kHeadMacLabel[] = "audit head v2|";
+constexpr char kLegacyKeyPrefix[] = "legacy:";
+
+bool EqualBytes(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::optional<uint32_t> ParseKeyIdHex(absl::string_view hex) {
+  uint32_t id = 0;
+  if (hex.size() != 8 || !absl::SimpleHexAtoi(hex, &id)) return std::nullopt;
+  return id;
+}
+
+}  // namespace
+
+std::string EncodeSignedHead(const AuditHead& head, absl::string_view chain_key) {
   std::string out;
-  PutFixed64BE(&out, sequence);
-  PutFixed64BE(&out, OrderedFromMicros(time_micros));
-  out.append(hash);
+  out.push_back(static_cast<char>(kSignedHeadVersion));
+  PutFixed64BE(&out, head.sequence);
+  PutFixed64BE(&out, OrderedFromMicros(head.time_micros));
+  out.append(head.hash);
+  PutFixed32BE(&out, head.key_id);
+  out.append(HmacSha256(chain_key, absl::StrCat(kHeadMacLabel, out)));
   return out;
 }
 
-std::optional<AuditHead> AuditHead::Decode(absl::string_view bytes) {
-  AuditHead head;
-  auto seq = GetFixed64BE(&bytes);
-  auto time = GetFixed64BE(&bytes);
-  if (!seq || !time || bytes.size() != kAuditHashBytes) return std::nullopt;
-  head.sequence = *seq;
-  head.time_micros = MicrosFromOrdered(*time);
-  head.hash = std::string(bytes);
-  return head;
+std::optional<StoredHead> DecodeStoredHead(absl::string_view bytes) {
+  StoredHead stored;
+  absl::string_view in = bytes;
+  if (bytes.size() == kLegacyHeadBytes) {
+    stored.legacy = true;
+  } else if (bytes.size() == kSignedPartBytes + kAuditHashBytes &&
+             static_cast<uint8_t>(bytes[0]) == kSignedHeadVersion) {
+    stored.signed_part = std::string(bytes.substr(0, kSignedPartBytes));
+    stored.mac = std::string(bytes.substr(kSignedPartBytes));
+    in.remove_prefix(1);
+  } else {
+    return std::nullopt;
+  }
+  std::optional<uint64_t> sequence = GetFixed64BE(&in);
+  std::optional<uint64_t> time = GetFixed64BE(&in);
+  if (!sequence || !time || in.size() < kAuditHashBytes) return std::nullopt;
+  stored.head.sequence = *sequence;
+  stored.head.time_micros = MicrosFromOrdered(*time);
+  stored.head.hash = std::string(in.substr(0, kAuditHashBytes));
+  in.remove_prefix(kAuditHashBytes);
+  if (!stored.legacy) {
+    std::optional<uint32_t> key_id = GetFixed32BE(&in);
+    if (!key_id) return std::nullopt;
+    stored.head.key_id = *key_id;
+  }
+  return stored;
 }
 
-std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view key) {
+bool HeadSignatureValid(const StoredHead& stored, absl::string_view chain_key) {
+  if (stored.legacy) return false;
+  return EqualBytes(HmacSha256(chain_key, absl::StrCat(kHeadMacLabel, stored.signed_part)),
+                    stored.mac);
+}
+
+std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view chain_key) {
   v1::AuditEntry copy = entry;
   copy.clear_hash();
-  return HmacSha256(key, DeterministicEncoding(copy));
+  return HmacSha256(chain_key, DeterministicEncoding(copy));
 }
+
+void TrailDigest::Add(const v1::AuditEntry& entry) {
+  value_ = Sha256(absl::StrCat(value_, DeterministicEncoding(entry)));
+}
+
+std::string AuditAnchorPoint::ToString() const {
+  return absl::StrCat(sequence, ":", absl::BytesToHexString(hash));
+}
+
+absl::StatusOr<AuditAnchorPoint> AuditAnchorPoint::Parse(absl::string_view text) {
+  const size_t colon = text.find(':');
+  AuditAnchorPoint anchor;
+  if (colon == absl::string_view::npos ||
+      !absl::SimpleAtoi(text.substr(0, colon), &anchor.sequence) || anchor.sequence == 0) {
+    return absl::InvalidArgumentError(
+        "anchor: expected SEQUENCE:HASH with a sequence of 1 or more, as the server logs it "
+        "(\"audit anchor 1234:9f86d0...\")");
+  }
+  absl::string_view hex = text.substr(colon + 1);
+  if (hex.size() != 2 * kAuditHashBytes ||
+      hex.find_first_not_of("0123456789abcdefABCDEF") != absl::string_view::npos) {
+    return absl::InvalidArgumentError("anchor: the hash must be 64 hex digits");
+  }
+  anchor.hash = absl::HexStringToBytes(hex);
+  return anchor;
+}
+
+AuditChainVerifier::AuditChainVerifier(const AuditKeys& keys, AuditVerifierOptions options)
+    : keys_(keys), options_(std::move(options)), section_key_(options_.legacy_chain_key) {}
 
 void AuditChainVerifier::Fail(uint64_t sequence, std::string why) {
   if (problem_) return;
@@ -38,36 +118,133 @@ void AuditChainVerifier::Fail(uint64_t sequence, std::string why) {
   problem_ = std::move(why);
 }
 
+void AuditChainVerifier::CheckKeyedHash(const v1::AuditEntry& entry) {
+  if (!section_key_) {
+    if (unchecked_from_ == 0) unchecked_from_ = entry.sequence();
+    return;
+  }
+  if (!EqualBytes(AuditEntryHash(entry, *section_key_), entry.hash())) {
+    Fail(entry.sequence(), "hash does not match the entry's contents (entry edited)");
+  }
+}
+
 void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micros,
                              uint64_t key_sequence) {
   ++checked_;
-  const uint64_t expected = last_sequence_ + 1;
+  const uint64_t expected = walked_.sequence + 1;
   if (entry.sequence() != key_sequence ||
       google::protobuf::util::TimeUtil::TimestampToMicroseconds(entry.time()) != key_time_micros) {
     Fail(key_sequence, "entry does not match its key (moved or edited)");
   } else if (entry.sequence() != expected) {
     Fail(expected, absl::StrCat("expected sequence ", expected, ", found ", entry.sequence(),
                                 " (entries removed or reordered)"));
-  } else if (entry.previous_hash() != last_hash_) {
+  } else if (!EqualBytes(entry.previous_hash(), walked_.hash)) {
     Fail(entry.sequence(), "previous_hash does not match the entry before (chain broken)");
-  } else if (AuditEntryHash(entry, key_) != entry.hash()) {
-    Fail(entry.sequence(), "hash does not match the entry's contents (entry edited)");
+  } else if (entry.has_key_change()) {
+    const v1::AuditKeyChange& change = entry.key_change();
+    std::optional<uint32_t> id = ParseKeyIdHex(change.key_id());
+    const bool first = entry.sequence() == 1;
+    if (!id) {
+      Fail(entry.sequence(), "key change names no valid audit key id");
+    } else if (first != change.previous_key_id().empty() ||
+               (!seen_key_change_ && !first &&
+                !absl::StartsWith(change.previous_key_id(), kLegacyKeyPrefix))) {
+      Fail(entry.sequence(), "key change does not fit its place in the trail");
+    } else {
+      // The digest covers every earlier entry, whether or not its own hash could be checked.
+      if (!EqualBytes(change.trail_digest(), digest_.value())) {
+        Fail(unchecked_from_ != 0 ? unchecked_from_ : entry.sequence(),
+             "the entries before a key change do not match the digest it sealed (edited)");
+      }
+      section_key_ = keys_.ChainKey(*id);
+      seen_key_change_ = true;
+      walked_.key_id = *id;
+      if (!section_key_) {
+        unchecked_from_ = entry.sequence();
+      } else {
+        unchecked_from_ = 0;
+        CheckKeyedHash(entry);
+      }
+    }
+  } else {
+    CheckKeyedHash(entry);
+    if (entry.has_trail_break()) {
+      Fail(entry.sequence(),
+           absl::StrCat("the server found the trail damaged when it opened the store: ",
+                        entry.trail_break().problem()));
+    }
   }
-  last_sequence_ = entry.sequence();
-  last_hash_ = entry.hash();
+  for (const AuditAnchorPoint& anchor : options_.anchors) {
+    if (anchor.sequence != entry.sequence()) continue;
+    if (!EqualBytes(anchor.hash, entry.hash())) {
+      Fail(entry.sequence(), absl::StrCat("entry ", entry.sequence(),
+                                          " does not match the anchor recorded for it (the "
+                                          "trail was replaced or rolled back and rewritten)"));
+    }
+  }
+  walked_.sequence = entry.sequence();
+  walked_.time_micros = key_time_micros;
+  walked_.hash = entry.hash();
+  digest_.Add(entry);
 }
 
-void AuditChainVerifier::Finish(const AuditHead& head) {
-  if (head.sequence > last_sequence_) {
-    Fail(last_sequence_ + 1,
-         absl::StrCat("trail ends at sequence ", last_sequence_, " but the head records ",
-                      head.sequence, " (entries removed from the end)"));
-  } else if (head.sequence < last_sequence_) {
+void AuditChainVerifier::Finish(const std::optional<StoredHead>& stored) {
+  const uint64_t last = walked_.sequence;
+  if (unchecked_from_ != 0) {
+    Fail(unchecked_from_,
+         seen_key_change_
+             ? absl::StrCat("entries from sequence ", unchecked_from_,
+                            " are keyed with an audit key that is not in the audit key file")
+             : "the trail has no key change: it was not written by this version's server");
+  }
+  for (const AuditAnchorPoint& anchor : options_.anchors) {
+    if (anchor.sequence > last) {
+      Fail(last + 1, absl::StrCat("the trail ends at sequence ", last, ", before the anchor at ",
+                                  anchor.sequence,
+                                  " (the data directory was rolled back to an older copy, or "
+                                  "entries were removed)"));
+    }
+  }
+  if (checked_ == 0) {
+    Fail(1,
+         "the trail is empty, but every store's trail begins with its creation (entries "
+         "removed)");
+    return;
+  }
+  if (!stored) {
+    Fail(last, "the chain head is missing (removed outside the server)");
+    return;
+  }
+  if (stored->legacy) {
+    if (!options_.accept_legacy_head) {
+      Fail(last, "the chain head is not signed (rewritten outside the server)");
+      return;
+    }
+  } else {
+    std::optional<std::string> head_key = keys_.ChainKey(stored->head.key_id);
+    if (!head_key) {
+      Fail(last,
+           absl::StrCat("the chain head is signed with audit key ", KeyIdHex(stored->head.key_id),
+                        ", which is not in the audit key file"));
+      return;
+    }
+    if (!HeadSignatureValid(*stored, *head_key)) {
+      Fail(last, "the chain head's signature does not verify (rewritten outside the server)");
+      return;
+    }
+  }
+  const AuditHead& head = stored->head;
+  if (head.sequence > last) {
+    Fail(last + 1, absl::StrCat("trail ends at sequence ", last, " but the head records ",
+                                head.sequence, " (entries removed from the end)"));
+  } else if (head.sequence < last) {
     Fail(head.sequence + 1, absl::StrCat("entries after sequence ", head.sequence,
                                          " are not covered by the head (appended outside "
                                          "the server)"));
-  } else if (head.hash != last_hash_) {
-    Fail(last_sequence_, "the last entry does not match the head (entry edited)");
+  } else if (!EqualBytes(head.hash, walked_.hash) || head.time_micros != walked_.time_micros) {
+    Fail(last, "the last entry does not match the head (entry edited)");
+  } else if (!stored->legacy && head.key_id != walked_.key_id) {
+    Fail(last, "the head names another audit key than the trail's last key change");
   }
 }
 

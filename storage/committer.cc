@@ -19,12 +19,13 @@ CommitterOptions Normalized(CommitterOptions options) {
 }  // namespace
 
 Committer::Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                     CommitterOptions options, AuditHead audit_head, std::string audit_key)
+                     CommitterOptions options, AuditHead audit_head, std::string chain_key)
     : db_(db),
       handles_(std::move(handles)),
       options_(Normalized(std::move(options))),
-      audit_head_(std::move(audit_head)),
-      audit_key_(std::move(audit_key)) {
+      audit_head_(audit_head),
+      chain_key_(std::move(chain_key)),
+      committed_head_(std::move(audit_head)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -47,6 +48,11 @@ void Committer::Commit(Mutation mutation, Callback done) {
   std::move(done)(absl::ResourceExhaustedError("too many changes waiting to be written"));
 }
 
+AuditHead Committer::committed_audit_head() const {
+  absl::MutexLock lock(&head_mu_);
+  return committed_head_;
+}
+
 void Committer::CommitComputed(Compute compute, Callback done) {
   absl::MutexLock lock(&mu_);
   pending_.push_back(Pending{Mutation(), std::move(done), std::move(compute)});
@@ -63,7 +69,7 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
       *entry.mutable_time() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(head.time_micros);
       entry.set_previous_hash(head.hash);
-      head.hash = AuditEntryHash(entry, audit_key_);
+      head.hash = AuditEntryHash(entry, chain_key_);
       entry.set_hash(head.hash);
       rocksdb::Status s =
           batch.Put(handles_[static_cast<int>(ColumnFamily::kAudit)],
@@ -89,8 +95,8 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
     }
   }
   if (audited) {
-    rocksdb::Status s =
-        batch.Put(handles_[static_cast<int>(ColumnFamily::kMeta)], kAuditHeadKey, head.Encode());
+    rocksdb::Status s = batch.Put(handles_[static_cast<int>(ColumnFamily::kMeta)], kAuditHeadKey,
+                                  EncodeSignedHead(head, chain_key_));
     if (!s.ok()) return s;
   }
   rocksdb::WriteOptions write_options;
@@ -135,7 +141,11 @@ void Committer::Run() {
       options_.on_writable_change(s.ok());
     }
     write_failed_ = !s.ok();
-    if (s.ok()) audit_head_ = std::move(head);  // a failed batch leaves no trace in the chain
+    if (s.ok() && head.sequence != audit_head_.sequence) {
+      audit_head_ = std::move(head);  // a failed batch leaves no trace in the chain
+      absl::MutexLock lock(&head_mu_);
+      committed_head_ = audit_head_;
+    }
     absl::Status status = FromRocksDb(s, "commit batch");
     for (Pending& p : group) std::move(p.done)(status);
     group.clear();

@@ -8,7 +8,8 @@
 //
 // Audit entries in a mutation are chained here, on the single writer thread: each gets the
 // next sequence number, a commit time that never goes backwards, the previous entry's hash
-// and its own, and the batch also stores the new chain head in meta.
+// and its own, and the batch also stores the new chain head in meta, signed
+// (audit_chain.h).
 //
 // Guarantees: callbacks run on the committer thread, in submission order, exactly once,
 // with OK only after the synced write succeeded. After a failed write every mutation of
@@ -56,9 +57,10 @@ class Committer {
   using Callback = absl::AnyInvocable<void(absl::Status) &&>;
 
   // `db` and `handles` (indexed by ColumnFamily) must outlive the committer. `audit_head`
-  // is the end of the audit chain as stored in meta; `audit_key` keys its HMACs.
+  // is where the audit chain continues (its key_id names the audit key); `chain_key` is
+  // that key's chain key, which keys the entries' HMACs and signs the head.
   Committer(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-            CommitterOptions options, AuditHead audit_head, std::string audit_key);
+            CommitterOptions options, AuditHead audit_head, std::string chain_key);
   ~Committer();
 
   Committer(const Committer&) = delete;
@@ -73,6 +75,9 @@ class Committer {
   // mutation to write in its own batch. An error from `compute` is passed to `done`.
   using Compute = absl::AnyInvocable<absl::StatusOr<Mutation>() &&>;
   void CommitComputed(Compute compute, Callback done);
+
+  // The end of the audit chain as last made durable. Thread-safe.
+  AuditHead committed_audit_head() const;
 
  private:
   struct Pending {
@@ -96,7 +101,10 @@ class Committer {
   // Only touched by the committer thread.
   bool write_failed_ = false;
   AuditHead audit_head_;
-  const std::string audit_key_;
+  const std::string chain_key_;
+
+  mutable absl::Mutex head_mu_;
+  AuditHead committed_head_ ABSL_GUARDED_BY(head_mu_);
 
   std::thread thread_;
 };

@@ -305,18 +305,33 @@ absl::StatusOr<KeyRing> KeyRing::FromKeys(std::vector<std::string> keys) {
   return Build(std::move(keys), absl::StatusCode::kInvalidArgument, "key list");
 }
 
-std::string KeyRing::DeriveKey(absl::string_view label) const {
-  const Keys::Entry& oldest = keys_->entries.front();
+namespace {
+
+std::string HmacOfLabel(const unsigned char* key, absl::string_view label) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  ABSL_RAW_CHECK(HMAC(EVP_sha256(), oldest.bytes.data(), static_cast<int>(oldest.bytes.size()),
+  ABSL_RAW_CHECK(HMAC(EVP_sha256(), key, static_cast<int>(KeyRing::kKeyBytes),
                       reinterpret_cast<const unsigned char*>(label.data()), label.size(), out,
                       &length) != nullptr,
                  "HMAC-SHA256 failed");
-  std::string key(reinterpret_cast<const char*>(out), length);
+  std::string derived(reinterpret_cast<const char*>(out), length);
   OPENSSL_cleanse(out, sizeof out);
-  return key;
+  return derived;
 }
+
+}  // namespace
+
+std::string KeyRing::DeriveKey(absl::string_view label) const {
+  return HmacOfLabel(keys_->entries.front().bytes.data(), label);
+}
+
+std::optional<std::string> KeyRing::DeriveKeyFrom(uint32_t id, absl::string_view label) const {
+  const Keys::Entry* key = keys_->Find(id);
+  if (key == nullptr) return std::nullopt;
+  return HmacOfLabel(key->bytes.data(), label);
+}
+
+uint32_t KeyRing::oldest_key_id() const { return keys_->entries.front().id; }
 
 uint32_t KeyRing::current_key_id() const { return keys_->entries.back().id; }
 

@@ -57,10 +57,13 @@ class KeyRing {
 
   uint32_t current_key_id() const;
   bool HasKey(uint32_t id) const;
-  // A 32-byte key for another purpose, HMAC-SHA256(oldest key, label): the audit chain and
-  // idempotency fingerprints use it. The oldest key is never rotated out of the file, so
-  // derived keys are stable across rotations.
+  // A 32-byte key for another purpose: HMAC-SHA256(key, label), from the oldest key of the
+  // ring, or from the key `id` (nullopt if the ring does not hold it). The audit keys derive
+  // their chain and fingerprint keys this way (audit_keys.h); stores written before audit
+  // keys existed keyed both from their oldest data key.
   std::string DeriveKey(absl::string_view label) const;
+  std::optional<std::string> DeriveKeyFrom(uint32_t id, absl::string_view label) const;
+  uint32_t oldest_key_id() const;
   // Oldest first; the last is current_key_id().
   std::vector<uint32_t> key_ids() const;
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -74,19 +75,75 @@ absl::Status CheckSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
   return absl::OkStatus();
 }
 
-absl::StatusOr<AuditHead> ReadAuditHead(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
-  std::string value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kAuditHeadKey, &value);
-  if (s.IsNotFound()) return AuditHead();
-  if (!s.ok()) return FromRocksDb(s, "read audit head");
-  std::optional<AuditHead> head = AuditHead::Decode(value);
-  if (!head) return absl::DataLossError("audit head record is corrupt");
-  return *head;
+constexpr char kLegacyFingerprintKeyIdKey[] = "legacy_fingerprint_key_id";
+
+// Loads the audit key file; its keys must not be data keys.
+absl::StatusOr<KeyRing> LoadAuditKeys(const StoreOptions& options, const KeyRing& data_keys) {
+  if (options.audit_key_file.empty()) {
+    return absl::FailedPreconditionError("an audit key file is required (--audit_key_file)");
+  }
+  absl::StatusOr<KeyRing> ring = KeyRing::LoadFile(options.audit_key_file);
+  if (absl::IsNotFound(ring.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit key file ", options.audit_key_file,
+        " does not exist; create one, apart from the data key file, with: (umask 077; head "
+        "-c 32 /dev/urandom > ",
+        options.audit_key_file, ")"));
+  }
+  if (!ring.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("audit key file: ", ring.status().message()));
+  }
+  for (uint32_t id : ring->key_ids()) {
+    if (data_keys.HasKey(id)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("audit key file ", options.audit_key_file, " holds data key ", KeyIdHex(id),
+                       " of ", options.key_file, "; the audit chain needs a key of its own"));
+    }
+  }
+  return ring;
 }
 
-constexpr char kFingerprintKeyLabel[] = "safeguarding request fingerprint v1";
+// True if any report, event, queue entry or request record exists.
+absl::StatusOr<bool> HoldsData(rocksdb::DB* db,
+                               const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  for (ColumnFamily family : {ColumnFamily::kReports, ColumnFamily::kEvents, ColumnFamily::kQueue,
+                              ColumnFamily::kRequests}) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), handles[static_cast<int>(family)]));
+    it->SeekToFirst();
+    if (it->Valid()) return true;
+    if (!it->status().ok()) return FromRocksDb(it->status(), "scan for data");
+  }
+  return false;
+}
+
+absl::StatusOr<std::optional<uint32_t>> ReadLegacyFingerprintKeyId(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kLegacyFingerprintKeyIdKey, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocksDb(s, "read legacy fingerprint key id");
+  absl::string_view in(value);
+  std::optional<uint32_t> id = GetFixed32BE(&in);
+  if (!id) return absl::DataLossError("legacy fingerprint key id record is corrupt");
+  return *id;
+}
 
 }  // namespace
+
+struct ReportStore::Parts {
+  std::string path;
+  int lock_fd;
+  std::string key_file;
+  CommitterOptions commit;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  KeyRing keys;
+  std::vector<uint32_t> keys_in_use;
+  KeyRing audit_keys;
+  AuditOpenPlan plan;
+  std::optional<uint32_t> legacy_fingerprint_key_id;
+};
 
 absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOptions& options) {
   if (options.key_file.empty()) {
@@ -96,6 +153,8 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   if (!keys.ok()) {
     return absl::FailedPreconditionError(absl::StrCat("key file: ", keys.status().message()));
   }
+  absl::StatusOr<KeyRing> audit_keys = LoadAuditKeys(options, *keys);
+  if (!audit_keys.ok()) return audit_keys.status();
   absl::StatusOr<int> lock_fd = LockDataDir(options.path);
   if (!lock_fd.ok()) return lock_fd.status();
 
@@ -123,40 +182,97 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   // handles[0] is "default"; ours follow in ColumnFamily order.
   db->DestroyColumnFamilyHandle(handles[0]);
   handles.erase(handles.begin());
+  rocksdb::ColumnFamilyHandle* meta = handles[static_cast<int>(ColumnFamily::kMeta)];
 
-  absl::Status schema =
-      CheckSchema(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)], options.path);
-  if (schema.ok()) {
-    schema = CheckCurrentKey(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)], *keys,
-                             options.key_file);
-  }
-  absl::StatusOr<AuditHead> head =
-      schema.ok() ? ReadAuditHead(db.get(), handles[static_cast<int>(ColumnFamily::kMeta)])
-                  : absl::StatusOr<AuditHead>(schema);
-  if (!head.ok()) {
+  auto fail = [&](const absl::Status& status) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     db.reset();
     ::close(*lock_fd);
-    return schema.ok() ? OpenError(options.path, head.status().message()) : schema;
+    return status;
+  };
+  if (absl::Status schema = CheckSchema(db.get(), meta, options.path); !schema.ok()) {
+    return fail(schema);
   }
-  return std::unique_ptr<ReportStore>(
-      new ReportStore(options.path, *lock_fd, std::move(db), std::move(handles), options.commit,
-                      *std::move(head), options.key_file, *std::move(keys)));
+  absl::StatusOr<std::vector<uint32_t>> in_use =
+      CheckDataKeys(db.get(), meta, *keys, options.key_file);
+  if (!in_use.ok()) return fail(in_use.status());
+  absl::StatusOr<bool> has_data = HoldsData(db.get(), handles);
+  if (!has_data.ok()) return fail(has_data.status());
+  absl::StatusOr<AuditOpenPlan> plan =
+      AuditTrail(db.get(), handles[static_cast<int>(ColumnFamily::kAudit)], meta,
+                 AuditKeys(*audit_keys))
+          .PlanOpen(*keys, *has_data);
+  if (!plan.ok()) {
+    return fail(plan.status().code() == absl::StatusCode::kFailedPrecondition
+                    ? absl::FailedPreconditionError(absl::StrCat(
+                          "audit key file ", options.audit_key_file, ": ", plan.status().message()))
+                    : OpenError(options.path, plan.status().message()));
+  }
+  absl::StatusOr<std::optional<uint32_t>> legacy_id = ReadLegacyFingerprintKeyId(db.get(), meta);
+  if (!legacy_id.ok()) return fail(legacy_id.status());
+  if (plan->migrating) *legacy_id = keys->oldest_key_id();
+
+  const bool migrating = plan->migrating;
+  std::unique_ptr<ReportStore> store(new ReportStore(
+      Parts{options.path, *lock_fd, options.key_file, options.commit, std::move(db),
+            std::move(handles), *keys, *std::move(in_use), *audit_keys, *plan, *legacy_id}));
+  if (absl::Status written = store->CommitOpenPlan(*plan, migrating ? *legacy_id : std::nullopt);
+      !written.ok()) {
+    return OpenError(options.path,
+                     absl::StrCat("cannot write the audit trail: ", written.message()));
+  }
+  return store;
 }
 
-ReportStore::ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
-                         std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
-                         AuditHead audit_head, std::string key_file, const KeyRing& keys)
-    : path_(std::move(path)),
-      lock_fd_(lock_fd),
-      key_file_(std::move(key_file)),
-      audit_key_(keys.DeriveKey(kAuditChainKeyLabel)),
-      fingerprint_key_(keys.DeriveKey(kFingerprintKeyLabel)),
-      keys_(std::make_shared<const KeyRing>(keys)),
-      db_(std::move(db)),
-      handles_(std::move(handles)) {
-  committer_ = std::make_unique<Committer>(db_.get(), handles_, std::move(commit),
-                                           std::move(audit_head), audit_key_);
+ReportStore::ReportStore(Parts parts)
+    : path_(std::move(parts.path)),
+      lock_fd_(parts.lock_fd),
+      key_file_(std::move(parts.key_file)),
+      audit_problem_at_open_(parts.plan.problem),
+      migrated_audit_at_open_(parts.plan.migrating),
+      keys_(std::make_shared<const KeyRing>(parts.keys)),
+      keys_in_use_(std::move(parts.keys_in_use)),
+      db_(std::move(parts.db)),
+      handles_(std::move(parts.handles)) {
+  AuditKeys audit_keys(parts.audit_keys);
+  fingerprint_keys_ = audit_keys.fingerprint_keys();
+  if (parts.legacy_fingerprint_key_id) {
+    std::optional<std::string> legacy =
+        parts.keys.DeriveKeyFrom(*parts.legacy_fingerprint_key_id, kLegacyFingerprintKeyLabel);
+    if (legacy) fingerprint_keys_.push_back(*std::move(legacy));
+  }
+  AuditHead start = parts.plan.start;
+  start.key_id = audit_keys.current_id();
+  std::string chain_key = audit_keys.current_chain_key();
+  audit_ = std::make_unique<AuditTrail>(db_.get(), handle(ColumnFamily::kAudit),
+                                        handle(ColumnFamily::kMeta), std::move(audit_keys));
+  committer_ = std::make_unique<Committer>(db_.get(), handles_, std::move(parts.commit),
+                                           std::move(start), std::move(chain_key));
+}
+
+absl::Status ReportStore::CommitOpenPlan(const AuditOpenPlan& plan,
+                                         std::optional<uint32_t> legacy_key_id) {
+  if (plan.to_append.empty()) return absl::OkStatus();
+  Mutation m;
+  for (const v1::AuditEntry& entry : plan.to_append) m.Audit(entry);
+  if (legacy_key_id) {
+    std::string encoded;
+    PutFixed32BE(&encoded, *legacy_key_id);
+    m.Put(ColumnFamily::kMeta, kLegacyFingerprintKeyIdKey, std::move(encoded));
+  }
+  absl::Notification done;
+  absl::Status status;
+  committer_->Commit(std::move(m), [&](absl::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+AuditAnchorPoint ReportStore::committed_audit_anchor() const {
+  AuditHead head = committer_->committed_audit_head();
+  return AuditAnchorPoint{head.sequence, std::move(head.hash)};
 }
 
 ReportStore::~ReportStore() {
@@ -168,10 +284,25 @@ ReportStore::~ReportStore() {
   ::close(lock_fd_);
 }
 
+void ReportStore::RecordAudit(v1::AuditEntry entry,
+                              absl::AnyInvocable<void(absl::Status) &&> done) {
+  Mutation m;
+  m.Audit(std::move(entry));
+  committer_->Commit(std::move(m), std::move(done));
+}
+
+bool ReportStore::SameFingerprint(absl::string_view stored, absl::string_view raw) const {
+  for (const std::string& key : fingerprint_keys_) {
+    if (HmacSha256(key, raw) == stored) return true;
+  }
+  return false;
+}
+
 void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   // Only a keyed hash of the content is kept, so the requests family cannot be used to
   // confirm a guessed report offline.
-  report.fingerprint = HmacSha256(fingerprint_key_, report.fingerprint);
+  const std::string raw_fingerprint = std::move(report.fingerprint);
+  report.fingerprint = HmacSha256(fingerprint_keys_.front(), raw_fingerprint);
   std::string request_key = RequestKey(report.caller_scope, report.request_id);
   std::optional<absl::StatusOr<v1::SubmitReportResponse>> early;  // known without a write
   {
@@ -193,7 +324,8 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
             !first.ParseFromArray(value.data() + kFingerprintBytes,
                                   static_cast<int>(value.size() - kFingerprintBytes))) {
           early = absl::DataLossError("stored request record is corrupt");
-        } else if (value.compare(0, kFingerprintBytes, report.fingerprint) == 0) {
+        } else if (SameFingerprint(absl::string_view(value).substr(0, kFingerprintBytes),
+                                   raw_fingerprint)) {
           early = std::move(first);
         } else {
           early = absl::AlreadyExistsError(
@@ -212,7 +344,9 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   }
 
   ReportId id = *ReportId::Parse(report.report.id());
-  absl::StatusOr<std::string> sealed = SealReport(report.report, id, *keys());
+  // Sealed and queued under the shared key lock: see keys_mu_.
+  absl::ReaderMutexLock keys_lock(&keys_mu_);
+  absl::StatusOr<std::string> sealed = SealReport(report.report, id, *keys_);
   if (!sealed.ok()) {
     FinishSubmit(request_key, sealed.status(), std::move(done));
     return;

@@ -24,6 +24,7 @@
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
 #include "storage/audit_chain.h"
+#include "storage/audit_trail.h"
 #include "storage/committer.h"
 #include "storage/key_encoding.h"
 #include "storage/key_ring.h"
@@ -49,6 +50,9 @@ struct StoreOptions {
   CommitterOptions commit;
   // Encryption keys (see key_ring.h): the last key is current. Required.
   std::string key_file;
+  // Keys of the audit chain and request fingerprints (audit_keys.h). Required, and apart
+  // from key_file: it holds no data key.
+  std::string audit_key_file;
   // RocksDB environment; nullptr means the default. Tests pass one that injects faults.
   rocksdb::Env* env = nullptr;
 };
@@ -69,32 +73,23 @@ struct NewReport {
   v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
 };
 
-// A filtered, paged read of the audit trail. Unset fields match everything.
-struct AuditQuery {
-  std::string report_id;
-  std::string principal;
-  std::optional<absl::Time> start;  // inclusive
-  std::optional<absl::Time> end;    // exclusive
-  size_t page_size = 100;
-  std::string page_token;  // opaque, from the previous page
+// A data key of the key file and whether it may be retired.
+struct DataKeyStatus {
+  uint32_t id = 0;
+  bool current = false;
+  // Stored data may still be sealed with it. False once a rotation to a later key has
+  // re-encrypted every record without a failure: the key may then be removed from the file.
+  bool in_use = true;
 };
 
-struct AuditPage {
-  std::vector<v1::AuditEntry> entries;
-  std::string next_page_token;  // empty: no more
-};
-
-struct AuditVerification {
-  bool intact = true;
-  uint64_t entries_checked = 0;
-  uint64_t first_bad_sequence = 0;
-  std::string problem;
-};
-
-// FAILED_PRECONDITION unless `keys` holds the key recorded as current in meta (records it
-// on first open).
-absl::Status CheckCurrentKey(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
-                             const KeyRing& keys, const std::string& key_file);
+// Checks `keys` against the data keys meta records for the store: FAILED_PRECONDITION,
+// naming the key, unless the ring holds the key recorded as current and every key that may
+// still seal data. Records them on first open (an older store: every key of the ring is
+// taken to be in use until a rotation completes). Returns the keys in use.
+[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
+                                                                  rocksdb::ColumnFamilyHandle* meta,
+                                                                  const KeyRing& keys,
+                                                                  const std::string& key_file);
 
 class ReportStore {
  public:
@@ -129,11 +124,15 @@ class ReportStore {
   // Appends `entry` to the audit trail on its own; `done` runs once it is durable.
   void RecordAudit(v1::AuditEntry entry, absl::AnyInvocable<void(absl::Status) &&> done);
 
-  // Reads the audit trail in time order. INVALID_ARGUMENT for a malformed page token.
-  absl::StatusOr<AuditPage> ReadAuditLog(const AuditQuery& query) const;
-
-  // Walks the whole trail and checks the hash chain against the stored head.
-  absl::StatusOr<AuditVerification> VerifyAuditLog() const;
+  // The audit trail: reads, verification, anchors (see audit_trail.h).
+  const AuditTrail& audit_trail() const { return *audit_; }
+  // The end of the chain as last made durable: the anchor to publish.
+  AuditAnchorPoint committed_audit_anchor() const;
+  // Damage to the trail found when the store was opened (also recorded in the trail, so
+  // verification reports it from then on); empty if none.
+  const std::string& audit_problem_at_open() const { return audit_problem_at_open_; }
+  // True if opening migrated a store written before audit keys existed.
+  bool migrated_audit_at_open() const { return migrated_audit_at_open_; }
 
   // Makes a new key current (appended to the key file) and re-encrypts every stored
   // report under it in the background, in chunks that run on the committer thread so they
@@ -147,6 +146,8 @@ class ReportStore {
   uint64_t reencrypt_failures() const { return reencrypt_failures_.load(); }
   // True while a re-encryption pass is running.
   bool reencrypting() const { return reencrypting_.load(); }
+  // The keys of the key file, oldest first, with which of them may be retired.
+  std::vector<DataKeyStatus> DataKeys() const;
 
   // Flushes memtables to SST files (so data is in table files, not only the WAL).
   absl::Status Flush();
@@ -162,13 +163,19 @@ class ReportStore {
     std::vector<SubmitCallback> waiters;
   };
 
-  ReportStore(std::string path, int lock_fd, std::unique_ptr<rocksdb::DB> db,
-              std::vector<rocksdb::ColumnFamilyHandle*> handles, CommitterOptions commit,
-              AuditHead audit_head, std::string key_file, const KeyRing& keys);
+  struct Parts;
+  explicit ReportStore(Parts parts);
+
+  // Commits what opening must write (the trail's first entries, a migration) and waits.
+  absl::Status CommitOpenPlan(const AuditOpenPlan& plan, std::optional<uint32_t> legacy_key_id);
+  // True if the keyed fingerprint `stored` is of `raw` under any fingerprint key.
+  bool SameFingerprint(absl::string_view stored, absl::string_view raw) const;
 
   std::shared_ptr<const KeyRing> keys() const;
   // Schedules re-encryption of reports from `start_key` on the committer thread.
-  void ReencryptFrom(std::string start_key, bool final_pass);
+  // `failures_before`: reencrypt_failures_ when the rotation began; a rotation that ends
+  // with no new failure retires every older key from use.
+  void ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before);
 
   rocksdb::ColumnFamilyHandle* handle(ColumnFamily family) const {
     return handles_[static_cast<int>(family)];
@@ -179,15 +186,23 @@ class ReportStore {
   const std::string path_;
   const int lock_fd_;
   const std::string key_file_;
-  const std::string audit_key_;        // derived from the oldest key; see audit_chain.h
-  const std::string fingerprint_key_;  // derived likewise; keys request fingerprints
+  // Fingerprint keys, current first (audit_keys.h), then the legacy one of a migrated store
+  // while its data key is still in the key file.
+  std::vector<std::string> fingerprint_keys_;
+  std::string audit_problem_at_open_;
+  bool migrated_audit_at_open_ = false;
+  // Readers seal with keys_ and hand the mutation to the committer while holding the lock
+  // shared; a rotation swaps keys_ holding it exclusively. So once the swap is done, every
+  // record sealed with the old ring is queued ahead of the re-encryption that follows.
   mutable absl::Mutex keys_mu_;
   std::shared_ptr<const KeyRing> keys_ ABSL_GUARDED_BY(keys_mu_);
+  std::vector<uint32_t> keys_in_use_ ABSL_GUARDED_BY(keys_mu_);
   std::atomic<uint64_t> reencrypted_{0};
   std::atomic<uint64_t> reencrypt_failures_{0};
   std::atomic<bool> reencrypting_{false};
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<Committer> committer_;
 
   // Request keys whose first submission is being committed; later duplicates wait here.

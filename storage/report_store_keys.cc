@@ -1,6 +1,9 @@
 // ReportStore: encryption keys (the check at open, rotation, background re-encryption).
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "storage/report_codec.h"
 #include "storage/report_store.h"
 #include "storage/rocksdb_status.h"
@@ -9,6 +12,7 @@ namespace safeguarding::storage {
 namespace {
 
 constexpr char kCurrentKeyIdKey[] = "current_key_id";
+constexpr char kKeysInUseKey[] = "data_keys_in_use";
 constexpr int kReencryptChunk = 256;
 
 std::string EncodeKeyId(uint32_t id) {
@@ -17,32 +21,92 @@ std::string EncodeKeyId(uint32_t id) {
   return out;
 }
 
+std::string EncodeKeyIds(const std::vector<uint32_t>& ids) {
+  std::string out;
+  for (uint32_t id : ids) PutFixed32BE(&out, id);
+  return out;
+}
+
+std::optional<std::vector<uint32_t>> DecodeKeyIds(absl::string_view in) {
+  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
+  std::vector<uint32_t> ids;
+  while (!in.empty()) ids.push_back(*GetFixed32BE(&in));
+  return ids;
+}
+
+void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+}
+
 }  // namespace
 
-absl::Status CheckCurrentKey(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
-                             const KeyRing& keys, const std::string& key_file) {
+absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
+                                                    rocksdb::ColumnFamilyHandle* meta,
+                                                    const KeyRing& keys,
+                                                    const std::string& key_file) {
+  rocksdb::WriteBatch batch;
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kCurrentKeyIdKey, &value);
   if (s.IsNotFound()) {
+    batch.Put(meta, kCurrentKeyIdKey, EncodeKeyId(keys.current_key_id()));
+  } else if (!s.ok()) {
+    return FromRocksDb(s, "read current key id");
+  } else {
+    absl::string_view in(value);
+    std::optional<uint32_t> recorded_current = GetFixed32BE(&in);
+    if (!recorded_current) return absl::DataLossError("current key id record is corrupt");
+    if (!keys.HasKey(*recorded_current)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("key file ", key_file, " does not hold key ", KeyIdHex(*recorded_current),
+                       " that encrypts this data directory (wrong --key_file?)"));
+    }
+  }
+
+  std::vector<uint32_t> in_use;
+  s = db->Get(rocksdb::ReadOptions(), meta, kKeysInUseKey, &value);
+  const bool recorded = !s.IsNotFound();
+  if (!recorded) {
+    in_use = keys.key_ids();  // an older store: nothing is known to be retired yet
+  } else if (!s.ok()) {
+    return FromRocksDb(s, "read data keys in use");
+  } else {
+    std::optional<std::vector<uint32_t>> decoded = DecodeKeyIds(value);
+    if (!decoded) return absl::DataLossError("data keys in use record is corrupt");
+    in_use = *std::move(decoded);
+  }
+  for (uint32_t id : in_use) {
+    if (!keys.HasKey(id)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key file ", key_file, " lacks data key ", KeyIdHex(id),
+          ", which may still seal stored reports; put it back (only keys that `triagectl admin "
+          "keys` lists as retired may be removed)"));
+    }
+  }
+  // New data will be sealed with the ring's current key.
+  const size_t before = in_use.size();
+  AddKeyId(in_use, keys.current_key_id());
+  if (!recorded || in_use.size() != before) batch.Put(meta, kKeysInUseKey, EncodeKeyIds(in_use));
+  if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocksDb(db->Put(wo, meta, kCurrentKeyIdKey, EncodeKeyId(keys.current_key_id())),
-                       "write current key id");
+    if (absl::Status w = FromRocksDb(db->Write(wo, &batch), "record data keys"); !w.ok()) return w;
   }
-  if (!s.ok()) return FromRocksDb(s, "read current key id");
-  absl::string_view in(value);
-  std::optional<uint32_t> id = GetFixed32BE(&in);
-  if (!id) return absl::DataLossError("current key id record is corrupt");
-  if (!keys.HasKey(*id)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("key file ", key_file, " does not hold key ", KeyIdHex(*id),
-                     " that encrypts this data directory (wrong --key_file?)"));
+  return in_use;
+}
+
+std::vector<DataKeyStatus> ReportStore::DataKeys() const {
+  absl::ReaderMutexLock lock(&keys_mu_);
+  std::vector<DataKeyStatus> out;
+  for (uint32_t id : keys_->key_ids()) {
+    const bool in_use =
+        std::find(keys_in_use_.begin(), keys_in_use_.end(), id) != keys_in_use_.end();
+    out.push_back(DataKeyStatus{id, id == keys_->current_key_id(), in_use});
   }
-  return absl::OkStatus();
+  return out;
 }
 
 std::shared_ptr<const KeyRing> ReportStore::keys() const {
-  absl::MutexLock lock(&keys_mu_);
+  absl::ReaderMutexLock lock(&keys_mu_);
   return keys_;
 }
 
@@ -62,15 +126,21 @@ void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>)
           return absl::UnavailableError(absl::StrCat("key rotation: ", rotated.status().message()));
         }
         result->new_key_id = rotated->current_key_id();
+        std::vector<uint32_t> in_use;
         {
           absl::MutexLock lock(&keys_mu_);
           keys_ = std::make_shared<const KeyRing>(*std::move(rotated));
+          AddKeyId(keys_in_use_, result->new_key_id);
+          in_use = keys_in_use_;
         }
         uint64_t estimate = 0;
         db_->GetIntProperty(handle(ColumnFamily::kReports), "rocksdb.estimate-num-keys", &estimate);
         result->records_to_reencrypt = estimate;
         Mutation m;
         m.Put(ColumnFamily::kMeta, kCurrentKeyIdKey, EncodeKeyId(result->new_key_id));
+        // Recorded before any record is sealed with the new key, so a crash never leaves
+        // data under a key the store does not know it uses.
+        m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use));
         return m;
       },
       [this, result, done = std::move(done)](absl::Status status) mutable {
@@ -79,16 +149,18 @@ void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>)
           std::move(done)(std::move(status));
           return;
         }
-        ReencryptFrom("", /*final_pass=*/false);
+        ReencryptFrom("", /*final_pass=*/false, reencrypt_failures_.load());
         std::move(done)(*result);
       });
 }
 
-void ReportStore::ReencryptFrom(std::string start_key, bool final_pass) {
+void ReportStore::ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before) {
   auto next = std::make_shared<std::string>();
+  auto retired_to = std::make_shared<std::optional<std::vector<uint32_t>>>();
   committer_->CommitComputed(
       // Runs on the committer thread: nothing else writes while it reads and re-seals.
-      [this, start_key = std::move(start_key), next]() -> absl::StatusOr<Mutation> {
+      [this, start_key = std::move(start_key), next, final_pass, failures_before,
+       retired_to]() -> absl::StatusOr<Mutation> {
         std::shared_ptr<const KeyRing> ring = keys();
         Mutation m;
         std::unique_ptr<rocksdb::Iterator> it(
@@ -117,17 +189,28 @@ void ReportStore::ReencryptFrom(std::string start_key, bool final_pass) {
         }
         if (!it->status().ok()) return FromRocksDb(it->status(), "re-encrypt scan");
         reencrypted_ += m.writes().size();
+        if (final_pass && next->empty() && reencrypt_failures_.load() == failures_before) {
+          // Every record is now sealed with the current key (keys_mu_ makes sure nothing
+          // sealed with an older ring is still on its way): older keys are retired.
+          *retired_to = std::vector<uint32_t>{ring->current_key_id()};
+          m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to));
+        }
         return m;
       },
-      [this, next, final_pass](const absl::Status& status) {
+      [this, next, final_pass, failures_before, retired_to](const absl::Status& status) {
         if (status.ok() && !next->empty()) {
-          ReencryptFrom(*next, final_pass);  // the next chunk, behind what arrived meanwhile
+          // The next chunk, behind what arrived meanwhile.
+          ReencryptFrom(*next, final_pass, failures_before);
         } else if (status.ok() && !final_pass) {
-          // One more pass catches reports sealed with the old key just before the switch
-          // and committed after the first pass went by.
-          ReencryptFrom("", /*final_pass=*/true);
+          // One more pass confirms that nothing sealed with an older key is left, and
+          // retires the older keys at its end.
+          ReencryptFrom("", /*final_pass=*/true, failures_before);
         } else {
           if (!status.ok()) reencrypt_failures_ += 1;
+          if (status.ok() && retired_to->has_value()) {
+            absl::MutexLock lock(&keys_mu_);
+            keys_in_use_ = **retired_to;
+          }
           reencrypting_ = false;
         }
       });

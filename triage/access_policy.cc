@@ -45,6 +45,7 @@ const std::vector<Rule>& Rules() {
       {kAdmin, "CreateBackup", {v1::ROLE_ADMIN}},
       {kAdmin, "PurgeExpiredReports", {v1::ROLE_ADMIN}},
       {kAdmin, "RotateEncryptionKey", {v1::ROLE_ADMIN}},
+      {kAdmin, "ListEncryptionKeys", {v1::ROLE_ADMIN}},
   };
   return *rules;
 }

@@ -72,7 +72,7 @@ absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore&
   }
   query.page_size = request.page_size() == 0 ? 100 : static_cast<size_t>(request.page_size());
   query.page_token = request.page_token();
-  absl::StatusOr<storage::AuditPage> page = store.ReadAuditLog(query);
+  absl::StatusOr<storage::AuditPage> page = store.audit_trail().Read(query);
   if (!page.ok()) return page.status();
   v1::GetAuditLogResponse response;
   for (auto& entry : page->entries) *response.add_entries() = std::move(entry);
@@ -80,14 +80,47 @@ absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore&
   return response;
 }
 
-absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(const storage::ReportStore& store) {
-  absl::StatusOr<storage::AuditVerification> result = store.VerifyAuditLog();
+absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(
+    const storage::ReportStore& store, const v1::VerifyAuditLogRequest& request) {
+  constexpr int kMaxAnchors = 1000;
+  FieldViolations v;
+  if (request.anchors_size() > kMaxAnchors) {
+    v.Add("anchors", absl::StrCat("at most ", kMaxAnchors, " anchors"));
+  }
+  std::vector<storage::AuditAnchorPoint> anchors;
+  for (int i = 0; i < request.anchors_size() && i < kMaxAnchors; ++i) {
+    const v1::AuditAnchor& anchor = request.anchors(i);
+    if (anchor.sequence() == 0)
+      v.Add(absl::StrCat("anchors[", i, "].sequence"), "must be 1 or more");
+    if (anchor.hash().size() != storage::kAuditHashBytes) {
+      v.Add(absl::StrCat("anchors[", i, "].hash"), "must be 32 bytes");
+    }
+    anchors.push_back(storage::AuditAnchorPoint{anchor.sequence(), anchor.hash()});
+  }
+  if (!v.empty()) return v.ToStatus();
+  absl::StatusOr<storage::AuditVerification> result =
+      store.audit_trail().Verify(std::move(anchors));
   if (!result.ok()) return result.status();
   v1::VerifyAuditLogResponse response;
   response.set_intact(result->intact);
   response.set_entries_checked(result->entries_checked);
   response.set_first_bad_sequence(result->first_bad_sequence);
   response.set_problem(result->problem);
+  response.mutable_head()->set_sequence(result->head.sequence);
+  response.mutable_head()->set_hash(result->head.hash);
+  response.set_anchors_checked(static_cast<uint32_t>(result->anchors_checked));
+  return response;
+}
+
+v1::ListEncryptionKeysResponse ListEncryptionKeys(const storage::ReportStore& store) {
+  v1::ListEncryptionKeysResponse response;
+  for (const storage::DataKeyStatus& key : store.DataKeys()) {
+    v1::EncryptionKeyStatus* status = response.add_keys();
+    status->set_key_id(storage::KeyIdHex(key.id));
+    status->set_current(key.current);
+    status->set_in_use(key.in_use);
+  }
+  response.set_reencrypting(store.reencrypting());
   return response;
 }
 

@@ -49,8 +49,12 @@ void FinishAudited(storage::ReportStore& store, const Caller& caller, absl::stri
 absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore& store,
                                                      const v1::GetAuditLogRequest& request);
 
-// Administration.VerifyAuditLog.
-absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(const storage::ReportStore& store);
+// Administration.VerifyAuditLog: INVALID_ARGUMENT naming the anchor for a malformed one.
+[[nodiscard]] absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(
+    const storage::ReportStore& store, const v1::VerifyAuditLogRequest& request);
+
+// Administration.ListEncryptionKeys: the data keys and which may be retired.
+v1::ListEncryptionKeysResponse ListEncryptionKeys(const storage::ReportStore& store);
 
 }  // namespace safeguarding::triage
 

@@ -151,13 +151,14 @@ TEST_P(AccessTest, RefusalsAreAuditedWithWhoWhatAndTheCode) {
   Authorize(context, credentials_.token(v1::ROLE_SUPERVISOR));
   v1::GetAuditLogResponse log;
   ASSERT_TRUE(admin->GetAuditLog(&context, v1::GetAuditLogRequest(), &log).ok());
-  ASSERT_GE(log.entries_size(), 2);
-  const v1::AuditEntry& unauthenticated = log.entries(0);
+  ASSERT_GE(log.entries_size(), 3);
+  EXPECT_TRUE(log.entries(0).has_key_change()) << "a new store's trail begins with its key";
+  const v1::AuditEntry& unauthenticated = log.entries(1);
   EXPECT_EQ(unauthenticated.method(), get_report);
   EXPECT_EQ(unauthenticated.principal(), "");
   EXPECT_EQ(unauthenticated.result_code(), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
   EXPECT_THAT(unauthenticated.peer(), ::testing::HasSubstr("127.0.0.1"));
-  const v1::AuditEntry& denied = log.entries(1);
+  const v1::AuditEntry& denied = log.entries(2);
   EXPECT_EQ(denied.principal(), "intake-app");
   EXPECT_EQ(denied.report_id(), "") << "an empty request names no report";
   EXPECT_EQ(denied.role(), v1::ROLE_INTAKE);

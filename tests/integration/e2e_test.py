@@ -41,7 +41,8 @@ class Server:
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [ARGS.server_bin, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--insecure",
-             "--credentials_file=" + credentials, "--key_file=" + data_dir + ".key"],
+             "--credentials_file=" + credentials, "--key_file=" + data_dir + ".key",
+             "--audit_key_file=" + data_dir + ".audit-key"],
             stdout=self.log, stderr=self.log)
         self.address = self._wait_listening()
 
@@ -140,6 +141,8 @@ class IntakeEndToEnd(unittest.TestCase):
         self.credentials = os.path.join(self.tmp, "credentials")
         old_umask = os.umask(0o077)
         with open(self.data_dir + ".key", "wb") as f:
+            f.write(os.urandom(32))
+        with open(self.data_dir + ".audit-key", "wb") as f:
             f.write(os.urandom(32))
         os.umask(old_umask)
         self.intake_token = add_token(self.credentials, "web-form", "intake")

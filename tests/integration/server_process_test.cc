@@ -40,6 +40,7 @@ std::vector<std::string> ServerArgs(const testing::TempDir& dir) {
           "--data_dir=" + dir.Sub("db"),
           "--insecure",
           "--key_file=" + testing::TestKeyFile(dir.Sub("db")),
+          "--audit_key_file=" + testing::TestAuditKeyFile(dir.Sub("db")),
           "--credentials_file=" + dir.Sub("credentials"),
           "--rate_limit_per_second=0"};
 }
@@ -157,6 +158,7 @@ TEST(ServerProcessTest, DataDirThatIsAFileGivesOneClearLineAndNonZeroExit) {
   std::ofstream(dir.Sub("not-a-dir")) << "x";
   ServerProcess server({"--listen=127.0.0.1:0", "--data_dir=" + dir.Sub("not-a-dir"), "--insecure",
                         "--key_file=" + testing::TestKeyFile(dir.Sub("db")),
+                        "--audit_key_file=" + testing::TestAuditKeyFile(dir.Sub("db")),
                         "--credentials_file=" + dir.Sub("credentials")},
                        dir.Sub("server.log"));
   std::optional<int> code = server.WaitForExit(kStartTimeout);

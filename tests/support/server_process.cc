@@ -15,11 +15,21 @@
 
 namespace safeguarding::testing {
 
-std::string ServerBinary() {
-  const char* bin = std::getenv("TRIAGE_SERVER_BIN");
-  if (bin == nullptr || *bin == '\0') throw std::runtime_error("TRIAGE_SERVER_BIN is not set");
-  return bin;
+namespace {
+
+// The environment variable if set (to test another build), else the path CMake compiled in.
+std::string BinaryPath(const char* variable, const char* built) {
+  const char* bin = std::getenv(variable);
+  if (bin != nullptr && *bin != '\0') return bin;
+  if (*built == '\0') throw std::runtime_error(std::string(variable) + " is not set");
+  return built;
 }
+
+}  // namespace
+
+std::string ServerBinary() { return BinaryPath("TRIAGE_SERVER_BIN", TRIAGE_SERVER_BIN_PATH); }
+
+std::string FixturesDir() { return BinaryPath("TRIAGE_FIXTURES_DIR", TRIAGE_FIXTURES_DIR_PATH); }
 
 ServerProcess::ServerProcess(const std::vector<std::string>& args, std::string log_path)
     : log_path_(std::move(log_path)) {
@@ -87,6 +97,54 @@ std::optional<int> ServerProcess::WaitForExit(absl::Duration timeout) {
 
 void ServerProcess::Signal(int signal) {
   if (!exit_code_) ::kill(pid_, signal);
+}
+
+CommandResult RunTriagectl(const std::vector<std::string>& args, const std::string& token,
+                           absl::Duration timeout) {
+  const std::string bin = BinaryPath("TRIAGECTL_BIN", TRIAGECTL_BIN_PATH);
+  char out_path[] = "/tmp/triagectl-out-XXXXXX";
+  int out_fd = ::mkstemp(out_path);
+  if (out_fd < 0) throw std::runtime_error("mkstemp failed");
+  std::vector<std::string> argv_storage = {bin};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDERR_FILENO);
+    if (token.empty()) {
+      ::unsetenv("TRIAGECTL_TOKEN");
+    } else {
+      ::setenv("TRIAGECTL_TOKEN", token.c_str(), 1);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  if (pid < 0) throw std::runtime_error("fork failed");
+  CommandResult result;
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (absl::Now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  std::ifstream in(out_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  result.output = text.str();
+  ::unlink(out_path);
+  return result;
 }
 
 }  // namespace safeguarding::testing

@@ -1,6 +1,5 @@
 // ServerProcess: the real triage-server binary as a child process, for tests of what only
-// a process shows (exit codes, signals, SIGKILL, file locks). The binary's path comes from
-// the TRIAGE_SERVER_BIN environment variable, which ctest sets.
+// a process shows (exit codes, signals, SIGKILL, file locks).
 #ifndef SAFEGUARDING_TESTS_SUPPORT_SERVER_PROCESS_H_
 #define SAFEGUARDING_TESTS_SUPPORT_SERVER_PROCESS_H_
 
@@ -37,8 +36,22 @@ class ServerProcess {
   std::string log_path_;
 };
 
-// TRIAGE_SERVER_BIN, failing the test if unset.
+// The triage-server binary (TRIAGE_SERVER_BIN, else the one this build made).
 std::string ServerBinary();
+// tests/fixtures of the source tree (TRIAGE_FIXTURES_DIR overrides).
+std::string FixturesDir();
+
+// What a finished command printed (stdout and stderr together) and its exit code (128 +
+// signal number if killed; -1 if it had to be killed after `timeout`).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs triagectl (TRIAGECTL_BIN, else the one this build made) with `args` and
+// TRIAGECTL_TOKEN=`token` (unset if empty), as a user would from a shell, and waits for it.
+CommandResult RunTriagectl(const std::vector<std::string>& args, const std::string& token,
+                           absl::Duration timeout = absl::Seconds(30));
 
 }  // namespace safeguarding::testing
 

@@ -1,5 +1,6 @@
 // Options for stores and in-process servers in tests. Each data directory gets an
-// encryption key file beside it (<data_dir>.key, created on first use, mode 0600).
+// encryption key file and an audit key file beside it (<data_dir>.key and
+// <data_dir>.audit-key, created on first use, mode 0600).
 #ifndef SAFEGUARDING_TESTS_SUPPORT_TEST_SERVER_H_
 #define SAFEGUARDING_TESTS_SUPPORT_TEST_SERVER_H_
 
@@ -19,11 +20,20 @@ inline std::string TestKeyFile(const std::string& data_dir) {
   return key_file;
 }
 
+// The audit key file beside a data directory: <data_dir>.audit-key, created on first use.
+inline std::string TestAuditKeyFile(const std::string& data_dir) {
+  std::string key_file = data_dir + ".audit-key";
+  absl::Status created = storage::CreateKeyFileIfMissing(key_file);
+  if (!created.ok()) throw std::runtime_error(std::string(created.message()));
+  return key_file;
+}
+
 inline storage::StoreOptions TestStoreOptions(const std::string& data_dir,
                                               rocksdb::Env* env = nullptr) {
   storage::StoreOptions options;
   options.path = data_dir;
   options.key_file = TestKeyFile(data_dir);
+  options.audit_key_file = TestAuditKeyFile(data_dir);
   options.env = env;
   return options;
 }
@@ -35,6 +45,7 @@ inline services::ServerOptions LoopbackTestOptions(const std::string& data_dir,
   options.listen = "127.0.0.1:0";
   options.data_dir = data_dir;
   options.key_file = TestKeyFile(data_dir);
+  options.audit_key_file = TestAuditKeyFile(data_dir);
   options.credentials_file = credentials_file;
   options.insecure = true;
   options.rate_limit_per_second = 0;

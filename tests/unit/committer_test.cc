@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "rocksdb/db.h"
+#include "storage/audit_trail.h"
 #include "storage/key_encoding.h"
 #include "tests/support/temp_dir.h"
 
@@ -141,14 +142,19 @@ TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
 }
 
 TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
+  const AuditKeys keys(*KeyRing::FromKeys({std::string(32, 'a')}));
   int64_t fake_micros = 1'000'000;
   CommitterOptions options;
   // A clock that goes backwards: the trail's times must still never decrease.
   options.now = [&] { return absl::FromUnixMicros(fake_micros -= 10); };
   {
-    Committer committer(db_.get(), handles_, options, AuditHead(), kAuditKey);
+    AuditHead start;
+    start.key_id = keys.current_id();
+    Committer committer(db_.get(), handles_, options, start, keys.current_chain_key());
     for (int i = 0; i < 5; ++i) {
       Mutation m;
+      // As a new store's trail begins: with the key change naming its audit key.
+      if (i == 0) m.Audit(KeyChangeEntry(keys.current_id(), "", std::string(32, '\0')));
       v1::AuditEntry entry;
       entry.set_principal(absl::StrCat("p", i));
       m.Audit(entry);
@@ -161,7 +167,7 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
       done.WaitForNotification();
     }
   }
-  AuditChainVerifier verifier(kAuditKey);
+  AuditChainVerifier verifier(keys);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handles_[static_cast<int>(ColumnFamily::kAudit)]));
   std::vector<std::string> principals;
@@ -173,12 +179,15 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
     verifier.Add(entry, key->time_micros, key->sequence);
     principals.push_back(entry.principal());
   }
-  auto head = AuditHead::Decode(Read(ColumnFamily::kMeta, kAuditHeadKey));
+  auto head = DecodeStoredHead(Read(ColumnFamily::kMeta, kAuditHeadKey));
   ASSERT_TRUE(head.has_value());
+  EXPECT_TRUE(HeadSignatureValid(*head, keys.current_chain_key()));
+  EXPECT_EQ(head->head.key_id, keys.current_id());
   verifier.Finish(*head);
   EXPECT_TRUE(verifier.intact()) << verifier.problem();
-  EXPECT_EQ(head->sequence, 6u);
-  EXPECT_EQ(principals, (std::vector<std::string>{"p0", "p1", "p2", "p2", "p3", "p4"}));
+  EXPECT_EQ(head->head.sequence, 7u);
+  EXPECT_EQ(principals,
+            (std::vector<std::string>{"triage-server", "p0", "p1", "p2", "p2", "p3", "p4"}));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/credentials.h"
+#include "storage/audit_chain.h"
 #include "tools/triagectl/render.h"
 #include "triage/access_policy.h"
 
@@ -51,8 +52,14 @@ AdminCommands::AdminCommands(CLI::App& app) {
   add_token_->add_option("--role", role_, "intake | triager | supervisor | monitor | admin")
       ->required();
   verify_audit_ = admin_->add_subcommand("verify-audit", "check the audit hash chain");
+  verify_audit_->add_option(
+      "--anchor", anchors_,
+      "SEQ:HASH from an 'audit anchor' log line or the anchor file: it must lie on the chain "
+      "and the trail must not end before it (repeatable)");
   rotate_key_ =
       admin_->add_subcommand("rotate-key", "make a new encryption key current and re-encrypt");
+  keys_ = admin_->add_subcommand(
+      "keys", "list the data keys: current, in use, or retired (may be removed from the file)");
 }
 
 bool AdminCommands::parsed() const { return audit_->parsed() || admin_->parsed(); }
@@ -62,6 +69,7 @@ int AdminCommands::Run(const ConnectionOptions& connection, bool json) {
   if (add_token_->parsed()) return RunAddToken();
   if (verify_audit_->parsed()) return RunVerifyAudit(connection, json);
   if (rotate_key_->parsed()) return RunRotateKey(connection, json);
+  if (keys_->parsed()) return RunKeys(connection, json);
   return 2;
 }
 
@@ -113,16 +121,30 @@ int AdminCommands::RunAudit(const ConnectionOptions& connection, bool json) {
 }
 
 int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json) {
+  v1::VerifyAuditLogRequest request;
+  for (const std::string& text : anchors_) {
+    absl::StatusOr<storage::AuditAnchorPoint> anchor = storage::AuditAnchorPoint::Parse(text);
+    if (!anchor.ok()) throw UsageError(absl::StrCat("--", anchor.status().message()));
+    v1::AuditAnchor* added = request.add_anchors();
+    added->set_sequence(anchor->sequence);
+    added->set_hash(anchor->hash);
+  }
   auto stub = v1::Administration::NewStub(OpenChannel(connection));
   v1::VerifyAuditLogResponse response;
-  grpc::Status status = stub->VerifyAuditLog(NewCallContext(connection).get(),
-                                             v1::VerifyAuditLogRequest(), &response);
+  grpc::Status status = stub->VerifyAuditLog(NewCallContext(connection).get(), request, &response);
   if (!status.ok()) return ReportCallError(status);
   if (json) {
     std::cout << RenderJson(response);
   } else if (response.intact()) {
-    std::printf("Audit trail intact: %llu entries checked.\n",
+    std::printf("Audit trail intact: %llu entries checked",
                 static_cast<unsigned long long>(response.entries_checked()));
+    if (response.anchors_checked() > 0) {
+      std::printf(", on all %u anchors", response.anchors_checked());
+    }
+    std::printf(".\nHead (keep as an anchor): %s\n",
+                storage::AuditAnchorPoint{response.head().sequence(), response.head().hash()}
+                    .ToString()
+                    .c_str());
   } else {
     std::printf("AUDIT TRAIL BROKEN at sequence %llu: %s (%llu entries checked)\n",
                 static_cast<unsigned long long>(response.first_bad_sequence()),
@@ -130,6 +152,28 @@ int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json
                 static_cast<unsigned long long>(response.entries_checked()));
   }
   return response.intact() ? 0 : 5;
+}
+
+int AdminCommands::RunKeys(const ConnectionOptions& connection, bool json) {
+  auto stub = v1::Administration::NewStub(OpenChannel(connection));
+  v1::ListEncryptionKeysResponse response;
+  grpc::Status status = stub->ListEncryptionKeys(NewCallContext(connection).get(),
+                                                 v1::ListEncryptionKeysRequest(), &response);
+  if (!status.ok()) return ReportCallError(status);
+  if (json) {
+    std::cout << RenderJson(response);
+    return 0;
+  }
+  for (const v1::EncryptionKeyStatus& key : response.keys()) {
+    std::printf("%s  %s\n", key.key_id().c_str(),
+                key.current()  ? "current"
+                : key.in_use() ? "in use (keep it in the key file)"
+                               : "retired (nothing is sealed with it: may be removed)");
+  }
+  if (response.reencrypting()) {
+    std::printf("A rotation is re-encrypting; older keys are retired once it completes.\n");
+  }
+  return 0;
 }
 
 int AdminCommands::RunRotateKey(const ConnectionOptions& connection, bool json) {

@@ -1,13 +1,15 @@
 // triagectl's audit and administration commands:
 //   audit [--report ID] [--principal P] [--since TIME] [--until TIME] [--limit N]
 //   admin add-token --credentials-file F --principal P --role ROLE   (local file; no RPC)
-//   admin verify-audit
+//   admin verify-audit [--anchor SEQ:HASH ...]
 //   admin rotate-key
+//   admin keys
 #ifndef SAFEGUARDING_TOOLS_TRIAGECTL_ADMIN_COMMANDS_H_
 #define SAFEGUARDING_TOOLS_TRIAGECTL_ADMIN_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "tools/triagectl/connection.h"
 
@@ -27,17 +29,20 @@ class AdminCommands {
   int RunAddToken();
   int RunVerifyAudit(const ConnectionOptions& connection, bool json);
   int RunRotateKey(const ConnectionOptions& connection, bool json);
+  int RunKeys(const ConnectionOptions& connection, bool json);
 
   CLI::App* audit_ = nullptr;
   CLI::App* admin_ = nullptr;
   CLI::App* add_token_ = nullptr;
   CLI::App* verify_audit_ = nullptr;
   CLI::App* rotate_key_ = nullptr;
+  CLI::App* keys_ = nullptr;
 
   std::string report_id_, principal_, since_, until_;
   int limit_ = 100;
   std::string credentials_file_ = "./var/credentials";
   std::string role_;
+  std::vector<std::string> anchors_;
 };
 
 }  // namespace safeguarding::tools

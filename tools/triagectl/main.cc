@@ -7,9 +7,11 @@
 //   triagectl show REPORT_ID
 //   triagectl audit [--report ID] [--principal P] [--since T] [--until T] [--limit N]
 //   triagectl admin add-token --credentials-file F --principal P --role R
-//   triagectl admin verify-audit
+//   triagectl admin verify-audit [--anchor SEQ:HASH ...]
+//   triagectl admin rotate-key | keys
 //
-// Exit codes: 0 ok, 1 other error, 2 usage, 3 rejected or not found, 4 unavailable.
+// Exit codes: 0 ok, 1 other error, 2 usage, 3 rejected or not found, 4 unavailable,
+// 5 audit trail broken.
 #include <grpcpp/grpcpp.h>
 #include <openssl/rand.h>
 

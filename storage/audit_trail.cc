@@ -1,0 +1,364 @@
+#include "storage/audit_trail.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/snapshot.h"
+#include "storage/key_encoding.h"
+#include "storage/key_ring.h"
+#include "storage/rocksdb_status.h"
+
+namespace safeguarding::storage {
+namespace {
+
+constexpr size_t kMaxAuditPage = 1000;
+// A filter that rarely matches must not scan the whole trail in one call: a page ends
+// after this many entries were looked at, with a token to go on.
+constexpr size_t kMaxScannedPerPage = 50000;
+
+rocksdb::ReadOptions At(const rocksdb::Snapshot* snapshot) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  return options;
+}
+
+v1::AuditEntry ServerEntry(absl::string_view method) {
+  v1::AuditEntry entry;
+  entry.set_principal(kAuditServerPrincipal);
+  entry.set_method(std::string(method));
+  return entry;
+}
+
+}  // namespace
+
+v1::AuditEntry KeyChangeEntry(uint32_t key_id, std::string previous_key_id,
+                              std::string trail_digest) {
+  v1::AuditEntry entry = ServerEntry(kAuditKeyChangeMethod);
+  v1::AuditKeyChange* change = entry.mutable_key_change();
+  change->set_key_id(KeyIdHex(key_id));
+  change->set_previous_key_id(std::move(previous_key_id));
+  change->set_trail_digest(std::move(trail_digest));
+  return entry;
+}
+
+v1::AuditEntry TrailBreakEntry(std::string problem) {
+  v1::AuditEntry entry = ServerEntry(kAuditTrailBreakMethod);
+  entry.mutable_trail_break()->set_problem(std::move(problem));
+  return entry;
+}
+
+AuditTrail::AuditTrail(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* audit,
+                       rocksdb::ColumnFamilyHandle* meta, AuditKeys keys)
+    : db_(db), audit_(audit), meta_(meta), keys_(std::move(keys)) {}
+
+absl::StatusOr<std::optional<StoredHead>> AuditTrail::ReadHead(
+    const rocksdb::Snapshot* snapshot) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(At(snapshot), meta_, kAuditHeadKey, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocksDb(s, "read audit head");
+  std::optional<StoredHead> head = DecodeStoredHead(value);
+  if (!head) return absl::DataLossError("the audit head record cannot be decoded");
+  return head;
+}
+
+absl::StatusOr<std::optional<AuditTrail::Located>> AuditTrail::First(
+    const rocksdb::Snapshot* snapshot) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot), audit_));
+  it->SeekToFirst();
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocksDb(it->status(), "read audit trail");
+    return std::nullopt;
+  }
+  std::optional<AuditKeyParts> parts =
+      ParseAuditKey(absl::string_view(it->key().data(), it->key().size()));
+  if (!parts) return absl::DataLossError("malformed audit key");
+  return Located{parts->time_micros, parts->sequence, "", std::nullopt};
+}
+
+absl::StatusOr<std::optional<AuditTrail::Located>> AuditTrail::Last(
+    const rocksdb::Snapshot* snapshot) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot), audit_));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocksDb(it->status(), "read audit trail");
+    return std::nullopt;
+  }
+  std::optional<AuditKeyParts> parts =
+      ParseAuditKey(absl::string_view(it->key().data(), it->key().size()));
+  if (!parts) return absl::DataLossError("malformed audit key");
+  v1::AuditEntry entry;
+  if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+    return Located{parts->time_micros, parts->sequence, "", std::nullopt};
+  }
+  std::string hash = entry.hash();
+  return Located{parts->time_micros, parts->sequence, std::move(hash), std::move(entry)};
+}
+
+absl::StatusOr<bool> AuditTrail::Walk(const rocksdb::Snapshot* snapshot,
+                                      AuditChainVerifier& verifier, uint64_t* decoded) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot), audit_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::optional<AuditKeyParts> parts =
+        ParseAuditKey(absl::string_view(it->key().data(), it->key().size()));
+    v1::AuditEntry entry;
+    if (!parts || !entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return false;
+    }
+    verifier.Add(entry, parts->time_micros, parts->sequence);
+    ++*decoded;
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "read audit trail");
+  return true;
+}
+
+bool AuditTrail::LastEntryIsOurs(const std::optional<Located>& last) const {
+  if (!last.has_value() || !last->entry.has_value()) return false;
+  for (const std::string& key : keys_.chain_keys()) {
+    if (AuditEntryHash(*last->entry, key) == last->entry->hash()) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const KeyRing& data_keys,
+                                                   bool store_has_data) const {
+  AuditOpenPlan plan;
+  absl::StatusOr<std::optional<StoredHead>> stored = ReadHead(nullptr);
+  if (!stored.ok() && stored.status().code() != absl::StatusCode::kDataLoss) {
+    return stored.status();
+  }
+  absl::StatusOr<std::optional<Located>> last = Last(nullptr);
+  if (!last.ok()) return last.status();
+
+  if (!stored.ok()) {
+    plan.problem = "the chain head record cannot be decoded (rewritten outside the server)";
+  } else if (!stored->has_value()) {
+    if (last->has_value() || store_has_data) {
+      plan.problem = "the chain head is missing (removed outside the server)";
+    } else {
+      // A new store: its trail begins with the key change below.
+    }
+  } else if ((*stored)->legacy) {
+    plan.migrating = true;
+  } else {
+    const AuditHead& head = (*stored)->head;
+    std::optional<std::string> head_key = keys_.ChainKey(head.key_id);
+    if (!head_key && !LastEntryIsOurs(**last)) {
+      // Most likely another store's audit key file: refuse rather than record damage that
+      // is not there.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the audit key file does not hold audit key ", KeyIdHex(head.key_id),
+          ", which signs this data directory's audit trail, and no key of it verifies the "
+          "newest entry (wrong --audit_key_file, or a trail rewritten outside the server)"));
+    }
+    if (!head_key) {
+      plan.problem =
+          "the chain head names an audit key that is not in the audit key file "
+          "(rewritten outside the server)";
+    } else if (!HeadSignatureValid(**stored, *head_key)) {
+      plan.problem = "the chain head's signature does not verify (rewritten outside the server)";
+    } else if (!last->has_value() || (*last)->sequence != head.sequence ||
+               (*last)->time_micros != head.time_micros || (*last)->hash != head.hash) {
+      plan.problem =
+          absl::StrCat("the trail ends at sequence ", last->has_value() ? (*last)->sequence : 0,
+                       " but the signed head records ", head.sequence,
+                       " (entries removed from the end, or changed, outside the server)");
+    } else if (head.key_id != keys_.current_id()) {
+      // A new audit key was added to the file: recorded by the key change below.
+    } else {
+      plan.start = head;  // the usual case: nothing to write
+      return plan;
+    }
+  }
+
+  // Everything below is rare (a new store, a migration, a new audit key, damage) and may
+  // walk the whole trail once to seal it with a digest.
+  AuditVerifierOptions options;
+  if (plan.migrating) {
+    options.legacy_chain_key = data_keys.DeriveKey(kLegacyAuditChainKeyLabel);
+    options.accept_legacy_head = true;
+  }
+  AuditChainVerifier verifier(keys_, options);
+  uint64_t decoded = 0;
+  absl::StatusOr<bool> walked = Walk(nullptr, verifier, &decoded);
+  if (!walked.ok()) return walked.status();
+  if (plan.migrating && verifier.seen_key_change()) {
+    // A trail this version wrote never has an unsigned head: someone put one there, e.g.
+    // to cut the newest entries without the key.
+    plan.migrating = false;
+    plan.problem =
+        "the chain head is unsigned (the format of versions before audit keys), but the trail "
+        "was written by this version (rewritten outside the server)";
+  } else if (plan.migrating) {
+    if (!*walked) {
+      plan.problem = "an audit record cannot be decoded (found while migrating)";
+    } else {
+      verifier.Finish(stored.ok() ? *stored : std::nullopt);
+      if (!verifier.intact()) {
+        plan.problem = absl::StrCat("found while migrating, at sequence ",
+                                    verifier.first_bad_sequence(), ": ", verifier.problem());
+      }
+    }
+  } else if (!*walked && plan.problem.empty()) {
+    plan.problem = "an audit record cannot be decoded";
+  }
+
+  // Continue from the entry actually last in the family, so new entries never reuse a
+  // sequence number, whatever the head said.
+  if (last->has_value()) {
+    plan.start.sequence = (*last)->sequence;
+    plan.start.time_micros = (*last)->time_micros;
+    plan.start.hash = (*last)->hash.empty() ? std::string(kAuditHashBytes, '\0') : (*last)->hash;
+  }
+  std::string previous_key;
+  if (plan.migrating) {
+    previous_key = absl::StrCat("legacy:", KeyIdHex(data_keys.oldest_key_id()));
+  } else if (verifier.seen_key_change()) {
+    previous_key = KeyIdHex(verifier.walked().key_id);
+  } else if (plan.start.sequence > 0) {
+    previous_key = "legacy:unknown";  // damaged beyond telling
+  }
+  plan.to_append.push_back(
+      KeyChangeEntry(keys_.current_id(), std::move(previous_key), verifier.digest()));
+  if (!plan.problem.empty()) plan.to_append.push_back(TrailBreakEntry(plan.problem));
+  return plan;
+}
+
+absl::StatusOr<AuditPage> AuditTrail::Read(const AuditQuery& query) const {
+  std::string start_key;
+  if (!query.page_token.empty()) {
+    start_key = absl::HexStringToBytes(query.page_token);
+    if (!ParseAuditKey(start_key) || absl::BytesToHexString(start_key) != query.page_token) {
+      return absl::InvalidArgumentError("page_token: not a token from a previous page");
+    }
+  } else if (query.start) {
+    start_key = AuditKey(absl::ToUnixMicros(*query.start), 0);
+  }
+  const size_t page_size = std::clamp<size_t>(query.page_size, 1, kMaxAuditPage);
+
+  AuditPage page;
+  size_t scanned = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
+  for (it->Seek(start_key); it->Valid(); it->Next()) {
+    absl::string_view key(it->key().data(), it->key().size());
+    std::optional<AuditKeyParts> parts = ParseAuditKey(key);
+    if (!parts) return absl::DataLossError("malformed audit key");
+    if (query.end && parts->time_micros >= absl::ToUnixMicros(*query.end)) break;
+    if (page.entries.size() == page_size || scanned++ == kMaxScannedPerPage) {
+      page.next_page_token = absl::BytesToHexString(key);
+      break;
+    }
+    v1::AuditEntry entry;
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("malformed audit entry");
+    }
+    if (!query.report_id.empty() && entry.report_id() != query.report_id) continue;
+    if (!query.principal.empty() && entry.principal() != query.principal) continue;
+    page.entries.push_back(std::move(entry));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "read audit log");
+  return page;
+}
+
+absl::StatusOr<AuditVerification> AuditTrail::Verify(std::vector<AuditAnchorPoint> anchors) const {
+  // One snapshot for the head and the entries: the committer may append meanwhile.
+  rocksdb::ManagedSnapshot snapshot(db_);
+  const size_t anchor_count = anchors.size();
+  AuditVerifierOptions options;
+  options.anchors = std::move(anchors);
+  AuditChainVerifier verifier(keys_, std::move(options));
+
+  AuditVerification result;
+  uint64_t decoded = 0;
+  absl::StatusOr<bool> walked = Walk(snapshot.snapshot(), verifier, &decoded);
+  if (!walked.ok()) return walked.status();
+  if (!*walked) {
+    result.intact = false;
+    result.entries_checked = decoded;
+    result.first_bad_sequence = verifier.walked().sequence + 1;
+    result.problem = "an audit record cannot be decoded";
+    return result;
+  }
+  absl::StatusOr<std::optional<StoredHead>> stored = ReadHead(snapshot.snapshot());
+  if (!stored.ok() && stored.status().code() != absl::StatusCode::kDataLoss) {
+    return stored.status();
+  }
+  if (!stored.ok()) {
+    result.intact = false;
+    result.entries_checked = decoded;
+    result.first_bad_sequence = verifier.walked().sequence;
+    result.problem = "the chain head record cannot be decoded (rewritten outside the server)";
+    return result;
+  }
+  verifier.Finish(*stored);
+  result.intact = verifier.intact();
+  result.entries_checked = verifier.checked();
+  result.head = AuditAnchorPoint{verifier.walked().sequence, verifier.walked().hash};
+  if (!result.intact) {
+    result.first_bad_sequence = verifier.first_bad_sequence();
+    result.problem = verifier.problem();
+  } else {
+    result.anchors_checked = anchor_count;
+  }
+  return result;
+}
+
+absl::Status AuditTrail::CheckAnchor(const AuditAnchorPoint& anchor) const {
+  rocksdb::ManagedSnapshot snapshot(db_);
+  absl::StatusOr<std::optional<Located>> first = First(snapshot.snapshot());
+  if (!first.ok()) return first.status();
+  absl::StatusOr<std::optional<Located>> last = Last(snapshot.snapshot());
+  if (!last.ok()) return last.status();
+  const uint64_t end = last->has_value() ? (*last)->sequence : 0;
+  if (anchor.sequence > end) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the audit trail ends at sequence ", end, ", before the anchor ", anchor.ToString(),
+        ": this data directory is older than the last anchor published (restored from an "
+        "older copy?) or its newest entries were removed"));
+  }
+  // Entries are keyed by (time, sequence) with times that never go backwards, so sequence
+  // order is key order: binary search on time for the first key past the anchor's entry.
+  int64_t lo = (*first)->time_micros;
+  int64_t hi = (*last)->time_micros;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot.snapshot()), audit_));
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    it->Seek(AuditKey(mid + 1, 0));
+    uint64_t sequence_after = end + 1;
+    if (it->Valid()) {
+      std::optional<AuditKeyParts> parts =
+          ParseAuditKey(absl::string_view(it->key().data(), it->key().size()));
+      if (!parts) return absl::DataLossError("malformed audit key");
+      sequence_after = parts->sequence;
+    } else if (!it->status().ok()) {
+      return FromRocksDb(it->status(), "read audit trail");
+    }
+    if (anchor.sequence < sequence_after) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  const std::string key = AuditKey(lo, anchor.sequence);
+  it->Seek(key);
+  v1::AuditEntry entry;
+  if (!it->Valid() || it->key() != key ||
+      !entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+    if (!it->status().ok()) return FromRocksDb(it->status(), "read audit trail");
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit entry ", anchor.sequence, " of the anchor ", anchor.ToString(),
+                     " is missing or unreadable: the trail was changed"));
+  }
+  if (entry.hash() != anchor.hash) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit entry ", anchor.sequence, " does not match the anchor ",
+                     anchor.ToString(), ": the trail was replaced or rolled back and rewritten"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace safeguarding::storage

@@ -1,0 +1,462 @@
+// The audit trail of a real store (storage/audit_trail.h): what opening writes (the first
+// entry of a new trail, a new audit key, a record of damage), tampering with the closed
+// database as someone with write access to the data directory but no key file would, reads
+// with filters and pages, anchors, and the audit key file's own checks.
+#include "storage/audit_trail.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "google/protobuf/util/time_util.h"
+#include "storage/key_encoding.h"
+#include "storage/report_store.h"
+#include "tests/support/raw_db.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_server.h"
+
+namespace safeguarding::storage {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::RawDb;
+
+std::unique_ptr<ReportStore> OpenOrDie(const StoreOptions& options) {
+  auto store = ReportStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+std::unique_ptr<ReportStore> OpenOrDie(const std::string& path) {
+  return OpenOrDie(testing::TestStoreOptions(path));
+}
+
+void Record(ReportStore& store, const std::string& principal) {
+  v1::AuditEntry e;
+  e.set_principal(principal);
+  e.set_method("/safeguarding.triage.v1.TriageDesk/GetReport");
+  absl::Notification done;
+  store.RecordAudit(e, [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+AuditVerification VerifyOrDie(const ReportStore& store,
+                              std::vector<AuditAnchorPoint> anchors = {}) {
+  auto verified = store.audit_trail().Verify(std::move(anchors));
+  EXPECT_TRUE(verified.ok()) << verified.status();
+  return verified.ok() ? *verified : AuditVerification{false, 0, 0, "verify failed"};
+}
+
+v1::AuditEntry Parse(const std::string& value) {
+  v1::AuditEntry e;
+  EXPECT_TRUE(e.ParseFromString(value));
+  return e;
+}
+
+void WriteKeys(const std::string& path, const std::string& bytes) {
+  std::filesystem::remove(path);
+  std::ofstream(path, std::ios::binary) << bytes;
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(AuditTrailOpenTest, ANewTrailBeginsWithItsKeyChange) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  EXPECT_TRUE(store->audit_problem_at_open().empty());
+  EXPECT_FALSE(store->migrated_audit_at_open());
+  store.reset();
+  RawDb raw(dir.Sub("db"));
+  auto entries = raw.Audit();
+  ASSERT_EQ(entries.size(), 1u);
+  v1::AuditEntry first = Parse(entries[0].second);
+  EXPECT_EQ(first.sequence(), 1u);
+  EXPECT_EQ(first.method(), kAuditKeyChangeMethod);
+  auto audit_keys = KeyRing::LoadFile(dir.Sub("db") + ".audit-key");
+  ASSERT_TRUE(audit_keys.ok());
+  EXPECT_EQ(first.key_change().key_id(), KeyIdHex(audit_keys->current_key_id()));
+  EXPECT_EQ(first.key_change().previous_key_id(), "");
+}
+
+TEST(AuditTrailOpenTest, ReopeningASoundTrailWritesNothing) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  auto store = OpenOrDie(dir.Sub("db"));
+  EXPECT_EQ(store->committed_audit_anchor().sequence, 1u);
+  AuditVerification v = VerifyOrDie(*store);
+  EXPECT_TRUE(v.intact) << v.problem;
+  EXPECT_EQ(v.entries_checked, 1u);
+}
+
+TEST(AuditTrailOpenTest, TheAuditKeyFileIsRequiredAndApartFromTheDataKeys) {
+  testing::TempDir dir;
+  StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+  options.audit_key_file = "";
+  EXPECT_THAT(ReportStore::Open(options).status().message(), HasSubstr("--audit_key_file"));
+  options.audit_key_file = dir.Sub("missing-audit-key");
+  auto missing = ReportStore::Open(options);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.status().message(), HasSubstr("head -c 32 /dev/urandom"));
+  options.audit_key_file = options.key_file;  // the data key again
+  auto same = ReportStore::Open(options);
+  EXPECT_EQ(same.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(same.status().message(), HasSubstr("a key of its own"));
+}
+
+TEST(AuditTrailOpenTest, AWrongAuditKeyFileIsAClearError) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+  options.audit_key_file = testing::TestAuditKeyFile(dir.Sub("other"));
+  auto store = ReportStore::Open(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("wrong --audit_key_file"));
+}
+
+TEST(AuditTrailOpenTest, ANewAuditKeyIsRecordedAndTheOldOneCanThenBeRemoved) {
+  testing::TempDir dir;
+  const std::string audit_key_file = testing::TestAuditKeyFile(dir.Sub("db"));
+  {
+    auto store = OpenOrDie(dir.Sub("db"));
+    for (int i = 0; i < 5; ++i) Record(*store, absl::StrCat("before-", i));
+  }
+  const std::string old_key = ReadBytes(audit_key_file);
+  const std::string new_key(32, 'N');
+  WriteKeys(audit_key_file, old_key + new_key);  // appended: current from the next start
+  {
+    auto store = OpenOrDie(dir.Sub("db"));
+    Record(*store, "after");
+    AuditVerification v = VerifyOrDie(*store);
+    EXPECT_TRUE(v.intact) << v.problem;
+    EXPECT_EQ(v.entries_checked, 8u);  // 1 + 5 + the key change + 1
+  }
+  {
+    RawDb raw(dir.Sub("db"));
+    v1::AuditEntry change = Parse(raw.Audit()[6].second);
+    ASSERT_TRUE(change.has_key_change());
+    auto ring = KeyRing::FromKeys({new_key});
+    EXPECT_EQ(change.key_change().key_id(), KeyIdHex(ring->current_key_id()));
+    auto old_ring = KeyRing::FromKeys({old_key});
+    EXPECT_EQ(change.key_change().previous_key_id(), KeyIdHex(old_ring->current_key_id()));
+  }
+  WriteKeys(audit_key_file, new_key);  // the old audit key retired
+  auto store = OpenOrDie(dir.Sub("db"));
+  AuditVerification v = VerifyOrDie(*store);
+  EXPECT_TRUE(v.intact) << v.problem;
+  EXPECT_EQ(v.entries_checked, 8u);
+}
+
+// Ten accesses on a new store: entries 2..11 after the key change at 1.
+class AuditTamperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    for (int i = 1; i <= 10; ++i) Record(*store, absl::StrCat("user-", i));
+    AuditVerification v = VerifyOrDie(*store);
+    ASSERT_TRUE(v.intact) << v.problem;
+    ASSERT_EQ(v.entries_checked, 11u);
+  }
+
+  // Reopens (which records damage it finds) and verifies.
+  AuditVerification VerifyAfterReopen() {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    problem_at_open_ = store->audit_problem_at_open();
+    return VerifyOrDie(*store);
+  }
+
+  testing::TempDir dir_;
+  std::string problem_at_open_;
+};
+
+TEST_F(AuditTamperTest, AnEditedEntryIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    v1::AuditEntry e = Parse(entries[4].second);  // sequence 5
+    e.set_principal("someone-else");              // hide who read the report
+    raw.Put(ColumnFamily::kAudit, entries[4].first, e.SerializeAsString());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 5u);
+  EXPECT_THAT(v.problem, HasSubstr("edited"));
+}
+
+// Without the audit key, whoever edits an entry cannot compute its keyed hash; rewriting
+// the whole chain (and the head) with any other key is caught at the first entry.
+TEST_F(AuditTamperTest, ARewrittenChainWithoutTheKeyIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    std::string previous(kAuditHashBytes, '\0');
+    AuditHead head;
+    for (const auto& [key, value] : raw.Audit()) {
+      v1::AuditEntry e = Parse(value);
+      e.set_principal("someone-else");
+      e.set_previous_hash(previous);
+      e.set_hash(AuditEntryHash(e, "a guessed key"));
+      previous = e.hash();
+      head = AuditHead{e.sequence(),
+                       google::protobuf::util::TimeUtil::TimestampToMicroseconds(e.time()),
+                       e.hash(), 0};
+      raw.Put(ColumnFamily::kAudit, key, e.SerializeAsString());
+    }
+    // A head naming a key id the file does not hold: no entry verifies either, so the
+    // server cannot tell this from a wrong --audit_key_file, and refuses to start.
+    raw.Put(ColumnFamily::kMeta, kAuditHeadKey, EncodeSignedHead(head, "a guessed key"));
+  }
+  auto refused = ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("rewritten outside the server"));
+  {
+    // Naming our key id instead: the signature fails, and every entry with it.
+    RawDb raw(dir_.Sub("db"));
+    auto stored = DecodeStoredHead(raw.Get(ColumnFamily::kMeta, kAuditHeadKey));
+    ASSERT_TRUE(stored.has_value());
+    AuditHead head = stored->head;
+    head.key_id = KeyRing::LoadFile(dir_.Sub("db") + ".audit-key")->current_key_id();
+    raw.Put(ColumnFamily::kMeta, kAuditHeadKey, EncodeSignedHead(head, "a guessed key"));
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 1u);
+}
+
+TEST_F(AuditTamperTest, ARemovedEntryIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    raw.Delete(ColumnFamily::kAudit, raw.Audit()[6].first);  // sequence 7
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 7u);
+}
+
+TEST_F(AuditTamperTest, ReorderedEntriesAreDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    raw.Put(ColumnFamily::kAudit, entries[2].first, entries[3].second);
+    raw.Put(ColumnFamily::kAudit, entries[3].first, entries[2].second);
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 3u);
+}
+
+TEST_F(AuditTamperTest, ARemovedTailIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    raw.Delete(ColumnFamily::kAudit, raw.Audit()[10].first);  // sequence 11, the newest
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_THAT(problem_at_open_, HasSubstr("ends at sequence 10"));
+  EXPECT_THAT(v.problem, HasSubstr("damaged"));
+}
+
+// Issue 7: delete the newest entry and set the head to the one before (its sequence, time
+// and hash are readable from it). In the old unsigned format or signed with a guess, the
+// head fails; reopening records the damage in the trail, so it stays reported.
+TEST_F(AuditTamperTest, ACutTailWithARewrittenHeadIsDetectedAndStaysOnRecord) {
+  for (bool legacy_format : {true, false}) {
+    SCOPED_TRACE(legacy_format ? "unsigned head" : "head signed with a guessed key");
+    testing::TempDir dir;
+    std::filesystem::copy(dir_.Sub("db"), dir.Sub("db"), std::filesystem::copy_options::recursive);
+    std::filesystem::copy(dir_.Sub("db") + ".key", dir.Sub("db") + ".key");
+    std::filesystem::copy(dir_.Sub("db") + ".audit-key", dir.Sub("db") + ".audit-key");
+    {
+      RawDb raw(dir.Sub("db"));
+      auto entries = raw.Audit();
+      v1::AuditEntry before_last = Parse(entries[9].second);  // sequence 10
+      raw.Delete(ColumnFamily::kAudit, entries[10].first);
+      AuditHead head{10,
+                     google::protobuf::util::TimeUtil::TimestampToMicroseconds(before_last.time()),
+                     before_last.hash(), 0};
+      std::string stored;
+      if (legacy_format) {
+        PutFixed64BE(&stored, head.sequence);
+        PutFixed64BE(&stored, OrderedFromMicros(head.time_micros));
+        stored.append(head.hash);
+      } else {
+        head.key_id = KeyRing::LoadFile(dir.Sub("db") + ".audit-key")->current_key_id();
+        stored = EncodeSignedHead(head, "a guessed key");
+      }
+      raw.Put(ColumnFamily::kMeta, kAuditHeadKey, stored);
+    }
+    {
+      auto store = OpenOrDie(dir.Sub("db"));
+      EXPECT_THAT(store->audit_problem_at_open(), HasSubstr("chain head"));
+      AuditVerification v = VerifyOrDie(*store);
+      EXPECT_FALSE(v.intact);
+      EXPECT_THAT(v.problem, HasSubstr("damaged"));
+      Record(*store, "later");  // the trail goes on, the damage stays on record
+    }
+    auto store = OpenOrDie(dir.Sub("db"));
+    EXPECT_TRUE(store->audit_problem_at_open().empty()) << "recorded once, not at every start";
+    AuditVerification v = VerifyOrDie(*store);
+    EXPECT_FALSE(v.intact);
+    EXPECT_THAT(v.problem, HasSubstr("chain head"));
+  }
+}
+
+// Issue 7: delete every entry and the head while the reports stay.
+TEST_F(AuditTamperTest, AnEmptiedTrailWithoutItsHeadIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    raw.Put(ColumnFamily::kReports, std::string(16, 'r'), "a report");  // reports stay
+    for (const auto& [key, value] : raw.Audit()) raw.Delete(ColumnFamily::kAudit, key);
+    raw.Delete(ColumnFamily::kMeta, kAuditHeadKey);
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_THAT(problem_at_open_, HasSubstr("chain head is missing"));
+  EXPECT_THAT(v.problem, HasSubstr("damaged"));
+}
+
+TEST_F(AuditTamperTest, AnEmptiedTrailWithItsHeadKeptIsDetected) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    for (const auto& [key, value] : raw.Audit()) raw.Delete(ColumnFamily::kAudit, key);
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_THAT(problem_at_open_, HasSubstr("ends at sequence 0"));
+}
+
+TEST_F(AuditTamperTest, NewEntriesAfterReopenContinueTheChain) {
+  auto store = OpenOrDie(dir_.Sub("db"));
+  Record(*store, "after reopen");
+  AuditVerification v = VerifyOrDie(*store);
+  EXPECT_TRUE(v.intact) << v.problem;
+  EXPECT_EQ(v.entries_checked, 12u);
+  EXPECT_EQ(v.head.sequence, 12u);
+  EXPECT_EQ(store->committed_audit_anchor().ToString(), v.head.ToString());
+}
+
+// ---- Anchors ----
+
+TEST_F(AuditTamperTest, AnchorsOnTheChainVerifyAndAreFoundBySeeking) {
+  auto store = OpenOrDie(dir_.Sub("db"));
+  AuditAnchorPoint head = store->committed_audit_anchor();
+  std::vector<AuditAnchorPoint> anchors;
+  {
+    auto page = store->audit_trail().Read(AuditQuery{.page_size = 100});
+    ASSERT_TRUE(page.ok());
+    for (const v1::AuditEntry& e : page->entries) {
+      anchors.push_back({e.sequence(), e.hash()});
+      EXPECT_TRUE(store->audit_trail().CheckAnchor(anchors.back()).ok()) << e.sequence();
+    }
+  }
+  ASSERT_EQ(anchors.size(), 11u);
+  EXPECT_EQ(anchors.back().ToString(), head.ToString());
+  AuditVerification v = VerifyOrDie(*store, anchors);
+  EXPECT_TRUE(v.intact) << v.problem;
+  EXPECT_EQ(v.anchors_checked, 11u);
+
+  AuditAnchorPoint wrong{5, std::string(32, 'x')};
+  EXPECT_THAT(store->audit_trail().CheckAnchor(wrong).message(), HasSubstr("does not match"));
+  EXPECT_FALSE(VerifyOrDie(*store, {wrong}).intact);
+  AuditAnchorPoint beyond{12, head.hash};
+  absl::Status behind = store->audit_trail().CheckAnchor(beyond);
+  EXPECT_EQ(behind.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(behind.message(), HasSubstr("older than the last anchor"));
+}
+
+// An older copy of the data directory is a complete, well-signed trail on its own; only
+// an anchor taken later shows it went back.
+TEST_F(AuditTamperTest, AnOlderCopyOfTheDataDirectoryIsBehindALaterAnchor) {
+  testing::TempDir copy;
+  std::filesystem::copy(dir_.Sub("db"), copy.Sub("db"), std::filesystem::copy_options::recursive);
+  AuditAnchorPoint later;
+  {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    for (int i = 0; i < 3; ++i) Record(*store, "read after the copy");
+    later = store->committed_audit_anchor();
+  }
+  std::filesystem::remove_all(dir_.Sub("db"));
+  std::filesystem::copy(copy.Sub("db"), dir_.Sub("db"), std::filesystem::copy_options::recursive);
+  auto store = OpenOrDie(dir_.Sub("db"));
+  EXPECT_TRUE(store->audit_problem_at_open().empty());
+  EXPECT_TRUE(VerifyOrDie(*store).intact) << "without an anchor the copy looks sound";
+  AuditVerification v = VerifyOrDie(*store, {later});
+  EXPECT_FALSE(v.intact);
+  EXPECT_THAT(v.problem, HasSubstr("anchor"));
+  EXPECT_EQ(store->audit_trail().CheckAnchor(later).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// ---- Reads ----
+
+TEST(AuditLogReadTest, FiltersByReportPrincipalAndTimeAndPages) {
+  testing::TempDir dir;
+  constexpr int64_t kStart = 1'767'225'600'000'000;
+  int64_t now_micros = kStart;  // commit times come from this clock
+  StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+  options.commit.now = [&] { return absl::FromUnixMicros(now_micros); };
+  auto store = OpenOrDie(options);  // entry 1, the key change, at kStart
+  now_micros += 1'000'000;
+  const std::string report_a = ReportId::Generate(absl::Now()).ToString();
+  const std::string report_b = ReportId::Generate(absl::Now()).ToString();
+  for (int i = 0; i < 30; ++i) {
+    v1::AuditEntry e;
+    e.set_principal(i % 3 == 0 ? "alice" : "bob");
+    e.set_report_id(i % 2 == 0 ? report_a : report_b);
+    absl::Notification done;
+    store->RecordAudit(e, [&](absl::Status s) {
+      EXPECT_TRUE(s.ok());
+      done.Notify();
+    });
+    done.WaitForNotification();
+    now_micros += 1'000'000;  // one entry a second
+  }
+  auto read = [&](AuditQuery q) {
+    std::vector<v1::AuditEntry> all;
+    int pages = 0;
+    for (;;) {
+      auto page = store->audit_trail().Read(q);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      ++pages;
+      all.insert(all.end(), page->entries.begin(), page->entries.end());
+      if (page->next_page_token.empty()) break;
+      q.page_token = page->next_page_token;
+    }
+    return std::make_pair(all, pages);
+  };
+  auto [everything, pages] = read(AuditQuery{.page_size = 7});
+  EXPECT_EQ(everything.size(), 31u);
+  EXPECT_EQ(pages, 5);
+  for (size_t i = 0; i < everything.size(); ++i) EXPECT_EQ(everything[i].sequence(), i + 1);
+
+  auto [by_report, unused1] = read(AuditQuery{.report_id = report_a, .page_size = 4});
+  EXPECT_EQ(by_report.size(), 15u);
+  for (const auto& e : by_report) EXPECT_EQ(e.report_id(), report_a);
+
+  auto [by_principal, unused2] = read(AuditQuery{.principal = "alice"});
+  EXPECT_EQ(by_principal.size(), 10u);
+
+  // Accesses 11..20 (one a second from kStart + 1 s): [kStart + 11 s, kStart + 21 s).
+  auto [window, unused3] = read(AuditQuery{.start = absl::FromUnixMicros(kStart + 11'000'000),
+                                           .end = absl::FromUnixMicros(kStart + 21'000'000)});
+  ASSERT_EQ(window.size(), 10u);
+  EXPECT_EQ(window.front().sequence(), 12u);
+  EXPECT_EQ(window.back().sequence(), 21u);
+
+  auto bad = store->audit_trail().Read(AuditQuery{.page_token = "not-a-token"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace safeguarding::storage
