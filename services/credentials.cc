@@ -25,8 +25,11 @@
 namespace safeguarding::services {
 namespace {
 
+// "triage-server" names the server's own entries in the audit trail: no caller may be it.
+constexpr char kReservedPrincipal[] = "triage-server";
+
 bool ValidPrincipalName(absl::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
+  if (name.empty() || name.size() > 128 || name == kReservedPrincipal) return false;
   for (char c : name) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
         c != '@') {
@@ -81,8 +84,8 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view text,
     if (!rest.empty()) fields.push_back(rest);
     if (fields.size() != 4) return error("expected: token|cert <principal> <role> <secret>");
     if (!ValidPrincipalName(fields[1])) {
-      return error(
-          absl::StrCat("bad principal name '", fields[1], "' (letters, digits and - _ . @ only)"));
+      return error(absl::StrCat("bad principal name '", fields[1],
+                                "' (letters, digits and - _ . @ only; triage-server is reserved)"));
     }
     std::optional<v1::Role> role = triage::RoleFromName(fields[2]);
     if (!role) {
@@ -167,7 +170,8 @@ absl::Status AppendTokenEntry(const std::string& path, absl::string_view princip
                               absl::string_view token) {
   if (!ValidPrincipalName(principal)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("bad principal name '", principal, "' (letters, digits and - _ . @ only)"));
+        absl::StrCat("bad principal name '", principal,
+                     "' (letters, digits and - _ . @ only; triage-server is reserved)"));
   }
   if (!triage::RoleFromName(triage::RoleName(role))) {
     return absl::InvalidArgumentError("role must be intake, triager, supervisor, monitor or admin");

@@ -37,6 +37,9 @@ ABSL_FLAG(std::string, audit_anchor_file, "",
 ABSL_FLAG(absl::Duration, audit_anchor_interval, absl::Minutes(1),
           "how often the audit anchor (sequence:hash of the chain head) is logged while "
           "entries are added");
+ABSL_FLAG(bool, migrate_audit_trail, false,
+          "first start of a data directory written before audit keys existed: migrate its "
+          "audit trail to --audit_key_file (refused on any other directory)");
 ABSL_FLAG(std::string, credentials_file, "./var/credentials",
           "principals, roles and SHA-256 token hashes (triagectl admin add-token); "
           "re-read on SIGHUP");
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
   options.key_file = absl::GetFlag(FLAGS_key_file);
   options.audit_key_file = absl::GetFlag(FLAGS_audit_key_file);
   options.audit_anchor_file = absl::GetFlag(FLAGS_audit_anchor_file);
+  options.migrate_audit_trail = absl::GetFlag(FLAGS_migrate_audit_trail);
   options.audit_anchor_interval = std::clamp(absl::GetFlag(FLAGS_audit_anchor_interval),
                                              absl::Milliseconds(100), absl::Minutes(1));
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);

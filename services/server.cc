@@ -83,6 +83,21 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   store_options.path = options.data_dir;
   store_options.key_file = options.key_file;
   store_options.audit_key_file = options.audit_key_file;
+  store_options.migrate_audit_trail = options.migrate_audit_trail;
+  if (!options.audit_anchor_file.empty()) {
+    absl::StatusOr<std::optional<storage::AuditAnchorPoint>> anchor =
+        ReadAnchorFile(options.audit_anchor_file);
+    if (!anchor.ok()) return anchor.status();
+    if (anchor->has_value()) {
+      store_options.audit_anchor = **anchor;
+    } else {
+      Log(Severity::kWarning,
+          "audit anchor file %s does not exist: nothing to check the trail against at this "
+          "start. Expected only on the first start with it; otherwise it was removed or its "
+          "volume is not mounted. It is written from now on.",
+          options.audit_anchor_file);
+    }
+  }
   store_options.commit = options.commit;
   store_options.commit.now = [clock] { return clock->Now(); };
   store_options.env = options.storage_env;
@@ -100,9 +115,15 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   };
   absl::StatusOr<std::unique_ptr<storage::ReportStore>> store =
       storage::ReportStore::Open(store_options);
+  if (!store.ok() && store_options.audit_anchor &&
+      absl::StartsWith(store.status().message(), "audit anchor ")) {
+    return absl::FailedPreconditionError(absl::StrCat("refusing to start: audit anchor file ",
+                                                      options.audit_anchor_file, ": ",
+                                                      store.status().message()));
+  }
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
-  if (absl::Status audit = s->CheckAuditTrailAtStart(); !audit.ok()) return audit;
+  s->LogAuditTrailAtStart();
   s->policy_ = std::make_unique<triage::TriagePolicy>(triage::TriagePolicy::BuiltIn());
   s->intake_ = std::make_unique<triage::Intake>(s->store_.get(), s->policy_.get(), clock);
   s->limiter_ =
@@ -153,7 +174,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   return s;
 }
 
-absl::Status TriageServer::CheckAuditTrailAtStart() {
+void TriageServer::LogAuditTrailAtStart() {
   if (store_->migrated_audit_at_open()) {
     Log(Severity::kInfo,
         "audit trail migrated: keyed from now on by the audit key file %s instead of the "
@@ -166,23 +187,10 @@ absl::Status TriageServer::CheckAuditTrailAtStart() {
         "reports it. Treat as a security incident.",
         store_->audit_problem_at_open());
   }
-  if (options_.audit_anchor_file.empty()) return absl::OkStatus();
-  absl::StatusOr<std::optional<storage::AuditAnchorPoint>> anchor =
-      ReadAnchorFile(options_.audit_anchor_file);
-  if (!anchor.ok()) return anchor.status();
-  if (!anchor->has_value()) {
-    Log(Severity::kInfo, "audit anchor file %s does not exist yet; it is written from now on",
+  if (const auto& anchor = store_->audit_anchor_checked()) {
+    Log(Severity::kInfo, "audit trail is on the anchor %s of %s", anchor->ToString(),
         options_.audit_anchor_file);
-    return absl::OkStatus();
   }
-  if (absl::Status on_chain = store_->audit_trail().CheckAnchor(**anchor); !on_chain.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("refusing to start: audit anchor file ",
-                                                      options_.audit_anchor_file, ": ",
-                                                      on_chain.message()));
-  }
-  Log(Severity::kInfo, "audit trail is on the anchor %s of %s", (*anchor)->ToString(),
-      options_.audit_anchor_file);
-  return absl::OkStatus();
 }
 
 TriageServer::~TriageServer() {

@@ -56,6 +56,8 @@ struct ServerOptions {
   std::string audit_anchor_file;
   // How often the audit anchor is published while entries are added.
   absl::Duration audit_anchor_interval = absl::Minutes(1);
+  // Migrate a data directory written before audit keys existed (its first start only).
+  bool migrate_audit_trail = false;
   // Principals, roles and token hashes (see credentials.h). Required.
   std::string credentials_file;
   TlsOptions tls;
@@ -130,8 +132,8 @@ class TriageServer {
 
   // Sets the health status from the store's state and the shutdown flag.
   void UpdateHealth();
-  // Logs what opening found in the audit trail; refuses a trail behind the anchor file.
-  absl::Status CheckAuditTrailAtStart();
+  // Logs what opening found in the audit trail (a migration, damage, the anchor checked).
+  void LogAuditTrailAtStart();
 };
 
 }  // namespace safeguarding::services

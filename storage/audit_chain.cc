@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/digest.h"
 #include "storage/key_encoding.h"
@@ -110,7 +111,27 @@ absl::StatusOr<AuditAnchorPoint> AuditAnchorPoint::Parse(absl::string_view text)
 }
 
 AuditChainVerifier::AuditChainVerifier(const AuditKeys& keys, AuditVerifierOptions options)
-    : keys_(keys), options_(std::move(options)), section_key_(options_.legacy_chain_key) {}
+    : keys_(keys), options_(std::move(options)), section_key_(options_.legacy_chain_key) {
+  for (const AuditAnchorPoint& anchor : options_.anchors) {
+    if (!anchors_.emplace(anchor.sequence, anchor.hash).second &&
+        anchors_[anchor.sequence] != anchor.hash) {
+      Fail(anchor.sequence, "two anchors name the same sequence with different hashes");
+    }
+  }
+}
+
+std::string AuditChainVerifier::ExpectedPreviousKey(uint64_t sequence,
+                                                    const v1::AuditKeyChange& change) const {
+  // The first entry begins a trail; the first key change after legacy entries names the
+  // data key that keyed them; every later one names the key of the section it closes.
+  if (sequence == 1) return "";
+  if (seen_key_change_) return KeyIdHex(walked_.key_id);
+  absl::string_view previous = change.previous_key_id();
+  if (absl::ConsumePrefix(&previous, kLegacyKeyPrefix) && ParseKeyIdHex(previous)) {
+    return change.previous_key_id();
+  }
+  return "legacy:<data key id>";  // never equal: the key change does not fit
+}
 
 void AuditChainVerifier::Fail(uint64_t sequence, std::string why) {
   if (problem_) return;
@@ -140,15 +161,18 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
                                 " (entries removed or reordered)"));
   } else if (!EqualBytes(entry.previous_hash(), walked_.hash)) {
     Fail(entry.sequence(), "previous_hash does not match the entry before (chain broken)");
+  } else if ((entry.has_key_change() || entry.has_trail_break()) &&
+             (entry.principal() != kAuditServerPrincipal ||
+              entry.method() !=
+                  (entry.has_key_change() ? kAuditKeyChangeMethod : kAuditTrailBreakMethod) ||
+              (entry.has_key_change() && entry.has_trail_break()))) {
+    Fail(entry.sequence(), "an entry about the trail itself that the server did not write");
   } else if (entry.has_key_change()) {
     const v1::AuditKeyChange& change = entry.key_change();
     std::optional<uint32_t> id = ParseKeyIdHex(change.key_id());
-    const bool first = entry.sequence() == 1;
     if (!id) {
       Fail(entry.sequence(), "key change names no valid audit key id");
-    } else if (first != change.previous_key_id().empty() ||
-               (!seen_key_change_ && !first &&
-                !absl::StartsWith(change.previous_key_id(), kLegacyKeyPrefix))) {
+    } else if (change.previous_key_id() != ExpectedPreviousKey(entry.sequence(), change)) {
       Fail(entry.sequence(), "key change does not fit its place in the trail");
     } else {
       // The digest covers every earlier entry, whether or not its own hash could be checked.
@@ -167,16 +191,15 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
       }
     }
   } else {
-    CheckKeyedHash(entry);
     if (entry.has_trail_break()) {
       Fail(entry.sequence(),
            absl::StrCat("the server found the trail damaged when it opened the store: ",
                         entry.trail_break().problem()));
     }
+    CheckKeyedHash(entry);
   }
-  for (const AuditAnchorPoint& anchor : options_.anchors) {
-    if (anchor.sequence != entry.sequence()) continue;
-    if (!EqualBytes(anchor.hash, entry.hash())) {
+  if (auto anchor = anchors_.find(entry.sequence()); anchor != anchors_.end()) {
+    if (!EqualBytes(anchor->second, entry.hash())) {
       Fail(entry.sequence(), absl::StrCat("entry ", entry.sequence(),
                                           " does not match the anchor recorded for it (the "
                                           "trail was replaced or rolled back and rewritten)"));
@@ -197,12 +220,12 @@ void AuditChainVerifier::Finish(const std::optional<StoredHead>& stored) {
                             " are keyed with an audit key that is not in the audit key file")
              : "the trail has no key change: it was not written by this version's server");
   }
-  for (const AuditAnchorPoint& anchor : options_.anchors) {
-    if (anchor.sequence > last) {
-      Fail(last + 1, absl::StrCat("the trail ends at sequence ", last, ", before the anchor at ",
-                                  anchor.sequence,
-                                  " (the data directory was rolled back to an older copy, or "
-                                  "entries were removed)"));
+  for (const auto& [sequence, hash] : anchors_) {
+    if (sequence > last) {
+      Fail(last + 1,
+           absl::StrCat("the trail ends at sequence ", last, ", before the anchor at ", sequence,
+                        " (the data directory was rolled back to an older copy, or "
+                        "entries were removed)"));
     }
   }
   if (checked_ == 0) {

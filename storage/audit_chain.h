@@ -16,11 +16,12 @@
 // The head in meta (sequence, time, hash of the last entry, and the audit key id) is signed
 // with an HMAC under that key, in the same batch as the entries. So whoever can write the
 // data directory but holds no audit key cannot edit an entry (its hash fails), remove one
-// (a gap and a broken link), reorder them (broken links), cut the newest ones (the head no
-// longer matches, and a rewritten head fails its signature), or empty the trail (a store's
-// trail is never empty). What the chain alone cannot show is a whole older copy of the data
-// directory put back: that needs an anchor (a sequence and hash recorded elsewhere, see
-// AuditAnchorPoint).
+// (a gap and a broken link), reorder them (broken links), cut the newest ones and make up a
+// head for the rest (it fails its signature), or empty the trail (a store's trail is never
+// empty). What the chain alone cannot show is an older state put back: a whole older copy of
+// the data directory, or an older signed head kept from one together with the entries up to
+// it. Both are complete, correctly signed trails; only an anchor recorded elsewhere (a
+// sequence and hash, see AuditAnchorPoint) shows they went back.
 #ifndef SAFEGUARDING_STORAGE_AUDIT_CHAIN_H_
 #define SAFEGUARDING_STORAGE_AUDIT_CHAIN_H_
 
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "safeguarding/triage/v1/access.pb.h"
@@ -132,6 +134,8 @@ class AuditChainVerifier {
   // Checks `entry`'s hash under the key of the current section, or leaves it to the next
   // key change's digest when that key is not known.
   void CheckKeyedHash(const v1::AuditEntry& entry);
+  // What `previous_key_id` a key change at `sequence` must name.
+  std::string ExpectedPreviousKey(uint64_t sequence, const v1::AuditKeyChange& change) const;
 
   const AuditKeys& keys_;
   const AuditVerifierOptions options_;
@@ -143,6 +147,7 @@ class AuditChainVerifier {
   bool seen_key_change_ = false;
   uint64_t unchecked_from_ = 0;  // first entry not yet checked by hash or digest; 0: none
   TrailDigest digest_;
+  absl::flat_hash_map<uint64_t, std::string> anchors_;  // sequence -> hash
   uint64_t first_bad_ = 0;
   std::optional<std::string> problem_;
 };

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/snapshot.h"
 #include "storage/key_encoding.h"
@@ -19,6 +20,12 @@ constexpr size_t kMaxAuditPage = 1000;
 // A filter that rarely matches must not scan the whole trail in one call: a page ends
 // after this many entries were looked at, with a token to go on.
 constexpr size_t kMaxScannedPerPage = 50000;
+
+bool ValidTimestampMicros(int64_t micros) {
+  using google::protobuf::util::TimeUtil;
+  return micros / 1'000'000 >= TimeUtil::kTimestampMinSeconds &&
+         micros / 1'000'000 < TimeUtil::kTimestampMaxSeconds;
+}
 
 rocksdb::ReadOptions At(const rocksdb::Snapshot* snapshot) {
   rocksdb::ReadOptions options;
@@ -66,24 +73,14 @@ absl::StatusOr<std::optional<StoredHead>> AuditTrail::ReadHead(
   return head;
 }
 
-absl::StatusOr<std::optional<AuditTrail::Located>> AuditTrail::First(
-    const rocksdb::Snapshot* snapshot) const {
+absl::StatusOr<std::optional<AuditTrail::Located>> AuditTrail::Edge(
+    const rocksdb::Snapshot* snapshot, bool last) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot), audit_));
-  it->SeekToFirst();
-  if (!it->Valid()) {
-    if (!it->status().ok()) return FromRocksDb(it->status(), "read audit trail");
-    return std::nullopt;
+  if (last) {
+    it->SeekToLast();
+  } else {
+    it->SeekToFirst();
   }
-  std::optional<AuditKeyParts> parts =
-      ParseAuditKey(absl::string_view(it->key().data(), it->key().size()));
-  if (!parts) return absl::DataLossError("malformed audit key");
-  return Located{parts->time_micros, parts->sequence, "", std::nullopt};
-}
-
-absl::StatusOr<std::optional<AuditTrail::Located>> AuditTrail::Last(
-    const rocksdb::Snapshot* snapshot) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot), audit_));
-  it->SeekToLast();
   if (!it->Valid()) {
     if (!it->status().ok()) return FromRocksDb(it->status(), "read audit trail");
     return std::nullopt;
@@ -124,24 +121,53 @@ bool AuditTrail::LastEntryIsOurs(const std::optional<Located>& last) const {
   return false;
 }
 
-absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const KeyRing& data_keys,
-                                                   bool store_has_data) const {
+absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) const {
+  const KeyRing& data_keys = context.data_keys;
   AuditOpenPlan plan;
   absl::StatusOr<std::optional<StoredHead>> stored = ReadHead(nullptr);
   if (!stored.ok() && stored.status().code() != absl::StatusCode::kDataLoss) {
     return stored.status();
   }
-  absl::StatusOr<std::optional<Located>> last = Last(nullptr);
+  absl::StatusOr<std::optional<Located>> last = Edge(nullptr, /*last=*/true);
   if (!last.ok()) return last.status();
+  if (last->has_value() && !ValidTimestampMicros((*last)->time_micros)) {
+    // New entries must sort after it and could not be stamped: refuse rather than crash.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the newest audit entry is keyed with a time outside the years 1 to 9999 (sequence ",
+        (*last)->sequence, "): the trail was rewritten outside the server"));
+  }
+  const bool legacy_head = stored.ok() && stored->has_value() && (*stored)->legacy;
+  // Evidence that this version wrote the trail: a new store's first entry is a key change,
+  // and a migration leaves its record in meta.
+  absl::StatusOr<std::optional<Located>> first = Edge(nullptr, /*last=*/false);
+  if (!first.ok()) return first.status();
+  const bool written_by_this_version =
+      context.opened_by_this_version ||
+      (first->has_value() && (*first)->entry.has_value() && (*first)->entry->has_key_change());
+  if (context.migrate && !legacy_head) {
+    return absl::FailedPreconditionError(
+        "--migrate_audit_trail is only for the first start of a data directory written "
+        "before audit keys existed; this one's trail does not need it: remove the flag");
+  }
+  if (legacy_head && !context.migrate && !written_by_this_version) {
+    return absl::FailedPreconditionError(
+        "this data directory's audit trail was written by a release before audit keys "
+        "existed (its head is unsigned): start once with --migrate_audit_trail to migrate it; "
+        "if it was migrated before, its trail was cut back outside the server");
+  }
 
   if (!stored.ok()) {
     plan.problem = "the chain head record cannot be decoded (rewritten outside the server)";
   } else if (!stored->has_value()) {
-    if (last->has_value() || store_has_data) {
+    if (last->has_value() || context.store_has_data) {
       plan.problem = "the chain head is missing (removed outside the server)";
     } else {
       // A new store: its trail begins with the key change below.
     }
+  } else if ((*stored)->legacy && written_by_this_version) {
+    plan.problem =
+        "the chain head is unsigned (the format of releases before audit keys), but this "
+        "version wrote the trail (the head was rewritten outside the server)";
   } else if ((*stored)->legacy) {
     plan.migrating = true;
   } else {
@@ -168,7 +194,9 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const KeyRing& data_keys,
                        " but the signed head records ", head.sequence,
                        " (entries removed from the end, or changed, outside the server)");
     } else if (head.key_id != keys_.current_id()) {
-      // A new audit key was added to the file: recorded by the key change below.
+      // A new audit key was added to the file: the key change below seals the trail so far,
+      // so it is checked whole first.
+      plan.new_audit_key = true;
     } else {
       plan.start = head;  // the usual case: nothing to write
       return plan;
@@ -205,6 +233,12 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const KeyRing& data_keys,
     }
   } else if (!*walked && plan.problem.empty()) {
     plan.problem = "an audit record cannot be decoded";
+  } else if (plan.new_audit_key) {
+    verifier.Finish(*stored);
+    if (!verifier.intact()) {
+      plan.problem = absl::StrCat("found when a new audit key was added, at sequence ",
+                                  verifier.first_bad_sequence(), ": ", verifier.problem());
+    }
   }
 
   // Continue from the entry actually last in the family, so new entries never reuse a
@@ -220,8 +254,11 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const KeyRing& data_keys,
   } else if (verifier.seen_key_change()) {
     previous_key = KeyIdHex(verifier.walked().key_id);
   } else if (plan.start.sequence > 0) {
-    previous_key = "legacy:unknown";  // damaged beyond telling
+    // No key change left before it: damaged beyond telling (the record of it follows).
+    previous_key = absl::StrCat("legacy:", KeyIdHex(data_keys.oldest_key_id()));
   }
+  // The key change seals everything before it under the current key; the record of damage
+  // follows it, under that key, so verification reports it from then on.
   plan.to_append.push_back(
       KeyChangeEntry(keys_.current_id(), std::move(previous_key), verifier.digest()));
   if (!plan.problem.empty()) plan.to_append.push_back(TrailBreakEntry(plan.problem));
@@ -279,8 +316,13 @@ absl::StatusOr<AuditVerification> AuditTrail::Verify(std::vector<AuditAnchorPoin
   if (!*walked) {
     result.intact = false;
     result.entries_checked = decoded;
-    result.first_bad_sequence = verifier.walked().sequence + 1;
-    result.problem = "an audit record cannot be decoded";
+    if (!verifier.intact()) {  // an earlier problem comes first
+      result.first_bad_sequence = verifier.first_bad_sequence();
+      result.problem = verifier.problem();
+    } else {
+      result.first_bad_sequence = verifier.walked().sequence + 1;
+      result.problem = "an audit record cannot be decoded";
+    }
     return result;
   }
   absl::StatusOr<std::optional<StoredHead>> stored = ReadHead(snapshot.snapshot());
@@ -309,9 +351,9 @@ absl::StatusOr<AuditVerification> AuditTrail::Verify(std::vector<AuditAnchorPoin
 
 absl::Status AuditTrail::CheckAnchor(const AuditAnchorPoint& anchor) const {
   rocksdb::ManagedSnapshot snapshot(db_);
-  absl::StatusOr<std::optional<Located>> first = First(snapshot.snapshot());
+  absl::StatusOr<std::optional<Located>> first = Edge(snapshot.snapshot(), /*last=*/false);
   if (!first.ok()) return first.status();
-  absl::StatusOr<std::optional<Located>> last = Last(snapshot.snapshot());
+  absl::StatusOr<std::optional<Located>> last = Edge(snapshot.snapshot(), /*last=*/true);
   if (!last.ok()) return last.status();
   const uint64_t end = last->has_value() ? (*last)->sequence : 0;
   if (anchor.sequence > end) {
@@ -321,13 +363,15 @@ absl::Status AuditTrail::CheckAnchor(const AuditAnchorPoint& anchor) const {
         "older copy?) or its newest entries were removed"));
   }
   // Entries are keyed by (time, sequence) with times that never go backwards, so sequence
-  // order is key order: binary search on time for the first key past the anchor's entry.
-  int64_t lo = (*first)->time_micros;
-  int64_t hi = (*last)->time_micros;
+  // order is key order: binary search on time (in the key's unsigned ordered form, so no
+  // arithmetic overflows whatever the keys hold) for the anchor entry's time. At most 64
+  // steps; keys out of order just make the search miss.
+  uint64_t lo = OrderedFromMicros((*first)->time_micros);
+  uint64_t hi = OrderedFromMicros((*last)->time_micros);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(At(snapshot.snapshot()), audit_));
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    it->Seek(AuditKey(mid + 1, 0));
+  for (int step = 0; lo < hi && step < 64; ++step) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    it->Seek(AuditKey(MicrosFromOrdered(mid + 1), 0));
     uint64_t sequence_after = end + 1;
     if (it->Valid()) {
       std::optional<AuditKeyParts> parts =
@@ -343,7 +387,7 @@ absl::Status AuditTrail::CheckAnchor(const AuditAnchorPoint& anchor) const {
       lo = mid + 1;
     }
   }
-  const std::string key = AuditKey(lo, anchor.sequence);
+  const std::string key = AuditKey(MicrosFromOrdered(lo), anchor.sequence);
   it->Seek(key);
   v1::AuditEntry entry;
   if (!it->Valid() || it->key() != key ||

@@ -67,6 +67,8 @@ struct AuditOpenPlan {
   std::string problem;
   // The store predates audit keys (its fingerprints were keyed from its oldest data key).
   bool migrating = false;
+  // A new audit key was added to the file (the trail is checked whole before it is sealed).
+  bool new_audit_key = false;
 };
 
 class AuditTrail {
@@ -75,12 +77,26 @@ class AuditTrail {
   AuditTrail(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* audit, rocksdb::ColumnFamilyHandle* meta,
              AuditKeys keys);
 
-  // `data_keys`: the oldest of them keyed trails before audit keys existed (a migration
-  // checks the old trail with it). `store_has_data`: reports, events, queue entries or
-  // request records exist. FAILED_PRECONDITION if the head is signed with an audit key not
-  // in the audit key file (a wrong --audit_key_file); UNAVAILABLE/DATA_LOSS on read faults.
-  [[nodiscard]] absl::StatusOr<AuditOpenPlan> PlanOpen(const KeyRing& data_keys,
-                                                       bool store_has_data) const;
+  // Decides, without writing, what opening must append. FAILED_PRECONDITION, saying why, if
+  // the store must not open: the head is signed with an audit key not in the audit key file
+  // and no key of it verifies the newest entry (a wrong --audit_key_file); the store
+  // predates audit keys and `context.migrate` is false (or it does not, and it is true); the
+  // newest entry's time is outside the range of a timestamp. UNAVAILABLE/DATA_LOSS on read
+  // faults.
+  struct OpenContext {
+    // The oldest of them keyed trails before audit keys existed (a migration checks the
+    // old trail with it).
+    const KeyRing& data_keys;
+    // Reports, events, queue entries or request records exist.
+    bool store_has_data = false;
+    // Migrate a store written before audit keys existed (--migrate_audit_trail). Never
+    // implicit: otherwise cutting a migrated trail back to its legacy part and writing an
+    // unsigned head would pass for a first migration.
+    bool migrate = false;
+    // meta shows this version has opened the store before (it recorded a migration).
+    bool opened_by_this_version = false;
+  };
+  [[nodiscard]] absl::StatusOr<AuditOpenPlan> PlanOpen(const OpenContext& context) const;
 
   // Reads the trail in time order. INVALID_ARGUMENT for a malformed page token.
   [[nodiscard]] absl::StatusOr<AuditPage> Read(const AuditQuery& query) const;
@@ -102,7 +118,7 @@ class AuditTrail {
     int64_t time_micros;
     uint64_t sequence;
     std::string hash;                     // empty if the value cannot be decoded
-    std::optional<v1::AuditEntry> entry;  // Last() only; nullopt if undecodable
+    std::optional<v1::AuditEntry> entry;  // nullopt if undecodable
   };
 
   // Feeds every entry of `snapshot` to `verifier`; false if a record cannot be decoded
@@ -112,10 +128,9 @@ class AuditTrail {
   // The stored head record, nullopt if there is none; DATA_LOSS if undecodable.
   [[nodiscard]] absl::StatusOr<std::optional<StoredHead>> ReadHead(
       const rocksdb::Snapshot* snapshot) const;
-  [[nodiscard]] absl::StatusOr<std::optional<Located>> First(
-      const rocksdb::Snapshot* snapshot) const;
-  [[nodiscard]] absl::StatusOr<std::optional<Located>> Last(
-      const rocksdb::Snapshot* snapshot) const;
+  // The first or last entry of the family, nullopt if it is empty.
+  [[nodiscard]] absl::StatusOr<std::optional<Located>> Edge(const rocksdb::Snapshot* snapshot,
+                                                            bool last) const;
   // True if the newest entry's hash verifies under one of our audit keys: the key file is
   // this store's, whatever the head says.
   bool LastEntryIsOurs(const std::optional<Located>& last) const;

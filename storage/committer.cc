@@ -37,15 +37,19 @@ Committer::~Committer() {
   thread_.join();
 }
 
-void Committer::Commit(Mutation mutation, Callback done) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (pending_.size() < options_.max_pending) {
-      pending_.push_back(Pending{std::move(mutation), std::move(done), nullptr});
-      return;
-    }
+absl::Status Committer::Enqueue(Mutation& mutation, Callback& done) {
+  absl::MutexLock lock(&mu_);
+  if (pending_.size() >= options_.max_pending) {
+    return absl::ResourceExhaustedError("too many changes waiting to be written");
   }
-  std::move(done)(absl::ResourceExhaustedError("too many changes waiting to be written"));
+  pending_.push_back(Pending{std::move(mutation), std::move(done), nullptr});
+  return absl::OkStatus();
+}
+
+void Committer::Commit(Mutation mutation, Callback done) {
+  if (absl::Status queued = Enqueue(mutation, done); !queued.ok()) {
+    std::move(done)(std::move(queued));
+  }
 }
 
 AuditHead Committer::committed_audit_head() const {

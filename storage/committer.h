@@ -67,7 +67,13 @@ class Committer {
   Committer& operator=(const Committer&) = delete;
 
   // Queues `mutation`; `done` runs on the committer thread once it is durable or failed.
+  // When too many changes are waiting, `done` runs at once, on the caller's thread, with
+  // RESOURCE_EXHAUSTED.
   void Commit(Mutation mutation, Callback done);
+  // As Commit, but when too many changes are waiting answers RESOURCE_EXHAUSTED and leaves
+  // `mutation` and `done` untouched (they are moved from only when queued), so a caller
+  // holding a lock can answer after releasing it.
+  [[nodiscard]] absl::Status Enqueue(Mutation& mutation, Callback& done);
 
   // A read-modify-write that must not race other writers (e.g. re-encrypting stored
   // records): `compute` runs on the committer thread after everything queued before it is

@@ -193,29 +193,39 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   if (absl::Status schema = CheckSchema(db.get(), meta, options.path); !schema.ok()) {
     return fail(schema);
   }
+  const AuditKeys audit(*audit_keys);
   absl::StatusOr<std::vector<uint32_t>> in_use =
-      CheckDataKeys(db.get(), meta, *keys, options.key_file);
+      CheckDataKeys(db.get(), meta, *keys, options.key_file, audit);
   if (!in_use.ok()) return fail(in_use.status());
   absl::StatusOr<bool> has_data = HoldsData(db.get(), handles);
   if (!has_data.ok()) return fail(has_data.status());
-  absl::StatusOr<AuditOpenPlan> plan =
-      AuditTrail(db.get(), handles[static_cast<int>(ColumnFamily::kAudit)], meta,
-                 AuditKeys(*audit_keys))
-          .PlanOpen(*keys, *has_data);
-  if (!plan.ok()) {
-    return fail(plan.status().code() == absl::StatusCode::kFailedPrecondition
-                    ? absl::FailedPreconditionError(absl::StrCat(
-                          "audit key file ", options.audit_key_file, ": ", plan.status().message()))
-                    : OpenError(options.path, plan.status().message()));
-  }
   absl::StatusOr<std::optional<uint32_t>> legacy_id = ReadLegacyFingerprintKeyId(db.get(), meta);
   if (!legacy_id.ok()) return fail(legacy_id.status());
+  const AuditTrail trail(db.get(), handles[static_cast<int>(ColumnFamily::kAudit)], meta, audit);
+  absl::StatusOr<AuditOpenPlan> plan =
+      trail.PlanOpen({.data_keys = *keys,
+                      .store_has_data = *has_data,
+                      .migrate = options.migrate_audit_trail,
+                      .opened_by_this_version = legacy_id->has_value()});
+  if (!plan.ok()) {
+    return fail(absl::Status(plan.status().code(), absl::StrCat("data directory ", options.path,
+                                                                ": ", plan.status().message())));
+  }
+  // Checked before anything is written, so a refused start leaves the directory as it was.
+  if (options.audit_anchor) {
+    if (absl::Status on_chain = trail.CheckAnchor(*options.audit_anchor); !on_chain.ok()) {
+      return fail(absl::Status(on_chain.code(),
+                               absl::StrCat("audit anchor ", options.audit_anchor->ToString(), ": ",
+                                            on_chain.message())));
+    }
+  }
   if (plan->migrating) *legacy_id = keys->oldest_key_id();
 
   const bool migrating = plan->migrating;
   std::unique_ptr<ReportStore> store(new ReportStore(
       Parts{options.path, *lock_fd, options.key_file, options.commit, std::move(db),
             std::move(handles), *keys, *std::move(in_use), *audit_keys, *plan, *legacy_id}));
+  store->audit_anchor_checked_ = options.audit_anchor;
   if (absl::Status written = store->CommitOpenPlan(*plan, migrating ? *legacy_id : std::nullopt);
       !written.ok()) {
     return OpenError(options.path,
@@ -241,6 +251,7 @@ ReportStore::ReportStore(Parts parts)
         parts.keys.DeriveKeyFrom(*parts.legacy_fingerprint_key_id, kLegacyFingerprintKeyLabel);
     if (legacy) fingerprint_keys_.push_back(*std::move(legacy));
   }
+  keys_record_key_ = audit_keys.current_chain_key();
   AuditHead start = parts.plan.start;
   start.key_id = audit_keys.current_id();
   std::string chain_key = audit_keys.current_chain_key();
@@ -344,10 +355,11 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   }
 
   ReportId id = *ReportId::Parse(report.report.id());
-  // Sealed and queued under the shared key lock: see keys_mu_.
-  absl::ReaderMutexLock keys_lock(&keys_mu_);
+  // Sealed and queued under the shared key lock (see keys_mu_); callbacks run after it.
+  keys_mu_.ReaderLock();
   absl::StatusOr<std::string> sealed = SealReport(report.report, id, *keys_);
   if (!sealed.ok()) {
+    keys_mu_.ReaderUnlock();
     FinishSubmit(request_key, sealed.status(), std::move(done));
     return;
   }
@@ -365,13 +377,16 @@ void ReportStore::SubmitNewReport(NewReport report, SubmitCallback done) {
   m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
   m.Audit(std::move(report.audit));
 
-  committer_->Commit(std::move(m), [this, request_key = std::move(request_key),
-                                    response = std::move(report.response),
-                                    done = std::move(done)](absl::Status status) mutable {
+  Committer::Callback committed = [this, request_key = std::move(request_key),
+                                   response = std::move(report.response),
+                                   done = std::move(done)](absl::Status status) mutable {
     absl::StatusOr<v1::SubmitReportResponse> result = std::move(response);
     if (!status.ok()) result = std::move(status);
     FinishSubmit(request_key, std::move(result), std::move(done));
-  });
+  };
+  absl::Status queued = committer_->Enqueue(m, committed);
+  keys_mu_.ReaderUnlock();
+  if (!queued.ok()) std::move(committed)(std::move(queued));
 }
 
 void ReportStore::FinishSubmit(const std::string& request_key,

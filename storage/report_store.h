@@ -53,6 +53,11 @@ struct StoreOptions {
   // Keys of the audit chain and request fingerprints (audit_keys.h). Required, and apart
   // from key_file: it holds no data key.
   std::string audit_key_file;
+  // Migrate a store written before audit keys existed (the flag of its first start only).
+  bool migrate_audit_trail = false;
+  // If set, the trail must reach this anchor and agree with it, or Open fails with
+  // FAILED_PRECONDITION ("audit anchor SEQ:HASH: ...") before writing anything.
+  std::optional<AuditAnchorPoint> audit_anchor;
   // RocksDB environment; nullptr means the default. Tests pass one that injects faults.
   rocksdb::Env* env = nullptr;
 };
@@ -86,10 +91,14 @@ struct DataKeyStatus {
 // naming the key, unless the ring holds the key recorded as current and every key that may
 // still seal data. Records them on first open (an older store: every key of the ring is
 // taken to be in use until a rotation completes). Returns the keys in use.
+// The record is signed with the audit chain key, so whoever can write the data directory
+// cannot mark a key retired (and have an operator delete a key that still opens reports):
+// a record that does not verify counts every key of the ring as in use.
 [[nodiscard]] absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
                                                                   rocksdb::ColumnFamilyHandle* meta,
                                                                   const KeyRing& keys,
-                                                                  const std::string& key_file);
+                                                                  const std::string& key_file,
+                                                                  const AuditKeys& audit_keys);
 
 class ReportStore {
  public:
@@ -133,6 +142,10 @@ class ReportStore {
   const std::string& audit_problem_at_open() const { return audit_problem_at_open_; }
   // True if opening migrated a store written before audit keys existed.
   bool migrated_audit_at_open() const { return migrated_audit_at_open_; }
+  // StoreOptions::audit_anchor, which the trail reached when the store was opened.
+  const std::optional<AuditAnchorPoint>& audit_anchor_checked() const {
+    return audit_anchor_checked_;
+  }
 
   // Makes a new key current (appended to the key file) and re-encrypts every stored
   // report under it in the background, in chunks that run on the committer thread so they
@@ -190,7 +203,9 @@ class ReportStore {
   // while its data key is still in the key file.
   std::vector<std::string> fingerprint_keys_;
   std::string audit_problem_at_open_;
+  std::string keys_record_key_;  // signs data_keys_in_use (the audit chain key)
   bool migrated_audit_at_open_ = false;
+  std::optional<AuditAnchorPoint> audit_anchor_checked_;
   // Readers seal with keys_ and hand the mutation to the committer while holding the lock
   // shared; a rotation swaps keys_ holding it exclusively. So once the swap is done, every
   // record sealed with the old ring is queued ahead of the re-encryption that follows.

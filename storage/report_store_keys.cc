@@ -1,9 +1,12 @@
 // ReportStore: encryption keys (the check at open, rotation, background re-encryption).
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "storage/digest.h"
 #include "storage/report_codec.h"
 #include "storage/report_store.h"
 #include "storage/rocksdb_status.h"
@@ -21,16 +24,31 @@ std::string EncodeKeyId(uint32_t id) {
   return out;
 }
 
-std::string EncodeKeyIds(const std::vector<uint32_t>& ids) {
+constexpr char kKeysInUseMacLabel[] = "data keys in use|";
+
+// u32 ids, then HMAC-SHA256 under `key` (an audit chain key) of the label and the ids.
+std::string EncodeKeyIds(const std::vector<uint32_t>& ids, absl::string_view key) {
   std::string out;
   for (uint32_t id : ids) PutFixed32BE(&out, id);
+  out.append(HmacSha256(key, absl::StrCat(kKeysInUseMacLabel, out)));
   return out;
 }
 
-std::optional<std::vector<uint32_t>> DecodeKeyIds(absl::string_view in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
+// nullopt if malformed or signed with none of `keys`.
+std::optional<std::vector<uint32_t>> DecodeKeyIds(absl::string_view in,
+                                                  const std::vector<std::string>& keys) {
+  constexpr size_t kMacBytes = 32;
+  if (in.size() <= kMacBytes || (in.size() - kMacBytes) % 4 != 0) return std::nullopt;
+  absl::string_view ids_part = in.substr(0, in.size() - kMacBytes);
+  absl::string_view mac = in.substr(in.size() - kMacBytes);
+  const std::string signed_part = absl::StrCat(kKeysInUseMacLabel, ids_part);
+  const bool valid = std::any_of(keys.begin(), keys.end(), [&](const std::string& key) {
+    const std::string expected = HmacSha256(key, signed_part);
+    return CRYPTO_memcmp(expected.data(), mac.data(), kMacBytes) == 0;
+  });
+  if (!valid) return std::nullopt;
   std::vector<uint32_t> ids;
-  while (!in.empty()) ids.push_back(*GetFixed32BE(&in));
+  while (!ids_part.empty()) ids.push_back(*GetFixed32BE(&ids_part));
   return ids;
 }
 
@@ -43,7 +61,8 @@ void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
 absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
                                                     rocksdb::ColumnFamilyHandle* meta,
                                                     const KeyRing& keys,
-                                                    const std::string& key_file) {
+                                                    const std::string& key_file,
+                                                    const AuditKeys& audit_keys) {
   rocksdb::WriteBatch batch;
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kCurrentKeyIdKey, &value);
@@ -64,15 +83,16 @@ absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
 
   std::vector<uint32_t> in_use;
   s = db->Get(rocksdb::ReadOptions(), meta, kKeysInUseKey, &value);
-  const bool recorded = !s.IsNotFound();
-  if (!recorded) {
-    in_use = keys.key_ids();  // an older store: nothing is known to be retired yet
-  } else if (!s.ok()) {
-    return FromRocksDb(s, "read data keys in use");
-  } else {
-    std::optional<std::vector<uint32_t>> decoded = DecodeKeyIds(value);
-    if (!decoded) return absl::DataLossError("data keys in use record is corrupt");
+  bool recorded = !s.IsNotFound();
+  if (recorded && !s.ok()) return FromRocksDb(s, "read data keys in use");
+  std::optional<std::vector<uint32_t>> decoded;
+  if (recorded) decoded = DecodeKeyIds(value, audit_keys.chain_keys());
+  if (decoded) {
     in_use = *std::move(decoded);
+  } else {
+    // An older store, or a record that does not verify: nothing is known to be retired.
+    in_use = keys.key_ids();
+    recorded = false;
   }
   for (uint32_t id : in_use) {
     if (!keys.HasKey(id)) {
@@ -85,7 +105,9 @@ absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
   // New data will be sealed with the ring's current key.
   const size_t before = in_use.size();
   AddKeyId(in_use, keys.current_key_id());
-  if (!recorded || in_use.size() != before) batch.Put(meta, kKeysInUseKey, EncodeKeyIds(in_use));
+  if (!recorded || in_use.size() != before) {
+    batch.Put(meta, kKeysInUseKey, EncodeKeyIds(in_use, audit_keys.current_chain_key()));
+  }
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -140,7 +162,7 @@ void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>)
         m.Put(ColumnFamily::kMeta, kCurrentKeyIdKey, EncodeKeyId(result->new_key_id));
         // Recorded before any record is sealed with the new key, so a crash never leaves
         // data under a key the store does not know it uses.
-        m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use));
+        m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use, keys_record_key_));
         return m;
       },
       [this, result, done = std::move(done)](absl::Status status) mutable {
@@ -193,7 +215,7 @@ void ReportStore::ReencryptFrom(std::string start_key, bool final_pass, uint64_t
           // Every record is now sealed with the current key (keys_mu_ makes sure nothing
           // sealed with an older ring is still on its way): older keys are retired.
           *retired_to = std::vector<uint32_t>{ring->current_key_id()};
-          m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to));
+          m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to, keys_record_key_));
         }
         return m;
       },

@@ -47,8 +47,8 @@ std::map<std::string, std::set<v1::Role>> ExpectedTable() {
   for (const char* m : {"ImportReports", "GetAuditLog"}) {
     t[absl::StrCat(kAdmin, m)] = {v1::ROLE_ADMIN, v1::ROLE_SUPERVISOR};
   }
-  for (const char* m :
-       {"VerifyAuditLog", "CreateBackup", "PurgeExpiredReports", "RotateEncryptionKey"}) {
+  for (const char* m : {"VerifyAuditLog", "CreateBackup", "PurgeExpiredReports",
+                        "RotateEncryptionKey", "ListEncryptionKeys"}) {
     t[absl::StrCat(kAdmin, m)] = {v1::ROLE_ADMIN};
   }
   return t;
@@ -61,6 +61,7 @@ grpc::StatusCode AdmittedCode(const std::string& method) {
   if (method == absl::StrCat(kAdmin, "GetAuditLog")) return grpc::StatusCode::OK;
   if (method == absl::StrCat(kAdmin, "VerifyAuditLog")) return grpc::StatusCode::OK;
   if (method == absl::StrCat(kAdmin, "RotateEncryptionKey")) return grpc::StatusCode::OK;
+  if (method == absl::StrCat(kAdmin, "ListEncryptionKeys")) return grpc::StatusCode::OK;
   return grpc::StatusCode::UNIMPLEMENTED;
 }
 
@@ -133,7 +134,7 @@ TEST_P(AccessTest, EveryMethodTimesEveryRoleAnswersAsTheTableSays) {
       ++calls;
     }
   }
-  EXPECT_EQ(calls, 21 * 5);
+  EXPECT_EQ(calls, 22 * 5);
 }
 
 TEST_P(AccessTest, HealthAndReflectionNeedNoCredentials) {

@@ -270,7 +270,17 @@ TEST_F(AuditProcessTest, AStoreFromThePreviousReleaseMigratesAndItsDataKeyCanBeR
   ASSERT_EQ(ids.size(), 3u);
 
   {
-    ServerProcess server(args, dir_.Sub("v1-1.log"));
+    // Migration is never implicit: without the flag the old store is refused, naming it.
+    ServerProcess refused(args, dir_.Sub("v1-0.log"));
+    std::optional<int> code = refused.WaitForExit(kStartTimeout);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_NE(*code, 0);
+    EXPECT_THAT(refused.Log(), HasSubstr("--migrate_audit_trail"));
+  }
+  {
+    std::vector<std::string> migrate = args;
+    migrate.push_back("--migrate_audit_trail");
+    ServerProcess server(migrate, dir_.Sub("v1-1.log"));
     address_ = server.WaitUntilListening(kStartTimeout).value_or("");
     ASSERT_FALSE(address_.empty()) << server.Log();
     EXPECT_THAT(server.Log(), HasSubstr("audit trail migrated"));
@@ -310,6 +320,16 @@ TEST_F(AuditProcessTest, AStoreFromThePreviousReleaseMigratesAndItsDataKeyCanBeR
   std::ofstream(dir_.Sub("v1/key"), std::ios::binary) << both.substr(32);
   fs::permissions(dir_.Sub("v1/key"), fs::perms::owner_read | fs::perms::owner_write);
 
+  {
+    // The flag was for the first start only.
+    std::vector<std::string> again = args;
+    again.push_back("--migrate_audit_trail");
+    ServerProcess refused(again, dir_.Sub("v1-again.log"));
+    std::optional<int> code = refused.WaitForExit(kStartTimeout);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_NE(*code, 0);
+    EXPECT_THAT(refused.Log(), HasSubstr("remove the flag"));
+  }
   ServerProcess server(args, dir_.Sub("v1-2.log"));
   address_ = server.WaitUntilListening(kStartTimeout).value_or("");
   ASSERT_FALSE(address_.empty()) << server.Log();

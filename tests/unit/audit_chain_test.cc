@@ -535,6 +535,8 @@ TEST(AuditChainVerifierTest, CatchesAHeadSignedWithAKeyNotInTheFile) {
 TEST(AuditChainVerifierTest, CatchesARecordedBreak) {
   Trail trail = BuildTrail(5);
   v1::AuditEntry damage;
+  damage.set_principal(kAuditServerPrincipal);
+  damage.set_method(kAuditTrailBreakMethod);
   damage.mutable_trail_break()->set_problem("the chain head is missing");
   Append(trail, damage, TrailKey(), KeyB());
   Append(trail, Access(7), TrailKey(), KeyB());

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -344,6 +345,97 @@ TEST_F(AuditTamperTest, NewEntriesAfterReopenContinueTheChain) {
   EXPECT_EQ(v.entries_checked, 12u);
   EXPECT_EQ(v.head.sequence, 12u);
   EXPECT_EQ(store->committed_audit_anchor().ToString(), v.head.ToString());
+}
+
+// Review finding: adding an audit key must not seal a trail that was forged meanwhile (here
+// the key change at 1 stripped so nothing checks the entries, and one entry edited).
+TEST_F(AuditTamperTest, ANewAuditKeyDoesNotSealAForgedTrail) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    v1::AuditEntry first = Parse(entries[0].second);
+    first.clear_key_change();
+    first.clear_method();
+    first.clear_principal();
+    raw.Put(ColumnFamily::kAudit, entries[0].first, first.SerializeAsString());
+    v1::AuditEntry edited = Parse(entries[3].second);
+    edited.set_principal("nobody-was-here");
+    raw.Put(ColumnFamily::kAudit, entries[3].first, edited.SerializeAsString());
+  }
+  const std::string audit_key_file = dir_.Sub("db") + ".audit-key";
+  WriteKeys(audit_key_file, ReadBytes(audit_key_file) + std::string(32, 'N'));
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_THAT(problem_at_open_, HasSubstr("new audit key"));
+}
+
+// Review finding: a key change's previous key must be the key of the section it closes.
+TEST_F(AuditTamperTest, ServerEntriesAreOnlyTrustedInTheirOwnShape) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    v1::AuditEntry e = Parse(entries[5].second);    // an access at sequence 6
+    e.mutable_trail_break()->set_problem("decoy");  // not the server's shape: refused
+    raw.Put(ColumnFamily::kAudit, entries[5].first, e.SerializeAsString());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 6u);
+  EXPECT_THAT(v.problem, HasSubstr("did not write"));
+}
+
+TEST_F(AuditTamperTest, AnEntryKeyedBeyondYear9999RefusesTheStartInsteadOfCrashing) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    raw.Put(ColumnFamily::kAudit, AuditKey(std::numeric_limits<int64_t>::max(), 99), "x");
+  }
+  auto refused = ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("9999"));
+}
+
+TEST_F(AuditTamperTest, AnEntryKeyedAtTheEarliestTimeDoesNotHangTheAnchorCheck) {
+  AuditAnchorPoint anchor;
+  {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    anchor = store->committed_audit_anchor();
+  }
+  {
+    RawDb raw(dir_.Sub("db"));
+    raw.Put(ColumnFamily::kAudit, AuditKey(std::numeric_limits<int64_t>::min(), 0), "x");
+  }
+  StoreOptions options = testing::TestStoreOptions(dir_.Sub("db"));
+  options.audit_anchor = anchor;
+  // The search over time ends and still finds the anchor's entry; the stray first record
+  // is damage that verification reports.
+  auto store = ReportStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  AuditVerification v = VerifyOrDie(**store);
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 1u) << v.problem;
+}
+
+// Review finding: the record of which data keys are in use is signed; a rewritten one counts
+// every key as in use rather than calling one retired.
+TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
+  const std::string key_file = dir_.Sub("db") + ".key";
+  WriteKeys(key_file, ReadBytes(key_file) + std::string(32, 'D'));  // a second key, current
+  {
+    auto store = OpenOrDie(dir_.Sub("db"));
+    auto keys = store->DataKeys();
+    ASSERT_EQ(keys.size(), 2u);
+    EXPECT_TRUE(keys[0].in_use && keys[1].in_use);
+  }
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto ring = KeyRing::LoadFile(key_file);
+    std::string forged;
+    PutFixed32BE(&forged, ring->current_key_id());  // "only the current key is in use"
+    forged.append(std::string(32, '\0'));           // no valid MAC
+    raw.Put(ColumnFamily::kMeta, "data_keys_in_use", forged);
+  }
+  auto store = OpenOrDie(dir_.Sub("db"));
+  for (const DataKeyStatus& key : store->DataKeys()) EXPECT_TRUE(key.in_use) << key.id;
 }
 
 // ---- Anchors ----

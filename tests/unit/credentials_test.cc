@@ -462,7 +462,8 @@ TEST_F(AppendTokenEntryTest, RefusesAPrincipalAlreadyMappedToACertificate) {
 }
 
 TEST_F(AppendTokenEntryTest, RefusesABadPrincipalNameWithoutWriting) {
-  for (const char* name : {"", "has space", "tab\there", "semi;colon", "new\nline", "a/b"}) {
+  for (const char* name :
+       {"", "has space", "tab\there", "semi;colon", "new\nline", "a/b", "triage-server"}) {
     absl::Status added = AppendTokenEntry(path_, name, v1::ROLE_TRIAGER, kAliceToken);
     EXPECT_EQ(added.code(), absl::StatusCode::kInvalidArgument) << "'" << name << "': " << added;
   }
