@@ -104,14 +104,14 @@ void BM_VerifyStoredAuditTrail(benchmark::State& state) {
         e.set_method("/safeguarding.triage.v1.TriageDesk/GetReport");
         e.set_report_id(storage::ReportId::Generate(absl::Now()).ToString());
         e.set_peer("ipv4:10.0.0.12:53422");
-        (*store)->RecordAudit(std::move(e), [&](absl::Status) {
+        (*store)->audit().Record(std::move(e), [&](absl::Status) {
           if (--left == 0) committed.Notify();
         });
       }
       committed.WaitForNotification();
     }
     for (auto _ : state) {
-      auto verified = (*store)->audit_trail().Verify({});
+      auto verified = (*store)->audit().Verify({});
       if (!verified.ok() || !verified->intact) state.SkipWithError("not intact");
       benchmark::DoNotOptimize(verified);
     }

@@ -130,9 +130,11 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
   }
   v1::AuditEntry entry =
       triage::AuditEntryFor(caller, triage::AuditReportId(report_id), refusal.code());
-  store_->RecordAudit(std::move(entry),
-                      [refusal = std::move(refusal), finish = std::move(finish)](
-                          const absl::Status&) mutable { std::move(finish)(std::move(refusal)); });
+  store_->audit().Record(
+      std::move(entry),
+      [refusal = std::move(refusal), finish = std::move(finish)](const absl::Status&) mutable {
+        std::move(finish)(std::move(refusal));
+      });
 }
 
 }  // namespace safeguarding::services

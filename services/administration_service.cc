@@ -81,27 +81,27 @@ grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
     grpc::CallbackServerContext* context, const v1::RotateEncryptionKeyRequest*,
     v1::RotateEncryptionKeyResponse* response) {
   static const std::string kMethod = Method("RotateEncryptionKey");
-  return AdmitUnary(*guard_, context, kMethod,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      storage::ReportStore& store = guard_->store();
-                      store.RotateKey([&store, caller = std::move(caller), reactor,
-                                       response](absl::StatusOr<storage::KeyRotation> rotation) {
-                        absl::StatusOr<v1::RotateEncryptionKeyResponse> result;
-                        if (rotation.ok()) {
-                          v1::RotateEncryptionKeyResponse r;
-                          r.set_key_id(storage::KeyIdHex(rotation->new_key_id));
-                          r.set_records_to_reencrypt(rotation->records_to_reencrypt);
-                          result = std::move(r);
-                        } else {
-                          result = rotation.status();
-                        }
-                        triage::FinishAudited<v1::RotateEncryptionKeyResponse>(
-                            store, caller, "", std::move(result),
-                            [reactor, response](absl::StatusOr<v1::RotateEncryptionKeyResponse> r) {
-                              FinishUnary(reactor, kMethod, std::move(r), response);
-                            });
-                      });
-                    });
+  return AdmitUnary(
+      *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        storage::ReportStore& store = guard_->store();
+        store.keys().Rotate([&store, caller = std::move(caller), reactor,
+                             response](absl::StatusOr<storage::KeyRotation> rotation) {
+          absl::StatusOr<v1::RotateEncryptionKeyResponse> result;
+          if (rotation.ok()) {
+            v1::RotateEncryptionKeyResponse r;
+            r.set_key_id(storage::KeyIdHex(rotation->new_key_id));
+            r.set_records_to_reencrypt(rotation->records_to_reencrypt);
+            result = std::move(r);
+          } else {
+            result = rotation.status();
+          }
+          triage::FinishAudited<v1::RotateEncryptionKeyResponse>(
+              store, caller, "", std::move(result),
+              [reactor, response](absl::StatusOr<v1::RotateEncryptionKeyResponse> r) {
+                FinishUnary(reactor, kMethod, std::move(r), response);
+              });
+        });
+      });
 }
 
 }  // namespace safeguarding::services

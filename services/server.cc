@@ -175,19 +175,19 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
 }
 
 void TriageServer::LogAuditTrailAtStart() {
-  if (store_->migrated_audit_at_open()) {
+  if (store_->audit_opening().migrated) {
     Log(Severity::kInfo,
         "audit trail migrated: keyed from now on by the audit key file %s instead of the "
         "oldest data key (recorded in the trail)",
         options_.audit_key_file);
   }
-  if (!store_->audit_problem_at_open().empty()) {
+  if (!store_->audit_opening().problem.empty()) {
     Log(Severity::kError,
         "AUDIT TRAIL DAMAGED: %s. Recorded in the trail; `triagectl admin verify-audit` "
         "reports it. Treat as a security incident.",
-        store_->audit_problem_at_open());
+        store_->audit_opening().problem);
   }
-  if (const auto& anchor = store_->audit_anchor_checked()) {
+  if (const auto& anchor = store_->audit_opening().anchor_checked) {
     Log(Severity::kInfo, "audit trail is on the anchor %s of %s", anchor->ToString(),
         options_.audit_anchor_file);
   }

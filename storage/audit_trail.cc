@@ -58,9 +58,19 @@ v1::AuditEntry TrailBreakEntry(std::string problem) {
   return entry;
 }
 
-AuditTrail::AuditTrail(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* audit,
-                       rocksdb::ColumnFamilyHandle* meta, AuditKeys keys)
-    : db_(db), audit_(audit), meta_(meta), keys_(std::move(keys)) {}
+AuditTrail::AuditTrail(const Engine& engine, AuditKeys keys)
+    : engine_(engine),
+      db_(engine.db()),
+      audit_(engine.handle(ColumnFamily::kAudit)),
+      meta_(engine.handle(ColumnFamily::kMeta)),
+      keys_(std::move(keys)) {}
+
+void AuditTrail::Record(v1::AuditEntry entry,
+                        absl::AnyInvocable<void(absl::Status) &&> done) const {
+  Mutation m;
+  m.Audit(std::move(entry));
+  engine_.committer().Commit(std::move(m), std::move(done));
+}
 
 absl::StatusOr<std::optional<StoredHead>> AuditTrail::ReadHead(
     const rocksdb::Snapshot* snapshot) const {

@@ -4,7 +4,8 @@
 // first entry of a new trail, the key change of a migration or of a new audit key, and a
 // permanent record of any damage found.
 //
-// Entries are written only by the committer (committer.h), which chains and signs them.
+// Entries are written only by the committer (committer.h), which chains and signs them;
+// this part owns the audit family and the head's key in meta.
 // Thread-safe: every read takes a RocksDB snapshot, so the head and the entries it walks
 // agree even while the committer appends.
 #ifndef SAFEGUARDING_STORAGE_AUDIT_TRAIL_H_
@@ -15,12 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/access.pb.h"
 #include "storage/audit_chain.h"
 #include "storage/audit_keys.h"
+#include "storage/engine.h"
 #include "storage/key_ring.h"
 
 namespace rocksdb {
@@ -73,9 +76,12 @@ struct AuditOpenPlan {
 
 class AuditTrail {
  public:
-  // `db` and the handles must outlive the trail.
-  AuditTrail(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* audit, rocksdb::ColumnFamilyHandle* meta,
-             AuditKeys keys);
+  // `engine` must outlive the trail.
+  AuditTrail(const Engine& engine, AuditKeys keys);
+
+  // Appends `entry` on its own; `done` runs once it is durable (or failed). Changes that
+  // are audited add their entry to their own Mutation (Mutation::Audit) instead.
+  void Record(v1::AuditEntry entry, absl::AnyInvocable<void(absl::Status) &&> done) const;
 
   // Decides, without writing, what opening must append. FAILED_PRECONDITION, saying why, if
   // the store must not open: the head is signed with an audit key not in the audit key file
@@ -135,6 +141,7 @@ class AuditTrail {
   // this store's, whatever the head says.
   bool LastEntryIsOurs(const std::optional<Located>& last) const;
 
+  const Engine& engine_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const audit_;
   rocksdb::ColumnFamilyHandle* const meta_;

@@ -121,7 +121,7 @@ bool CipherUpdate(UpdateFn update, EVP_CIPHER_CTX* ctx, absl::string_view in, un
   return true;
 }
 
-absl::Status OpenError(int err, const std::string& path) {
+absl::Status KeyFileOpenError(int err, const std::string& path) {
   if (err == ENOENT) return absl::NotFoundError(absl::StrCat("key file ", path, " does not exist"));
   return FileError(err, path, "cannot open");
 }
@@ -131,7 +131,7 @@ absl::Status OpenError(int err, const std::string& path) {
 absl::StatusOr<int> OpenLocked(const std::string& path) {
   for (;;) {
     Fd fd(::open(path.c_str(), kReadFlags));
-    if (fd.get() < 0) return OpenError(errno, path);
+    if (fd.get() < 0) return KeyFileOpenError(errno, path);
     int rc;
     do {
       rc = ::flock(fd.get(), LOCK_EX);
@@ -293,7 +293,7 @@ absl::StatusOr<KeyRing> KeyRing::Build(std::vector<std::string> keys, absl::Stat
 
 absl::StatusOr<KeyRing> KeyRing::LoadFile(const std::string& path) {
   Fd fd(::open(path.c_str(), kReadFlags));
-  if (fd.get() < 0) return OpenError(errno, path);
+  if (fd.get() < 0) return KeyFileOpenError(errno, path);
   std::string contents;
   Wiper wipe(&contents);
   if (absl::Status s = ReadKeyFile(fd.get(), path, &contents); !s.ok()) return s;

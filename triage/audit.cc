@@ -72,7 +72,7 @@ absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore&
   }
   query.page_size = request.page_size() == 0 ? 100 : static_cast<size_t>(request.page_size());
   query.page_token = request.page_token();
-  absl::StatusOr<storage::AuditPage> page = store.audit_trail().Read(query);
+  absl::StatusOr<storage::AuditPage> page = store.audit().Read(query);
   if (!page.ok()) return page.status();
   v1::GetAuditLogResponse response;
   for (auto& entry : page->entries) *response.add_entries() = std::move(entry);
@@ -98,8 +98,7 @@ absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(
     anchors.push_back(storage::AuditAnchorPoint{anchor.sequence(), anchor.hash()});
   }
   if (!v.empty()) return v.ToStatus();
-  absl::StatusOr<storage::AuditVerification> result =
-      store.audit_trail().Verify(std::move(anchors));
+  absl::StatusOr<storage::AuditVerification> result = store.audit().Verify(std::move(anchors));
   if (!result.ok()) return result.status();
   v1::VerifyAuditLogResponse response;
   response.set_intact(result->intact);
@@ -114,13 +113,13 @@ absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(
 
 v1::ListEncryptionKeysResponse ListEncryptionKeys(const storage::ReportStore& store) {
   v1::ListEncryptionKeysResponse response;
-  for (const storage::DataKeyStatus& key : store.DataKeys()) {
+  for (const storage::DataKeyStatus& key : store.keys().Status()) {
     v1::EncryptionKeyStatus* status = response.add_keys();
     status->set_key_id(storage::KeyIdHex(key.id));
     status->set_current(key.current);
     status->set_in_use(key.in_use);
   }
-  response.set_reencrypting(store.reencrypting());
+  response.set_reencrypting(store.keys().reencrypting());
   return response;
 }
 

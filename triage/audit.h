@@ -35,8 +35,8 @@ void FinishAudited(storage::ReportStore& store, const Caller& caller, absl::stri
                    absl::StatusOr<T> result, absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
   // Build the entry before `result` is moved into the callback.
   v1::AuditEntry entry = AuditEntryFor(caller, report_id, result.status().code());
-  store.RecordAudit(std::move(entry), [result = std::move(result),
-                                       done = std::move(done)](absl::Status recorded) mutable {
+  store.audit().Record(std::move(entry), [result = std::move(result),
+                                          done = std::move(done)](absl::Status recorded) mutable {
     if (!recorded.ok()) {
       std::move(done)(absl::UnavailableError("audit trail unavailable; nothing disclosed"));
     } else {

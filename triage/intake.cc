@@ -56,7 +56,7 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   change.response.set_advice(AdviceFor(submission));
   change.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
 
-  store_->SubmitNewReport(std::move(change), std::move(done));
+  store_->reports().Submit(std::move(change), std::move(done));
 }
 
 void GetReport(storage::ReportStore& store, const Caller& caller, absl::string_view report_id,
@@ -68,7 +68,7 @@ void GetReport(storage::ReportStore& store, const Caller& caller, absl::string_v
     v.Add("report_id", "must be a 26-character report reference as returned by SubmitReport");
     result = v.ToStatus();
   } else {
-    result = store.ReadReport(*id);
+    result = store.reports().Read(*id);
   }
   // The canonical id, so a search by report finds every access however the id was
   // spelled; a malformed one is recorded as hex (never as bytes that may not be UTF-8).

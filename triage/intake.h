@@ -4,7 +4,7 @@
 // triage policy, composes the advice, and hands the accepted report to the store as one
 // change. The callback runs once the report is durable (or rejected); Submit never blocks
 // on disk. Idempotency on (caller, request_id) is the store's guarantee (see
-// ReportStore::SubmitNewReport); this class supplies the content fingerprint for it.
+// ReportRecords::Submit); this class supplies the content fingerprint for it.
 //
 // Thread-safe. The store, policy and clock must outlive it.
 #ifndef SAFEGUARDING_TRIAGE_INTAKE_H_
@@ -26,7 +26,7 @@ namespace safeguarding::triage {
 
 class Intake {
  public:
-  using SubmitCallback = storage::ReportStore::SubmitCallback;
+  using SubmitCallback = storage::ReportRecords::SubmitCallback;
 
   Intake(storage::ReportStore* store, const TriagePolicy* policy, const Clock* clock)
       : store_(store), policy_(policy), clock_(clock) {}

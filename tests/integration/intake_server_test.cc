@@ -84,7 +84,7 @@ class IntakeServerTest : public ::testing::Test {
     auto store = storage::ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
     EXPECT_TRUE(store.ok()) << store.status();
     int n = 0;
-    EXPECT_TRUE((*store)->ScanQueueIndex([&](const storage::QueueKeyParts&) { ++n; }).ok());
+    EXPECT_TRUE((*store)->queue().Scan([&](const storage::QueueKeyParts&) { ++n; }).ok());
     return n;
   }
 

@@ -36,7 +36,63 @@ class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
   std::shared_ptr<std::atomic<bool>> fail_;
 };
 
+class GatedTableFile : public rocksdb::FSRandomAccessFileOwnerWrapper {
+ public:
+  GatedTableFile(std::unique_ptr<rocksdb::FSRandomAccessFile> file,
+                 std::shared_ptr<FaultyFileSystem::Gate> gate)
+      : rocksdb::FSRandomAccessFileOwnerWrapper(std::move(file)), gate_(std::move(gate)) {}
+
+  rocksdb::IOStatus Read(uint64_t offset, size_t n, const rocksdb::IOOptions& options,
+                         rocksdb::Slice* result, char* scratch,
+                         rocksdb::IODebugContext* dbg) const override {
+    gate_->Pass();
+    return FSRandomAccessFileOwnerWrapper::Read(offset, n, options, result, scratch, dbg);
+  }
+  rocksdb::IOStatus MultiRead(rocksdb::FSReadRequest* reqs, size_t num_reqs,
+                              const rocksdb::IOOptions& options,
+                              rocksdb::IODebugContext* dbg) override {
+    gate_->Pass();
+    return FSRandomAccessFileOwnerWrapper::MultiRead(reqs, num_reqs, options, dbg);
+  }
+
+ private:
+  std::shared_ptr<FaultyFileSystem::Gate> gate_;
+};
+
 }  // namespace
+
+void FaultyFileSystem::Gate::Pass() {
+  absl::MutexLock lock(&mu);
+  ++waiting;
+  mu.Await(absl::Condition(
+      +[](Gate* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(g->mu) { return !g->held; }, this));
+  --waiting;
+}
+
+void FaultyFileSystem::HoldTableReads() {
+  absl::MutexLock lock(&gate_->mu);
+  gate_->held = true;
+}
+
+void FaultyFileSystem::ReleaseTableReads() {
+  absl::MutexLock lock(&gate_->mu);
+  gate_->held = false;
+}
+
+int FaultyFileSystem::table_reads_waiting() const {
+  absl::MutexLock lock(&gate_->mu);
+  return gate_->waiting;
+}
+
+rocksdb::IOStatus FaultyFileSystem::NewRandomAccessFile(
+    const std::string& name, const rocksdb::FileOptions& options,
+    std::unique_ptr<rocksdb::FSRandomAccessFile>* result, rocksdb::IODebugContext* dbg) {
+  rocksdb::IOStatus s = target()->NewRandomAccessFile(name, options, result, dbg);
+  if (s.ok() && absl::EndsWith(name, ".sst")) {
+    *result = std::make_unique<GatedTableFile>(std::move(*result), gate_);
+  }
+  return s;
+}
 
 rocksdb::IOStatus FaultyFileSystem::NewWritableFile(
     const std::string& name, const rocksdb::FileOptions& options,

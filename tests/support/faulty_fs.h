@@ -1,11 +1,14 @@
 // FaultyFileSystem: a RocksDB FileSystem that passes everything through until told to fail
-// writes and syncs of the write-ahead log, to test how the store answers a disk fault.
+// writes and syncs of the write-ahead log, to test how the store answers a disk fault, or to
+// hold reads of table (SST) files, to stand for a slow disk read (a cache miss on a large
+// store) while a test checks what else still proceeds.
 #ifndef SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
 #define SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
 
 #include <atomic>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -19,12 +22,34 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   // While true, appends and syncs of WAL files (*.log) fail with an I/O error.
   void set_fail_wal(bool fail) { fail_wal_->store(fail); }
 
+  // While held, reads of *.sst files wait (table_reads_waiting() counts them) until
+  // released.
+  void HoldTableReads();
+  void ReleaseTableReads();
+  int table_reads_waiting() const;
+
+  rocksdb::IOStatus NewRandomAccessFile(const std::string& name,
+                                        const rocksdb::FileOptions& options,
+                                        std::unique_ptr<rocksdb::FSRandomAccessFile>* result,
+                                        rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override;
 
  private:
   std::shared_ptr<std::atomic<bool>> fail_wal_ = std::make_shared<std::atomic<bool>>(false);
+
+ public:
+  // Shared with the files it opens (which may outlive a call).
+  struct Gate {
+    absl::Mutex mu;
+    bool held ABSL_GUARDED_BY(mu) = false;
+    int waiting ABSL_GUARDED_BY(mu) = 0;
+    void Pass();
+  };
+
+ private:
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
 };
 
 // An Env over a FaultyFileSystem; keep both alive while a store uses them.

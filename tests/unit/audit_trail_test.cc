@@ -41,7 +41,7 @@ void Record(ReportStore& store, const std::string& principal) {
   e.set_principal(principal);
   e.set_method("/safeguarding.triage.v1.TriageDesk/GetReport");
   absl::Notification done;
-  store.RecordAudit(e, [&](absl::Status s) {
+  store.audit().Record(e, [&](absl::Status s) {
     EXPECT_TRUE(s.ok()) << s;
     done.Notify();
   });
@@ -50,7 +50,7 @@ void Record(ReportStore& store, const std::string& principal) {
 
 AuditVerification VerifyOrDie(const ReportStore& store,
                               std::vector<AuditAnchorPoint> anchors = {}) {
-  auto verified = store.audit_trail().Verify(std::move(anchors));
+  auto verified = store.audit().Verify(std::move(anchors));
   EXPECT_TRUE(verified.ok()) << verified.status();
   return verified.ok() ? *verified : AuditVerification{false, 0, 0, "verify failed"};
 }
@@ -76,8 +76,8 @@ std::string ReadBytes(const std::string& path) {
 TEST(AuditTrailOpenTest, ANewTrailBeginsWithItsKeyChange) {
   testing::TempDir dir;
   auto store = OpenOrDie(dir.Sub("db"));
-  EXPECT_TRUE(store->audit_problem_at_open().empty());
-  EXPECT_FALSE(store->migrated_audit_at_open());
+  EXPECT_TRUE(store->audit_opening().problem.empty());
+  EXPECT_FALSE(store->audit_opening().migrated);
   store.reset();
   RawDb raw(dir.Sub("db"));
   auto entries = raw.Audit();
@@ -174,7 +174,7 @@ class AuditTamperTest : public ::testing::Test {
   // Reopens (which records damage it finds) and verifies.
   AuditVerification VerifyAfterReopen() {
     auto store = OpenOrDie(dir_.Sub("db"));
-    problem_at_open_ = store->audit_problem_at_open();
+    problem_at_open_ = store->audit_opening().problem;
     return VerifyOrDie(*store);
   }
 
@@ -299,14 +299,14 @@ TEST_F(AuditTamperTest, ACutTailWithARewrittenHeadIsDetectedAndStaysOnRecord) {
     }
     {
       auto store = OpenOrDie(dir.Sub("db"));
-      EXPECT_THAT(store->audit_problem_at_open(), HasSubstr("chain head"));
+      EXPECT_THAT(store->audit_opening().problem, HasSubstr("chain head"));
       AuditVerification v = VerifyOrDie(*store);
       EXPECT_FALSE(v.intact);
       EXPECT_THAT(v.problem, HasSubstr("damaged"));
       Record(*store, "later");  // the trail goes on, the damage stays on record
     }
     auto store = OpenOrDie(dir.Sub("db"));
-    EXPECT_TRUE(store->audit_problem_at_open().empty()) << "recorded once, not at every start";
+    EXPECT_TRUE(store->audit_opening().problem.empty()) << "recorded once, not at every start";
     AuditVerification v = VerifyOrDie(*store);
     EXPECT_FALSE(v.intact);
     EXPECT_THAT(v.problem, HasSubstr("chain head"));
@@ -422,7 +422,7 @@ TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
   WriteKeys(key_file, ReadBytes(key_file) + std::string(32, 'D'));  // a second key, current
   {
     auto store = OpenOrDie(dir_.Sub("db"));
-    auto keys = store->DataKeys();
+    auto keys = store->keys().Status();
     ASSERT_EQ(keys.size(), 2u);
     EXPECT_TRUE(keys[0].in_use && keys[1].in_use);
   }
@@ -435,7 +435,7 @@ TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
     raw.Put(ColumnFamily::kMeta, "data_keys_in_use", forged);
   }
   auto store = OpenOrDie(dir_.Sub("db"));
-  for (const DataKeyStatus& key : store->DataKeys()) EXPECT_TRUE(key.in_use) << key.id;
+  for (const DataKeyStatus& key : store->keys().Status()) EXPECT_TRUE(key.in_use) << key.id;
 }
 
 // ---- Anchors ----
@@ -445,11 +445,11 @@ TEST_F(AuditTamperTest, AnchorsOnTheChainVerifyAndAreFoundBySeeking) {
   AuditAnchorPoint head = store->committed_audit_anchor();
   std::vector<AuditAnchorPoint> anchors;
   {
-    auto page = store->audit_trail().Read(AuditQuery{.page_size = 100});
+    auto page = store->audit().Read(AuditQuery{.page_size = 100});
     ASSERT_TRUE(page.ok());
     for (const v1::AuditEntry& e : page->entries) {
       anchors.push_back({e.sequence(), e.hash()});
-      EXPECT_TRUE(store->audit_trail().CheckAnchor(anchors.back()).ok()) << e.sequence();
+      EXPECT_TRUE(store->audit().CheckAnchor(anchors.back()).ok()) << e.sequence();
     }
   }
   ASSERT_EQ(anchors.size(), 11u);
@@ -459,10 +459,10 @@ TEST_F(AuditTamperTest, AnchorsOnTheChainVerifyAndAreFoundBySeeking) {
   EXPECT_EQ(v.anchors_checked, 11u);
 
   AuditAnchorPoint wrong{5, std::string(32, 'x')};
-  EXPECT_THAT(store->audit_trail().CheckAnchor(wrong).message(), HasSubstr("does not match"));
+  EXPECT_THAT(store->audit().CheckAnchor(wrong).message(), HasSubstr("does not match"));
   EXPECT_FALSE(VerifyOrDie(*store, {wrong}).intact);
   AuditAnchorPoint beyond{12, head.hash};
-  absl::Status behind = store->audit_trail().CheckAnchor(beyond);
+  absl::Status behind = store->audit().CheckAnchor(beyond);
   EXPECT_EQ(behind.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(behind.message(), HasSubstr("older than the last anchor"));
 }
@@ -481,12 +481,12 @@ TEST_F(AuditTamperTest, AnOlderCopyOfTheDataDirectoryIsBehindALaterAnchor) {
   std::filesystem::remove_all(dir_.Sub("db"));
   std::filesystem::copy(copy.Sub("db"), dir_.Sub("db"), std::filesystem::copy_options::recursive);
   auto store = OpenOrDie(dir_.Sub("db"));
-  EXPECT_TRUE(store->audit_problem_at_open().empty());
+  EXPECT_TRUE(store->audit_opening().problem.empty());
   EXPECT_TRUE(VerifyOrDie(*store).intact) << "without an anchor the copy looks sound";
   AuditVerification v = VerifyOrDie(*store, {later});
   EXPECT_FALSE(v.intact);
   EXPECT_THAT(v.problem, HasSubstr("anchor"));
-  EXPECT_EQ(store->audit_trail().CheckAnchor(later).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->audit().CheckAnchor(later).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 // ---- Reads ----
@@ -506,7 +506,7 @@ TEST(AuditLogReadTest, FiltersByReportPrincipalAndTimeAndPages) {
     e.set_principal(i % 3 == 0 ? "alice" : "bob");
     e.set_report_id(i % 2 == 0 ? report_a : report_b);
     absl::Notification done;
-    store->RecordAudit(e, [&](absl::Status s) {
+    store->audit().Record(e, [&](absl::Status s) {
       EXPECT_TRUE(s.ok());
       done.Notify();
     });
@@ -517,7 +517,7 @@ TEST(AuditLogReadTest, FiltersByReportPrincipalAndTimeAndPages) {
     std::vector<v1::AuditEntry> all;
     int pages = 0;
     for (;;) {
-      auto page = store->audit_trail().Read(q);
+      auto page = store->audit().Read(q);
       EXPECT_TRUE(page.ok()) << page.status();
       if (!page.ok()) break;
       ++pages;
@@ -546,7 +546,7 @@ TEST(AuditLogReadTest, FiltersByReportPrincipalAndTimeAndPages) {
   EXPECT_EQ(window.front().sequence(), 12u);
   EXPECT_EQ(window.back().sequence(), 21u);
 
-  auto bad = store->audit_trail().Read(AuditQuery{.page_token = "not-a-token"});
+  auto bad = store->audit().Read(AuditQuery{.page_token = "not-a-token"});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -54,7 +54,7 @@ NewReport MakeNewReport(const std::string& request_id, const std::string& finger
 absl::StatusOr<v1::SubmitReportResponse> SubmitAndWait(ReportStore& store, NewReport r) {
   absl::Notification done;
   absl::StatusOr<v1::SubmitReportResponse> result;
-  store.SubmitNewReport(std::move(r), [&](absl::StatusOr<v1::SubmitReportResponse> res) {
+  store.reports().Submit(std::move(r), [&](absl::StatusOr<v1::SubmitReportResponse> res) {
     result = std::move(res);
     done.Notify();
   });
@@ -64,7 +64,7 @@ absl::StatusOr<v1::SubmitReportResponse> SubmitAndWait(ReportStore& store, NewRe
 
 int QueueEntries(const ReportStore& store) {
   int n = 0;
-  EXPECT_TRUE(store.ScanQueueIndex([&](const QueueKeyParts&) { ++n; }).ok());
+  EXPECT_TRUE(store.queue().Scan([&](const QueueKeyParts&) { ++n; }).ok());
   return n;
 }
 
@@ -132,17 +132,17 @@ TEST(ReportStoreTest, SubmittedReportIsReadableWithEventAndQueueEntry) {
   EXPECT_EQ(response->report_id(), expected.id());
 
   auto id = *ReportId::Parse(expected.id());
-  auto read = store->ReadReport(id);
+  auto read = store->reports().Read(id);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->SerializeAsString(), expected.SerializeAsString());
 
-  auto events = store->ReadEvents(id);
+  auto events = store->reports().ReadEvents(id);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].type(), v1::REPORT_EVENT_TYPE_SUBMITTED);
 
   std::vector<QueueKeyParts> entries;
-  ASSERT_TRUE(store->ScanQueueIndex([&](const QueueKeyParts& p) { entries.push_back(p); }).ok());
+  ASSERT_TRUE(store->queue().Scan([&](const QueueKeyParts& p) { entries.push_back(p); }).ok());
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].queue, "child");
   EXPECT_EQ(entries[0].tier, v1::PRIORITY_URGENT);
@@ -153,7 +153,7 @@ TEST(ReportStoreTest, SubmittedReportIsReadableWithEventAndQueueEntry) {
 TEST(ReportStoreTest, UnknownReportIsNotFound) {
   testing::TempDir dir;
   auto store = OpenOrDie(dir.Sub("db"));
-  auto read = store->ReadReport(ReportId::Generate(absl::Now()));
+  auto read = store->reports().Read(ReportId::Generate(absl::Now()));
   EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -220,7 +220,7 @@ TEST(ReportStoreTest, ReopenKeepsReportsAndRequestRecords) {
     }
   }
   auto store = OpenOrDie(dir.Sub("db"));
-  for (const auto& id : ids) EXPECT_TRUE(store->ReadReport(*ReportId::Parse(id)).ok()) << id;
+  for (const auto& id : ids) EXPECT_TRUE(store->reports().Read(*ReportId::Parse(id)).ok()) << id;
   EXPECT_EQ(QueueEntries(*store), 20);
   auto retry = SubmitAndWait(*store, MakeNewReport("req-3", "fp"));
   ASSERT_TRUE(retry.ok());
@@ -240,8 +240,8 @@ TEST(ReportStoreTest, WalFailureAnswersUnavailableKeepsReadsAndLosesNothingAckno
   auto failed = SubmitAndWait(*store, std::move(lost));
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
   // Reads keep working and the failed report is not visible.
-  EXPECT_TRUE(store->ReadReport(*ReportId::Parse(before->report_id())).ok());
-  EXPECT_EQ(store->ReadReport(*ReportId::Parse(lost_id)).status().code(),
+  EXPECT_TRUE(store->reports().Read(*ReportId::Parse(before->report_id())).ok());
+  EXPECT_EQ(store->reports().Read(*ReportId::Parse(lost_id)).status().code(),
             absl::StatusCode::kNotFound);
 
   // RocksDB treats a failed WAL append as unrecoverable in this process: writes keep
@@ -249,14 +249,14 @@ TEST(ReportStoreTest, WalFailureAnswersUnavailableKeepsReadsAndLosesNothingAckno
   faulty.fs->set_fail_wal(false);
   auto still = SubmitAndWait(*store, MakeNewReport("during-fault", "fp"));
   EXPECT_EQ(still.status().code(), absl::StatusCode::kUnavailable) << still.status();
-  EXPECT_TRUE(store->ReadReport(*ReportId::Parse(before->report_id())).ok());
+  EXPECT_TRUE(store->reports().Read(*ReportId::Parse(before->report_id())).ok());
 
   // After a restart the acknowledged report is there, the failed one is not, and the
   // request id stayed free, so the client's retry is stored now.
   store.reset();
   store = OpenOrDie(dir.Sub("db"), faulty.env.get());
-  EXPECT_TRUE(store->ReadReport(*ReportId::Parse(before->report_id())).ok());
-  EXPECT_EQ(store->ReadReport(*ReportId::Parse(lost_id)).status().code(),
+  EXPECT_TRUE(store->reports().Read(*ReportId::Parse(before->report_id())).ok());
+  EXPECT_EQ(store->reports().Read(*ReportId::Parse(lost_id)).status().code(),
             absl::StatusCode::kNotFound);
   auto retried = SubmitAndWait(*store, MakeNewReport("during-fault", "fp"));
   ASSERT_TRUE(retried.ok()) << retried.status();
@@ -294,7 +294,7 @@ TEST(ReportStoreEncryptionTest, DescriptionAndContactNeverReachTheDiskInTheClear
                                                                                     "@example.org");
     id = r.report.id();
     ASSERT_TRUE(SubmitAndWait(*store, r).ok());
-    auto read = store->ReadReport(*ReportId::Parse(id));
+    auto read = store->reports().Read(*ReportId::Parse(id));
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_EQ(read->submission().description(), "the child said " + marker);
     EXPECT_EQ(read->submission().reporter().contact().email(), marker + "@example.org");
@@ -302,7 +302,7 @@ TEST(ReportStoreEncryptionTest, DescriptionAndContactNeverReachTheDiskInTheClear
     for (const auto& [path, bytes] : ReadAllFiles(dir.Sub("db"))) {
       EXPECT_EQ(bytes.find(marker), std::string::npos) << "plaintext in " << path;
     }
-    ASSERT_TRUE(store->Flush().ok());
+    ASSERT_TRUE(store->engine().Flush().ok());
   }
   int sst_files = 0;
   for (const auto& [path, bytes] : ReadAllFiles(dir.Sub("db"))) {
@@ -349,7 +349,7 @@ TEST(ReportStoreEncryptionTest, RotationReencryptsEveryReportAndOldDataStaysRead
     auto rotate = [&] {
       absl::Notification done;
       absl::StatusOr<KeyRotation> result;
-      store->RotateKey([&](absl::StatusOr<KeyRotation> r) {
+      store->keys().Rotate([&](absl::StatusOr<KeyRotation> r) {
         result = std::move(r);
         done.Notify();
       });
@@ -360,14 +360,15 @@ TEST(ReportStoreEncryptionTest, RotationReencryptsEveryReportAndOldDataStaysRead
     ASSERT_TRUE(rotation.ok()) << rotation.status();
     new_key = rotation->new_key_id;
     // A second rotation while the first is re-encrypting is refused, not interleaved.
-    if (store->reencrypting()) {
+    if (store->keys().reencrypting()) {
       EXPECT_EQ(rotate().status().code(), absl::StatusCode::kFailedPrecondition);
     }
     const absl::Time give_up = absl::Now() + absl::Seconds(30);
-    while (store->reencrypting() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-    ASSERT_FALSE(store->reencrypting());
-    EXPECT_EQ(store->reencrypted_count(), static_cast<uint64_t>(kReports));
-    EXPECT_EQ(store->reencrypt_failures(), 0u);
+    while (store->keys().reencrypting() && absl::Now() < give_up)
+      absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_FALSE(store->keys().reencrypting());
+    EXPECT_EQ(store->keys().reencrypted_count(), static_cast<uint64_t>(kReports));
+    EXPECT_EQ(store->keys().reencrypt_failures(), 0u);
   }
   EXPECT_EQ(std::filesystem::file_size(dir.Sub("db") + ".key"), 64u) << "old key must stay";
   auto keys = KeyRing::LoadFile(dir.Sub("db") + ".key");
@@ -375,7 +376,7 @@ TEST(ReportStoreEncryptionTest, RotationReencryptsEveryReportAndOldDataStaysRead
   EXPECT_EQ(keys->current_key_id(), new_key);
   auto store = OpenOrDie(dir.Sub("db"));
   for (int i = 0; i < kReports; i += 37) {
-    auto read = store->ReadReport(*ReportId::Parse(ids[i]));
+    auto read = store->reports().Read(*ReportId::Parse(ids[i]));
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_EQ(read->submission().description(), absl::StrCat("report ", i));
   }

@@ -1,4 +1,5 @@
-// ReportStore: encryption keys (the check at open, rotation, background re-encryption).
+#include "storage/data_keys.h"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -7,8 +8,9 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/digest.h"
+#include "storage/key_encoding.h"
 #include "storage/report_codec.h"
-#include "storage/report_store.h"
+#include "storage/report_id.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
@@ -56,13 +58,12 @@ void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
-                                                    rocksdb::ColumnFamilyHandle* meta,
-                                                    const KeyRing& keys,
-                                                    const std::string& key_file,
-                                                    const AuditKeys& audit_keys) {
+// Checks `keys` against meta; returns the keys in use (recording them if needed).
+absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(rocksdb::DB* db,
+                                                        rocksdb::ColumnFamilyHandle* meta,
+                                                        const KeyRing& keys,
+                                                        const std::string& key_file,
+                                                        const AuditKeys& audit_keys) {
   rocksdb::WriteBatch batch;
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kCurrentKeyIdKey, &value);
@@ -116,23 +117,50 @@ absl::StatusOr<std::vector<uint32_t>> CheckDataKeys(rocksdb::DB* db,
   return in_use;
 }
 
-std::vector<DataKeyStatus> ReportStore::DataKeys() const {
-  absl::ReaderMutexLock lock(&keys_mu_);
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DataKeys>> DataKeys::Open(Engine& engine, std::string key_file,
+                                                         const KeyRing& ring,
+                                                         const AuditKeys& audit_keys) {
+  absl::StatusOr<std::vector<uint32_t>> in_use = CheckRecordedKeys(
+      engine.db(), engine.handle(ColumnFamily::kMeta), ring, key_file, audit_keys);
+  if (!in_use.ok()) return in_use.status();
+  return std::unique_ptr<DataKeys>(new DataKeys(
+      engine, std::move(key_file), ring, *std::move(in_use), audit_keys.current_chain_key()));
+}
+
+DataKeys::DataKeys(Engine& engine, std::string key_file, const KeyRing& ring,
+                   std::vector<uint32_t> in_use, std::string record_key)
+    : engine_(engine),
+      key_file_(std::move(key_file)),
+      record_key_(std::move(record_key)),
+      ring_(std::make_shared<const KeyRing>(ring)),
+      in_use_(std::move(in_use)) {}
+
+DataKeys::SealingScope::SealingScope(const DataKeys& keys) : keys_(keys) { keys_.mu_.ReaderLock(); }
+
+void DataKeys::SealingScope::Release() {
+  if (!held_) return;
+  held_ = false;
+  keys_.mu_.ReaderUnlock();
+}
+
+std::vector<DataKeyStatus> DataKeys::Status() const {
+  absl::ReaderMutexLock lock(&mu_);
   std::vector<DataKeyStatus> out;
-  for (uint32_t id : keys_->key_ids()) {
-    const bool in_use =
-        std::find(keys_in_use_.begin(), keys_in_use_.end(), id) != keys_in_use_.end();
-    out.push_back(DataKeyStatus{id, id == keys_->current_key_id(), in_use});
+  for (uint32_t id : ring_->key_ids()) {
+    const bool in_use = std::find(in_use_.begin(), in_use_.end(), id) != in_use_.end();
+    out.push_back(DataKeyStatus{id, id == ring_->current_key_id(), in_use});
   }
   return out;
 }
 
-std::shared_ptr<const KeyRing> ReportStore::keys() const {
-  absl::ReaderMutexLock lock(&keys_mu_);
-  return keys_;
+std::shared_ptr<const KeyRing> DataKeys::ring() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return ring_;
 }
 
-void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> done) {
+void DataKeys::Rotate(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> done) {
   if (reencrypting_.exchange(true)) {
     std::move(done)(absl::FailedPreconditionError(
         "a key rotation is still re-encrypting; try again when it has finished"));
@@ -141,7 +169,7 @@ void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>)
   auto result = std::make_shared<KeyRotation>();
   // The key file work (lock, write, fsync, rename) runs on the committer thread, not on
   // the caller's, and the new current key id is durable before the caller hears of it.
-  committer_->CommitComputed(
+  engine_.committer().CommitComputed(
       [this, result]() -> absl::StatusOr<Mutation> {
         absl::StatusOr<KeyRing> rotated = AppendNewKey(key_file_);
         if (!rotated.ok()) {
@@ -150,19 +178,20 @@ void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>)
         result->new_key_id = rotated->current_key_id();
         std::vector<uint32_t> in_use;
         {
-          absl::MutexLock lock(&keys_mu_);
-          keys_ = std::make_shared<const KeyRing>(*std::move(rotated));
-          AddKeyId(keys_in_use_, result->new_key_id);
-          in_use = keys_in_use_;
+          absl::MutexLock lock(&mu_);
+          ring_ = std::make_shared<const KeyRing>(*std::move(rotated));
+          AddKeyId(in_use_, result->new_key_id);
+          in_use = in_use_;
         }
         uint64_t estimate = 0;
-        db_->GetIntProperty(handle(ColumnFamily::kReports), "rocksdb.estimate-num-keys", &estimate);
+        engine_.db()->GetIntProperty(engine_.handle(ColumnFamily::kReports),
+                                     "rocksdb.estimate-num-keys", &estimate);
         result->records_to_reencrypt = estimate;
         Mutation m;
         m.Put(ColumnFamily::kMeta, kCurrentKeyIdKey, EncodeKeyId(result->new_key_id));
         // Recorded before any record is sealed with the new key, so a crash never leaves
         // data under a key the store does not know it uses.
-        m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use, keys_record_key_));
+        m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use, record_key_));
         return m;
       },
       [this, result, done = std::move(done)](absl::Status status) mutable {
@@ -176,17 +205,17 @@ void ReportStore::RotateKey(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>)
       });
 }
 
-void ReportStore::ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before) {
+void DataKeys::ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before) {
   auto next = std::make_shared<std::string>();
   auto retired_to = std::make_shared<std::optional<std::vector<uint32_t>>>();
-  committer_->CommitComputed(
+  engine_.committer().CommitComputed(
       // Runs on the committer thread: nothing else writes while it reads and re-seals.
       [this, start_key = std::move(start_key), next, final_pass, failures_before,
        retired_to]() -> absl::StatusOr<Mutation> {
-        std::shared_ptr<const KeyRing> ring = keys();
+        std::shared_ptr<const KeyRing> ring = this->ring();
         Mutation m;
-        std::unique_ptr<rocksdb::Iterator> it(
-            db_->NewIterator(rocksdb::ReadOptions(), handle(ColumnFamily::kReports)));
+        std::unique_ptr<rocksdb::Iterator> it(engine_.db()->NewIterator(
+            rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
         int seen = 0;
         for (it->Seek(start_key); it->Valid(); it->Next()) {
           if (seen++ == kReencryptChunk) {
@@ -212,10 +241,10 @@ void ReportStore::ReencryptFrom(std::string start_key, bool final_pass, uint64_t
         if (!it->status().ok()) return FromRocksDb(it->status(), "re-encrypt scan");
         reencrypted_ += m.writes().size();
         if (final_pass && next->empty() && reencrypt_failures_.load() == failures_before) {
-          // Every record is now sealed with the current key (keys_mu_ makes sure nothing
+          // Every record is now sealed with the current key (SealingScope makes sure nothing
           // sealed with an older ring is still on its way): older keys are retired.
           *retired_to = std::vector<uint32_t>{ring->current_key_id()};
-          m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to, keys_record_key_));
+          m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to, record_key_));
         }
         return m;
       },
@@ -230,19 +259,12 @@ void ReportStore::ReencryptFrom(std::string start_key, bool final_pass, uint64_t
         } else {
           if (!status.ok()) reencrypt_failures_ += 1;
           if (status.ok() && retired_to->has_value()) {
-            absl::MutexLock lock(&keys_mu_);
-            keys_in_use_ = **retired_to;
+            absl::MutexLock lock(&mu_);
+            in_use_ = **retired_to;
           }
           reencrypting_ = false;
         }
       });
-}
-
-absl::Status ReportStore::Flush() {
-  rocksdb::FlushOptions options;
-  options.wait = true;
-  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_.begin(), handles_.end());
-  return FromRocksDb(db_->Flush(options, all), "flush");
 }
 
 }  // namespace safeguarding::storage

@@ -1,0 +1,118 @@
+#include "storage/engine.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "storage/key_encoding.h"
+#include "storage/rocksdb_status.h"
+
+namespace safeguarding::storage {
+namespace {
+
+constexpr char kSchemaVersionKey[] = "schema_version";
+
+// Options per family. Defaults today; the counters family gets its merge operator here.
+rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily) { return rocksdb::ColumnFamilyOptions(); }
+
+absl::Status CheckSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                         const std::string& path) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kSchemaVersionKey, &value);
+  if (s.IsNotFound()) {
+    std::string encoded;
+    PutFixed32BE(&encoded, kSchemaVersion);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocksDb(db->Put(wo, meta, kSchemaVersionKey, encoded), "write schema version");
+  }
+  if (!s.ok()) return FromRocksDb(s, "read schema version");
+  absl::string_view in(value);
+  std::optional<uint32_t> version = GetFixed32BE(&in);
+  if (!version) return DataDirError(path, "schema version record is corrupt");
+  if (*version > kSchemaVersion) {
+    return DataDirError(path, absl::StrCat("written by a newer version (schema ", *version,
+                                           ", this build reads up to ", kSchemaVersion, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  absl::StatusOr<DataDirLock> lock = DataDirLock::Acquire(options.path);
+  if (!lock.ok()) return lock.status();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 5;
+  db_options.max_log_file_size = 16 << 20;
+  if (options.env != nullptr) db_options.env = options.env;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kColumnFamilyCount; ++i) {
+    descriptors.emplace_back(std::string(kColumnFamilyNames[i]),
+                             FamilyOptions(static_cast<ColumnFamily>(i)));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
+  if (!s.ok()) {
+    return DataDirError(options.path, absl::StrCat("cannot open database: ", s.ToString()));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  // handles[0] is "default"; ours follow in ColumnFamily order.
+  db->DestroyColumnFamilyHandle(handles[0]);
+  handles.erase(handles.begin());
+  std::unique_ptr<Engine> engine(
+      new Engine(options.path, *std::move(lock), std::move(db), std::move(handles)));
+  if (absl::Status schema =
+          CheckSchema(engine->db(), engine->handle(ColumnFamily::kMeta), options.path);
+      !schema.ok()) {
+    return schema;
+  }
+  return engine;
+}
+
+Engine::Engine(std::string path, DataDirLock lock, std::unique_ptr<rocksdb::DB> db,
+               std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : path_(std::move(path)),
+      lock_(std::move(lock)),
+      db_(std::move(db)),
+      handles_(std::move(handles)) {}
+
+Engine::~Engine() {
+  committer_.reset();  // commits and acknowledges everything pending first
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  rocksdb::Status s = db_->Close();
+  (void)s;  // nothing left to tell: every acknowledged write was already synced
+  db_.reset();
+}  // lock_ is released last
+
+void Engine::StartCommitter(CommitterOptions options, AuditHead audit_head, std::string chain_key) {
+  committer_ = std::make_unique<Committer>(db_.get(), handles_, std::move(options),
+                                           std::move(audit_head), std::move(chain_key));
+}
+
+absl::Status Engine::Flush() {
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_.begin(), handles_.end());
+  return FromRocksDb(db_->Flush(options, all), "flush");
+}
+
+absl::StatusOr<bool> Engine::HoldsData() const {
+  for (ColumnFamily family : {ColumnFamily::kReports, ColumnFamily::kEvents, ColumnFamily::kQueue,
+                              ColumnFamily::kRequests}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
+    it->SeekToFirst();
+    if (it->Valid()) return true;
+    if (!it->status().ok()) return FromRocksDb(it->status(), "scan for data");
+  }
+  return false;
+}
+
+}  // namespace safeguarding::storage

@@ -1,0 +1,167 @@
+#include "storage/report_records.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "rocksdb/db.h"
+#include "storage/digest.h"
+#include "storage/key_encoding.h"
+#include "storage/queue_index.h"
+#include "storage/report_codec.h"
+#include "storage/rocksdb_status.h"
+
+namespace safeguarding::storage {
+namespace {
+
+constexpr size_t kFingerprintBytes = 32;
+
+absl::Status ReusedRequestId() {
+  return absl::AlreadyExistsError(
+      "request_id was already used for a different report; use a new request_id");
+}
+
+}  // namespace
+
+ReportRecords::ReportRecords(Engine& engine, const DataKeys& keys,
+                             std::vector<std::string> fingerprint_keys)
+    : engine_(engine), keys_(keys), fingerprint_keys_(std::move(fingerprint_keys)) {}
+
+ReportRecords::Stripe& ReportRecords::StripeFor(const std::string& request_key) {
+  return stripes_[absl::Hash<std::string>{}(request_key) % kStripes];
+}
+
+bool ReportRecords::SameFingerprint(absl::string_view stored, absl::string_view raw) const {
+  for (const std::string& key : fingerprint_keys_) {
+    if (HmacSha256(key, raw) == stored) return true;
+  }
+  return false;
+}
+
+void ReportRecords::Submit(NewReport report, SubmitCallback done) {
+  // Only a keyed hash of the content is kept, so the requests family cannot be used to
+  // confirm a guessed report offline.
+  const std::string raw_fingerprint = std::move(report.fingerprint);
+  report.fingerprint = HmacSha256(fingerprint_keys_.front(), raw_fingerprint);
+  std::string request_key = RequestKey(report.caller_scope, report.request_id);
+  std::optional<absl::Status> refused;
+  {
+    Stripe& stripe = StripeFor(request_key);
+    absl::MutexLock lock(&stripe.mu);
+    auto [it, reserved] = stripe.in_flight.try_emplace(request_key);
+    if (reserved) {
+      it->second.fingerprint = report.fingerprint;
+    } else if (it->second.fingerprint == report.fingerprint) {
+      it->second.waiters.push_back(std::move(done));  // answered with the first
+      return;
+    } else {
+      refused = ReusedRequestId();
+    }
+  }
+  if (refused) {
+    std::move(done)(*std::move(refused));
+    return;
+  }
+  // The reservation is ours: duplicates wait on it while the log is read, without a lock.
+  if (std::optional<absl::StatusOr<v1::SubmitReportResponse>> replayed =
+          Replay(request_key, raw_fingerprint)) {
+    Finish(request_key, *std::move(replayed), std::move(done));
+    return;
+  }
+  Write(std::move(report), std::move(request_key), std::move(done));
+}
+
+std::optional<absl::StatusOr<v1::SubmitReportResponse>> ReportRecords::Replay(
+    const std::string& request_key, absl::string_view raw_fingerprint) const {
+  std::string value;
+  rocksdb::Status s = engine_.db()->Get(
+      rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kRequests), request_key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocksDb(s, "read request record");
+  v1::SubmitReportResponse first;
+  if (value.size() < kFingerprintBytes ||
+      !first.ParseFromArray(value.data() + kFingerprintBytes,
+                            static_cast<int>(value.size() - kFingerprintBytes))) {
+    return absl::DataLossError("stored request record is corrupt");
+  }
+  if (!SameFingerprint(absl::string_view(value).substr(0, kFingerprintBytes), raw_fingerprint)) {
+    return ReusedRequestId();
+  }
+  return first;
+}
+
+void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallback done) {
+  const ReportId id = *ReportId::Parse(report.report.id());
+  DataKeys::SealingScope sealing(keys_);
+  absl::StatusOr<std::string> sealed = SealReport(report.report, id, sealing.ring());
+  if (!sealed.ok()) {
+    sealing.Release();
+    Finish(request_key, sealed.status(), std::move(done));
+    return;
+  }
+  Mutation m;
+  m.Put(ColumnFamily::kReports, id.bytes(), *std::move(sealed));
+  m.Put(ColumnFamily::kEvents, EventKey(id, report.event.sequence()),
+        report.event.SerializeAsString());
+  const v1::TriageAssessment& triage = report.report.triage();
+  QueueIndex::Add(m, triage.queue(), static_cast<uint8_t>(triage.priority()),
+                  google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id);
+  std::string request_value = std::move(report.fingerprint);
+  request_value.append(report.response.SerializeAsString());
+  m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
+  m.Audit(std::move(report.audit));
+
+  Committer::Callback committed = [this, request_key = std::move(request_key),
+                                   response = std::move(report.response),
+                                   done = std::move(done)](absl::Status status) mutable {
+    absl::StatusOr<v1::SubmitReportResponse> result = std::move(response);
+    if (!status.ok()) result = std::move(status);
+    Finish(request_key, std::move(result), std::move(done));
+  };
+  absl::Status queued = engine_.committer().Enqueue(m, committed);
+  sealing.Release();
+  if (!queued.ok()) std::move(committed)(std::move(queued));
+}
+
+void ReportRecords::Finish(const std::string& request_key,
+                           absl::StatusOr<v1::SubmitReportResponse> result, SubmitCallback done) {
+  std::vector<SubmitCallback> waiters;
+  {
+    Stripe& stripe = StripeFor(request_key);
+    absl::MutexLock lock(&stripe.mu);
+    auto node = stripe.in_flight.extract(request_key);
+    if (!node.empty()) waiters = std::move(node.mapped().waiters);
+  }
+  for (SubmitCallback& waiter : waiters) std::move(waiter)(result);
+  std::move(done)(std::move(result));
+}
+
+absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
+  std::string value;
+  rocksdb::Status s = engine_.db()->Get(rocksdb::ReadOptions(),
+                                        engine_.handle(ColumnFamily::kReports), id.bytes(), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
+  }
+  if (!s.ok()) return FromRocksDb(s, "read report");
+  return OpenReport(value, id, *keys_.ring());
+}
+
+absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {
+  std::vector<v1::ReportEvent> events;
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kEvents)));
+  for (it->Seek(id.bytes()); it->Valid() && it->key().starts_with(id.bytes()); it->Next()) {
+    v1::ReportEvent event;
+    if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("event of report ", id.ToString(), " is corrupt"));
+    }
+    events.push_back(std::move(event));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "read events");
+  return events;
+}
+
+}  // namespace safeguarding::storage

@@ -1,0 +1,101 @@
+// ReportRecords: the part of the store that owns reports, their events and the request log
+// (idempotency): submitting a new report with everything written in one batch, and reading
+// reports and their history back.
+//
+// Idempotency is on (caller scope, request id), with a keyed fingerprint of the content to
+// tell a retry from a reused id. Submissions are not serialised: the request key is reserved
+// under one of many striped locks (never held across I/O), the request log is read outside
+// any lock, and a duplicate that arrives while the first is in flight waits for the first's
+// answer instead of reading or writing.
+//
+// Thread-safe. Callbacks run on the committer thread (or on the caller's thread when the
+// answer is known without a write, e.g. a replayed request) and must not block.
+#ifndef SAFEGUARDING_STORAGE_REPORT_RECORDS_H_
+#define SAFEGUARDING_STORAGE_REPORT_RECORDS_H_
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "safeguarding/triage/v1/access.pb.h"
+#include "safeguarding/triage/v1/intake.pb.h"
+#include "safeguarding/triage/v1/report.pb.h"
+#include "storage/data_keys.h"
+#include "storage/engine.h"
+#include "storage/report_id.h"
+
+namespace safeguarding::storage {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+// Everything written when a new report is accepted, in one batch.
+struct NewReport {
+  v1::Report report;         // complete: id, received time, triage, state
+  v1::ReportEvent event;     // the first history entry
+  std::string caller_scope;  // principal the request id belongs to
+  std::string request_id;
+  std::string fingerprint;            // digest of the request content, to tell retries from reuse
+  v1::SubmitReportResponse response;  // replayed verbatim to retries
+  v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
+};
+
+class ReportRecords {
+ public:
+  using SubmitCallback = absl::AnyInvocable<void(absl::StatusOr<v1::SubmitReportResponse>) &&>;
+
+  // `fingerprint_keys`: current first, then older ones still recognised (audit_keys.h).
+  ReportRecords(Engine& engine, const DataKeys& keys, std::vector<std::string> fingerprint_keys);
+  ReportRecords(const ReportRecords&) = delete;
+  ReportRecords& operator=(const ReportRecords&) = delete;
+
+  // Stores `report` idempotently on (caller_scope, request_id):
+  //  - first use: writes report, event, queue entry, request record and audit entry in one
+  //    synced batch, then answers `report.response`;
+  //  - same request id and fingerprint (already stored or still being committed): answers
+  //    the first response; nothing new is written;
+  //  - same request id, different fingerprint: ALREADY_EXISTS;
+  //  - storage fault: UNAVAILABLE, nothing is visible, the request id stays free.
+  void Submit(NewReport report, SubmitCallback done);
+
+  // NOT_FOUND if there is no such report; UNAVAILABLE on a storage fault.
+  [[nodiscard]] absl::StatusOr<v1::Report> Read(const ReportId& id) const;
+
+  // The history of one report, oldest first.
+  [[nodiscard]] absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;
+
+ private:
+  struct InFlight {
+    std::string fingerprint;
+    std::vector<SubmitCallback> waiters;
+  };
+  // Request keys whose first submission is being looked up or committed.
+  struct Stripe {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, InFlight> in_flight ABSL_GUARDED_BY(mu);
+  };
+  static constexpr size_t kStripes = 64;
+
+  Stripe& StripeFor(const std::string& request_key);
+  // Answers from the request log when the request was stored before; nullopt to go on.
+  std::optional<absl::StatusOr<v1::SubmitReportResponse>> Replay(
+      const std::string& request_key, absl::string_view raw_fingerprint) const;
+  void Write(NewReport report, std::string request_key, SubmitCallback done);
+  // True if the keyed fingerprint `stored` is of `raw` under any fingerprint key.
+  bool SameFingerprint(absl::string_view stored, absl::string_view raw) const;
+  // Releases the reservation and answers the first caller and everyone who waited.
+  void Finish(const std::string& request_key, absl::StatusOr<v1::SubmitReportResponse> result,
+              SubmitCallback done);
+
+  Engine& engine_;
+  const DataKeys& keys_;
+  const std::vector<std::string> fingerprint_keys_;
+  std::array<Stripe, kStripes> stripes_;
+};
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_REPORT_RECORDS_H_

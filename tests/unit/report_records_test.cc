@@ -1,0 +1,127 @@
+// ReportRecords (storage/report_records.h) on a real store: a slow read of the request log
+// for one submission holds up neither other submissions nor the in-flight guarantee (a
+// duplicate still waits for the first and gets its answer).
+#include "storage/report_records.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "storage/report_store.h"
+#include "tests/support/faulty_fs.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_server.h"
+
+namespace safeguarding::storage {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+
+NewReport Report(const std::string& caller, const std::string& request_id,
+                 const std::string& fingerprint) {
+  const absl::Time received = absl::FromUnixSeconds(1700000000);
+  NewReport r;
+  const ReportId id = ReportId::Generate(received);
+  r.report.set_id(id.ToString());
+  *r.report.mutable_received_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
+  r.report.mutable_submission()->set_description("words");
+  r.report.mutable_triage()->set_priority(v1::PRIORITY_STANDARD);
+  r.report.mutable_triage()->set_queue("child");
+  *r.report.mutable_triage()->mutable_due_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received + absl::Hours(24)));
+  r.report.set_state(v1::REPORT_STATE_QUEUED);
+  r.event.set_report_id(id.ToString());
+  r.event.set_sequence(1);
+  r.caller_scope = caller;
+  r.request_id = request_id;
+  r.fingerprint = fingerprint;
+  r.response.set_report_id(id.ToString());
+  return r;
+}
+
+// Submits and returns a notification that fires with the result.
+struct Pending {
+  absl::Notification done;
+  absl::StatusOr<v1::SubmitReportResponse> result;
+};
+std::unique_ptr<Pending> Start(ReportStore& store, NewReport r) {
+  auto pending = std::make_unique<Pending>();
+  Pending* p = pending.get();
+  store.reports().Submit(std::move(r), [p](absl::StatusOr<v1::SubmitReportResponse> result) {
+    p->result = std::move(result);
+    p->done.Notify();
+  });
+  return pending;
+}
+
+TEST(ReportRecordsTest, ASlowRequestLogReadHoldsUpNoOtherSubmission) {
+  testing::TempDir dir;
+  testing::FaultyEnv faulty;
+  std::string first_id;
+  {
+    auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db"), faulty.env.get()));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto first = Start(**store, Report("intake-app", "slow-1", "content A"));
+    first->done.WaitForNotification();
+    ASSERT_TRUE(first->result.ok()) << first->result.status();
+    first_id = first->result->report_id();
+    ASSERT_TRUE((*store)->engine().Flush().ok());  // the request record now lives in a table file
+  }
+  auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db"), faulty.env.get()));
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  faulty.fs->HoldTableReads();
+  // A retry must read the request log from the table file: it stalls there, on its own
+  // thread (a handler thread, in the server).
+  std::unique_ptr<Pending> retry;
+  std::thread retry_thread(
+      [&] { retry = Start(**store, Report("intake-app", "slow-1", "content A")); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (faulty.fs->table_reads_waiting() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_GT(faulty.fs->table_reads_waiting(), 0) << "the retry did not reach the disk";
+
+  // Meanwhile another caller's new report (its request key lies outside the table file, so
+  // its lookup needs no read) is stored and answered.
+  auto other = Start(**store, Report("zzzzzzzzzzzzzzzzzzzz", "other-1", "content B"));
+  EXPECT_TRUE(other->done.WaitForNotificationWithTimeout(absl::Seconds(10)))
+      << "a slow read of one request held up another submission";
+  // And a duplicate of the stalled retry waits for it rather than reading or writing.
+  auto duplicate = Start(**store, Report("intake-app", "slow-1", "content A"));
+  EXPECT_FALSE(duplicate->done.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+
+  faulty.fs->ReleaseTableReads();
+  retry_thread.join();
+  retry->done.WaitForNotification();
+  duplicate->done.WaitForNotification();
+  other->done.WaitForNotification();
+  ASSERT_TRUE(other->result.ok()) << other->result.status();
+  ASSERT_TRUE(retry->result.ok()) << retry->result.status();
+  ASSERT_TRUE(duplicate->result.ok()) << duplicate->result.status();
+  EXPECT_EQ(retry->result->report_id(), first_id);
+  EXPECT_EQ(duplicate->result->report_id(), first_id);
+}
+
+TEST(ReportRecordsTest, AReusedRequestIdIsRefusedWhileTheFirstIsInFlightOrStored) {
+  testing::TempDir dir;
+  auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db")));
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto first = Start(**store, Report("intake-app", "req", "content A"));
+  auto reuse = Start(**store, Report("intake-app", "req", "content B"));
+  first->done.WaitForNotification();
+  reuse->done.WaitForNotification();
+  EXPECT_TRUE(first->result.ok()) << first->result.status();
+  EXPECT_EQ(reuse->result.status().code(), absl::StatusCode::kAlreadyExists);
+  auto later = Start(**store, Report("intake-app", "req", "content B"));
+  later->done.WaitForNotification();
+  EXPECT_EQ(later->result.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace safeguarding::storage
