@@ -36,7 +36,7 @@ ABSL_FLAG(std::string, audit_anchor_file, "",
           "at start (a data directory behind it is refused) and rewritten at each publication");
 ABSL_FLAG(absl::Duration, audit_anchor_interval, absl::Minutes(1),
           "how often the audit anchor (sequence:hash of the chain head) is logged while "
-          "entries are added");
+          "entries are added (taken between 100ms and 1m)");
 ABSL_FLAG(bool, migrate_audit_trail, false,
           "first start of a data directory written before audit keys existed: migrate its "
           "audit trail to --audit_key_file (refused on any other directory)");

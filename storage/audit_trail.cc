@@ -258,8 +258,10 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) c
     plan.start.time_micros = (*last)->time_micros;
     plan.start.hash = (*last)->hash.empty() ? std::string(kAuditHashBytes, '\0') : (*last)->hash;
   }
-  std::string previous_key;
-  if (plan.migrating) {
+  std::string previous_key;  // "" when the key change is the trail's first entry
+  if (plan.start.sequence == 0) {
+    // Nothing before it (a new store, or an empty trail of any kind).
+  } else if (plan.migrating) {
     previous_key = absl::StrCat("legacy:", KeyIdHex(data_keys.oldest_key_id()));
   } else if (verifier.seen_key_change()) {
     previous_key = KeyIdHex(verifier.walked().key_id);

@@ -58,12 +58,24 @@ void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
 }
 
+// The key ids that seal at least one stored report (a full scan of the reports family).
+absl::StatusOr<std::vector<uint32_t>> KeysSealingReports(rocksdb::DB* db,
+                                                         rocksdb::ColumnFamilyHandle* reports) {
+  std::vector<uint32_t> ids;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), reports));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::optional<uint32_t> id =
+        SealedReportKeyId(absl::string_view(it->value().data(), it->value().size()));
+    if (id) AddKeyId(ids, *id);
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "scan report keys");
+  return ids;
+}
+
 // Checks `keys` against meta; returns the keys in use (recording them if needed).
-absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(rocksdb::DB* db,
-                                                        rocksdb::ColumnFamilyHandle* meta,
-                                                        const KeyRing& keys,
-                                                        const std::string& key_file,
-                                                        const AuditKeys& audit_keys) {
+absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta, rocksdb::ColumnFamilyHandle* reports,
+    const KeyRing& keys, const std::string& key_file, const AuditKeys& audit_keys) {
   rocksdb::WriteBatch batch;
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kCurrentKeyIdKey, &value);
@@ -90,9 +102,14 @@ absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(rocksdb::DB* db,
   if (recorded) decoded = DecodeKeyIds(value, audit_keys.chain_keys());
   if (decoded) {
     in_use = *std::move(decoded);
+  } else if (!recorded) {
+    in_use = keys.key_ids();  // an older store: nothing is known to be retired yet
   } else {
-    // An older store, or a record that does not verify: nothing is known to be retired.
-    in_use = keys.key_ids();
+    // A record that does not verify (rewritten outside the server, or signed with an audit
+    // key since removed): find out from the reports themselves which keys seal them.
+    absl::StatusOr<std::vector<uint32_t>> sealing = KeysSealingReports(db, reports);
+    if (!sealing.ok()) return sealing.status();
+    in_use = *std::move(sealing);
     recorded = false;
   }
   for (uint32_t id : in_use) {
@@ -122,8 +139,9 @@ absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(rocksdb::DB* db,
 absl::StatusOr<std::unique_ptr<DataKeys>> DataKeys::Open(Engine& engine, std::string key_file,
                                                          const KeyRing& ring,
                                                          const AuditKeys& audit_keys) {
-  absl::StatusOr<std::vector<uint32_t>> in_use = CheckRecordedKeys(
-      engine.db(), engine.handle(ColumnFamily::kMeta), ring, key_file, audit_keys);
+  absl::StatusOr<std::vector<uint32_t>> in_use =
+      CheckRecordedKeys(engine.db(), engine.handle(ColumnFamily::kMeta),
+                        engine.handle(ColumnFamily::kReports), ring, key_file, audit_keys);
   if (!in_use.ok()) return in_use.status();
   return std::unique_ptr<DataKeys>(new DataKeys(
       engine, std::move(key_file), ring, *std::move(in_use), audit_keys.current_chain_key()));

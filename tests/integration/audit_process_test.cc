@@ -180,7 +180,7 @@ TEST_F(AuditProcessTest, AnIntactTrailVerifiesOnTheAnchorsTheServerLogged) {
   testing::CommandResult verified = VerifyAudit(anchors);
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
   EXPECT_THAT(verified.output, HasSubstr("intact"));
-  EXPECT_THAT(verified.output, HasSubstr(absl::StrCat("on all ", anchors.size(), " anchors")));
+  EXPECT_THAT(verified.output, HasSubstr(absl::StrCat("on ", anchors.size(), " anchors (all)")));
   testing::CommandResult bad = VerifyAudit({"1:" + std::string(64, '0')});
   EXPECT_EQ(bad.exit_code, 5) << bad.output;
   testing::CommandResult malformed = VerifyAudit({"12:abc"});

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "safeguarding/triage/v1/intake.pb.h"
+#include "storage/report_records.h"
 
 namespace safeguarding::testing {
 
@@ -14,6 +15,10 @@ namespace v1 = ::safeguarding::triage::v1;
 v1::ReportSubmission ValidSubmission();
 // ValidSubmission() with the given request id.
 v1::SubmitReportRequest ValidRequest(const std::string& request_id);
+// A complete new report as the domain would hand it to the store (a fresh id, queue
+// "child", STANDARD, received 2023-11-14).
+storage::NewReport SampleNewReport(const std::string& caller, const std::string& request_id,
+                                   const std::string& fingerprint);
 
 }  // namespace safeguarding::testing
 

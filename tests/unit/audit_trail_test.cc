@@ -17,6 +17,7 @@
 #include "storage/key_encoding.h"
 #include "storage/report_store.h"
 #include "tests/support/raw_db.h"
+#include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
 
@@ -418,6 +419,17 @@ TEST_F(AuditTamperTest, AnEntryKeyedAtTheEarliestTimeDoesNotHangTheAnchorCheck) 
 // Review finding: the record of which data keys are in use is signed; a rewritten one counts
 // every key as in use rather than calling one retired.
 TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
+  {
+    // A report sealed with the first key.
+    auto store = OpenOrDie(dir_.Sub("db"));
+    absl::Notification done;
+    store->reports().Submit(testing::SampleNewReport("intake-app", "r1", "fp"),
+                            [&](absl::StatusOr<v1::SubmitReportResponse> r) {
+                              EXPECT_TRUE(r.ok()) << r.status();
+                              done.Notify();
+                            });
+    done.WaitForNotification();
+  }
   const std::string key_file = dir_.Sub("db") + ".key";
   WriteKeys(key_file, ReadBytes(key_file) + std::string(32, 'D'));  // a second key, current
   {
@@ -434,6 +446,7 @@ TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
     forged.append(std::string(32, '\0'));           // no valid MAC
     raw.Put(ColumnFamily::kMeta, "data_keys_in_use", forged);
   }
+  // The record does not verify: the reports themselves show the first key still seals one.
   auto store = OpenOrDie(dir_.Sub("db"));
   for (const DataKeyStatus& key : store->keys().Status()) EXPECT_TRUE(key.in_use) << key.id;
 }

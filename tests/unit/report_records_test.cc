@@ -13,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "storage/report_store.h"
 #include "tests/support/faulty_fs.h"
+#include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
 
@@ -23,25 +24,7 @@ using ::google::protobuf::util::TimeUtil;
 
 NewReport Report(const std::string& caller, const std::string& request_id,
                  const std::string& fingerprint) {
-  const absl::Time received = absl::FromUnixSeconds(1700000000);
-  NewReport r;
-  const ReportId id = ReportId::Generate(received);
-  r.report.set_id(id.ToString());
-  *r.report.mutable_received_time() =
-      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received));
-  r.report.mutable_submission()->set_description("words");
-  r.report.mutable_triage()->set_priority(v1::PRIORITY_STANDARD);
-  r.report.mutable_triage()->set_queue("child");
-  *r.report.mutable_triage()->mutable_due_time() =
-      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(received + absl::Hours(24)));
-  r.report.set_state(v1::REPORT_STATE_QUEUED);
-  r.event.set_report_id(id.ToString());
-  r.event.set_sequence(1);
-  r.caller_scope = caller;
-  r.request_id = request_id;
-  r.fingerprint = fingerprint;
-  r.response.set_report_id(id.ToString());
-  return r;
+  return testing::SampleNewReport(caller, request_id, fingerprint);
 }
 
 // Submits and returns a notification that fires with the result.

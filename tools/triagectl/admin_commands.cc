@@ -123,7 +123,9 @@ int AdminCommands::RunAudit(const ConnectionOptions& connection, bool json) {
 int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json) {
   v1::VerifyAuditLogRequest request;
   for (const std::string& text : anchors_) {
-    absl::StatusOr<storage::AuditAnchorPoint> anchor = storage::AuditAnchorPoint::Parse(text);
+    // Taken as the server logs it: "SEQ:HASH (at start)" works as well as "SEQ:HASH".
+    absl::StatusOr<storage::AuditAnchorPoint> anchor =
+        storage::AuditAnchorPoint::Parse(text.substr(0, text.find(' ')));
     if (!anchor.ok()) throw UsageError(absl::StrCat("--", anchor.status().message()));
     v1::AuditAnchor* added = request.add_anchors();
     added->set_sequence(anchor->sequence);
@@ -139,7 +141,8 @@ int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json
     std::printf("Audit trail intact: %llu entries checked",
                 static_cast<unsigned long long>(response.entries_checked()));
     if (response.anchors_checked() > 0) {
-      std::printf(", on all %u anchors", response.anchors_checked());
+      std::printf(", on %u anchor%s", response.anchors_checked(),
+                  response.anchors_checked() == 1 ? "" : "s (all)");
     }
     std::printf(".\nHead (keep as an anchor): %s\n",
                 storage::AuditAnchorPoint{response.head().sequence(), response.head().hash()}
