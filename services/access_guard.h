@@ -42,8 +42,8 @@ class AccessGuard {
   // Fills `caller` with what is known (peer, method, and the principal and role once
   // authenticated) and returns OK when the call may proceed, else the refusal (logged,
   // not yet audited).
-  absl::Status Admit(grpc::CallbackServerContext& context, absl::string_view method,
-                     triage::Caller& caller) const;
+  [[nodiscard]] absl::Status Admit(grpc::CallbackServerContext& context, absl::string_view method,
+                                   triage::Caller& caller) const;
 
   // The whole gate, for every kind of handler: Admit; then either `admitted(caller)` (run
   // before Check returns) or, for a refusal, `refused(status)` once the refusal is on record

@@ -17,12 +17,12 @@
 namespace safeguarding::services {
 namespace {
 
-absl::Status FileError(const std::string& path, absl::string_view what) {
+[[nodiscard]] absl::Status FileError(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
       absl::StrCat("audit anchor file ", path, ": ", what, ": ", std::strerror(errno)));
 }
 
-absl::Status SyncDir(const std::string& path) {
+[[nodiscard]] absl::Status SyncDir(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

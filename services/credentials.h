@@ -40,9 +40,10 @@ class CredentialStore {
 
   // Refuses a file that group or others may write (anyone who can add a line can make
   // themselves admin).
-  static absl::StatusOr<CredentialStore> LoadFile(const std::string& path);
+  [[nodiscard]] static absl::StatusOr<CredentialStore> LoadFile(const std::string& path);
   // `source` names the text in error messages.
-  static absl::StatusOr<CredentialStore> Parse(absl::string_view text, absl::string_view source);
+  [[nodiscard]] static absl::StatusOr<CredentialStore> Parse(absl::string_view text,
+                                                             absl::string_view source);
 
   // The principal whose token hash equals SHA-256(token). Every entry is compared in
   // constant time, so the time taken does not depend on where (or whether) it matches.
@@ -77,8 +78,8 @@ std::string NewBearerToken();
 std::string Sha256Hex(absl::string_view data);
 // Appends a token line for `principal` with `role` to the credentials file, creating it
 // with mode 0600 if missing. Refuses a principal name with spaces or a duplicate name.
-absl::Status AppendTokenEntry(const std::string& path, absl::string_view principal, v1::Role role,
-                              absl::string_view token);
+[[nodiscard]] absl::Status AppendTokenEntry(const std::string& path, absl::string_view principal,
+                                            v1::Role role, absl::string_view token);
 
 }  // namespace safeguarding::services
 

@@ -17,7 +17,7 @@
 namespace safeguarding::services {
 namespace {
 
-absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+[[nodiscard]] absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
   std::ifstream in(path);
   std::stringstream text;
   if (in) text << in.rdbuf();
@@ -27,7 +27,7 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view w
   return text.str();
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TransportCredentials(
+[[nodiscard]] absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TransportCredentials(
     const ServerOptions& options) {
   if (options.insecure) {
     if (!options.insecure_allow_remote && !IsLoopbackAddress(options.listen)) {

@@ -85,7 +85,8 @@ class TriageServer {
   // when the credentials, keys, TLS files or data directory cannot be used, the audit
   // trail is behind the anchor file, or plaintext was asked for on a non-loopback address;
   // UNAVAILABLE when the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<TriageServer>> Start(const ServerOptions& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<TriageServer>> Start(
+      const ServerOptions& options);
 
   // Shuts down with a short grace period if Shutdown() was not called.
   ~TriageServer();
@@ -95,7 +96,7 @@ class TriageServer {
   bool tls() const { return !options_.insecure; }
 
   // Re-reads the credentials file (SIGHUP). On error the old credentials stay in force.
-  absl::Status ReloadCredentials();
+  [[nodiscard]] absl::Status ReloadCredentials();
 
   // Stops accepting calls; in-flight calls get until `grace` to finish, then are
   // cancelled. Thread-safe; later calls do nothing.

@@ -15,7 +15,7 @@ namespace safeguarding::storage {
 
 // FAILED_PRECONDITION "data directory <path>: <why>": how every problem with the directory
 // itself is told.
-absl::Status DataDirError(absl::string_view path, absl::string_view why);
+[[nodiscard]] absl::Status DataDirError(absl::string_view path, absl::string_view why);
 
 // Holds the lock until destroyed. Movable, not copyable.
 class DataDirLock {

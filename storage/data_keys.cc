@@ -59,8 +59,8 @@ void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
 }
 
 // The key ids that seal at least one stored report (a full scan of the reports family).
-absl::StatusOr<std::vector<uint32_t>> KeysSealingReports(rocksdb::DB* db,
-                                                         rocksdb::ColumnFamilyHandle* reports) {
+[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> KeysSealingReports(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* reports) {
   std::vector<uint32_t> ids;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), reports));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -73,7 +73,7 @@ absl::StatusOr<std::vector<uint32_t>> KeysSealingReports(rocksdb::DB* db,
 }
 
 // Checks `keys` against meta; returns the keys in use (recording them if needed).
-absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(
+[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta, rocksdb::ColumnFamilyHandle* reports,
     const KeyRing& keys, const std::string& key_file, const AuditKeys& audit_keys) {
   rocksdb::WriteBatch batch;

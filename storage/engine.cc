@@ -16,8 +16,8 @@ constexpr char kSchemaVersionKey[] = "schema_version";
 // Options per family. Defaults today; the counters family gets its merge operator here.
 rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily) { return rocksdb::ColumnFamilyOptions(); }
 
-absl::Status CheckSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
-                         const std::string& path) {
+[[nodiscard]] absl::Status CheckSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                                       const std::string& path) {
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kSchemaVersionKey, &value);
   if (s.IsNotFound()) {

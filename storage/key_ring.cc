@@ -77,7 +77,7 @@ const unsigned char* Bytes(absl::string_view s) {
 }
 
 // `err` is an errno value, read by the caller before anything else can change it.
-absl::Status FileError(int err, const std::string& path, absl::string_view what) {
+[[nodiscard]] absl::Status FileError(int err, const std::string& path, absl::string_view what) {
   return absl::ErrnoToStatus(err, absl::StrCat("key file ", path, ": ", what));
 }
 
@@ -94,7 +94,7 @@ uint32_t KeyIdOf(const unsigned char* key) {
   return *GetFixed32BE(&prefix);
 }
 
-absl::StatusOr<std::string> NewRandomKey() {
+[[nodiscard]] absl::StatusOr<std::string> NewRandomKey() {
   std::string key(KeyRing::kKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
     ERR_clear_error();
@@ -121,14 +121,14 @@ bool CipherUpdate(UpdateFn update, EVP_CIPHER_CTX* ctx, absl::string_view in, un
   return true;
 }
 
-absl::Status KeyFileOpenError(int err, const std::string& path) {
+[[nodiscard]] absl::Status KeyFileOpenError(int err, const std::string& path) {
   if (err == ENOENT) return absl::NotFoundError(absl::StrCat("key file ", path, " does not exist"));
   return FileError(err, path, "cannot open");
 }
 
 // Opens `path` and takes an exclusive flock on it, retrying if the file was replaced
 // (renamed over by another rotation) while we waited, so the lock is on the current file.
-absl::StatusOr<int> OpenLocked(const std::string& path) {
+[[nodiscard]] absl::StatusOr<int> OpenLocked(const std::string& path) {
   for (;;) {
     Fd fd(::open(path.c_str(), kReadFlags));
     if (fd.get() < 0) return KeyFileOpenError(errno, path);
@@ -149,7 +149,7 @@ absl::StatusOr<int> OpenLocked(const std::string& path) {
 
 // Reads and checks a whole key file from `fd`: a regular file, mode without group/other
 // bits, a positive multiple of kKeyBytes long. The mode is checked before any key is read.
-absl::Status ReadKeyFile(int fd, const std::string& path, std::string* contents) {
+[[nodiscard]] absl::Status ReadKeyFile(int fd, const std::string& path, std::string* contents) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return FileError(errno, path, "cannot stat");
   if (!S_ISREG(st.st_mode)) {
@@ -200,7 +200,7 @@ std::vector<std::string> SplitKeys(const std::string& contents) {
   return keys;
 }
 
-absl::Status WriteAll(int fd, absl::string_view data) {
+[[nodiscard]] absl::Status WriteAll(int fd, absl::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
@@ -212,7 +212,8 @@ absl::Status WriteAll(int fd, absl::string_view data) {
 
 // Writes `data` to a file already opened at `fd`, forces mode 0600 (whatever the umask or
 // a stale file had), fsyncs and closes it.
-absl::Status WriteKeyFile(Fd& fd, const std::string& tmp_path, absl::string_view data) {
+[[nodiscard]] absl::Status WriteKeyFile(Fd& fd, const std::string& tmp_path,
+                                        absl::string_view data) {
   if (::fchmod(fd.get(), 0600) != 0) return FileError(errno, tmp_path, "cannot chmod 0600");
   if (absl::Status s = WriteAll(fd.get(), data); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("key file ", tmp_path, ": ", s.message()));
@@ -223,7 +224,7 @@ absl::Status WriteKeyFile(Fd& fd, const std::string& tmp_path, absl::string_view
 }
 
 // Makes a rename or link in the directory of `path` durable.
-absl::Status SyncParentDir(const std::string& path) {
+[[nodiscard]] absl::Status SyncParentDir(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

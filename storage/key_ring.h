@@ -98,8 +98,9 @@ class KeyRing {
   explicit KeyRing(std::shared_ptr<const Keys> keys) : keys_(std::move(keys)) {}
   // Validates `keys` (count, sizes, distinct ids) and wipes the strings; errors carry
   // `error_code` and begin with `source`.
-  static absl::StatusOr<KeyRing> Build(std::vector<std::string> keys, absl::StatusCode error_code,
-                                       absl::string_view source);
+  [[nodiscard]] static absl::StatusOr<KeyRing> Build(std::vector<std::string> keys,
+                                                     absl::StatusCode error_code,
+                                                     absl::string_view source);
 
   std::shared_ptr<const Keys> keys_;  // never null; at least one key
 };

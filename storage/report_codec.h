@@ -24,12 +24,12 @@ namespace safeguarding::storage {
 
 namespace v1 = ::safeguarding::triage::v1;
 
-absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId& id,
-                                       const KeyRing& keys);
+[[nodiscard]] absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId& id,
+                                                     const KeyRing& keys);
 
 // DATA_LOSS for a damaged record; FAILED_PRECONDITION when its key is not in the ring.
-absl::StatusOr<v1::Report> OpenReport(absl::string_view value, const ReportId& id,
-                                      const KeyRing& keys);
+[[nodiscard]] absl::StatusOr<v1::Report> OpenReport(absl::string_view value, const ReportId& id,
+                                                    const KeyRing& keys);
 
 // Key id the record's secrets are sealed with, nullopt if the record is malformed.
 std::optional<uint32_t> SealedReportKeyId(absl::string_view value);

@@ -18,7 +18,7 @@ namespace {
 
 constexpr size_t kFingerprintBytes = 32;
 
-absl::Status ReusedRequestId() {
+[[nodiscard]] absl::Status ReusedRequestId() {
   return absl::AlreadyExistsError(
       "request_id was already used for a different report; use a new request_id");
 }

@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kLegacyFingerprintKeyIdKey[] = "legacy_fingerprint_key_id";
 
-absl::StatusOr<KeyRing> LoadDataKeys(const StoreOptions& options) {
+[[nodiscard]] absl::StatusOr<KeyRing> LoadDataKeys(const StoreOptions& options) {
   if (options.key_file.empty()) {
     return absl::FailedPreconditionError("an encryption key file is required (--key_file)");
   }
@@ -25,7 +25,8 @@ absl::StatusOr<KeyRing> LoadDataKeys(const StoreOptions& options) {
 }
 
 // Loads the audit key file; its keys must not be data keys.
-absl::StatusOr<KeyRing> LoadAuditKeys(const StoreOptions& options, const KeyRing& data_keys) {
+[[nodiscard]] absl::StatusOr<KeyRing> LoadAuditKeys(const StoreOptions& options,
+                                                    const KeyRing& data_keys) {
   if (options.audit_key_file.empty()) {
     return absl::FailedPreconditionError("an audit key file is required (--audit_key_file)");
   }
@@ -50,7 +51,8 @@ absl::StatusOr<KeyRing> LoadAuditKeys(const StoreOptions& options, const KeyRing
   return ring;
 }
 
-absl::StatusOr<std::optional<uint32_t>> ReadLegacyFingerprintKeyId(const Engine& engine) {
+[[nodiscard]] absl::StatusOr<std::optional<uint32_t>> ReadLegacyFingerprintKeyId(
+    const Engine& engine) {
   std::string value;
   rocksdb::Status s = engine.db()->Get(rocksdb::ReadOptions(), engine.handle(ColumnFamily::kMeta),
                                        kLegacyFingerprintKeyIdKey, &value);

@@ -13,11 +13,11 @@ absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view context) {
     case rocksdb::Status::kCorruption:
       return absl::DataLossError(message);
     case rocksdb::Status::kNotSupported:
-      return absl::UnimplementedError(message);
     case rocksdb::Status::kInvalidArgument:
-      return absl::InvalidArgumentError(message);
     case rocksdb::Status::kAborted:
-      return absl::AbortedError(message);
+      // Never the caller's fault: our own misuse of RocksDB. INTERNAL, so the client gets
+      // a generic message and the detail goes to the server log (services/status_mapping).
+      return absl::InternalError(message);
     case rocksdb::Status::kIncomplete:
     case rocksdb::Status::kShutdownInProgress:
     case rocksdb::Status::kBusy:

@@ -46,8 +46,8 @@ void FinishAudited(storage::ReportStore& store, const Caller& caller, absl::stri
 }
 
 // Administration.GetAuditLog: INVALID_ARGUMENT for a bad page size, time range or token.
-absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(const storage::ReportStore& store,
-                                                     const v1::GetAuditLogRequest& request);
+[[nodiscard]] absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(
+    const storage::ReportStore& store, const v1::GetAuditLogRequest& request);
 
 // Administration.VerifyAuditLog: INVALID_ARGUMENT naming the anchor for a malformed one.
 [[nodiscard]] absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(

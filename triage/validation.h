@@ -34,7 +34,7 @@ class FieldViolations {
   bool empty() const { return violations_.empty(); }
   // INVALID_ARGUMENT whose message lists the fields and whose payload (type URL
   // kBadRequestTypeUrl) is a serialized google.rpc.BadRequest.
-  absl::Status ToStatus() const;
+  [[nodiscard]] absl::Status ToStatus() const;
 
  private:
   std::vector<std::pair<std::string, std::string>> violations_;
