@@ -31,7 +31,7 @@ namespace safeguarding::services {
 class AccessGuard {
  public:
   AccessGuard(storage::ReportStore* store, std::shared_ptr<const CredentialStore> credentials,
-              RateLimiter* limiter, const triage::Clock* clock)
+              RateLimiter* limiter, const common::Clock* clock)
       : store_(store),
         limiter_(limiter),
         refusal_audits_(clock, kRefusalAuditsPerSecond, 20),

@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "storage/digest.h"
+#include "common/digest.h"
 #include "triage/access_policy.h"
 
 namespace safeguarding::services {
@@ -42,7 +42,7 @@ bool ValidPrincipalName(absl::string_view name) {
 }  // namespace
 
 std::string Sha256Hex(absl::string_view data) {
-  return absl::BytesToHexString(storage::Sha256(data));
+  return absl::BytesToHexString(common::Sha256(data));
 }
 
 absl::StatusOr<CredentialStore> CredentialStore::LoadFile(const std::string& path) {
@@ -123,7 +123,7 @@ absl::StatusOr<CredentialStore> CredentialStore::Parse(absl::string_view text,
 }
 
 std::optional<Principal> CredentialStore::FindByToken(absl::string_view token) const {
-  const std::string digest = storage::Sha256(token);
+  const std::string digest = common::Sha256(token);
   std::optional<Principal> found;
   for (const TokenEntry& entry : tokens_) {
     // No early exit: every entry is compared, each in constant time.

@@ -11,14 +11,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "triage/clock.h"
+#include "common/clock.h"
 
 namespace safeguarding::services {
 
 class RateLimiter {
  public:
   // `per_second` tokens are added per second up to `burst`. per_second <= 0 disables it.
-  RateLimiter(const triage::Clock* clock, double per_second, double burst)
+  RateLimiter(const common::Clock* clock, double per_second, double burst)
       : clock_(clock), per_second_(per_second), burst_(burst) {}
 
   // Takes one token for `principal`. When none is left, returns how long until one is.
@@ -29,7 +29,7 @@ class RateLimiter {
     double tokens;
     absl::Time updated;
   };
-  const triage::Clock* const clock_;
+  const common::Clock* const clock_;
   const double per_second_;
   const double burst_;
   absl::Mutex mu_;

@@ -62,7 +62,7 @@ namespace {
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
   std::unique_ptr<TriageServer> s(new TriageServer());
   s->options_ = options;
-  const triage::Clock* clock = options.clock ? options.clock : &s->real_clock_;
+  const common::Clock* clock = options.clock ? options.clock : &s->real_clock_;
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
       TransportCredentials(options);

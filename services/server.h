@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "services/access_guard.h"
 #include "services/administration_service.h"
 #include "services/audit_anchors.h"
@@ -25,7 +26,6 @@
 #include "services/statistics_service.h"
 #include "services/triage_desk_service.h"
 #include "storage/report_store.h"
-#include "triage/clock.h"
 #include "triage/intake.h"
 #include "triage/policy.h"
 
@@ -74,7 +74,7 @@ struct ServerOptions {
   double rate_limit_burst = 2000;
   storage::CommitterOptions commit;
   // Source of time; nullptr means the real clock.
-  const triage::Clock* clock = nullptr;
+  const common::Clock* clock = nullptr;
   // Storage environment; nullptr means the default. Tests inject disk faults with it.
   rocksdb::Env* storage_env = nullptr;
 };
@@ -112,7 +112,7 @@ class TriageServer {
   TriageServer() = default;
 
   ServerOptions options_;
-  triage::RealClock real_clock_;
+  common::RealClock real_clock_;
   std::unique_ptr<storage::ReportStore> store_;
   std::unique_ptr<triage::TriagePolicy> policy_;
   std::unique_ptr<triage::Intake> intake_;

@@ -7,12 +7,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
-#include "storage/digest.h"
 #include "storage/key_encoding.h"
 #include "storage/key_ring.h"
 
 namespace safeguarding::storage {
+
+using common::DeterministicEncoding;
+using common::HmacSha256;
+using common::Sha256;
 namespace {
 
 constexpr uint8_t kSignedHeadVersion = 0x02;
@@ -86,28 +90,6 @@ std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view chain_
 
 void TrailDigest::Add(const v1::AuditEntry& entry) {
   value_ = Sha256(absl::StrCat(value_, DeterministicEncoding(entry)));
-}
-
-std::string AuditAnchorPoint::ToString() const {
-  return absl::StrCat(sequence, ":", absl::BytesToHexString(hash));
-}
-
-absl::StatusOr<AuditAnchorPoint> AuditAnchorPoint::Parse(absl::string_view text) {
-  const size_t colon = text.find(':');
-  AuditAnchorPoint anchor;
-  if (colon == absl::string_view::npos ||
-      !absl::SimpleAtoi(text.substr(0, colon), &anchor.sequence) || anchor.sequence == 0) {
-    return absl::InvalidArgumentError(
-        "anchor: expected SEQUENCE:HASH with a sequence of 1 or more, as the server logs it "
-        "(\"audit anchor 1234:9f86d0...\")");
-  }
-  absl::string_view hex = text.substr(colon + 1);
-  if (hex.size() != 2 * kAuditHashBytes ||
-      hex.find_first_not_of("0123456789abcdefABCDEF") != absl::string_view::npos) {
-    return absl::InvalidArgumentError("anchor: the hash must be 64 hex digits");
-  }
-  anchor.hash = absl::HexStringToBytes(hex);
-  return anchor;
 }
 
 AuditChainVerifier::AuditChainVerifier(const AuditKeys& keys, AuditVerifierOptions options)

@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/audit_anchor.h"
 #include "safeguarding/triage/v1/access.pb.h"
 #include "storage/audit_keys.h"
 
@@ -88,15 +89,7 @@ class TrailDigest {
   std::string value_ = std::string(kAuditHashBytes, '\0');
 };
 
-// "SEQ:HASH" (the hash as 64 hex digits): what the server publishes and verify-audit takes.
-struct AuditAnchorPoint {
-  uint64_t sequence = 0;
-  std::string hash;  // 32 bytes
-
-  std::string ToString() const;
-  // INVALID_ARGUMENT naming what is wrong.
-  [[nodiscard]] static absl::StatusOr<AuditAnchorPoint> Parse(absl::string_view text);
-};
+using common::AuditAnchorPoint;
 
 struct AuditVerifierOptions {
   // Chain key of entries written before audit keys existed. Given only while migrating (the

@@ -5,15 +5,19 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/digest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
-#include "storage/digest.h"
 #include "storage/key_encoding.h"
 #include "storage/report_codec.h"
 #include "storage/report_id.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
+
+using common::DeterministicEncoding;
+using common::HmacSha256;
+using common::Sha256;
 namespace {
 
 constexpr char kCurrentKeyIdKey[] = "current_key_id";

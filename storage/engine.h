@@ -17,9 +17,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/data_dir.h"
 #include "storage/column_families.h"
 #include "storage/committer.h"
-#include "storage/data_dir.h"
 
 namespace rocksdb {
 class DB;
@@ -28,6 +28,9 @@ class Env;
 }  // namespace rocksdb
 
 namespace safeguarding::storage {
+
+using common::DataDirError;
+using common::DataDirLock;
 
 // Version of the on-disk layout, kept in the meta family. Opening a store written by a
 // newer version fails rather than misreading it.

@@ -5,15 +5,19 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
-#include "storage/digest.h"
 #include "storage/key_encoding.h"
 #include "storage/queue_index.h"
 #include "storage/report_codec.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
+
+using common::DeterministicEncoding;
+using common::HmacSha256;
+using common::Sha256;
 namespace {
 
 constexpr size_t kFingerprintBytes = 32;

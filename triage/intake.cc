@@ -1,7 +1,7 @@
 #include "triage/intake.h"
 
+#include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
-#include "storage/digest.h"
 #include "storage/report_id.h"
 #include "triage/advice.h"
 #include "triage/audit.h"
@@ -12,7 +12,7 @@ namespace safeguarding::triage {
 using google::protobuf::util::TimeUtil;
 
 std::string Intake::Fingerprint(const v1::ReportSubmission& submission) {
-  return storage::Sha256(storage::DeterministicEncoding(submission));
+  return common::Sha256(common::DeterministicEncoding(submission));
 }
 
 void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request,

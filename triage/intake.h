@@ -15,11 +15,11 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/clock.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
 #include "storage/report_store.h"
 #include "triage/caller.h"
-#include "triage/clock.h"
 #include "triage/policy.h"
 
 namespace safeguarding::triage {
@@ -28,7 +28,7 @@ class Intake {
  public:
   using SubmitCallback = storage::ReportRecords::SubmitCallback;
 
-  Intake(storage::ReportStore* store, const TriagePolicy* policy, const Clock* clock)
+  Intake(storage::ReportStore* store, const TriagePolicy* policy, const common::Clock* clock)
       : store_(store), policy_(policy), clock_(clock) {}
 
   // INVALID_ARGUMENT (with field violations) is answered at once and stores nothing.
@@ -41,7 +41,7 @@ class Intake {
  private:
   storage::ReportStore* const store_;
   const TriagePolicy* const policy_;
-  const Clock* const clock_;
+  const common::Clock* const clock_;
 };
 
 // The domain side of TriageDesk.GetReport: INVALID_ARGUMENT naming `report_id` when the

@@ -221,7 +221,7 @@ TEST(LoopbackAddressTest, OnlyLoopbackLiteralsAndLocalhostCount) {
 TEST(AccessRateLimitTest, APrincipalOverItsRateGetsResourceExhaustedWithRetryAfter) {
   testing::TempDir dir;
   testing::TestCredentials credentials(dir.Sub("credentials"));
-  triage::FakeClock clock(absl::FromUnixSeconds(1767225600));
+  common::FakeClock clock(absl::FromUnixSeconds(1767225600));
   services::ServerOptions options = testing::LoopbackTestOptions(dir.Sub("db"), credentials.path());
   options.rate_limit_per_second = 1;
   options.rate_limit_burst = 3;

@@ -119,7 +119,7 @@ class IntakeServerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::TestCredentials credentials_{dir_.Sub("credentials")};
-  triage::FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01T00:00:00Z
+  common::FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01T00:00:00Z
   std::unique_ptr<services::TriageServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ReportIntake::Stub> intake_;

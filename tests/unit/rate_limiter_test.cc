@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "gtest/gtest.h"
-#include "triage/clock.h"
 
 namespace safeguarding::services {
 namespace {
@@ -24,7 +24,7 @@ int DrainCount(RateLimiter& limiter, const std::string& principal, int limit = 1
 }
 
 TEST(RateLimiterTest, TheWholeBurstIsAvailableAtOnce) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/2, /*burst=*/5);
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(limiter.Acquire("alice"), absl::ZeroDuration()) << "call " << i;
@@ -38,7 +38,7 @@ TEST(RateLimiterTest, TheCallAfterTheBurstWaitsOneOverTheRate) {
     double wait_seconds;
   };
   for (const Case& c : {Case{2, 5, 0.5}, Case{10, 3, 0.1}, Case{0.5, 1, 2.0}, Case{1, 20, 1.0}}) {
-    triage::FakeClock clock(Start());
+    common::FakeClock clock(Start());
     RateLimiter limiter(&clock, c.per_second, c.burst);
     for (int i = 0; i < static_cast<int>(c.burst); ++i) {
       ASSERT_EQ(limiter.Acquire("alice"), absl::ZeroDuration())
@@ -52,7 +52,7 @@ TEST(RateLimiterTest, TheCallAfterTheBurstWaitsOneOverTheRate) {
 }
 
 TEST(RateLimiterTest, RefusalsKeepRefusingUntilTimePasses) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/2, /*burst=*/1);
   ASSERT_EQ(limiter.Acquire("alice"), absl::ZeroDuration());
   for (int i = 0; i < 5; ++i) {
@@ -61,7 +61,7 @@ TEST(RateLimiterTest, RefusalsKeepRefusingUntilTimePasses) {
 }
 
 TEST(RateLimiterTest, TheWaitShrinksAsTimePasses) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/1, /*burst=*/1);
   ASSERT_EQ(limiter.Acquire("alice"), absl::ZeroDuration());
   // Steps exact in binary, so the sum is exactly one token.
@@ -74,7 +74,7 @@ TEST(RateLimiterTest, TheWaitShrinksAsTimePasses) {
 }
 
 TEST(RateLimiterTest, WaitingTheAnnouncedTimeIsEnough) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/4, /*burst=*/2);
   ASSERT_EQ(DrainCount(limiter, "alice"), 2);
   const absl::Duration wait = limiter.Acquire("alice");
@@ -84,7 +84,7 @@ TEST(RateLimiterTest, WaitingTheAnnouncedTimeIsEnough) {
 }
 
 TEST(RateLimiterTest, TokensRefillAtTheRate) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/2, /*burst=*/10);
   ASSERT_EQ(DrainCount(limiter, "alice"), 10);
   clock.Advance(absl::Seconds(1));
@@ -99,7 +99,7 @@ TEST(RateLimiterTest, TokensRefillAtTheRate) {
 }
 
 TEST(RateLimiterTest, RefillStopsAtTheBurst) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/5, /*burst=*/3);
   ASSERT_EQ(DrainCount(limiter, "alice"), 3);
   clock.Advance(absl::Hours(1));
@@ -112,7 +112,7 @@ TEST(RateLimiterTest, RefillStopsAtTheBurst) {
 }
 
 TEST(RateLimiterTest, PrincipalsHaveIndependentBuckets) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/1, /*burst=*/4);
   ASSERT_EQ(DrainCount(limiter, "alice"), 4);
   EXPECT_GT(limiter.Acquire("alice"), absl::ZeroDuration());
@@ -126,7 +126,7 @@ TEST(RateLimiterTest, PrincipalsHaveIndependentBuckets) {
 }
 
 TEST(RateLimiterTest, ManyPrincipalsEachGetTheirBurst) {
-  triage::FakeClock clock(Start());
+  common::FakeClock clock(Start());
   RateLimiter limiter(&clock, /*per_second=*/1, /*burst=*/2);
   for (int i = 0; i < 100; ++i) {
     EXPECT_EQ(DrainCount(limiter, absl::StrCat("principal-", i)), 2) << i;
@@ -136,7 +136,7 @@ TEST(RateLimiterTest, ManyPrincipalsEachGetTheirBurst) {
 TEST(RateLimiterTest, ANonPositiveRateDisablesLimiting) {
   for (double per_second : {0.0, -1.0}) {
     for (double burst : {0.0, 1.0, 5.0}) {
-      triage::FakeClock clock(Start());
+      common::FakeClock clock(Start());
       RateLimiter limiter(&clock, per_second, burst);
       EXPECT_EQ(DrainCount(limiter, "alice", 10'000), 10'000)
           << "rate " << per_second << " burst " << burst;

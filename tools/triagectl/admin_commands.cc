@@ -6,11 +6,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/audit_anchor.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/credentials.h"
-#include "storage/audit_chain.h"
 #include "tools/triagectl/render.h"
 #include "triage/access_policy.h"
 
@@ -124,8 +124,8 @@ int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json
   v1::VerifyAuditLogRequest request;
   for (const std::string& text : anchors_) {
     // Taken as the server logs it: "SEQ:HASH (at start)" works as well as "SEQ:HASH".
-    absl::StatusOr<storage::AuditAnchorPoint> anchor =
-        storage::AuditAnchorPoint::Parse(text.substr(0, text.find(' ')));
+    absl::StatusOr<common::AuditAnchorPoint> anchor =
+        common::AuditAnchorPoint::Parse(text.substr(0, text.find(' ')));
     if (!anchor.ok()) throw UsageError(absl::StrCat("--", anchor.status().message()));
     v1::AuditAnchor* added = request.add_anchors();
     added->set_sequence(anchor->sequence);
@@ -145,7 +145,7 @@ int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json
                   response.anchors_checked() == 1 ? "" : "s (all)");
     }
     std::printf(".\nHead (keep as an anchor): %s\n",
-                storage::AuditAnchorPoint{response.head().sequence(), response.head().hash()}
+                common::AuditAnchorPoint{response.head().sequence(), response.head().hash()}
                     .ToString()
                     .c_str());
   } else {

@@ -2,8 +2,8 @@
 // parts of reports and the audit trail are in it), and locked for one process with flock
 // on <dir>/SERVER.lock, so a second server on it fails with a clear message (RocksDB's own
 // LOCK gives a cryptic one). Every tool that opens a data directory goes through here.
-#ifndef SAFEGUARDING_STORAGE_DATA_DIR_H_
-#define SAFEGUARDING_STORAGE_DATA_DIR_H_
+#ifndef SAFEGUARDING_COMMON_DATA_DIR_H_
+#define SAFEGUARDING_COMMON_DATA_DIR_H_
 
 #include <string>
 
@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace safeguarding::storage {
+namespace safeguarding::common {
 
 // FAILED_PRECONDITION "data directory <path>: <why>": how every problem with the directory
 // itself is told.
@@ -35,6 +35,6 @@ class DataDirLock {
   int fd_ = -1;
 };
 
-}  // namespace safeguarding::storage
+}  // namespace safeguarding::common
 
-#endif  // SAFEGUARDING_STORAGE_DATA_DIR_H_
+#endif  // SAFEGUARDING_COMMON_DATA_DIR_H_

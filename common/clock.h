@@ -1,13 +1,13 @@
 // Clock: the one source of "now" for received times, due times, leases and SLAs, so tests
 // can control time instead of sleeping.
-#ifndef SAFEGUARDING_TRIAGE_CLOCK_H_
-#define SAFEGUARDING_TRIAGE_CLOCK_H_
+#ifndef SAFEGUARDING_COMMON_CLOCK_H_
+#define SAFEGUARDING_COMMON_CLOCK_H_
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace safeguarding::triage {
+namespace safeguarding::common {
 
 class Clock {
  public:
@@ -43,6 +43,6 @@ class FakeClock final : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace safeguarding::triage
+}  // namespace safeguarding::common
 
-#endif  // SAFEGUARDING_TRIAGE_CLOCK_H_
+#endif  // SAFEGUARDING_COMMON_CLOCK_H_

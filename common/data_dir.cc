@@ -1,4 +1,4 @@
-#include "storage/data_dir.h"
+#include "common/data_dir.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace safeguarding::storage {
+namespace safeguarding::common {
 
 absl::Status DataDirError(absl::string_view path, absl::string_view why) {
   return absl::FailedPreconditionError(absl::StrCat("data directory ", path, ": ", why));
@@ -54,4 +54,4 @@ DataDirLock::~DataDirLock() {
   if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 
-}  // namespace safeguarding::storage
+}  // namespace safeguarding::common

@@ -1,4 +1,4 @@
-#include "storage/digest.h"
+#include "common/digest.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -7,7 +7,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
-namespace safeguarding::storage {
+namespace safeguarding::common {
 
 std::string DeterministicEncoding(const google::protobuf::MessageLite& message) {
   std::string encoded;
@@ -39,4 +39,4 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-}  // namespace safeguarding::storage
+}  // namespace safeguarding::common

@@ -1,14 +1,14 @@
 // Digests used across the service: SHA-256, HMAC-SHA256 (OpenSSL EVP), and the
 // deterministic encoding of a protobuf message that they are taken over.
-#ifndef SAFEGUARDING_STORAGE_DIGEST_H_
-#define SAFEGUARDING_STORAGE_DIGEST_H_
+#ifndef SAFEGUARDING_COMMON_DIGEST_H_
+#define SAFEGUARDING_COMMON_DIGEST_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message_lite.h"
 
-namespace safeguarding::storage {
+namespace safeguarding::common {
 
 // The message's encoding with deterministic serialization: equal messages, equal bytes.
 std::string DeterministicEncoding(const google::protobuf::MessageLite& message);
@@ -17,6 +17,6 @@ std::string DeterministicEncoding(const google::protobuf::MessageLite& message);
 std::string Sha256(absl::string_view data);
 std::string HmacSha256(absl::string_view key, absl::string_view data);
 
-}  // namespace safeguarding::storage
+}  // namespace safeguarding::common
 
-#endif  // SAFEGUARDING_STORAGE_DIGEST_H_
+#endif  // SAFEGUARDING_COMMON_DIGEST_H_

@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""The layers' includes go one way: services -> triage -> storage -> common.
+
+CMake stops at configure time if a library links across a layer (CMakeLists.txt,
+triage_forbid_link); this checks the sources, so a header cannot bring gRPC or a higher
+layer in through an include that happens to resolve.
+
+    tests/structure/layers.py ROOT
+"""
+import pathlib
+import re
+import sys
+
+# directory -> include prefixes it must not use
+FORBIDDEN = {
+    "common": ("grpc", "grpcpp/", "rocksdb/", "storage/", "triage/", "services/", "tools/",
+               "safeguarding/triage/v1/"),
+    "storage": ("grpc", "grpcpp/", "triage/", "services/", "tools/"),
+    "triage": ("grpc", "grpcpp/", "rocksdb/", "services/", "tools/"),
+    "tools/triagectl": ("rocksdb/", "storage/"),
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
+
+
+def main():
+    root = pathlib.Path(sys.argv[1])
+    problems = []
+    for directory, forbidden in FORBIDDEN.items():
+        for path in sorted((root / directory).rglob("*")):
+            if path.suffix not in (".h", ".cc"):
+                continue
+            for included in INCLUDE.findall(path.read_text()):
+                # The generated contract's messages live under safeguarding/triage/v1/;
+                # only their gRPC halves (*.grpc.pb.h) are gRPC.
+                if included.endswith(".grpc.pb.h") and directory != "tools/triagectl":
+                    problems.append(f"{path.relative_to(root)}: includes {included}")
+                    continue
+                if included.startswith(forbidden):
+                    problems.append(f"{path.relative_to(root)}: includes {included}")
+    if problems:
+        print("includes across layers:\n" + "\n".join(problems))
+        return 1
+    print("every include goes down the layers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
