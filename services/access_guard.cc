@@ -130,11 +130,9 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
   }
   v1::AuditEntry entry =
       triage::AuditEntryFor(caller, triage::AuditReportId(report_id), refusal.code());
-  store_->audit().Record(
-      std::move(entry),
-      [refusal = std::move(refusal), finish = std::move(finish)](const absl::Status&) mutable {
-        std::move(finish)(std::move(refusal));
-      });
+  audit_->Record(std::move(entry),
+                 [refusal = std::move(refusal), finish = std::move(finish)](
+                     const absl::Status&) mutable { std::move(finish)(std::move(refusal)); });
 }
 
 }  // namespace safeguarding::services

@@ -23,16 +23,17 @@
 #include "absl/synchronization/mutex.h"
 #include "services/credentials.h"
 #include "services/rate_limiter.h"
-#include "storage/report_store.h"
+#include "storage/audit_trail.h"
 #include "triage/caller.h"
 
 namespace safeguarding::services {
 
 class AccessGuard {
  public:
-  AccessGuard(storage::ReportStore* store, std::shared_ptr<const CredentialStore> credentials,
+  // Refusals are recorded in `audit`.
+  AccessGuard(const storage::AuditTrail* audit, std::shared_ptr<const CredentialStore> credentials,
               RateLimiter* limiter, const common::Clock* clock)
-      : store_(store),
+      : audit_(audit),
         limiter_(limiter),
         refusal_audits_(clock, kRefusalAuditsPerSecond, 20),
         credentials_(std::move(credentials)) {}
@@ -62,12 +63,10 @@ class AccessGuard {
 
   static constexpr double kRefusalAuditsPerSecond = 2;
 
-  storage::ReportStore& store() const { return *store_; }
-
  private:
   std::shared_ptr<const CredentialStore> credentials() const;
 
-  storage::ReportStore* const store_;
+  const storage::AuditTrail* const audit_;
   RateLimiter* const limiter_;
   mutable RateLimiter refusal_audits_;  // keyed by peer address
   mutable absl::Mutex mu_;

@@ -2,11 +2,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/unary.h"
-#include "storage/key_ring.h"
-#include "triage/audit.h"
 
 namespace safeguarding::services {
 namespace {
+
+// The callback that finishes `reactor` with a domain answer.
+template <typename T>
+absl::AnyInvocable<void(absl::StatusOr<T>) &&> Reply(grpc::ServerUnaryReactor* reactor,
+                                                     const std::string& method, T* response) {
+  return [reactor, &method, response](absl::StatusOr<T> result) {
+    FinishUnary(reactor, method, std::move(result), response);
+  };
+}
 
 std::string Method(absl::string_view name) {
   return absl::StrCat("/safeguarding.triage.v1.Administration/", name);
@@ -24,30 +31,22 @@ grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServe
                                                              const v1::GetAuditLogRequest* request,
                                                              v1::GetAuditLogResponse* response) {
   static const std::string kMethod = Method("GetAuditLog");
-  return AdmitUnary(*guard_, context, kMethod,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      triage::FinishAudited<v1::GetAuditLogResponse>(
-                          guard_->store(), caller, triage::AuditReportId(request->report_id()),
-                          triage::ReadAuditLog(guard_->store(), *request),
-                          [reactor, response](absl::StatusOr<v1::GetAuditLogResponse> result) {
-                            FinishUnary(reactor, kMethod, std::move(result), response);
-                          });
-                    });
+  return AdmitUnary(
+      *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        admin_->GetAuditLog(caller, *request,
+                            Reply<v1::GetAuditLogResponse>(reactor, kMethod, response));
+      });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::VerifyAuditLog(
     grpc::CallbackServerContext* context, const v1::VerifyAuditLogRequest* request,
     v1::VerifyAuditLogResponse* response) {
   static const std::string kMethod = Method("VerifyAuditLog");
-  // Reads the whole trail: runs on the handler thread, which is acceptable for a rare
-  // admin call on today's trail sizes (see docs/OPERATIONS.md).
+  // Reads the whole trail on the handler thread: a rare admin call (docs/OPERATIONS.md).
   return AdmitUnary(
       *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-        triage::FinishAudited<v1::VerifyAuditLogResponse>(
-            guard_->store(), caller, "", triage::VerifyAuditLog(guard_->store(), *request),
-            [reactor, response](absl::StatusOr<v1::VerifyAuditLogResponse> r) {
-              FinishUnary(reactor, kMethod, std::move(r), response);
-            });
+        admin_->VerifyAuditLog(caller, *request,
+                               Reply<v1::VerifyAuditLogResponse>(reactor, kMethod, response));
       });
 }
 
@@ -67,14 +66,11 @@ grpc::ServerUnaryReactor* AdministrationService::ListEncryptionKeys(
     grpc::CallbackServerContext* context, const v1::ListEncryptionKeysRequest*,
     v1::ListEncryptionKeysResponse* response) {
   static const std::string kMethod = Method("ListEncryptionKeys");
-  return AdmitUnary(*guard_, context, kMethod,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      triage::FinishAudited<v1::ListEncryptionKeysResponse>(
-                          guard_->store(), caller, "", triage::ListEncryptionKeys(guard_->store()),
-                          [reactor, response](absl::StatusOr<v1::ListEncryptionKeysResponse> r) {
-                            FinishUnary(reactor, kMethod, std::move(r), response);
-                          });
-                    });
+  return AdmitUnary(
+      *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        admin_->ListEncryptionKeys(
+            caller, Reply<v1::ListEncryptionKeysResponse>(reactor, kMethod, response));
+      });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
@@ -83,24 +79,8 @@ grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
   static const std::string kMethod = Method("RotateEncryptionKey");
   return AdmitUnary(
       *guard_, context, kMethod, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-        storage::ReportStore& store = guard_->store();
-        store.keys().Rotate([&store, caller = std::move(caller), reactor,
-                             response](absl::StatusOr<storage::KeyRotation> rotation) {
-          absl::StatusOr<v1::RotateEncryptionKeyResponse> result;
-          if (rotation.ok()) {
-            v1::RotateEncryptionKeyResponse r;
-            r.set_key_id(storage::KeyIdHex(rotation->new_key_id));
-            r.set_records_to_reencrypt(rotation->records_to_reencrypt);
-            result = std::move(r);
-          } else {
-            result = rotation.status();
-          }
-          triage::FinishAudited<v1::RotateEncryptionKeyResponse>(
-              store, caller, "", std::move(result),
-              [reactor, response](absl::StatusOr<v1::RotateEncryptionKeyResponse> r) {
-                FinishUnary(reactor, kMethod, std::move(r), response);
-              });
-        });
+        admin_->RotateEncryptionKey(
+            caller, Reply<v1::RotateEncryptionKeyResponse>(reactor, kMethod, response));
       });
 }
 

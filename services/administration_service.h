@@ -6,6 +6,7 @@
 
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/access_guard.h"
+#include "triage/administration.h"
 
 namespace safeguarding::services {
 
@@ -13,7 +14,8 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class AdministrationService final : public v1::Administration::CallbackService {
  public:
-  explicit AdministrationService(const AccessGuard* guard) : guard_(guard) {}
+  AdministrationService(const AccessGuard* guard, const triage::Administration* admin)
+      : guard_(guard), admin_(admin) {}
 
   grpc::ServerUnaryReactor* ImportReports(grpc::CallbackServerContext* context,
                                           const v1::ImportReportsRequest*,
@@ -39,6 +41,7 @@ class AdministrationService final : public v1::Administration::CallbackService {
 
  private:
   const AccessGuard* const guard_;
+  const triage::Administration* const admin_;
 };
 
 }  // namespace safeguarding::services

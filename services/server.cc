@@ -128,13 +128,16 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   s->intake_ = std::make_unique<triage::Intake>(s->store_.get(), s->policy_.get(), clock);
   s->limiter_ =
       std::make_unique<RateLimiter>(clock, options.rate_limit_per_second, options.rate_limit_burst);
+  s->desk_ = std::make_unique<triage::Desk>(s->store_.get());
+  s->administration_ = std::make_unique<triage::Administration>(s->store_.get());
   s->guard_ = std::make_unique<AccessGuard>(
-      s->store_.get(), std::make_shared<const CredentialStore>(*std::move(credentials)),
+      &s->store_->audit(), std::make_shared<const CredentialStore>(*std::move(credentials)),
       s->limiter_.get(), clock);
   s->intake_service_ = std::make_unique<IntakeService>(s->guard_.get(), s->intake_.get());
-  s->desk_service_ = std::make_unique<TriageDeskService>(s->guard_.get());
+  s->desk_service_ = std::make_unique<TriageDeskService>(s->guard_.get(), s->desk_.get());
   s->statistics_service_ = std::make_unique<StatisticsService>(s->guard_.get());
-  s->administration_service_ = std::make_unique<AdministrationService>(s->guard_.get());
+  s->administration_service_ =
+      std::make_unique<AdministrationService>(s->guard_.get(), s->administration_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

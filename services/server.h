@@ -26,6 +26,8 @@
 #include "services/statistics_service.h"
 #include "services/triage_desk_service.h"
 #include "storage/report_store.h"
+#include "triage/administration.h"
+#include "triage/desk.h"
 #include "triage/intake.h"
 #include "triage/policy.h"
 
@@ -116,6 +118,8 @@ class TriageServer {
   std::unique_ptr<storage::ReportStore> store_;
   std::unique_ptr<triage::TriagePolicy> policy_;
   std::unique_ptr<triage::Intake> intake_;
+  std::unique_ptr<triage::Desk> desk_;
+  std::unique_ptr<triage::Administration> administration_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/unary.h"
-#include "triage/intake.h"
 
 namespace safeguarding::services {
 namespace {
@@ -28,10 +27,10 @@ grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerConte
   return AdmitUnary(
       *guard_, context, kMethod,
       [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-        triage::GetReport(guard_->store(), caller, request->report_id(),
-                          [reactor, response](absl::StatusOr<v1::Report> result) {
-                            FinishUnary(reactor, kMethod, std::move(result), response);
-                          });
+        desk_->GetReport(caller, request->report_id(),
+                         [reactor, response](absl::StatusOr<v1::Report> result) {
+                           FinishUnary(reactor, kMethod, std::move(result), response);
+                         });
       },
       request->report_id());
 }

@@ -6,6 +6,7 @@
 
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/access_guard.h"
+#include "triage/desk.h"
 
 namespace safeguarding::services {
 
@@ -13,7 +14,8 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class TriageDeskService final : public v1::TriageDesk::CallbackService {
  public:
-  explicit TriageDeskService(const AccessGuard* guard) : guard_(guard) {}
+  TriageDeskService(const AccessGuard* guard, const triage::Desk* desk)
+      : guard_(guard), desk_(desk) {}
 
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
                                       const v1::GetReportRequest* request,
@@ -46,6 +48,7 @@ class TriageDeskService final : public v1::TriageDesk::CallbackService {
 
  private:
   const AccessGuard* const guard_;
+  const triage::Desk* const desk_;
 };
 
 }  // namespace safeguarding::services

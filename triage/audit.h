@@ -11,8 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "safeguarding/triage/v1/access.pb.h"
-#include "safeguarding/triage/v1/administration.pb.h"
-#include "storage/report_store.h"
+#include "storage/audit_trail.h"
 #include "triage/caller.h"
 
 namespace safeguarding::triage {
@@ -31,12 +30,13 @@ std::string AuditReportId(absl::string_view client_report_id);
 // written, the caller gets UNAVAILABLE instead of the result: nothing is disclosed without
 // a trace.
 template <typename T>
-void FinishAudited(storage::ReportStore& store, const Caller& caller, absl::string_view report_id,
-                   absl::StatusOr<T> result, absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
+void FinishAudited(const storage::AuditTrail& trail, const Caller& caller,
+                   absl::string_view report_id, absl::StatusOr<T> result,
+                   absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
   // Build the entry before `result` is moved into the callback.
   v1::AuditEntry entry = AuditEntryFor(caller, report_id, result.status().code());
-  store.audit().Record(std::move(entry), [result = std::move(result),
-                                          done = std::move(done)](absl::Status recorded) mutable {
+  trail.Record(std::move(entry), [result = std::move(result),
+                                  done = std::move(done)](absl::Status recorded) mutable {
     if (!recorded.ok()) {
       std::move(done)(absl::UnavailableError("audit trail unavailable; nothing disclosed"));
     } else {
@@ -44,17 +44,6 @@ void FinishAudited(storage::ReportStore& store, const Caller& caller, absl::stri
     }
   });
 }
-
-// Administration.GetAuditLog: INVALID_ARGUMENT for a bad page size, time range or token.
-[[nodiscard]] absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(
-    const storage::ReportStore& store, const v1::GetAuditLogRequest& request);
-
-// Administration.VerifyAuditLog: INVALID_ARGUMENT naming the anchor for a malformed one.
-[[nodiscard]] absl::StatusOr<v1::VerifyAuditLogResponse> VerifyAuditLog(
-    const storage::ReportStore& store, const v1::VerifyAuditLogRequest& request);
-
-// Administration.ListEncryptionKeys: the data keys and which may be retired.
-v1::ListEncryptionKeysResponse ListEncryptionKeys(const storage::ReportStore& store);
 
 }  // namespace safeguarding::triage
 

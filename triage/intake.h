@@ -44,12 +44,6 @@ class Intake {
   const common::Clock* const clock_;
 };
 
-// The domain side of TriageDesk.GetReport: INVALID_ARGUMENT naming `report_id` when the
-// id is malformed, NOT_FOUND when no such report exists. Every attempt is audited, and the
-// report is handed over only once its audit entry is durable.
-void GetReport(storage::ReportStore& store, const Caller& caller, absl::string_view report_id,
-               absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> done);
-
 }  // namespace safeguarding::triage
 
 #endif  // SAFEGUARDING_TRIAGE_INTAKE_H_
