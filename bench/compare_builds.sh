@@ -16,6 +16,8 @@ work=$(mktemp -d /tmp/triage-compare-XXXXXX)
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
 
 (umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
 token=$("$after/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
@@ -34,14 +36,8 @@ start_server() {  # $1: build dir, $2: name; sets $address
     --key_file="$work/key" "${extra[@]}" --credentials_file="$work/credentials" --insecure \
     --rate_limit_per_second=0 2>"$work/$name.log" &
   server_pid=$!
-  for _ in $(seq 200); do
-    address=$(grep -o 'listening on [^ ]*' "$work/$name.log" | cut -d' ' -f3 || true)
-    [ -n "$address" ] && return 0
-    sleep 0.05
-  done
-  echo "server $name did not start" >&2; cat "$work/$name.log" >&2; exit 1
+  wait_listening "$name"
 }
-stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }  # user + system, 1/100 s
 hz=$(getconf CLK_TCK)
 

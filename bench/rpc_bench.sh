@@ -13,6 +13,8 @@ work=$(mktemp -d /tmp/triage-bench-XXXXXX)
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
 
 triagectl=$build/tools/triagectl
 (umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
@@ -29,14 +31,8 @@ start_server() {  # $1: name, rest: extra flags; sets $address
     --credentials_file="$work/credentials" --insecure --rate_limit_per_second=0 \
     "$@" 2>"$work/$name.log" &
   server_pid=$!
-  for _ in $(seq 200); do
-    address=$(grep -o 'listening on [^ ]*' "$work/$name.log" | cut -d' ' -f3 || true)
-    [ -n "$address" ] && return 0
-    sleep 0.05
-  done
-  echo "server $name did not start" >&2; cat "$work/$name.log" >&2; exit 1
+  wait_listening "$name"
 }
-stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 
 echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), disk $(df -h "$work" | awk 'NR==2 {print $1}')"
 echo "# date: $(date -u +%FT%TZ)"
