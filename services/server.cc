@@ -190,6 +190,10 @@ void TriageServer::LogAuditTrailAtStart() {
         "reports it. Treat as a security incident.",
         store_->audit_opening().problem);
   }
+  if (store_->keys().resumed()) {
+    Log(Severity::kInfo,
+        "resuming the re-encryption of a key rotation that was stopped before it finished");
+  }
   if (const auto& anchor = store_->audit_opening().anchor_checked) {
     Log(Severity::kInfo, "audit trail is on the anchor %s of %s", anchor->ToString(),
         options_.audit_anchor_file);

@@ -22,6 +22,9 @@ namespace {
 
 constexpr char kCurrentKeyIdKey[] = "current_key_id";
 constexpr char kKeysInUseKey[] = "data_keys_in_use";
+// Where an unfinished rotation's re-encryption goes on: final pass (u8), failures so far
+// (u64), the next report key. Written with every chunk, removed with the last.
+constexpr char kReencryptCursorKey[] = "reencrypt_cursor";
 constexpr int kReencryptChunk = 256;
 
 std::string EncodeKeyId(uint32_t id) {
@@ -56,6 +59,13 @@ std::optional<std::vector<uint32_t>> DecodeKeyIds(absl::string_view in,
   std::vector<uint32_t> ids;
   while (!ids_part.empty()) ids.push_back(*GetFixed32BE(&ids_part));
   return ids;
+}
+
+std::string EncodeCursor(bool final_pass, uint64_t failures, absl::string_view next_key) {
+  std::string out(1, final_pass ? '\1' : '\0');
+  PutFixed64BE(&out, failures);
+  out.append(next_key.data(), next_key.size());
+  return out;
 }
 
 void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
@@ -214,6 +224,8 @@ void DataKeys::Rotate(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> d
         // Recorded before any record is sealed with the new key, so a crash never leaves
         // data under a key the store does not know it uses.
         m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use, record_key_));
+        // From here the re-encryption survives a stop: the next start resumes it.
+        m.Put(ColumnFamily::kMeta, kReencryptCursorKey, EncodeCursor(false, 0, ""));
         return m;
       },
       [this, result, done = std::move(done)](absl::Status status) mutable {
@@ -227,6 +239,26 @@ void DataKeys::Rotate(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> d
       });
 }
 
+void DataKeys::Stop() { stopping_ = true; }
+
+absl::Status DataKeys::ResumeBackgroundWork() {
+  std::string value;
+  rocksdb::Status s = engine_.db()->Get(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kMeta),
+                                        kReencryptCursorKey, &value);
+  if (s.IsNotFound()) return absl::OkStatus();
+  if (!s.ok()) return FromRocksDb(s, "read re-encryption cursor");
+  absl::string_view in(value);
+  if (in.size() < 9) return absl::DataLossError("re-encryption cursor is corrupt");
+  const bool final_pass = in[0] != '\0';
+  in.remove_prefix(1);
+  const uint64_t failures = *GetFixed64BE(&in);
+  reencrypting_ = true;
+  resumed_ = true;
+  // The baseline makes "no failure in this rotation" carry over the restart.
+  ReencryptFrom(std::string(in), final_pass, reencrypt_failures_.load() - failures);
+  return absl::OkStatus();
+}
+
 void DataKeys::ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before) {
   auto next = std::make_shared<std::string>();
   auto retired_to = std::make_shared<std::optional<std::vector<uint32_t>>>();
@@ -234,8 +266,9 @@ void DataKeys::ReencryptFrom(std::string start_key, bool final_pass, uint64_t fa
       // Runs on the committer thread: nothing else writes while it reads and re-seals.
       [this, start_key = std::move(start_key), next, final_pass, failures_before,
        retired_to]() -> absl::StatusOr<Mutation> {
-        std::shared_ptr<const KeyRing> ring = this->ring();
         Mutation m;
+        if (stopping_) return m;  // the cursor stays where the last chunk left it
+        std::shared_ptr<const KeyRing> ring = this->ring();
         std::unique_ptr<rocksdb::Iterator> it(engine_.db()->NewIterator(
             rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
         int seen = 0;
@@ -268,9 +301,21 @@ void DataKeys::ReencryptFrom(std::string start_key, bool final_pass, uint64_t fa
           *retired_to = std::vector<uint32_t>{ring->current_key_id()};
           m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to, record_key_));
         }
+        // Where to go on after a stop, in the same batch as this chunk.
+        if (final_pass && next->empty()) {
+          m.Delete(ColumnFamily::kMeta, kReencryptCursorKey);
+        } else {
+          m.Put(ColumnFamily::kMeta, kReencryptCursorKey,
+                EncodeCursor(final_pass || next->empty(),
+                             reencrypt_failures_.load() - failures_before, *next));
+        }
         return m;
       },
       [this, next, final_pass, failures_before, retired_to](const absl::Status& status) {
+        if (stopping_) {
+          reencrypting_ = false;  // resumed at the next start
+          return;
+        }
         if (status.ok() && !next->empty()) {
           // The next chunk, behind what arrived meanwhile.
           ReencryptFrom(*next, final_pass, failures_before);

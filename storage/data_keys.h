@@ -90,6 +90,16 @@ class DataKeys {
   // The keys of the key file, oldest first, with which of them may be retired.
   std::vector<DataKeyStatus> Status() const;
 
+  // Background work (re-encryption; the same lifecycle as purge, import and backup will
+  // have): each chunk records in its own batch where the work goes on. Stop() makes the
+  // work end after the chunk in progress, so shutting down never waits for a whole
+  // rotation; ResumeBackgroundWork() (after the committer has started) takes it up again
+  // where it was recorded.
+  void Stop();
+  [[nodiscard]] absl::Status ResumeBackgroundWork();
+  // True if this store resumed an unfinished rotation when it was opened.
+  bool resumed() const { return resumed_; }
+
  private:
   DataKeys(Engine& engine, std::string key_file, const KeyRing& ring, std::vector<uint32_t> in_use,
            std::string record_key);
@@ -108,6 +118,8 @@ class DataKeys {
   std::atomic<uint64_t> reencrypted_{0};
   std::atomic<uint64_t> reencrypt_failures_{0};
   std::atomic<bool> reencrypting_{false};
+  std::atomic<bool> stopping_{false};
+  bool resumed_ = false;
 };
 
 }  // namespace safeguarding::storage

@@ -132,11 +132,16 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
                         absl::StrCat("cannot write the audit trail: ", written.message()));
   }
   store->opening_ = AuditOpening{plan->problem, plan->migrating, options.audit_anchor};
+  if (absl::Status resumed = store->keys_->ResumeBackgroundWork(); !resumed.ok()) {
+    return DataDirError(options.path, resumed.message());
+  }
   return store;
 }
 
 ReportStore::~ReportStore() {
-  // Pending callbacks refer to the parts: let them run before the parts go.
+  // Background work ends after its current chunk (it resumes at the next start); then
+  // pending callbacks, which refer to the parts, run before the parts go.
+  if (keys_ != nullptr) keys_->Stop();
   if (engine_ != nullptr) engine_->StopCommitter();
 }
 

@@ -8,17 +8,21 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/audit_chain.h"
 #include "storage/key_encoding.h"
+#include "storage/report_store.h"
 #include "tests/support/raw_db.h"
+#include "tests/support/sample_reports.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
@@ -340,6 +344,45 @@ TEST_F(AuditProcessTest, AStoreFromThePreviousReleaseMigratesAndItsDataKeyCanBeR
   testing::CommandResult verified = ctl({"admin", "verify-audit"}, "admin");
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
   EXPECT_THAT(verified.output, HasSubstr("intact"));
+}
+
+// SIGTERM in the middle of a key rotation: the server stops without finishing it, and the
+// next start takes the re-encryption up again and completes it.
+TEST_F(AuditProcessTest, SigtermDuringARotationStopsAndTheRotationCompletesAfterRestart) {
+  constexpr int kReports = 30000;
+  {
+    // Many reports, made in-process (fast), in the directory the server will use.
+    auto store = storage::ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::atomic<int> left{kReports};
+    absl::Notification all;
+    for (int i = 0; i < kReports; ++i) {
+      (*store)->reports().Submit(
+          testing::SampleNewReport("intake-app", absl::StrCat("bulk-", i), "fp"),
+          [&](absl::StatusOr<v1::SubmitReportResponse> r) {
+            EXPECT_TRUE(r.ok()) << r.status();
+            if (--left == 0) all.Notify();
+          });
+    }
+    all.WaitForNotification();
+  }
+  {
+    auto server = Start(dir_.Sub("db"));
+    testing::CommandResult rotated = Ctl({"admin", "rotate-key"}, v1::ROLE_ADMIN);
+    ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+    Stop(server);  // asserts a clean exit (0) within the stop timeout
+    EXPECT_THAT(server->Log(), HasSubstr("stopped cleanly"));
+  }
+  auto server = Start(dir_.Sub("db"));
+  // The stop came before the rotation ended (30,000 reports take the re-encryption well
+  // over a second, the stop a few milliseconds), so this start takes it up again.
+  EXPECT_THAT(server->Log(), HasSubstr("resuming the re-encryption"));
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  testing::CommandResult keys;
+  do {
+    keys = Ctl({"admin", "keys"}, v1::ROLE_ADMIN);
+  } while (keys.output.find("retired") == std::string::npos && absl::Now() < deadline);
+  EXPECT_THAT(keys.output, HasSubstr("retired")) << keys.output << server->Log();
 }
 
 TEST_F(AuditProcessTest, AKeyFileWithoutAKeyStillInUseIsRefused) {
