@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/file_sync.h"
 #include "services/log.h"
 
 namespace safeguarding::services {
@@ -20,16 +21,6 @@ namespace {
 [[nodiscard]] absl::Status FileError(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
       absl::StrCat("audit anchor file ", path, ": ", what, ": ", std::strerror(errno)));
-}
-
-[[nodiscard]] absl::Status SyncDir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FileError(path, "cannot open its directory");
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok ? absl::OkStatus() : FileError(path, "cannot sync its directory");
 }
 
 }  // namespace
@@ -78,7 +69,7 @@ absl::Status WriteAnchorFile(const std::string& path, const storage::AuditAnchor
     ::unlink(tmp.c_str());
     return error;
   }
-  return SyncDir(path);
+  return common::SyncParentDirectory(path);
 }
 
 AuditAnchorPublisher::AuditAnchorPublisher(std::function<storage::AuditAnchorPoint()> head,

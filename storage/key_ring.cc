@@ -20,6 +20,7 @@
 #include "absl/base/internal/raw_logging.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/file_sync.h"
 #include "storage/key_encoding.h"
 
 namespace safeguarding::storage {
@@ -220,20 +221,6 @@ std::vector<std::string> SplitKeys(const std::string& contents) {
   }
   if (::fsync(fd.get()) != 0) return FileError(errno, tmp_path, "cannot fsync");
   if (!fd.Close()) return FileError(errno, tmp_path, "cannot close");
-  return absl::OkStatus();
-}
-
-// Makes a rename or link in the directory of `path` durable.
-[[nodiscard]] absl::Status SyncParentDir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    const int err = errno;
-    return absl::ErrnoToStatus(
-        err, absl::StrCat("key file ", path, " is in place but its directory ", dir,
-                          " could not be synced"));
-  }
   return absl::OkStatus();
 }
 
@@ -459,7 +446,7 @@ absl::Status CreateKeyFileIfMissing(const std::string& path) {
   }
   ::unlink(tmp_path.c_str());
   if (!s.ok()) return s;
-  return SyncParentDir(path);
+  return common::SyncParentDirectory(path);
 }
 
 absl::StatusOr<KeyRing> AppendNewKey(const std::string& path) {
@@ -509,7 +496,7 @@ absl::StatusOr<KeyRing> AppendNewKey(const std::string& path) {
     ::unlink(tmp_path.c_str());
     return FileError(err, path, absl::StrCat("cannot rename ", tmp_path, " over it"));
   }
-  if (absl::Status s = SyncParentDir(path); !s.ok()) return s;
+  if (absl::Status s = common::SyncParentDirectory(path); !s.ok()) return s;
   return ring;
 }
 
