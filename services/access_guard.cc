@@ -58,9 +58,10 @@ std::shared_ptr<const CredentialStore> AccessGuard::credentials() const {
   return credentials_;
 }
 
-absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::string_view method,
+absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, const triage::Rpc& rpc,
                                 triage::Caller& caller) const {
-  caller.method = std::string(method);
+  const std::string& method = rpc.path();
+  caller.method = method;
   caller.peer = context.peer();
   std::shared_ptr<const CredentialStore> creds = credentials();
 
@@ -81,7 +82,7 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::stri
   caller.principal = principal->name;
   caller.role = principal->role;
 
-  if (!triage::RoleMayCall(caller.role, method)) {
+  if (!rpc.Allows(caller.role)) {
     Log(Severity::kWarning, "permission denied: principal=%s role=%s method=%s peer=%s",
         caller.principal, triage::RoleName(caller.role), method, caller.peer);
     return absl::PermissionDeniedError(
@@ -99,12 +100,12 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, absl::stri
   return absl::OkStatus();
 }
 
-void AccessGuard::Check(grpc::CallbackServerContext& context, absl::string_view method,
+void AccessGuard::Check(grpc::CallbackServerContext& context, const triage::Rpc& rpc,
                         absl::string_view report_id,
                         absl::FunctionRef<void(triage::Caller)> admitted,
                         absl::AnyInvocable<void(absl::Status) &&> refused) const {
   triage::Caller caller;
-  absl::Status status = Admit(context, method, caller);
+  absl::Status status = Admit(context, rpc, caller);
   if (status.ok()) {
     admitted(std::move(caller));
   } else if (status.code() == absl::StatusCode::kResourceExhausted) {

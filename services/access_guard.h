@@ -4,7 +4,7 @@
 //     checked against the credentials file by its SHA-256; or, without a token, the client
 //     certificate of a mutual-TLS connection mapped to a principal. Neither:
 //     UNAUTHENTICATED.
-//  2. Authorisation: the caller's role against the table in triage/access_policy.h.
+//  2. Authorisation: the caller's role against the RPC's `access` option (triage/rpcs.h).
 //     Not allowed: PERMISSION_DENIED.
 //  3. Rate limit per principal: RESOURCE_EXHAUSTED with `retry-after` (seconds) metadata.
 // Refusals are audited (who, what, peer, code) and logged without the token.
@@ -25,6 +25,7 @@
 #include "services/rate_limiter.h"
 #include "storage/audit_trail.h"
 #include "triage/caller.h"
+#include "triage/rpcs.h"
 
 namespace safeguarding::services {
 
@@ -41,16 +42,16 @@ class AccessGuard {
   void SetCredentials(std::shared_ptr<const CredentialStore> credentials);
 
   // Fills `caller` with what is known (peer, method, and the principal and role once
-  // authenticated) and returns OK when the call may proceed, else the refusal (logged,
-  // not yet audited).
-  [[nodiscard]] absl::Status Admit(grpc::CallbackServerContext& context, absl::string_view method,
+  // authenticated) and returns OK when the call of `rpc` may proceed, else the refusal
+  // (logged, not yet audited).
+  [[nodiscard]] absl::Status Admit(grpc::CallbackServerContext& context, const triage::Rpc& rpc,
                                    triage::Caller& caller) const;
 
   // The whole gate, for every kind of handler: Admit; then either `admitted(caller)` (run
   // before Check returns) or, for a refusal, `refused(status)` once the refusal is on record
   // (rate-limit refusals are logged, not audited, so floods cannot fill the trail).
   // `report_id` names the report the call asked for, if any.
-  void Check(grpc::CallbackServerContext& context, absl::string_view method,
+  void Check(grpc::CallbackServerContext& context, const triage::Rpc& rpc,
              absl::string_view report_id, absl::FunctionRef<void(triage::Caller)> admitted,
              absl::AnyInvocable<void(absl::Status) &&> refused) const;
 

@@ -4,18 +4,13 @@
 
 namespace safeguarding::services {
 
-constexpr char kSubmitReport[] = "/safeguarding.triage.v1.ReportIntake/SubmitReport";
-
 grpc::ServerUnaryReactor* IntakeService::SubmitReport(grpc::CallbackServerContext* context,
                                                       const v1::SubmitReportRequest* request,
                                                       v1::SubmitReportResponse* response) {
-  return AdmitUnary(*guard_, context, kSubmitReport,
+  static const triage::Rpc& kRpc = RpcOf<v1::ReportIntake>(__func__);
+  return AdmitUnary(*guard_, context, kRpc,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      intake_->Submit(
-                          caller, *request,
-                          [reactor, response](absl::StatusOr<v1::SubmitReportResponse> result) {
-                            FinishUnary(reactor, kSubmitReport, std::move(result), response);
-                          });
+                      intake_->Submit(caller, *request, ReplyTo(reactor, kRpc, response));
                     });
 }
 

@@ -1,14 +1,11 @@
 #include "services/triage_desk_service.h"
 
-#include "absl/strings/str_cat.h"
 #include "services/unary.h"
 
 namespace safeguarding::services {
 namespace {
 
-std::string Method(absl::string_view name) {
-  return absl::StrCat("/safeguarding.triage.v1.TriageDesk/", name);
-}
+const triage::Rpc& Rpc(const char* handler) { return RpcOf<v1::TriageDesk>(handler); }
 
 // A server-streaming reactor that only ever finishes with one status (a refusal, or
 // UNIMPLEMENTED) and deletes itself when gRPC is done with it.
@@ -23,14 +20,11 @@ class FinishOnlyWriter final : public grpc::ServerWriteReactor<v1::QueueSummary>
 grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerContext* context,
                                                        const v1::GetReportRequest* request,
                                                        v1::Report* response) {
-  static const std::string kMethod = Method("GetReport");
+  static const triage::Rpc& kRpc = Rpc(__func__);
   return AdmitUnary(
-      *guard_, context, kMethod,
+      *guard_, context, kRpc,
       [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-        desk_->GetReport(caller, request->report_id(),
-                         [reactor, response](absl::StatusOr<v1::Report> result) {
-                           FinishUnary(reactor, kMethod, std::move(result), response);
-                         });
+        desk_->GetReport(caller, request->report_id(), ReplyTo(reactor, kRpc, response));
       },
       request->report_id());
 }
@@ -38,65 +32,61 @@ grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TriageDeskService::ListQueues(grpc::CallbackServerContext* context,
                                                         const v1::ListQueuesRequest*,
                                                         v1::ListQueuesResponse*) {
-  return NotYetImplemented(*guard_, context, Method("ListQueues"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ClaimNextReport(grpc::CallbackServerContext* context,
                                                              const v1::ClaimNextReportRequest*,
                                                              v1::ClaimNextReportResponse*) {
-  return NotYetImplemented(*guard_, context, Method("ClaimNextReport"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::RenewClaim(grpc::CallbackServerContext* context,
                                                         const v1::RenewClaimRequest*, v1::Claim*) {
-  return NotYetImplemented(*guard_, context, Method("RenewClaim"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ReleaseReport(grpc::CallbackServerContext* context,
                                                            const v1::ReleaseReportRequest*,
                                                            v1::Report*) {
-  return NotYetImplemented(*guard_, context, Method("ReleaseReport"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ListReports(grpc::CallbackServerContext* context,
                                                          const v1::ListReportsRequest*,
                                                          v1::ListReportsResponse*) {
-  return NotYetImplemented(*guard_, context, Method("ListReports"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(grpc::CallbackServerContext* context,
                                                             const v1::RecordDecisionRequest*,
                                                             v1::Report*) {
-  return NotYetImplemented(*guard_, context, Method("RecordDecision"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::Reprioritise(grpc::CallbackServerContext* context,
                                                           const v1::ReprioritiseRequest*,
                                                           v1::Report*) {
-  return NotYetImplemented(*guard_, context, Method("Reprioritise"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::AddNote(grpc::CallbackServerContext* context,
                                                      const v1::AddNoteRequest*, v1::ReportEvent*) {
-  return NotYetImplemented(*guard_, context, Method("AddNote"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::GetReportHistory(grpc::CallbackServerContext* context,
                                                               const v1::GetReportHistoryRequest*,
                                                               v1::GetReportHistoryResponse*) {
-  return NotYetImplemented(*guard_, context, Method("GetReportHistory"));
+  return NotYetImplemented(*guard_, context, Rpc(__func__));
 }
 
 grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(
     grpc::CallbackServerContext* context, const v1::WatchQueuesRequest*) {
-  static const std::string kMethod = Method("WatchQueues");
+  static const triage::Rpc& kRpc = Rpc(__func__);
   auto* reactor = new FinishOnlyWriter();
   guard_->Check(
-      *context, kMethod, "",
-      [reactor](triage::Caller) {
-        reactor->FinishWith(absl::UnimplementedError(
-            absl::StrCat(kMethod, " is part of the contract but not built yet")));
-      },
+      *context, kRpc, "", [reactor](triage::Caller) { reactor->FinishWith(NotBuiltYet(kRpc)); },
       [reactor](absl::Status refusal) { reactor->FinishWith(refusal); });
   return reactor;
 }

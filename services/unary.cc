@@ -5,14 +5,19 @@
 
 namespace safeguarding::services {
 
-void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
+absl::Status NotBuiltYet(const triage::Rpc& rpc) {
+  return absl::UnimplementedError(
+      absl::StrCat(rpc.path(), " is part of the contract but not built yet"));
+}
+
+void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
                  const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kUnknown:
-      Log(Severity::kError, "%s failed: %s", method, status.ToString());
+      Log(Severity::kError, "%s failed: %s", rpc.path(), status.ToString());
       break;
     default:
       break;
@@ -22,13 +27,10 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
 
 grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,
                                             grpc::CallbackServerContext* context,
-                                            absl::string_view method) {
-  return AdmitUnary(
-      guard, context, method, [method](grpc::ServerUnaryReactor* reactor, triage::Caller) {
-        FinishUnary(reactor, method,
-                    absl::UnimplementedError(
-                        absl::StrCat(method, " is part of the contract but not built yet")));
-      });
+                                            const triage::Rpc& rpc) {
+  return AdmitUnary(guard, context, rpc, [&rpc](grpc::ServerUnaryReactor* reactor, triage::Caller) {
+    FinishUnary(reactor, rpc, NotBuiltYet(rpc));
+  });
 }
 
 }  // namespace safeguarding::services

@@ -10,54 +10,76 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/access_guard.h"
 #include "services/status_mapping.h"
 #include "triage/caller.h"
+#include "triage/rpcs.h"
 
 namespace safeguarding::services {
 
+// The RPC a handler serves, from the contract's descriptors. `handler` is the handler's
+// own `__func__`, which the compiler ties to the generated method it overrides, so no
+// handler spells its RPC's name:
+//   static const triage::Rpc& kRpc = RpcOf<v1::TriageDesk>(__func__);
+template <typename GrpcService>
+const triage::Rpc& RpcOf(const char* handler) {
+  return triage::RpcNamed(GrpcService::service_full_name(), handler);
+}
+
 // Maps `status`, logs faults the operator must see (never contents), and finishes.
-void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
+void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
                  const absl::Status& status);
 
 // Moves the value of `result` into `*response` when it is OK, then finishes.
 template <typename Response>
-void FinishUnary(grpc::ServerUnaryReactor* reactor, absl::string_view method,
+void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
                  absl::StatusOr<Response> result, Response* response) {
   if (result.ok()) *response = *std::move(result);
-  FinishUnary(reactor, method, result.status());
+  FinishUnary(reactor, rpc, result.status());
 }
 
-// Runs the guard for `method`. Admitted: calls body(reactor, caller), which must finish
+// The callback that finishes `reactor` with a domain answer for `rpc`.
+template <typename Response>
+absl::AnyInvocable<void(absl::StatusOr<Response>) &&> ReplyTo(grpc::ServerUnaryReactor* reactor,
+                                                              const triage::Rpc& rpc,
+                                                              Response* response) {
+  return [reactor, &rpc, response](absl::StatusOr<Response> result) {
+    FinishUnary(reactor, rpc, std::move(result), response);
+  };
+}
+
+// Runs the guard for `rpc`. Admitted: calls body(reactor, caller), which must finish
 // the reactor (now or later). Refused: audits the refusal (naming `report_id`, the report
 // the call asked for, if any) and finishes with it.
 template <typename Body>
 grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
-                                     absl::string_view method, Body&& body,
+                                     const triage::Rpc& rpc, Body&& body,
                                      absl::string_view report_id = "") {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (context->deadline() <= std::chrono::system_clock::now()) {
     // The client has given up already: do no work for it.
-    FinishUnary(reactor, method, absl::DeadlineExceededError("deadline passed before start"));
+    FinishUnary(reactor, rpc, absl::DeadlineExceededError("deadline passed before start"));
     return reactor;
   }
   guard.Check(
-      *context, method, report_id,
+      *context, rpc, report_id,
       [&](triage::Caller caller) { std::forward<Body>(body)(reactor, std::move(caller)); },
-      [reactor, method = std::string(method)](absl::Status refusal) {
-        FinishUnary(reactor, method, refusal);
-      });
+      [reactor, &rpc](absl::Status refusal) { FinishUnary(reactor, rpc, refusal); });
   return reactor;
 }
+
+// What an admitted caller of an RPC that is not built yet gets: UNIMPLEMENTED.
+[[nodiscard]] absl::Status NotBuiltYet(const triage::Rpc& rpc);
 
 // For RPCs of the contract that a later version implements: admitted callers get
 // UNIMPLEMENTED, so the authorisation table already holds for them.
 grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,
                                             grpc::CallbackServerContext* context,
-                                            absl::string_view method);
+                                            const triage::Rpc& rpc);
 
 }  // namespace safeguarding::services
 

@@ -1,5 +1,6 @@
-// The authorisation table: which role may call which RPC. One table, in code, covering
-// every RPC of the contract; anything not in it is denied. Least privilege:
+// The authorisation table: which role may call which RPC. It is the `access` option of
+// each RPC of the contract (proto/, read through triage/rpcs.h); an RPC without one is
+// denied to every role. Least privilege:
 //   intake      ReportIntake.SubmitReport only
 //   triager     TriageDesk (their own claims; ownership is checked by the workflow)
 //   supervisor  TriageDesk (also on others' claims), Statistics (exact counts),

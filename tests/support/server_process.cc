@@ -31,6 +31,8 @@ std::string ServerBinary() { return BinaryPath("TRIAGE_SERVER_BIN", TRIAGE_SERVE
 
 std::string FixturesDir() { return BinaryPath("TRIAGE_FIXTURES_DIR", TRIAGE_FIXTURES_DIR_PATH); }
 
+std::string ProtoDir() { return BinaryPath("TRIAGE_PROTO_DIR", TRIAGE_PROTO_DIR_PATH); }
+
 ServerProcess::ServerProcess(const std::vector<std::string>& args, std::string log_path)
     : log_path_(std::move(log_path)) {
   std::vector<std::string> argv_storage = {ServerBinary()};

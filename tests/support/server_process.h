@@ -40,6 +40,8 @@ class ServerProcess {
 std::string ServerBinary();
 // tests/fixtures of the source tree (TRIAGE_FIXTURES_DIR overrides).
 std::string FixturesDir();
+// The proto/ directory of the source tree (TRIAGE_PROTO_DIR overrides).
+std::string ProtoDir();
 
 // What a finished command printed (stdout and stderr together) and its exit code (128 +
 // signal number if killed; -1 if it had to be killed after `timeout`).

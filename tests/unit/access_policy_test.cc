@@ -1,6 +1,8 @@
-// Tests of triage/access_policy.h: the table covers exactly the RPCs of the contract (read
-// from the generated descriptors), each role gets exactly what the least-privilege rules
-// give it (an expected table written here, independently of the code), and role names.
+// Tests of triage/rpcs.h and triage/access_policy.h: the RPCs read from the generated
+// descriptors are exactly those the .proto files declare, every one carries an `access`
+// option, each role gets exactly what the least-privilege rules give it (written out in
+// tests/support/expected_access.cc, independently of the options), no role without
+// report access reaches an RPC whose answer carries report contents, and role names.
 #include "triage/access_policy.h"
 
 #include <map>
@@ -12,132 +14,91 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
-#include "safeguarding/triage/v1/administration.grpc.pb.h"
-#include "safeguarding/triage/v1/intake.grpc.pb.h"
-#include "safeguarding/triage/v1/statistics.grpc.pb.h"
-#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "tests/support/expected_access.h"
+#include "tests/support/server_process.h"
+#include "triage/rpcs.h"
 
 namespace safeguarding::triage {
 namespace {
 
-constexpr char kIntake[] = "safeguarding.triage.v1.ReportIntake";
-constexpr char kDesk[] = "safeguarding.triage.v1.TriageDesk";
-constexpr char kStats[] = "safeguarding.triage.v1.Statistics";
-constexpr char kAdmin[] = "safeguarding.triage.v1.Administration";
-
-const std::vector<v1::Role>& AllRoles() {
-  static const auto* roles =
-      new std::vector<v1::Role>{v1::ROLE_UNSPECIFIED, v1::ROLE_INTAKE,  v1::ROLE_TRIAGER,
-                                v1::ROLE_SUPERVISOR,  v1::ROLE_MONITOR, v1::ROLE_ADMIN};
-  return *roles;
-}
-
-std::string FullName(const std::string& service, const std::string& method) {
-  return absl::StrCat("/", service, "/", method);
-}
-
-// Every service declared in the four contract files, from the generated pool. A request type
-// of each file is named so that the file's descriptor is linked in and registered.
-std::vector<const google::protobuf::ServiceDescriptor*> ContractServices() {
-  const google::protobuf::Descriptor* anchors[] = {
-      v1::SubmitReportRequest::descriptor(),
-      v1::ListQueuesRequest::descriptor(),
-      v1::GetVolumesRequest::descriptor(),
-      v1::ImportReportsRequest::descriptor(),
-  };
-  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
-  std::vector<const google::protobuf::ServiceDescriptor*> services;
-  for (const char* name : {kIntake, kDesk, kStats, kAdmin}) {
-    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
-    EXPECT_NE(service, nullptr) << name << " is not in the generated pool";
-    if (service != nullptr) services.push_back(service);
-  }
-  // Any further service added to one of these files is part of the contract too.
-  for (const google::protobuf::Descriptor* anchor : anchors) {
-    const google::protobuf::FileDescriptor* file = anchor->file();
-    for (int i = 0; i < file->service_count(); ++i) {
-      const google::protobuf::ServiceDescriptor* service = file->service(i);
-      bool known = false;
-      for (const auto* s : services) known = known || s == service;
-      if (!known) services.push_back(service);
-    }
-  }
-  return services;
-}
+using google::protobuf::Descriptor;
+using testing::AllRoles;
+using testing::ExpectedRoles;
 
 std::set<std::string> ContractMethods() {
   std::set<std::string> methods;
-  for (const google::protobuf::ServiceDescriptor* service : ContractServices()) {
-    for (int i = 0; i < service->method_count(); ++i) {
-      methods.insert(FullName(service->full_name(), service->method(i)->name()));
-    }
-  }
+  for (const Rpc* rpc : ContractRpcs()) methods.insert(rpc->path());
   return methods;
 }
 
-// The rules of the header comment, written out here: the roles that may call `method` of
-// `service`.
-std::set<v1::Role> ExpectedRoles(const std::string& service, const std::string& method) {
-  if (service == kIntake) {
-    if (method == "SubmitReport") return {v1::ROLE_INTAKE};
-    return {};
-  }
-  if (service == kDesk) return {v1::ROLE_TRIAGER, v1::ROLE_SUPERVISOR};
-  if (service == kStats) return {v1::ROLE_MONITOR, v1::ROLE_SUPERVISOR};
-  if (service == kAdmin) {
-    if (method == "GetAuditLog" || method == "ImportReports") {
-      return {v1::ROLE_ADMIN, v1::ROLE_SUPERVISOR};
-    }
-    return {v1::ROLE_ADMIN};
-  }
-  return {};
-}
-
-TEST(AccessPolicyTest, TheContractHasTheExpectedServicesAndMethods) {
-  // Guards the descriptor walk below: if it found nothing, coverage would pass vacuously.
-  for (const google::protobuf::ServiceDescriptor* service : ContractServices()) {
-    EXPECT_GT(service->method_count(), 0) << service->full_name();
-  }
-  const std::set<std::string> methods = ContractMethods();
+TEST(RpcsTest, TheDescriptorsHoldExactlyTheRpcsTheProtoFilesDeclare) {
+  const std::set<std::string> declared = testing::RpcsDeclaredIn(testing::ProtoDir());
+  // Guards the text scan: if it found nothing, the comparison would say little.
   for (const char* method : {"/safeguarding.triage.v1.ReportIntake/SubmitReport",
                              "/safeguarding.triage.v1.TriageDesk/WatchQueues",
                              "/safeguarding.triage.v1.Statistics/GetVolumes",
                              "/safeguarding.triage.v1.Administration/RotateEncryptionKey"}) {
-    EXPECT_EQ(methods.count(method), 1u) << method;
+    EXPECT_EQ(declared.count(method), 1u) << method;
+  }
+  EXPECT_EQ(ContractMethods(), declared)
+      << "a service or file of the contract is missing from triage/rpcs.cc";
+  EXPECT_EQ(ContractRpcs().size(), declared.size()) << "an RPC is listed twice";
+}
+
+TEST(RpcsTest, EveryRpcHasAnAccessOptionNamingAtLeastOneRole) {
+  for (const Rpc* rpc : ContractRpcs()) {
+    EXPECT_TRUE(rpc->descriptor().options().HasExtension(v1::access)) << rpc->path();
+    EXPECT_FALSE(rpc->roles().empty()) << rpc->path();
   }
 }
 
-TEST(AccessPolicyTest, EveryContractMethodIsProtected) {
-  const std::vector<std::string>& protected_methods = ProtectedMethods();
-  const std::set<std::string> table(protected_methods.begin(), protected_methods.end());
-  for (const std::string& method : ContractMethods()) {
-    EXPECT_EQ(table.count(method), 1u) << method << " is missing from the table";
+TEST(RpcsTest, FindsEachRpcByItsPathAndNameAndNothingElse) {
+  for (const Rpc* rpc : ContractRpcs()) {
+    EXPECT_EQ(FindRpc(rpc->path()), rpc);
+    EXPECT_EQ(&RpcNamed(rpc->descriptor().service()->full_name(), rpc->descriptor().name()), rpc);
   }
+  EXPECT_EQ(FindRpc("/safeguarding.triage.v1.TriageDesk/getreport"), nullptr);
+  EXPECT_EQ(FindRpc("safeguarding.triage.v1.TriageDesk/GetReport"), nullptr);
+  EXPECT_DEATH((void)RpcNamed("safeguarding.triage.v1.TriageDesk", "DeleteEverything"),
+               "not an RPC of the contract");
 }
 
-TEST(AccessPolicyTest, TheTableHasNoExtraOrDuplicateMethods) {
-  const std::set<std::string> contract = ContractMethods();
-  std::map<std::string, int> seen;
-  for (const std::string& method : ProtectedMethods()) {
-    ++seen[method];
-    EXPECT_EQ(contract.count(method), 1u) << method << " is not an RPC of the contract";
+// True when a message of `type` can carry what a reporter wrote (the submission, with the
+// description and contact details), at any depth.
+bool CarriesReportContents(const Descriptor* type, std::set<const Descriptor*>& seen) {
+  if (!seen.insert(type).second) return false;
+  if (type->full_name() == "safeguarding.triage.v1.ReportSubmission") return true;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const Descriptor* field_type = type->field(i)->message_type();
+    if (field_type != nullptr && CarriesReportContents(field_type, seen)) return true;
   }
-  for (const auto& [method, count] : seen) {
-    EXPECT_EQ(count, 1) << method << " is listed " << count << " times";
+  return false;
+}
+
+TEST(RpcsTest, OnlyTriagersAndSupervisorsReachAnAnswerWithReportContents) {
+  int with_contents = 0;
+  for (const Rpc* rpc : ContractRpcs()) {
+    std::set<const Descriptor*> seen;
+    if (!CarriesReportContents(rpc->descriptor().output_type(), seen)) continue;
+    ++with_contents;
+    for (v1::Role role : rpc->roles()) {
+      EXPECT_TRUE(role == v1::ROLE_TRIAGER || role == v1::ROLE_SUPERVISOR)
+          << v1::Role_Name(role) << " may call " << rpc->path() << ", whose answer carries "
+          << "report contents";
+    }
   }
-  EXPECT_EQ(ProtectedMethods().size(), contract.size());
+  EXPECT_GE(with_contents, 5) << "the walk found too few answers with contents to mean much";
 }
 
 TEST(AccessPolicyTest, EachRoleMayCallExactlyWhatTheRulesGiveIt) {
-  for (const google::protobuf::ServiceDescriptor* service : ContractServices()) {
-    for (int i = 0; i < service->method_count(); ++i) {
-      const std::string method_name = service->method(i)->name();
-      const std::string method = FullName(service->full_name(), method_name);
-      const std::set<v1::Role> expected = ExpectedRoles(service->full_name(), method_name);
-      for (v1::Role role : AllRoles()) {
-        const bool may = expected.count(role) > 0;
-        EXPECT_EQ(RoleMayCall(role, method), may) << v1::Role_Name(role) << " on " << method;
-      }
+  for (const Rpc* rpc : ContractRpcs()) {
+    const std::set<v1::Role> expected =
+        ExpectedRoles(rpc->descriptor().service()->full_name(), rpc->descriptor().name());
+    for (v1::Role role : AllRoles()) {
+      const bool may = expected.count(role) > 0;
+      EXPECT_EQ(RoleMayCall(role, rpc->path()), may)
+          << v1::Role_Name(role) << " on " << rpc->path();
+      EXPECT_EQ(rpc->Allows(role), may) << v1::Role_Name(role) << " on " << rpc->path();
     }
   }
 }
@@ -213,6 +174,7 @@ TEST(AccessPolicyTest, RoleUnspecifiedAndOutOfRangeRolesMayCallNothing) {
 
 TEST(AccessPolicyTest, HealthAndReflectionAreNotInTheTable) {
   const std::vector<std::string>& table = ProtectedMethods();
+  EXPECT_EQ(table.size(), ContractRpcs().size());
   for (const std::string& method : table) {
     EXPECT_NE(method.rfind("/grpc.health.v1.", 0), 0u) << method;
     EXPECT_NE(method.rfind("/grpc.reflection.", 0), 0u) << method;
