@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -63,11 +65,11 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace {
 
 using safeguarding::services::Log;
+using safeguarding::services::ServerOptions;
 using safeguarding::services::Severity;
+using safeguarding::services::TriageServer;
 
-}  // namespace
-
-int main(int argc, char** argv) {
+void ParseFlags(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Safeguarding report triage service.\n"
       "Usage: triage-server [--listen=127.0.0.1:50051] [--data_dir=./var/db] ...");
@@ -78,17 +80,10 @@ int main(int argc, char** argv) {
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
+}
 
-  // Handle SIGTERM/SIGINT/SIGHUP on one thread with sigwait; block them everywhere else (threads
-  // started from here on inherit the mask).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  safeguarding::services::ServerOptions options;
+ServerOptions OptionsFromFlags() {
+  ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.key_file = absl::GetFlag(FLAGS_key_file);
@@ -109,8 +104,45 @@ int main(int argc, char** argv) {
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
   options.commit.max_batch =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_commit_batch)));
+  return options;
+}
 
-  auto server = safeguarding::services::TriageServer::Start(options);
+// Handles `signals` until SIGTERM or SIGINT: SIGHUP reloads the credentials; the stop
+// signal drains the server within `grace`.
+void HandleSignals(const sigset_t& signals, TriageServer& server, const ServerOptions& options,
+                   absl::Duration grace) {
+  int signal = 0;
+  for (;;) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    absl::Status reloaded = server.ReloadCredentials();
+    if (reloaded.ok()) {
+      Log(Severity::kInfo, "SIGHUP: credentials reloaded from %s", options.credentials_file);
+    } else {
+      Log(Severity::kError, "SIGHUP: keeping the old credentials: %s", reloaded.message());
+    }
+  }
+  Log(Severity::kInfo, "received %s; draining in-flight calls (up to %s)",
+      signal == SIGTERM ? "SIGTERM" : "SIGINT", absl::FormatDuration(grace));
+  server.Shutdown(grace);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ParseFlags(argc, argv);
+
+  // Handle SIGTERM/SIGINT/SIGHUP on one thread with sigwait; block them everywhere else
+  // (threads started from here on inherit the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const ServerOptions options = OptionsFromFlags();
+  auto server = TriageServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "triage-server: %s\n", std::string(server.status().message()).c_str());
     return 1;
@@ -120,23 +152,8 @@ int main(int argc, char** argv) {
       options.insecure ? "plaintext" : (options.tls.client_ca_file.empty() ? "TLS" : "mutual TLS"),
       options.data_dir, static_cast<int>(options.commit.max_batch));
 
-  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
-  std::thread signal_thread([&] {
-    int signal = 0;
-    for (;;) {
-      sigwait(&stop_signals, &signal);
-      if (signal != SIGHUP) break;
-      absl::Status reloaded = (*server)->ReloadCredentials();
-      if (reloaded.ok()) {
-        Log(Severity::kInfo, "SIGHUP: credentials reloaded from %s", options.credentials_file);
-      } else {
-        Log(Severity::kError, "SIGHUP: keeping the old credentials: %s", reloaded.message());
-      }
-    }
-    Log(Severity::kInfo, "received %s; draining in-flight calls (up to %s)",
-        signal == SIGTERM ? "SIGTERM" : "SIGINT", absl::FormatDuration(grace));
-    (*server)->Shutdown(grace);
-  });
+  std::thread signal_thread(HandleSignals, std::cref(signals), std::ref(**server),
+                            std::cref(options), absl::GetFlag(FLAGS_shutdown_grace));
   (*server)->Wait();
   signal_thread.join();
   server->reset();  // commits pending changes and closes the database

@@ -57,91 +57,39 @@ namespace {
   return grpc::SslServerCredentials(ssl);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
-  std::unique_ptr<TriageServer> s(new TriageServer());
-  s->options_ = options;
-  const common::Clock* clock = options.clock ? options.clock : &s->real_clock_;
-
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
-      TransportCredentials(options);
-  if (!transport.ok()) return transport.status();
+[[nodiscard]] absl::StatusOr<CredentialStore> LoadCredentials(const ServerOptions& options) {
   if (options.credentials_file.empty()) {
     return absl::FailedPreconditionError("--credentials_file is required");
   }
   absl::StatusOr<CredentialStore> credentials = CredentialStore::LoadFile(options.credentials_file);
-  if (!credentials.ok()) return credentials.status();
-  if (credentials->certificate_count() > 0 && options.tls.client_ca_file.empty()) {
+  if (credentials.ok() && credentials->certificate_count() > 0 &&
+      options.tls.client_ca_file.empty()) {
     Log(Severity::kWarning,
         "%s has certificate entries, but without --tls_client_ca no client certificate is "
         "requested, so they admit no one",
         options.credentials_file);
   }
+  return credentials;
+}
 
-  storage::StoreOptions store_options;
-  store_options.path = options.data_dir;
-  store_options.key_file = options.key_file;
-  store_options.audit_key_file = options.audit_key_file;
-  store_options.migrate_audit_trail = options.migrate_audit_trail;
-  if (!options.audit_anchor_file.empty()) {
-    absl::StatusOr<std::optional<storage::AuditAnchorPoint>> anchor =
-        ReadAnchorFile(options.audit_anchor_file);
-    if (!anchor.ok()) return anchor.status();
-    if (anchor->has_value()) {
-      store_options.audit_anchor = **anchor;
-    } else {
-      Log(Severity::kWarning,
-          "audit anchor file %s does not exist: nothing to check the trail against at this "
-          "start. Expected only on the first start with it; otherwise it was removed or its "
-          "volume is not mounted. It is written from now on.",
-          options.audit_anchor_file);
-    }
+// The anchor of --audit_anchor_file for the store to check, if the file exists.
+[[nodiscard]] absl::StatusOr<std::optional<storage::AuditAnchorPoint>> AnchorToCheck(
+    const ServerOptions& options) {
+  if (options.audit_anchor_file.empty()) return std::nullopt;
+  absl::StatusOr<std::optional<storage::AuditAnchorPoint>> anchor =
+      ReadAnchorFile(options.audit_anchor_file);
+  if (anchor.ok() && !anchor->has_value()) {
+    Log(Severity::kWarning,
+        "audit anchor file %s does not exist: nothing to check the trail against at this "
+        "start. Expected only on the first start with it; otherwise it was removed or its "
+        "volume is not mounted. It is written from now on.",
+        options.audit_anchor_file);
   }
-  store_options.commit = options.commit;
-  store_options.commit.now = [clock] { return clock->Now(); };
-  store_options.env = options.storage_env;
-  TriageServer* server = s.get();
-  store_options.commit.on_writable_change = [server](bool writable) {
-    server->store_writable_ = writable;
-    if (writable) {
-      Log(Severity::kInfo, "storage writes work again; health SERVING");
-    } else {
-      Log(Severity::kError,
-          "storage cannot write; health NOT_SERVING (reads need the audit "
-          "trail and fail too; restart once the disk is healthy)");
-    }
-    server->UpdateHealth();
-  };
-  absl::StatusOr<std::unique_ptr<storage::ReportStore>> store =
-      storage::ReportStore::Open(store_options);
-  if (!store.ok() && store_options.audit_anchor &&
-      absl::StartsWith(store.status().message(), "audit anchor ")) {
-    return absl::FailedPreconditionError(absl::StrCat("refusing to start: audit anchor file ",
-                                                      options.audit_anchor_file, ": ",
-                                                      store.status().message()));
-  }
-  if (!store.ok()) return store.status();
-  s->store_ = *std::move(store);
-  s->LogAuditTrailAtStart();
-  s->policy_ = std::make_unique<triage::TriagePolicy>(triage::TriagePolicy::BuiltIn());
-  s->intake_ = std::make_unique<triage::Intake>(s->store_.get(), s->policy_.get(), clock);
-  s->limiter_ =
-      std::make_unique<RateLimiter>(clock, options.rate_limit_per_second, options.rate_limit_burst);
-  s->desk_ = std::make_unique<triage::Desk>(s->store_.get());
-  s->administration_ = std::make_unique<triage::Administration>(s->store_.get());
-  s->guard_ = std::make_unique<AccessGuard>(
-      &s->store_->audit(), std::make_shared<const CredentialStore>(*std::move(credentials)),
-      s->limiter_.get(), clock);
-  s->intake_service_ = std::make_unique<IntakeService>(s->guard_.get(), s->intake_.get());
-  s->desk_service_ = std::make_unique<TriageDeskService>(s->guard_.get(), s->desk_.get());
-  s->statistics_service_ = std::make_unique<StatisticsService>(s->guard_.get());
-  s->administration_service_ =
-      std::make_unique<AdministrationService>(s->guard_.get(), s->administration_.get());
+  return anchor;
+}
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
+// The channel settings of every listening port.
+void ConfigureTransport(const ServerOptions& options, grpc::ServerBuilder& builder) {
   // Without this, a second server on the same port would silently share its traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
@@ -153,28 +101,107 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30 * 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 30 * 60 * 1000);
-  builder.AddListeningPort(options.listen, *transport, &s->port_);
-  builder.RegisterService(s->intake_service_.get());
-  builder.RegisterService(s->desk_service_.get());
-  builder.RegisterService(s->statistics_service_.get());
-  builder.RegisterService(s->administration_service_.get());
-  s->server_ = builder.BuildAndStart();
-  if (s->server_ == nullptr || s->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen, " (address in use or invalid)"));
-  }
-  {
-    absl::MutexLock lock(&s->health_mu_);
-    s->serving_ = true;
-  }
-  s->UpdateHealth();
-  storage::ReportStore* store_ptr = s->store_.get();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
+  std::unique_ptr<TriageServer> s(new TriageServer());
+  s->options_ = options;
+  const common::Clock* clock = options.clock ? options.clock : &s->real_clock_;
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
+      TransportCredentials(options);
+  if (!transport.ok()) return transport.status();
+  absl::StatusOr<CredentialStore> credentials = LoadCredentials(options);
+  if (!credentials.ok()) return credentials.status();
+  if (absl::Status opened = s->OpenStore(clock); !opened.ok()) return opened;
+  s->LogAuditTrailAtStart();
+  s->BuildServices(clock, *std::move(credentials));
+  if (absl::Status listening = s->Listen(*transport); !listening.ok()) return listening;
+  storage::ReportStore* store = s->store_.get();
   s->anchors_ = std::make_unique<AuditAnchorPublisher>(
-      [store_ptr] { return store_ptr->committed_audit_anchor(); }, options.audit_anchor_file,
+      [store] { return store->committed_audit_anchor(); }, options.audit_anchor_file,
       options.audit_anchor_interval);
   s->anchors_->Publish("at start");
   s->anchors_->Start();
   return s;
+}
+
+absl::Status TriageServer::OpenStore(const common::Clock* clock) {
+  storage::StoreOptions store_options;
+  store_options.path = options_.data_dir;
+  store_options.key_file = options_.key_file;
+  store_options.audit_key_file = options_.audit_key_file;
+  store_options.migrate_audit_trail = options_.migrate_audit_trail;
+  absl::StatusOr<std::optional<storage::AuditAnchorPoint>> anchor = AnchorToCheck(options_);
+  if (!anchor.ok()) return anchor.status();
+  store_options.audit_anchor = *anchor;
+  store_options.commit = options_.commit;
+  store_options.commit.now = [clock] { return clock->Now(); };
+  store_options.env = options_.storage_env;
+  store_options.commit.on_writable_change = [this](bool writable) {
+    store_writable_ = writable;
+    if (writable) {
+      Log(Severity::kInfo, "storage writes work again; health SERVING");
+    } else {
+      Log(Severity::kError,
+          "storage cannot write; health NOT_SERVING (reads need the audit "
+          "trail and fail too; restart once the disk is healthy)");
+    }
+    UpdateHealth();
+  };
+  absl::StatusOr<std::unique_ptr<storage::ReportStore>> store =
+      storage::ReportStore::Open(store_options);
+  if (!store.ok() && store_options.audit_anchor &&
+      absl::StartsWith(store.status().message(), "audit anchor ")) {
+    return absl::FailedPreconditionError(absl::StrCat("refusing to start: audit anchor file ",
+                                                      options_.audit_anchor_file, ": ",
+                                                      store.status().message()));
+  }
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  return absl::OkStatus();
+}
+
+void TriageServer::BuildServices(const common::Clock* clock, CredentialStore credentials) {
+  policy_ = std::make_unique<triage::TriagePolicy>(triage::TriagePolicy::BuiltIn());
+  intake_ = std::make_unique<triage::Intake>(store_.get(), policy_.get(), clock);
+  desk_ = std::make_unique<triage::Desk>(store_.get());
+  administration_ = std::make_unique<triage::Administration>(store_.get());
+  limiter_ = std::make_unique<RateLimiter>(clock, options_.rate_limit_per_second,
+                                           options_.rate_limit_burst);
+  guard_ = std::make_unique<AccessGuard>(
+      &store_->audit(), std::make_shared<const CredentialStore>(std::move(credentials)),
+      limiter_.get(), clock);
+  intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get());
+  desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get());
+  statistics_service_ = std::make_unique<StatisticsService>(guard_.get());
+  administration_service_ =
+      std::make_unique<AdministrationService>(guard_.get(), administration_.get());
+}
+
+absl::Status TriageServer::Listen(std::shared_ptr<grpc::ServerCredentials> transport) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  ConfigureTransport(options_, builder);
+  builder.AddListeningPort(options_.listen, std::move(transport), &port_);
+  builder.RegisterService(intake_service_.get());
+  builder.RegisterService(desk_service_.get());
+  builder.RegisterService(statistics_service_.get());
+  builder.RegisterService(administration_service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.listen, " (address in use or invalid)"));
+  }
+  {
+    absl::MutexLock lock(&health_mu_);
+    serving_ = true;
+  }
+  UpdateHealth();
+  return absl::OkStatus();
 }
 
 void TriageServer::LogAuditTrailAtStart() {

@@ -113,6 +113,11 @@ class TriageServer {
  private:
   TriageServer() = default;
 
+  // The steps of Start, in order.
+  [[nodiscard]] absl::Status OpenStore(const common::Clock* clock);
+  void BuildServices(const common::Clock* clock, CredentialStore credentials);
+  [[nodiscard]] absl::Status Listen(std::shared_ptr<grpc::ServerCredentials> transport);
+
   ServerOptions options_;
   common::RealClock real_clock_;
   std::unique_ptr<storage::ReportStore> store_;

@@ -132,89 +132,117 @@ bool AuditTrail::LastEntryIsOurs(const std::optional<Located>& last) const {
 }
 
 absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) const {
-  const KeyRing& data_keys = context.data_keys;
+  absl::StatusOr<TrailEnds> ends = ReadEnds(context);
+  if (!ends.ok()) return ends.status();
   AuditOpenPlan plan;
+  absl::StatusOr<bool> sound = JudgeHead(*ends, plan);
+  if (!sound.ok()) return sound.status();
+  if (*sound) return plan;  // the usual case: nothing to write
+  // Everything else is rare (a new store, a migration, a new audit key, damage) and may
+  // walk the whole trail once to seal it with a digest.
+  if (absl::Status sealed = PlanSeal(*ends, context, plan); !sealed.ok()) return sealed;
+  return plan;
+}
+
+absl::StatusOr<AuditTrail::TrailEnds> AuditTrail::ReadEnds(const OpenContext& context) const {
+  TrailEnds ends;
   absl::StatusOr<std::optional<StoredHead>> stored = ReadHead(nullptr);
   if (!stored.ok() && stored.status().code() != absl::StatusCode::kDataLoss) {
     return stored.status();
   }
+  ends.head_decodes = stored.ok();
+  if (stored.ok()) ends.head = *std::move(stored);
   absl::StatusOr<std::optional<Located>> last = Edge(nullptr, /*last=*/true);
   if (!last.ok()) return last.status();
-  if (last->has_value() && !ValidTimestampMicros((*last)->time_micros)) {
+  ends.last = *std::move(last);
+  if (ends.last.has_value() && !ValidTimestampMicros(ends.last->time_micros)) {
     // New entries must sort after it and could not be stamped: refuse rather than crash.
     return absl::FailedPreconditionError(absl::StrCat(
         "the newest audit entry is keyed with a time outside the years 1 to 9999 (sequence ",
-        (*last)->sequence, "): the trail was rewritten outside the server"));
+        ends.last->sequence, "): the trail was rewritten outside the server"));
   }
-  const bool legacy_head = stored.ok() && stored->has_value() && (*stored)->legacy;
   // Evidence that this version wrote the trail: a new store's first entry is a key change,
   // and a migration leaves its record in meta.
   absl::StatusOr<std::optional<Located>> first = Edge(nullptr, /*last=*/false);
   if (!first.ok()) return first.status();
-  const bool written_by_this_version =
+  ends.written_by_this_version =
       context.opened_by_this_version ||
       (first->has_value() && (*first)->entry.has_value() && (*first)->entry->has_key_change());
+  ends.store_has_data = context.store_has_data;
+  const bool legacy_head = ends.head.has_value() && ends.head->legacy;
   if (context.migrate && !legacy_head) {
     return absl::FailedPreconditionError(
         "--migrate_audit_trail is only for the first start of a data directory written "
         "before audit keys existed; this one's trail does not need it: remove the flag");
   }
-  if (legacy_head && !context.migrate && !written_by_this_version) {
+  if (legacy_head && !context.migrate && !ends.written_by_this_version) {
     return absl::FailedPreconditionError(
         "this data directory's audit trail was written by a release before audit keys "
         "existed (its head is unsigned): start once with --migrate_audit_trail to migrate it; "
         "if it was migrated before, its trail was cut back outside the server");
   }
+  return ends;
+}
 
-  if (!stored.ok()) {
+absl::StatusOr<bool> AuditTrail::JudgeHead(const TrailEnds& ends, AuditOpenPlan& plan) const {
+  const std::optional<Located>& last = ends.last;
+  if (!ends.head_decodes) {
     plan.problem = "the chain head record cannot be decoded (rewritten outside the server)";
-  } else if (!stored->has_value()) {
-    if (last->has_value() || context.store_has_data) {
-      plan.problem = "the chain head is missing (removed outside the server)";
-    } else {
-      // A new store: its trail begins with the key change below.
-    }
-  } else if ((*stored)->legacy && written_by_this_version) {
-    plan.problem =
-        "the chain head is unsigned (the format of releases before audit keys), but this "
-        "version wrote the trail (the head was rewritten outside the server)";
-  } else if ((*stored)->legacy) {
-    plan.migrating = true;
-  } else {
-    const AuditHead& head = (*stored)->head;
-    std::optional<std::string> head_key = keys_.ChainKey(head.key_id);
-    if (!head_key && !LastEntryIsOurs(**last)) {
-      // Most likely another store's audit key file: refuse rather than record damage that
-      // is not there.
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the audit key file does not hold audit key ", KeyIdHex(head.key_id),
-          ", which signs this data directory's audit trail, and no key of it verifies the "
-          "newest entry (wrong --audit_key_file, or a trail rewritten outside the server)"));
-    }
-    if (!head_key) {
-      plan.problem =
-          "the chain head names an audit key that is not in the audit key file "
-          "(rewritten outside the server)";
-    } else if (!HeadSignatureValid(**stored, *head_key)) {
-      plan.problem = "the chain head's signature does not verify (rewritten outside the server)";
-    } else if (!last->has_value() || (*last)->sequence != head.sequence ||
-               (*last)->time_micros != head.time_micros || (*last)->hash != head.hash) {
-      plan.problem =
-          absl::StrCat("the trail ends at sequence ", last->has_value() ? (*last)->sequence : 0,
-                       " but the signed head records ", head.sequence,
-                       " (entries removed from the end, or changed, outside the server)");
-    } else if (head.key_id != keys_.current_id()) {
-      // A new audit key was added to the file: the key change below seals the trail so far,
-      // so it is checked whole first.
-      plan.new_audit_key = true;
-    } else {
-      plan.start = head;  // the usual case: nothing to write
-      return plan;
-    }
+    return false;
   }
+  if (!ends.head.has_value()) {
+    // Without entries or data, a new store: its trail begins with the key change.
+    if (last.has_value() || ends.store_has_data) {
+      plan.problem = "the chain head is missing (removed outside the server)";
+    }
+    return false;
+  }
+  if (ends.head->legacy) {
+    if (ends.written_by_this_version) {
+      plan.problem =
+          "the chain head is unsigned (the format of releases before audit keys), but this "
+          "version wrote the trail (the head was rewritten outside the server)";
+    } else {
+      plan.migrating = true;
+    }
+    return false;
+  }
+  const AuditHead& head = ends.head->head;
+  std::optional<std::string> head_key = keys_.ChainKey(head.key_id);
+  if (!head_key && !LastEntryIsOurs(last)) {
+    // Most likely another store's audit key file: refuse rather than record damage that is
+    // not there.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the audit key file does not hold audit key ", KeyIdHex(head.key_id),
+        ", which signs this data directory's audit trail, and no key of it verifies the "
+        "newest entry (wrong --audit_key_file, or a trail rewritten outside the server)"));
+  }
+  if (!head_key) {
+    plan.problem =
+        "the chain head names an audit key that is not in the audit key file "
+        "(rewritten outside the server)";
+  } else if (!HeadSignatureValid(*ends.head, *head_key)) {
+    plan.problem = "the chain head's signature does not verify (rewritten outside the server)";
+  } else if (!last.has_value() || last->sequence != head.sequence ||
+             last->time_micros != head.time_micros || last->hash != head.hash) {
+    plan.problem =
+        absl::StrCat("the trail ends at sequence ", last.has_value() ? last->sequence : 0,
+                     " but the signed head records ", head.sequence,
+                     " (entries removed from the end, or changed, outside the server)");
+  } else if (head.key_id != keys_.current_id()) {
+    // A new audit key was added to the file: the key change seals the trail so far, so it
+    // is checked whole first.
+    plan.new_audit_key = true;
+  } else {
+    plan.start = head;
+    return true;
+  }
+  return false;
+}
 
-  // Everything below is rare (a new store, a migration, a new audit key, damage) and may
-  // walk the whole trail once to seal it with a digest.
+absl::Status AuditTrail::PlanSeal(const TrailEnds& ends, const OpenContext& context,
+                                  AuditOpenPlan& plan) const {
+  const KeyRing& data_keys = context.data_keys;
   AuditVerifierOptions options;
   if (plan.migrating) {
     options.legacy_chain_key = data_keys.DeriveKey(kLegacyAuditChainKeyLabel);
@@ -235,7 +263,7 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) c
     if (!*walked) {
       plan.problem = "an audit record cannot be decoded (found while migrating)";
     } else {
-      verifier.Finish(stored.ok() ? *stored : std::nullopt);
+      verifier.Finish(ends.head);
       if (!verifier.intact()) {
         plan.problem = absl::StrCat("found while migrating, at sequence ",
                                     verifier.first_bad_sequence(), ": ", verifier.problem());
@@ -244,7 +272,7 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) c
   } else if (!*walked && plan.problem.empty()) {
     plan.problem = "an audit record cannot be decoded";
   } else if (plan.new_audit_key) {
-    verifier.Finish(*stored);
+    verifier.Finish(ends.head);
     if (!verifier.intact()) {
       plan.problem = absl::StrCat("found when a new audit key was added, at sequence ",
                                   verifier.first_bad_sequence(), ": ", verifier.problem());
@@ -253,10 +281,11 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) c
 
   // Continue from the entry actually last in the family, so new entries never reuse a
   // sequence number, whatever the head said.
-  if (last->has_value()) {
-    plan.start.sequence = (*last)->sequence;
-    plan.start.time_micros = (*last)->time_micros;
-    plan.start.hash = (*last)->hash.empty() ? std::string(kAuditHashBytes, '\0') : (*last)->hash;
+  if (ends.last.has_value()) {
+    plan.start.sequence = ends.last->sequence;
+    plan.start.time_micros = ends.last->time_micros;
+    plan.start.hash =
+        ends.last->hash.empty() ? std::string(kAuditHashBytes, '\0') : ends.last->hash;
   }
   std::string previous_key;  // "" when the key change is the trail's first entry
   if (plan.start.sequence == 0) {
@@ -265,7 +294,7 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) c
     previous_key = absl::StrCat("legacy:", KeyIdHex(data_keys.oldest_key_id()));
   } else if (verifier.seen_key_change()) {
     previous_key = KeyIdHex(verifier.walked().key_id);
-  } else if (plan.start.sequence > 0) {
+  } else {
     // No key change left before it: damaged beyond telling (the record of it follows).
     previous_key = absl::StrCat("legacy:", KeyIdHex(data_keys.oldest_key_id()));
   }
@@ -274,7 +303,7 @@ absl::StatusOr<AuditOpenPlan> AuditTrail::PlanOpen(const OpenContext& context) c
   plan.to_append.push_back(
       KeyChangeEntry(keys_.current_id(), std::move(previous_key), verifier.digest()));
   if (!plan.problem.empty()) plan.to_append.push_back(TrailBreakEntry(plan.problem));
-  return plan;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<AuditPage> AuditTrail::Read(const AuditQuery& query) const {

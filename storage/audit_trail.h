@@ -141,6 +141,25 @@ class AuditTrail {
   // this store's, whatever the head says.
   bool LastEntryIsOurs(const std::optional<Located>& last) const;
 
+  // The steps of PlanOpen. What it reads first: the stored head and the entries at both
+  // ends; refuses a migration flag that does not fit the store.
+  struct TrailEnds {
+    bool head_decodes = true;
+    std::optional<StoredHead> head;  // nullopt: none (or undecodable)
+    std::optional<Located> last;
+    bool written_by_this_version = false;
+    bool store_has_data = false;
+  };
+  [[nodiscard]] absl::StatusOr<TrailEnds> ReadEnds(const OpenContext& context) const;
+  // Judges the head against the trail's end. True when it is sound and current (plan.start
+  // is set; nothing to write); else sets plan.migrating, new_audit_key or problem.
+  // FAILED_PRECONDITION for an audit key file that is not this store's.
+  [[nodiscard]] absl::StatusOr<bool> JudgeHead(const TrailEnds& ends, AuditOpenPlan& plan) const;
+  // The rare cases: walks the trail once and plans the key change that seals it, followed
+  // by the record of damage if any.
+  [[nodiscard]] absl::Status PlanSeal(const TrailEnds& ends, const OpenContext& context,
+                                      AuditOpenPlan& plan) const;
+
   const Engine& engine_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const audit_;

@@ -260,78 +260,84 @@ absl::Status DataKeys::ResumeBackgroundWork() {
 }
 
 void DataKeys::ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before) {
-  auto next = std::make_shared<std::string>();
-  auto retired_to = std::make_shared<std::optional<std::vector<uint32_t>>>();
+  auto chunk = std::make_shared<ReencryptChunk>();
+  chunk->start_key = std::move(start_key);
+  chunk->final_pass = final_pass;
+  chunk->failures_before = failures_before;
   engine_.committer().CommitComputed(
       // Runs on the committer thread: nothing else writes while it reads and re-seals.
-      [this, start_key = std::move(start_key), next, final_pass, failures_before,
-       retired_to]() -> absl::StatusOr<Mutation> {
-        Mutation m;
-        if (stopping_) return m;  // the cursor stays where the last chunk left it
-        std::shared_ptr<const KeyRing> ring = this->ring();
-        std::unique_ptr<rocksdb::Iterator> it(engine_.db()->NewIterator(
-            rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
-        int seen = 0;
-        for (it->Seek(start_key); it->Valid(); it->Next()) {
-          if (seen++ == kReencryptChunk) {
-            *next = it->key().ToString();
-            break;
-          }
-          absl::string_view value(it->value().data(), it->value().size());
-          if (SealedReportKeyId(value) == ring->current_key_id()) continue;
-          std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
-          absl::StatusOr<v1::Report> report =
-              id ? OpenReport(value, *id, *ring)
-                 : absl::StatusOr<v1::Report>(absl::DataLossError("malformed report key"));
-          absl::StatusOr<std::string> sealed =
-              report.ok() ? SealReport(*report, *id, *ring) : report.status();
-          if (!sealed.ok()) {
-            // A damaged record stays as it is (still unreadable, still reported by reads);
-            // the pass goes on with the others.
-            reencrypt_failures_ += 1;
-            continue;
-          }
-          m.Put(ColumnFamily::kReports, id->bytes(), *std::move(sealed));
-        }
-        if (!it->status().ok()) return FromRocksDb(it->status(), "re-encrypt scan");
-        reencrypted_ += m.writes().size();
-        if (final_pass && next->empty() && reencrypt_failures_.load() == failures_before) {
-          // Every record is now sealed with the current key (SealingScope makes sure nothing
-          // sealed with an older ring is still on its way): older keys are retired.
-          *retired_to = std::vector<uint32_t>{ring->current_key_id()};
-          m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(**retired_to, record_key_));
-        }
-        // Where to go on after a stop, in the same batch as this chunk.
-        if (final_pass && next->empty()) {
-          m.Delete(ColumnFamily::kMeta, kReencryptCursorKey);
-        } else {
-          m.Put(ColumnFamily::kMeta, kReencryptCursorKey,
-                EncodeCursor(final_pass || next->empty(),
-                             reencrypt_failures_.load() - failures_before, *next));
-        }
-        return m;
-      },
-      [this, next, final_pass, failures_before, retired_to](const absl::Status& status) {
-        if (stopping_) {
-          reencrypting_ = false;  // resumed at the next start
-          return;
-        }
-        if (status.ok() && !next->empty()) {
-          // The next chunk, behind what arrived meanwhile.
-          ReencryptFrom(*next, final_pass, failures_before);
-        } else if (status.ok() && !final_pass) {
-          // One more pass confirms that nothing sealed with an older key is left, and
-          // retires the older keys at its end.
-          ReencryptFrom("", /*final_pass=*/true, failures_before);
-        } else {
-          if (!status.ok()) reencrypt_failures_ += 1;
-          if (status.ok() && retired_to->has_value()) {
-            absl::MutexLock lock(&mu_);
-            in_use_ = **retired_to;
-          }
-          reencrypting_ = false;
-        }
-      });
+      [this, chunk]() -> absl::StatusOr<Mutation> { return Reencrypt(*chunk); },
+      [this, chunk](const absl::Status& status) { AfterReencrypt(*chunk, status); });
+}
+
+absl::StatusOr<Mutation> DataKeys::Reencrypt(ReencryptChunk& chunk) {
+  Mutation m;
+  if (stopping_) return m;  // the cursor stays where the last chunk left it
+  std::shared_ptr<const KeyRing> ring = this->ring();
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
+  int seen = 0;
+  for (it->Seek(chunk.start_key); it->Valid(); it->Next()) {
+    if (seen++ == kReencryptChunk) {
+      chunk.next = it->key().ToString();
+      break;
+    }
+    absl::string_view value(it->value().data(), it->value().size());
+    if (SealedReportKeyId(value) == ring->current_key_id()) continue;
+    std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
+    absl::StatusOr<v1::Report> report =
+        id ? OpenReport(value, *id, *ring)
+           : absl::StatusOr<v1::Report>(absl::DataLossError("malformed report key"));
+    absl::StatusOr<std::string> sealed =
+        report.ok() ? SealReport(*report, *id, *ring) : report.status();
+    if (!sealed.ok()) {
+      // A damaged record stays as it is (still unreadable, still reported by reads); the
+      // pass goes on with the others.
+      reencrypt_failures_ += 1;
+      continue;
+    }
+    m.Put(ColumnFamily::kReports, id->bytes(), *std::move(sealed));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "re-encrypt scan");
+  reencrypted_ += m.writes().size();
+  const bool last_chunk = chunk.final_pass && chunk.next.empty();
+  if (last_chunk && reencrypt_failures_.load() == chunk.failures_before) {
+    // Every record is now sealed with the current key (SealingScope makes sure nothing
+    // sealed with an older ring is still on its way): older keys are retired.
+    chunk.retired_to = std::vector<uint32_t>{ring->current_key_id()};
+    m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(*chunk.retired_to, record_key_));
+  }
+  // Where to go on after a stop, in the same batch as this chunk.
+  if (last_chunk) {
+    m.Delete(ColumnFamily::kMeta, kReencryptCursorKey);
+  } else {
+    m.Put(ColumnFamily::kMeta, kReencryptCursorKey,
+          EncodeCursor(chunk.final_pass || chunk.next.empty(),
+                       reencrypt_failures_.load() - chunk.failures_before, chunk.next));
+  }
+  return m;
+}
+
+void DataKeys::AfterReencrypt(const ReencryptChunk& chunk, const absl::Status& status) {
+  if (stopping_) {
+    reencrypting_ = false;  // resumed at the next start
+    return;
+  }
+  if (status.ok() && !chunk.next.empty()) {
+    // The next chunk, behind what arrived meanwhile.
+    ReencryptFrom(chunk.next, chunk.final_pass, chunk.failures_before);
+  } else if (status.ok() && !chunk.final_pass) {
+    // One more pass confirms that nothing sealed with an older key is left, and retires
+    // the older keys at its end.
+    ReencryptFrom("", /*final_pass=*/true, chunk.failures_before);
+  } else {
+    if (!status.ok()) reencrypt_failures_ += 1;
+    if (status.ok() && chunk.retired_to.has_value()) {
+      absl::MutexLock lock(&mu_);
+      in_use_ = *chunk.retired_to;
+    }
+    reencrypting_ = false;
+  }
 }
 
 }  // namespace safeguarding::storage

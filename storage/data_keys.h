@@ -109,6 +109,19 @@ class DataKeys {
   // with no new failure retires every older key from use.
   void ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before);
 
+  // One chunk of a re-encryption pass: where it starts, and what its batch found.
+  struct ReencryptChunk {
+    std::string start_key;
+    bool final_pass = false;
+    uint64_t failures_before = 0;
+    std::string next;                                 // where the next chunk starts; "" = end
+    std::optional<std::vector<uint32_t>> retired_to;  // the keys still in use after a clean end
+  };
+  // On the committer thread: re-seals the chunk's reports and records the cursor.
+  [[nodiscard]] absl::StatusOr<Mutation> Reencrypt(ReencryptChunk& chunk);
+  // Once the chunk's batch is durable (or failed): schedules the next, or ends the rotation.
+  void AfterReencrypt(const ReencryptChunk& chunk, const absl::Status& status);
+
   Engine& engine_;
   const std::string key_file_;
   const std::string record_key_;  // signs data_keys_in_use (the audit chain key)

@@ -171,12 +171,8 @@ int RunShow(const Options& g, const std::string& report_id) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"triagectl: staff and admin client of the safeguarding triage service"};
-  app.require_subcommand(1);
-  Options g;
+// The flags before the subcommand: where the server is, how to authenticate, the output.
+void AddGlobalFlags(CLI::App& app, Options& g) {
   ConnectionOptions& c = g.connection;
   if (const char* env = std::getenv("TRIAGECTL_SERVER"); env != nullptr && *env != '\0') {
     c.server = env;
@@ -194,8 +190,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", c.timeout_seconds, "deadline per call, in seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+}
 
-  SubmitFlags f;
+CLI::App* AddSubmitCommand(CLI::App& app, SubmitFlags& f) {
   CLI::App* submit = app.add_subcommand("submit", "submit a report (flags, or --file JSON)");
   CLI::Option* file =
       submit->add_option("--file", f.file, "SubmitReportRequest as protobuf JSON ('-' = stdin)");
@@ -229,6 +226,18 @@ int main(int argc, char** argv) {
     const std::string& name = option->get_name();
     if (option != file && name != "--request-id" && name != "--help") file->excludes(option);
   }
+  return submit;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"triagectl: staff and admin client of the safeguarding triage service"};
+  app.require_subcommand(1);
+  Options g;
+  AddGlobalFlags(app, g);
+  SubmitFlags f;
+  CLI::App* submit = AddSubmitCommand(app, f);
 
   std::string report_id;
   CLI::App* show = app.add_subcommand("show", "show one report");
