@@ -5,20 +5,20 @@
 namespace safeguarding::services {
 namespace {
 
-const triage::Rpc& Rpc(const char* handler) { return RpcOf<v1::Administration>(handler); }
+const triage::Rpc& AdminRpc(const char* handler) { return RpcOf<v1::Administration>(handler); }
 
 }  // namespace
 
 grpc::ServerUnaryReactor* AdministrationService::ImportReports(grpc::CallbackServerContext* context,
                                                                const v1::ImportReportsRequest*,
                                                                v1::ImportReportsResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServerContext* context,
                                                              const v1::GetAuditLogRequest* request,
                                                              v1::GetAuditLogResponse* response) {
-  static const triage::Rpc& kRpc = Rpc(__func__);
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
   return AdmitUnary(*guard_, context, kRpc,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
                       admin_->GetAuditLog(caller, *request, ReplyTo(reactor, kRpc, response));
@@ -28,7 +28,7 @@ grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServe
 grpc::ServerUnaryReactor* AdministrationService::VerifyAuditLog(
     grpc::CallbackServerContext* context, const v1::VerifyAuditLogRequest* request,
     v1::VerifyAuditLogResponse* response) {
-  static const triage::Rpc& kRpc = Rpc(__func__);
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
   // Reads the whole trail on the handler thread: a rare admin call (docs/OPERATIONS.md).
   return AdmitUnary(*guard_, context, kRpc,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
@@ -39,19 +39,19 @@ grpc::ServerUnaryReactor* AdministrationService::VerifyAuditLog(
 grpc::ServerUnaryReactor* AdministrationService::CreateBackup(grpc::CallbackServerContext* context,
                                                               const v1::CreateBackupRequest*,
                                                               v1::CreateBackupResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* AdministrationService::PurgeExpiredReports(
     grpc::CallbackServerContext* context, const v1::PurgeExpiredReportsRequest*,
     v1::PurgeExpiredReportsResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* AdministrationService::ListEncryptionKeys(
     grpc::CallbackServerContext* context, const v1::ListEncryptionKeysRequest*,
     v1::ListEncryptionKeysResponse* response) {
-  static const triage::Rpc& kRpc = Rpc(__func__);
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
   return AdmitUnary(*guard_, context, kRpc,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
                       admin_->ListEncryptionKeys(caller, ReplyTo(reactor, kRpc, response));
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* AdministrationService::ListEncryptionKeys(
 grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
     grpc::CallbackServerContext* context, const v1::RotateEncryptionKeyRequest*,
     v1::RotateEncryptionKeyResponse* response) {
-  static const triage::Rpc& kRpc = Rpc(__func__);
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
   return AdmitUnary(*guard_, context, kRpc,
                     [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
                       admin_->RotateEncryptionKey(caller, ReplyTo(reactor, kRpc, response));

@@ -5,7 +5,7 @@
 namespace safeguarding::services {
 namespace {
 
-const triage::Rpc& Rpc(const char* handler) { return RpcOf<v1::TriageDesk>(handler); }
+const triage::Rpc& DeskRpc(const char* handler) { return RpcOf<v1::TriageDesk>(handler); }
 
 // A server-streaming reactor that only ever finishes with one status (a refusal, or
 // UNIMPLEMENTED) and deletes itself when gRPC is done with it.
@@ -20,7 +20,7 @@ class FinishOnlyWriter final : public grpc::ServerWriteReactor<v1::QueueSummary>
 grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerContext* context,
                                                        const v1::GetReportRequest* request,
                                                        v1::Report* response) {
-  static const triage::Rpc& kRpc = Rpc(__func__);
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
   return AdmitUnary(
       *guard_, context, kRpc,
       [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
@@ -32,58 +32,58 @@ grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TriageDeskService::ListQueues(grpc::CallbackServerContext* context,
                                                         const v1::ListQueuesRequest*,
                                                         v1::ListQueuesResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ClaimNextReport(grpc::CallbackServerContext* context,
                                                              const v1::ClaimNextReportRequest*,
                                                              v1::ClaimNextReportResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::RenewClaim(grpc::CallbackServerContext* context,
                                                         const v1::RenewClaimRequest*, v1::Claim*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ReleaseReport(grpc::CallbackServerContext* context,
                                                            const v1::ReleaseReportRequest*,
                                                            v1::Report*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ListReports(grpc::CallbackServerContext* context,
                                                          const v1::ListReportsRequest*,
                                                          v1::ListReportsResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(grpc::CallbackServerContext* context,
                                                             const v1::RecordDecisionRequest*,
                                                             v1::Report*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::Reprioritise(grpc::CallbackServerContext* context,
                                                           const v1::ReprioritiseRequest*,
                                                           v1::Report*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::AddNote(grpc::CallbackServerContext* context,
                                                      const v1::AddNoteRequest*, v1::ReportEvent*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::GetReportHistory(grpc::CallbackServerContext* context,
                                                               const v1::GetReportHistoryRequest*,
                                                               v1::GetReportHistoryResponse*) {
-  return NotYetImplemented(*guard_, context, Rpc(__func__));
+  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
 grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(
     grpc::CallbackServerContext* context, const v1::WatchQueuesRequest*) {
-  static const triage::Rpc& kRpc = Rpc(__func__);
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
   auto* reactor = new FinishOnlyWriter();
   guard_->Check(
       *context, kRpc, "", [reactor](triage::Caller) { reactor->FinishWith(NotBuiltYet(kRpc)); },

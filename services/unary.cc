@@ -5,6 +5,18 @@
 
 namespace safeguarding::services {
 
+const triage::Rpc& ResolveRpc(absl::string_view service, absl::string_view handler) {
+  bool known = true;
+  const triage::Rpc& rpc = triage::RpcNamed(service, handler, &known);
+  if (!known) {
+    Log(Severity::kError,
+        "%s is not an RPC of the contract (a handler that overrides no generated method?): "
+        "every call to it is refused",
+        rpc.path());
+  }
+  return rpc;
+}
+
 absl::Status NotBuiltYet(const triage::Rpc& rpc) {
   return absl::UnimplementedError(
       absl::StrCat(rpc.path(), " is part of the contract but not built yet"));

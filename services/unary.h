@@ -21,13 +21,17 @@
 
 namespace safeguarding::services {
 
+// The RPC `handler` of `service` (triage::RpcNamed); one the contract lacks is logged as an
+// error and refused to every role.
+const triage::Rpc& ResolveRpc(absl::string_view service, absl::string_view handler);
+
 // The RPC a handler serves, from the contract's descriptors. `handler` is the handler's
 // own `__func__`, which the compiler ties to the generated method it overrides, so no
 // handler spells its RPC's name:
 //   static const triage::Rpc& kRpc = RpcOf<v1::TriageDesk>(__func__);
 template <typename GrpcService>
 const triage::Rpc& RpcOf(const char* handler) {
-  return triage::RpcNamed(GrpcService::service_full_name(), handler);
+  return ResolveRpc(GrpcService::service_full_name(), handler);
 }
 
 // Maps `status`, logs faults the operator must see (never contents), and finishes.

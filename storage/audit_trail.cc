@@ -279,6 +279,12 @@ absl::Status AuditTrail::PlanSeal(const TrailEnds& ends, const OpenContext& cont
     }
   }
 
+  AppendSeal(ends, data_keys, verifier, plan);
+  return absl::OkStatus();
+}
+
+void AuditTrail::AppendSeal(const TrailEnds& ends, const KeyRing& data_keys,
+                            const AuditChainVerifier& verifier, AuditOpenPlan& plan) const {
   // Continue from the entry actually last in the family, so new entries never reuse a
   // sequence number, whatever the head said.
   if (ends.last.has_value()) {
@@ -303,7 +309,6 @@ absl::Status AuditTrail::PlanSeal(const TrailEnds& ends, const OpenContext& cont
   plan.to_append.push_back(
       KeyChangeEntry(keys_.current_id(), std::move(previous_key), verifier.digest()));
   if (!plan.problem.empty()) plan.to_append.push_back(TrailBreakEntry(plan.problem));
-  return absl::OkStatus();
 }
 
 absl::StatusOr<AuditPage> AuditTrail::Read(const AuditQuery& query) const {

@@ -159,6 +159,10 @@ class AuditTrail {
   // by the record of damage if any.
   [[nodiscard]] absl::Status PlanSeal(const TrailEnds& ends, const OpenContext& context,
                                       AuditOpenPlan& plan) const;
+  // Appends the key change (continuing from the trail's real end, naming the key before
+  // it and the digest of everything before it) and the record of damage, if any.
+  void AppendSeal(const TrailEnds& ends, const KeyRing& data_keys,
+                  const AuditChainVerifier& verifier, AuditOpenPlan& plan) const;
 
   const Engine& engine_;
   rocksdb::DB* const db_;

@@ -1,11 +1,11 @@
 #include "triage/rpcs.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "safeguarding/triage/v1/administration.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/statistics.pb.h"
@@ -79,14 +79,17 @@ const Rpc* FindRpc(absl::string_view path) {
   return it == TheIndex().by_path.end() ? nullptr : it->second;
 }
 
-const Rpc& RpcNamed(absl::string_view service, absl::string_view method) {
-  const Rpc* rpc = FindRpc(absl::StrCat("/", service, "/", method));
-  if (rpc == nullptr) {
-    std::fprintf(stderr, "FATAL: %s/%s is not an RPC of the contract\n",
-                 std::string(service).c_str(), std::string(method).c_str());
-    std::abort();
-  }
-  return *rpc;
+const Rpc& RpcNamed(absl::string_view service, absl::string_view method, bool* known) {
+  const std::string path = absl::StrCat("/", service, "/", method);
+  const Rpc* rpc = FindRpc(path);
+  if (known != nullptr) *known = rpc != nullptr;
+  if (rpc != nullptr) return *rpc;
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* unknown = new absl::flat_hash_map<std::string, std::unique_ptr<const Rpc>>();
+  absl::MutexLock lock(&mu);
+  std::unique_ptr<const Rpc>& slot = (*unknown)[path];
+  if (slot == nullptr) slot = std::make_unique<const Rpc>(path);
+  return *slot;
 }
 
 }  // namespace safeguarding::triage

@@ -16,12 +16,16 @@ namespace safeguarding::triage {
 
 class Rpc {
  public:
+  // An RPC of the contract, with the roles of its `access` option.
   explicit Rpc(const google::protobuf::MethodDescriptor* descriptor);
+  // A path outside the contract: no descriptor, and no role may call it.
+  explicit Rpc(std::string path) : descriptor_(nullptr), path_(std::move(path)) {}
 
   // "/safeguarding.triage.v1.TriageDesk/GetReport": how gRPC, the audit trail and the
   // logs name it.
   const std::string& path() const { return path_; }
-  const google::protobuf::MethodDescriptor& descriptor() const { return *descriptor_; }
+  // nullptr for a path outside the contract.
+  const google::protobuf::MethodDescriptor* descriptor() const { return descriptor_; }
   // The roles its `access` option names; none when the option is missing.
   const std::vector<v1::Role>& roles() const { return roles_; }
   bool Allows(v1::Role role) const;
@@ -42,10 +46,12 @@ const std::vector<const Rpc*>& ContractRpcs();
 // The RPC with this exact path, or nullptr when the contract has none.
 const Rpc* FindRpc(absl::string_view path);
 
-// The RPC `method` of `service` ("safeguarding.triage.v1.TriageDesk"). Aborts the process
-// when there is none: only a handler that overrides no generated method could ask for one,
-// and the access tests call every handler.
-const Rpc& RpcNamed(absl::string_view service, absl::string_view method);
+// The RPC `method` of `service` ("safeguarding.triage.v1.TriageDesk"). When the contract
+// has none (only a handler that overrides no generated method, or a service file missing
+// from rpcs.cc, could ask), an Rpc that no role may call, made once per path: its calls
+// are refused instead of the server stopping, and the access tests fail on it.
+// `*known` (if given) says which it was.
+const Rpc& RpcNamed(absl::string_view service, absl::string_view method, bool* known = nullptr);
 
 }  // namespace safeguarding::triage
 

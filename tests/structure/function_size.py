@@ -2,9 +2,9 @@
 """No function of the product code is longer than LIMIT lines of body.
 
 Long functions are where the next feature gets wedged in; split them into named steps.
-Checks the function definitions that start at column 0 in common/, storage/, triage/,
-services/, tools/ and bench/ (their bodies end at the next "}" at column 0, as
-clang-format lays them out). Tests are exempt: their case tables are long on purpose.
+Checks the function definitions whose signature starts at column 0 (it may wrap onto
+indented lines) in common/, storage/, triage/, services/, tools/ and bench/; their bodies
+end at the next "}" at column 0, as clang-format lays them out. Tests are exempt: their case tables are long on purpose.
 
     tests/structure/function_size.py ROOT [LIMIT]
 """
@@ -21,22 +21,29 @@ def long_functions(path, limit):
     i = 0
     while i < len(lines):
         line = lines[i]
-        starts = (line and not line[0].isspace() and line.rstrip().endswith("{")
-                  and "(" in line + "".join(lines[max(0, i - 3):i])
-                  and not NOT_A_FUNCTION.match(line) and "=" not in line.split("(")[0])
-        if starts:
-            end = i + 1
-            while end < len(lines) and not lines[end].startswith("}"):
-                end += 1
-            if end - i - 1 > limit:
-                # The signature may span the lines above the brace.
-                first = i
-                while first > 0 and lines[first - 1].strip() and not lines[first - 1].startswith(
-                        ("}", "//", "#")):
-                    first -= 1
-                yield first + 1, end - i - 1, lines[first].strip()
-            i = end
-        i += 1
+        if (not line or line[0].isspace() or line.startswith(("//", "#", "}"))
+                or NOT_A_FUNCTION.match(line)):
+            i += 1
+            continue
+        # A signature begins at column 0 and may wrap; its body opens with the first line
+        # that ends in "{" before any ";".
+        brace = None
+        for j in range(i, min(i + 8, len(lines))):
+            if ";" in lines[j]:
+                break
+            if lines[j].rstrip().endswith("{"):
+                brace = j
+                break
+        signature = " ".join(l.strip() for l in lines[i:(brace or i) + 1])
+        if brace is None or "(" not in signature or "=" in signature.split("(")[0]:
+            i += 1
+            continue
+        end = brace + 1
+        while end < len(lines) and not lines[end].startswith("}"):
+            end += 1
+        if end - brace - 1 > limit:
+            yield i + 1, end - brace - 1, lines[i].strip()
+        i = end + 1
 
 
 def main():

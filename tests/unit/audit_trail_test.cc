@@ -246,6 +246,26 @@ TEST_F(AuditTamperTest, ARemovedEntryIsDetected) {
   EXPECT_EQ(v.first_bad_sequence, 7u);
 }
 
+// An emptied trail under a head signed with an unknown key: nothing in the data directory
+// verifies under the audit key file, which is what a wrong --audit_key_file looks like,
+// so the server refuses to start (it neither crashes nor starts on a trail it cannot
+// check).
+TEST_F(AuditTamperTest, AnEmptiedTrailUnderAHeadOfAnUnknownKeyRefusesTheStart) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    for (const auto& [key, value] : raw.Audit()) raw.Delete(ColumnFamily::kAudit, key);
+    auto stored = DecodeStoredHead(raw.Get(ColumnFamily::kMeta, kAuditHeadKey));
+    ASSERT_TRUE(stored.has_value());
+    AuditHead head = stored->head;
+    head.key_id ^= 0x5a5a5a5a;  // a key the file does not hold
+    raw.Put(ColumnFamily::kMeta, kAuditHeadKey, EncodeSignedHead(head, "a guessed key"));
+  }
+  auto refused = ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("wrong --audit_key_file"));
+}
+
 TEST_F(AuditTamperTest, ReorderedEntriesAreDetected) {
   {
     RawDb raw(dir_.Sub("db"));
