@@ -9,6 +9,7 @@ CREDENTIALS ?= ./var/credentials
 KEY_FILE ?= ./var/key
 AUDIT_KEY_FILE ?= ./var/audit-key
 AUDIT_ANCHOR_FILE ?= ./var/audit-anchor
+POLICY ?= deploy/config/policy.textproto
 
 .PHONY: all deps configure build run test bench format clean
 
@@ -33,7 +34,8 @@ run: build
 	@echo "  $(BUILD_DIR)/tools/triagectl --server $(LISTEN) show <report id>   # with the triager token"
 	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR) \
 	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) \
-	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) --insecure
+	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) \
+	    --policy=$(POLICY) --insecure
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)

@@ -46,7 +46,7 @@ BENCHMARK(BM_ValidateSubmitReport);
 
 void BM_PolicyEvaluate(benchmark::State& state) {
   const v1::SubmitReportRequest request = SampleRequest();
-  const triage::TriagePolicy policy = triage::TriagePolicy::BuiltIn();
+  const triage::TriagePolicy& policy = triage::TriagePolicy::Shipped();
   const absl::Time now = absl::Now();
   for (auto _ : state) benchmark::DoNotOptimize(policy.Evaluate(request.report(), now));
 }

@@ -18,6 +18,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "services/log.h"
 #include "services/server.h"
@@ -45,6 +46,9 @@ ABSL_FLAG(bool, migrate_audit_trail, false,
 ABSL_FLAG(std::string, credentials_file, "./var/credentials",
           "principals, roles and SHA-256 token hashes (triagectl admin add-token); "
           "re-read on SIGHUP");
+ABSL_FLAG(std::string, policy, "",
+          "triage policy file (protobuf text format, see deploy/config/policy.textproto); "
+          "empty: the shipped policy, built in; re-read on SIGHUP");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain to serve TLS with");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
@@ -93,6 +97,7 @@ ServerOptions OptionsFromFlags() {
   options.audit_anchor_interval = std::clamp(absl::GetFlag(FLAGS_audit_anchor_interval),
                                              absl::Milliseconds(100), absl::Minutes(1));
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
+  options.policy_file = absl::GetFlag(FLAGS_policy);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
@@ -107,8 +112,8 @@ ServerOptions OptionsFromFlags() {
   return options;
 }
 
-// Handles `signals` until SIGTERM or SIGINT: SIGHUP reloads the credentials; the stop
-// signal drains the server within `grace`.
+// Handles `signals` until SIGTERM or SIGINT: SIGHUP reloads the credentials and the
+// policy file; the stop signal drains the server within `grace`.
 void HandleSignals(const sigset_t& signals, TriageServer& server, const ServerOptions& options,
                    absl::Duration grace) {
   int signal = 0;
@@ -120,6 +125,16 @@ void HandleSignals(const sigset_t& signals, TriageServer& server, const ServerOp
       Log(Severity::kInfo, "SIGHUP: credentials reloaded from %s", options.credentials_file);
     } else {
       Log(Severity::kError, "SIGHUP: keeping the old credentials: %s", reloaded.message());
+    }
+    if (!options.policy_file.empty()) {
+      absl::Status policy = server.ReloadPolicy();
+      if (policy.ok()) {
+        Log(Severity::kInfo, "SIGHUP: triage policy %s loaded from %s", server.policy_version(),
+            options.policy_file);
+      } else {
+        Log(Severity::kError, "SIGHUP: keeping triage policy %s: %s", server.policy_version(),
+            absl::StrReplaceAll(policy.message(), {{"\n", " "}}));
+      }
     }
   }
   Log(Severity::kInfo, "received %s; draining in-flight calls (up to %s)",

@@ -72,6 +72,11 @@ namespace {
   return credentials;
 }
 
+[[nodiscard]] absl::StatusOr<triage::TriagePolicy> LoadPolicy(const ServerOptions& options) {
+  if (options.policy_file.empty()) return triage::TriagePolicy::Shipped();
+  return triage::TriagePolicy::LoadFile(options.policy_file);
+}
+
 // The anchor of --audit_anchor_file for the store to check, if the file exists.
 [[nodiscard]] absl::StatusOr<std::optional<storage::AuditAnchorPoint>> AnchorToCheck(
     const ServerOptions& options) {
@@ -115,9 +120,11 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   if (!transport.ok()) return transport.status();
   absl::StatusOr<CredentialStore> credentials = LoadCredentials(options);
   if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<triage::TriagePolicy> policy = LoadPolicy(options);
+  if (!policy.ok()) return policy.status();
   if (absl::Status opened = s->OpenStore(clock); !opened.ok()) return opened;
   s->LogAuditTrailAtStart();
-  s->BuildServices(clock, *std::move(credentials));
+  s->BuildServices(clock, *std::move(credentials), *std::move(policy));
   if (absl::Status listening = s->Listen(*transport); !listening.ok()) return listening;
   storage::ReportStore* store = s->store_.get();
   s->anchors_ = std::make_unique<AuditAnchorPublisher>(
@@ -164,8 +171,11 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
   return absl::OkStatus();
 }
 
-void TriageServer::BuildServices(const common::Clock* clock, CredentialStore credentials) {
-  policy_ = std::make_unique<triage::TriagePolicy>(triage::TriagePolicy::BuiltIn());
+void TriageServer::BuildServices(const common::Clock* clock, CredentialStore credentials,
+                                 triage::TriagePolicy policy) {
+  Log(Severity::kInfo, "triage policy %s from %s", policy.version(),
+      options_.policy_file.empty() ? "the shipped file (built in)" : options_.policy_file);
+  policy_ = std::make_unique<triage::PolicyHolder>(std::move(policy));
   intake_ = std::make_unique<triage::Intake>(store_.get(), policy_.get(), clock);
   desk_ = std::make_unique<triage::Desk>(store_.get());
   administration_ = std::make_unique<triage::Administration>(store_.get());
@@ -253,6 +263,18 @@ absl::Status TriageServer::ReloadCredentials() {
       CredentialStore::LoadFile(options_.credentials_file);
   if (!credentials.ok()) return credentials.status();
   guard_->SetCredentials(std::make_shared<const CredentialStore>(*std::move(credentials)));
+  return absl::OkStatus();
+}
+
+absl::Status TriageServer::ReloadPolicy() {
+  if (options_.policy_file.empty()) {
+    return absl::FailedPreconditionError(
+        "no --policy file to reload (the shipped policy is built in)");
+  }
+  absl::StatusOr<triage::TriagePolicy> policy =
+      triage::TriagePolicy::LoadFile(options_.policy_file);
+  if (!policy.ok()) return policy.status();
+  policy_->Set(*std::move(policy));
   return absl::OkStatus();
 }
 

@@ -62,6 +62,8 @@ struct ServerOptions {
   bool migrate_audit_trail = false;
   // Principals, roles and token hashes (see credentials.h). Required.
   std::string credentials_file;
+  // The triage policy file (triage/policy.h); empty: the shipped policy built in.
+  std::string policy_file;
   TlsOptions tls;
   // Plaintext instead of TLS: only when asked for, and only on loopback addresses unless
   // insecure_allow_remote is also set.
@@ -83,8 +85,9 @@ struct ServerOptions {
 
 class TriageServer {
  public:
-  // Opens the store and starts serving. FAILED_PRECONDITION naming the file or directory
-  // when the credentials, keys, TLS files or data directory cannot be used, the audit
+  // Opens the store and starts serving. INVALID_ARGUMENT naming the file, line and field
+  // of a bad policy file; FAILED_PRECONDITION naming the file or directory when the
+  // credentials, policy, keys, TLS files or data directory cannot be used, the audit
   // trail is behind the anchor file, or plaintext was asked for on a non-loopback address;
   // UNAVAILABLE when the address cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TriageServer>> Start(
@@ -99,6 +102,11 @@ class TriageServer {
 
   // Re-reads the credentials file (SIGHUP). On error the old credentials stay in force.
   [[nodiscard]] absl::Status ReloadCredentials();
+  // Re-reads the policy file (SIGHUP); the new policy assesses reports submitted from now
+  // on. On error the old policy stays in force. FAILED_PRECONDITION without --policy.
+  [[nodiscard]] absl::Status ReloadPolicy();
+  // The version of the policy in force.
+  std::string policy_version() const { return policy_->Get()->version(); }
 
   // Stops accepting calls; in-flight calls get until `grace` to finish, then are
   // cancelled. Thread-safe; later calls do nothing.
@@ -115,13 +123,14 @@ class TriageServer {
 
   // The steps of Start, in order.
   [[nodiscard]] absl::Status OpenStore(const common::Clock* clock);
-  void BuildServices(const common::Clock* clock, CredentialStore credentials);
+  void BuildServices(const common::Clock* clock, CredentialStore credentials,
+                     triage::TriagePolicy policy);
   [[nodiscard]] absl::Status Listen(std::shared_ptr<grpc::ServerCredentials> transport);
 
   ServerOptions options_;
   common::RealClock real_clock_;
   std::unique_ptr<storage::ReportStore> store_;
-  std::unique_ptr<triage::TriagePolicy> policy_;
+  std::unique_ptr<triage::PolicyHolder> policy_;
   std::unique_ptr<triage::Intake> intake_;
   std::unique_ptr<triage::Desk> desk_;
   std::unique_ptr<triage::Administration> administration_;

@@ -34,7 +34,7 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   *report.mutable_submission() = request.report();
   report.mutable_submission()->DiscardUnknownFields();
   const v1::ReportSubmission& submission = report.submission();
-  *report.mutable_triage() = policy_->Evaluate(submission, received);
+  *report.mutable_triage() = policy_->Get()->Evaluate(submission, received);
   report.set_state(v1::REPORT_STATE_QUEUED);
   report.set_source(v1::REPORT_SOURCE_INTAKE);
   report.set_event_count(1);

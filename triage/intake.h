@@ -6,7 +6,8 @@
 // on disk. Idempotency on (caller, request_id) is the store's guarantee (see
 // ReportRecords::Submit); this class supplies the content fingerprint for it.
 //
-// Thread-safe. The store, policy and clock must outlive it.
+// Thread-safe. The store, policy holder and clock must outlive it. Each submission is
+// assessed by the policy in force when it arrives.
 #ifndef SAFEGUARDING_TRIAGE_INTAKE_H_
 #define SAFEGUARDING_TRIAGE_INTAKE_H_
 
@@ -28,7 +29,7 @@ class Intake {
  public:
   using SubmitCallback = storage::ReportRecords::SubmitCallback;
 
-  Intake(storage::ReportStore* store, const TriagePolicy* policy, const common::Clock* clock)
+  Intake(storage::ReportStore* store, const PolicyHolder* policy, const common::Clock* clock)
       : store_(store), policy_(policy), clock_(clock) {}
 
   // INVALID_ARGUMENT (with field violations) is answered at once and stores nothing.
@@ -40,7 +41,7 @@ class Intake {
 
  private:
   storage::ReportStore* const store_;
-  const TriagePolicy* const policy_;
+  const PolicyHolder* const policy_;
   const common::Clock* const clock_;
 };
 

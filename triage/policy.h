@@ -1,24 +1,27 @@
 // TriagePolicy: decides a report's priority, queue and due time, and records why.
 //
-// Pure and deterministic: the same submission and received time always give the same
-// assessment. This build carries the built-in default policy of the design:
-//   1. immediate danger                                   -> IMMEDIATE, queue "immediate"
-//   2. sexual extortion, live-streamed or contact abuse,
-//      or a planned meeting                               -> URGENT
-//   3. otherwise                                          -> STANDARD
-//   then: a child under 11 raises the priority one level (URGENT -> IMMEDIATE, ...).
-// Queues route by reporter type ("child", "parent-carer" (also other adults),
-// "professional"); every IMMEDIATE report goes to "immediate".
-// due_time = received_time + SLA(priority) (defaults 1 h, 4 h, 24 h, 72 h).
+// The policy is data: a PolicyFile (proto/safeguarding/triage/v1/policy.proto) in protobuf
+// text format, evaluated as that file's comment says. The shipped file,
+// deploy/config/policy.textproto, is compiled in and is the default; --policy names
+// another. A file is accepted only whole: any problem is INVALID_ARGUMENT naming the file,
+// the line and the field (every problem found, one per line).
 //
-// Thread-safe (immutable after construction).
+// Pure and deterministic: the same submission and received time always give the same
+// assessment. Thread-safe (immutable after construction); the server swaps whole policies
+// on SIGHUP.
 #ifndef SAFEGUARDING_TRIAGE_POLICY_H_
 #define SAFEGUARDING_TRIAGE_POLICY_H_
 
 #include <array>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "safeguarding/triage/v1/policy.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
 
 namespace safeguarding::triage {
@@ -30,27 +33,62 @@ struct SlaTargets {
   absl::Duration For(v1::Priority p) const { return by_priority[static_cast<size_t>(p)]; }
 };
 
-inline constexpr char kImmediateQueue[] = "immediate";
-inline constexpr char kChildQueue[] = "child";
-inline constexpr char kParentCarerQueue[] = "parent-carer";
-inline constexpr char kProfessionalQueue[] = "professional";
-
 class TriagePolicy {
  public:
-  // The built-in default policy with the given SLA targets.
-  static TriagePolicy BuiltIn(SlaTargets sla = SlaTargets());
+  // Parses and checks the text of a policy file; `file_name` is only used in errors.
+  [[nodiscard]] static absl::StatusOr<TriagePolicy> Parse(absl::string_view text,
+                                                          absl::string_view file_name);
+  // Reads and parses `path`. FAILED_PRECONDITION if it cannot be read.
+  [[nodiscard]] static absl::StatusOr<TriagePolicy> LoadFile(const std::string& path);
+  // The shipped policy (deploy/config/policy.textproto as built into this binary).
+  static const TriagePolicy& Shipped();
+  // The text of the shipped file.
+  static absl::string_view ShippedText();
 
   // Assesses a (validated) submission received at `received`.
   v1::TriageAssessment Evaluate(const v1::ReportSubmission& submission, absl::Time received) const;
 
-  const std::string& version() const { return version_; }
+  // received + the SLA target of `priority`.
+  absl::Time DueTime(v1::Priority priority, absl::Time received) const {
+    return received + sla_.For(priority);
+  }
+
+  const std::string& version() const { return file_.version(); }
   const SlaTargets& sla() const { return sla_; }
+  // The declared queues, in file order.
+  const std::vector<std::string>& queues() const { return queues_; }
+  bool HasQueue(absl::string_view queue) const;
+  const v1::PolicyFile& file() const { return file_; }
 
  private:
-  TriagePolicy(std::string version, SlaTargets sla) : version_(std::move(version)), sla_(sla) {}
+  TriagePolicy(v1::PolicyFile file, SlaTargets sla, std::vector<std::string> queues)
+      : file_(std::move(file)), sla_(sla), queues_(std::move(queues)) {}
 
-  std::string version_;
+  v1::PolicyFile file_;
   SlaTargets sla_;
+  std::vector<std::string> queues_;
+};
+
+// The policy in force, swapped whole when the file is reloaded. Readers keep the policy
+// they got for as long as they use it. Thread-safe.
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(TriagePolicy policy)
+      : current_(std::make_shared<const TriagePolicy>(std::move(policy))) {}
+
+  std::shared_ptr<const TriagePolicy> Get() const {
+    absl::MutexLock lock(&mu_);
+    return current_;
+  }
+  void Set(TriagePolicy policy) {
+    auto next = std::make_shared<const TriagePolicy>(std::move(policy));
+    absl::MutexLock lock(&mu_);
+    current_.swap(next);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const TriagePolicy> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace safeguarding::triage

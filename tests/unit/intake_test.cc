@@ -72,7 +72,7 @@ class IntakeTest : public ::testing::Test {
   testing::TempDir dir_;
   common::FakeClock clock_{
       absl::FromCivil(absl::CivilSecond(2026, 3, 23, 9, 30, 0), absl::UTCTimeZone())};
-  TriagePolicy policy_ = TriagePolicy::BuiltIn();
+  PolicyHolder policy_{TriagePolicy::Shipped()};
   std::unique_ptr<storage::ReportStore> store_;
   std::unique_ptr<Intake> intake_;
 };
@@ -96,7 +96,7 @@ TEST_F(IntakeTest, AnAcceptedSubmissionIsStoredTriagedAnsweredAndAudited) {
   EXPECT_EQ(report.id(), answer->report_id());
   EXPECT_TRUE(MessageDifferencer::Equals(report.submission(), request.report()));
   EXPECT_TRUE(MessageDifferencer::Equals(report.triage(),
-                                         policy_.Evaluate(request.report(), clock_.Now())));
+                                         policy_.Get()->Evaluate(request.report(), clock_.Now())));
   EXPECT_EQ(report.state(), v1::REPORT_STATE_QUEUED);
   EXPECT_EQ(report.source(), v1::REPORT_SOURCE_INTAKE);
   EXPECT_EQ(report.event_count(), 1);
