@@ -8,6 +8,7 @@
 #include "common/digest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "storage/event_codec.h"
 #include "storage/key_encoding.h"
 #include "storage/report_codec.h"
 #include "storage/report_id.h"
@@ -61,8 +62,49 @@ std::optional<std::vector<uint32_t>> DecodeKeyIds(absl::string_view in,
   return ids;
 }
 
-std::string EncodeCursor(bool final_pass, uint64_t failures, absl::string_view next_key) {
-  std::string out(1, final_pass ? '\1' : '\0');
+// The families whose records hold sealed parts, in the order a re-encryption pass visits
+// them.
+struct SealedFamily {
+  ColumnFamily family;
+  // The key id the record is sealed with; nullopt for nothing sealed (or malformed).
+  std::optional<uint32_t> (*key_id)(absl::string_view value);
+  // A record without a sealed part needs nothing (events without text); a report always has
+  // one, so a report that shows none is damaged and counts as a failure.
+  bool may_be_unsealed;
+  // The record sealed anew under the ring's current key.
+  absl::StatusOr<std::string> (*reseal)(absl::string_view key, absl::string_view value,
+                                        const KeyRing& ring);
+};
+
+[[nodiscard]] absl::StatusOr<std::string> ResealReport(absl::string_view key,
+                                                       absl::string_view value,
+                                                       const KeyRing& ring) {
+  std::optional<ReportId> id = ReportId::FromBytes(key);
+  if (!id) return absl::DataLossError("malformed report key");
+  absl::StatusOr<v1::Report> report = OpenReport(value, *id, ring);
+  if (!report.ok()) return report.status();
+  return SealReport(*report, *id, ring);
+}
+
+[[nodiscard]] absl::StatusOr<std::string> ResealEvent(absl::string_view key,
+                                                      absl::string_view value,
+                                                      const KeyRing& ring) {
+  absl::StatusOr<v1::ReportEvent> event = OpenEvent(value, key, ring);
+  if (!event.ok()) return event.status();
+  return SealEvent(*event, key, ring);
+}
+
+constexpr SealedFamily kSealedFamilies[] = {
+    {ColumnFamily::kReports, SealedReportKeyId, false, ResealReport},
+    {ColumnFamily::kEvents, SealedEventKeyId, true, ResealEvent},
+};
+constexpr size_t kSealedFamilyCount = sizeof(kSealedFamilies) / sizeof(kSealedFamilies[0]);
+
+// Byte 0: bit 0 final pass, bits 1.. the sealed family the pass is in (0 = reports, as
+// cursors written before events were sealed say).
+std::string EncodeCursor(bool final_pass, size_t family, uint64_t failures,
+                         absl::string_view next_key) {
+  std::string out(1, static_cast<char>((final_pass ? 1 : 0) | (family << 1)));
   PutFixed64BE(&out, failures);
   out.append(next_key.data(), next_key.size());
   return out;
@@ -72,24 +114,29 @@ void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
 }
 
-// The key ids that seal at least one stored report (a full scan of the reports family).
-[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> KeysSealingReports(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* reports) {
+// The key ids that seal at least one stored record (a full scan of every sealed family).
+[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> KeysSealingData(const Engine& engine) {
   std::vector<uint32_t> ids;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), reports));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::optional<uint32_t> id =
-        SealedReportKeyId(absl::string_view(it->value().data(), it->value().size()));
-    if (id) AddKeyId(ids, *id);
+  for (const SealedFamily& sealed : kSealedFamilies) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        engine.db()->NewIterator(rocksdb::ReadOptions(), engine.handle(sealed.family)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::optional<uint32_t> id =
+          sealed.key_id(absl::string_view(it->value().data(), it->value().size()));
+      if (id) AddKeyId(ids, *id);
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status(), "scan sealed records' keys");
   }
-  if (!it->status().ok()) return FromRocksDb(it->status(), "scan report keys");
   return ids;
 }
 
 // Checks `keys` against meta; returns the keys in use (recording them if needed).
-[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta, rocksdb::ColumnFamilyHandle* reports,
-    const KeyRing& keys, const std::string& key_file, const AuditKeys& audit_keys) {
+[[nodiscard]] absl::StatusOr<std::vector<uint32_t>> CheckRecordedKeys(const Engine& engine,
+                                                                      const KeyRing& keys,
+                                                                      const std::string& key_file,
+                                                                      const AuditKeys& audit_keys) {
+  rocksdb::DB* db = engine.db();
+  rocksdb::ColumnFamilyHandle* meta = engine.handle(ColumnFamily::kMeta);
   rocksdb::WriteBatch batch;
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kCurrentKeyIdKey, &value);
@@ -121,7 +168,7 @@ void AddKeyId(std::vector<uint32_t>& ids, uint32_t id) {
   } else {
     // A record that does not verify (rewritten outside the server, or signed with an audit
     // key since removed): find out from the reports themselves which keys seal them.
-    absl::StatusOr<std::vector<uint32_t>> sealing = KeysSealingReports(db, reports);
+    absl::StatusOr<std::vector<uint32_t>> sealing = KeysSealingData(engine);
     if (!sealing.ok()) return sealing.status();
     in_use = *std::move(sealing);
     recorded = false;
@@ -154,8 +201,7 @@ absl::StatusOr<std::unique_ptr<DataKeys>> DataKeys::Open(Engine& engine, std::st
                                                          const KeyRing& ring,
                                                          const AuditKeys& audit_keys) {
   absl::StatusOr<std::vector<uint32_t>> in_use =
-      CheckRecordedKeys(engine.db(), engine.handle(ColumnFamily::kMeta),
-                        engine.handle(ColumnFamily::kReports), ring, key_file, audit_keys);
+      CheckRecordedKeys(engine, ring, key_file, audit_keys);
   if (!in_use.ok()) return in_use.status();
   return std::unique_ptr<DataKeys>(new DataKeys(
       engine, std::move(key_file), ring, *std::move(in_use), audit_keys.current_chain_key()));
@@ -225,7 +271,7 @@ void DataKeys::Rotate(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> d
         // data under a key the store does not know it uses.
         m.Put(ColumnFamily::kMeta, kKeysInUseKey, EncodeKeyIds(in_use, record_key_));
         // From here the re-encryption survives a stop: the next start resumes it.
-        m.Put(ColumnFamily::kMeta, kReencryptCursorKey, EncodeCursor(false, 0, ""));
+        m.Put(ColumnFamily::kMeta, kReencryptCursorKey, EncodeCursor(false, 0, 0, ""));
         return m;
       },
       [this, result, done = std::move(done)](absl::Status status) mutable {
@@ -234,7 +280,7 @@ void DataKeys::Rotate(absl::AnyInvocable<void(absl::StatusOr<KeyRotation>) &&> d
           std::move(done)(std::move(status));
           return;
         }
-        ReencryptFrom("", /*final_pass=*/false, reencrypt_failures_.load());
+        ReencryptFrom("", 0, /*final_pass=*/false, reencrypt_failures_.load());
         std::move(done)(*result);
       });
 }
@@ -249,19 +295,23 @@ absl::Status DataKeys::ResumeBackgroundWork() {
   if (!s.ok()) return FromRocksDb(s, "read re-encryption cursor");
   absl::string_view in(value);
   if (in.size() < 9) return absl::DataLossError("re-encryption cursor is corrupt");
-  const bool final_pass = in[0] != '\0';
+  const bool final_pass = (in[0] & 1) != 0;
+  const size_t family = static_cast<uint8_t>(in[0]) >> 1;
+  if (family >= kSealedFamilyCount) return absl::DataLossError("re-encryption cursor is corrupt");
   in.remove_prefix(1);
   const uint64_t failures = *GetFixed64BE(&in);
   reencrypting_ = true;
   resumed_ = true;
   // The baseline makes "no failure in this rotation" carry over the restart.
-  ReencryptFrom(std::string(in), final_pass, reencrypt_failures_.load() - failures);
+  ReencryptFrom(std::string(in), family, final_pass, reencrypt_failures_.load() - failures);
   return absl::OkStatus();
 }
 
-void DataKeys::ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before) {
+void DataKeys::ReencryptFrom(std::string start_key, size_t family, bool final_pass,
+                             uint64_t failures_before) {
   auto chunk = std::make_shared<ReencryptChunk>();
   chunk->start_key = std::move(start_key);
+  chunk->family = family;
   chunk->final_pass = final_pass;
   chunk->failures_before = failures_before;
   engine_.committer().CommitComputed(
@@ -274,33 +324,38 @@ absl::StatusOr<Mutation> DataKeys::Reencrypt(ReencryptChunk& chunk) {
   Mutation m;
   if (stopping_) return m;  // the cursor stays where the last chunk left it
   std::shared_ptr<const KeyRing> ring = this->ring();
+  const SealedFamily& sealed = kSealedFamilies[chunk.family];
   std::unique_ptr<rocksdb::Iterator> it(
-      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
+      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(sealed.family)));
   int seen = 0;
+  chunk.next_family = chunk.family;
   for (it->Seek(chunk.start_key); it->Valid(); it->Next()) {
     if (seen++ == kReencryptChunk) {
       chunk.next = it->key().ToString();
       break;
     }
     absl::string_view value(it->value().data(), it->value().size());
-    if (SealedReportKeyId(value) == ring->current_key_id()) continue;
-    std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
-    absl::StatusOr<v1::Report> report =
-        id ? OpenReport(value, *id, *ring)
-           : absl::StatusOr<v1::Report>(absl::DataLossError("malformed report key"));
-    absl::StatusOr<std::string> sealed =
-        report.ok() ? SealReport(*report, *id, *ring) : report.status();
-    if (!sealed.ok()) {
+    const std::optional<uint32_t> key_id = sealed.key_id(value);
+    if (key_id == ring->current_key_id() || (!key_id && sealed.may_be_unsealed)) continue;
+    const absl::string_view key(it->key().data(), it->key().size());
+    absl::StatusOr<std::string> resealed = sealed.reseal(key, value, *ring);
+    if (!resealed.ok()) {
       // A damaged record stays as it is (still unreadable, still reported by reads); the
       // pass goes on with the others.
       reencrypt_failures_ += 1;
       continue;
     }
-    m.Put(ColumnFamily::kReports, id->bytes(), *std::move(sealed));
+    m.Put(sealed.family, std::string(key), *std::move(resealed));
   }
   if (!it->status().ok()) return FromRocksDb(it->status(), "re-encrypt scan");
+  if (chunk.next.empty() && chunk.family + 1 < kSealedFamilyCount) {
+    chunk.next_family = chunk.family + 1;  // on to the next family, from its start
+    chunk.more = true;
+  } else {
+    chunk.more = !chunk.next.empty();
+  }
   reencrypted_ += m.writes().size();
-  const bool last_chunk = chunk.final_pass && chunk.next.empty();
+  const bool last_chunk = chunk.final_pass && !chunk.more;
   if (last_chunk && reencrypt_failures_.load() == chunk.failures_before) {
     // Every record is now sealed with the current key (SealingScope makes sure nothing
     // sealed with an older ring is still on its way): older keys are retired.
@@ -312,7 +367,7 @@ absl::StatusOr<Mutation> DataKeys::Reencrypt(ReencryptChunk& chunk) {
     m.Delete(ColumnFamily::kMeta, kReencryptCursorKey);
   } else {
     m.Put(ColumnFamily::kMeta, kReencryptCursorKey,
-          EncodeCursor(chunk.final_pass || chunk.next.empty(),
+          EncodeCursor(chunk.final_pass || !chunk.more, chunk.more ? chunk.next_family : 0,
                        reencrypt_failures_.load() - chunk.failures_before, chunk.next));
   }
   return m;
@@ -323,13 +378,13 @@ void DataKeys::AfterReencrypt(const ReencryptChunk& chunk, const absl::Status& s
     reencrypting_ = false;  // resumed at the next start
     return;
   }
-  if (status.ok() && !chunk.next.empty()) {
+  if (status.ok() && chunk.more) {
     // The next chunk, behind what arrived meanwhile.
-    ReencryptFrom(chunk.next, chunk.final_pass, chunk.failures_before);
+    ReencryptFrom(chunk.next, chunk.next_family, chunk.final_pass, chunk.failures_before);
   } else if (status.ok() && !chunk.final_pass) {
     // One more pass confirms that nothing sealed with an older key is left, and retires
     // the older keys at its end.
-    ReencryptFrom("", /*final_pass=*/true, chunk.failures_before);
+    ReencryptFrom("", 0, /*final_pass=*/true, chunk.failures_before);
   } else {
     if (!status.ok()) reencrypt_failures_ += 1;
     if (status.ok() && chunk.retired_to.has_value()) {

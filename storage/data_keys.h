@@ -1,6 +1,7 @@
 // DataKeys: the part of the store that owns the data keys (key_ring.h) that seal report
 // contents: the check at open against what meta records, which keys may still seal data
-// (and so may not leave the key file), rotation, and re-encryption of stored reports.
+// (and so may not leave the key file), rotation, and re-encryption of stored reports and event
+// texts.
 //
 // Thread-safe. Sealing happens inside a SealingScope: it holds the ring shared while a
 // record is sealed and its mutation queued, and a rotation swaps the ring exclusively, so
@@ -75,7 +76,7 @@ class DataKeys {
     bool held_ = true;
   };
 
-  // Makes a new key current (appended to the key file) and re-encrypts every stored report
+  // Makes a new key current (appended to the key file) and re-encrypts every sealed record
   // under it in the background, in chunks that run on the committer thread so they never
   // race other writes. Old keys stay in the file and keep working. `done` runs once the new
   // key is current and recorded (or the rotation failed); FAILED_PRECONDITION while a
@@ -104,20 +105,25 @@ class DataKeys {
   DataKeys(Engine& engine, std::string key_file, const KeyRing& ring, std::vector<uint32_t> in_use,
            std::string record_key);
 
-  // Schedules re-encryption of reports from `start_key` on the committer thread.
+  // Schedules re-encryption of the sealed family `family` from `start_key` on the committer
+  // thread (then of the families after it).
   // `failures_before`: reencrypt_failures_ when the rotation began; a rotation that ends
   // with no new failure retires every older key from use.
-  void ReencryptFrom(std::string start_key, bool final_pass, uint64_t failures_before);
+  void ReencryptFrom(std::string start_key, size_t family, bool final_pass,
+                     uint64_t failures_before);
 
   // One chunk of a re-encryption pass: where it starts, and what its batch found.
   struct ReencryptChunk {
     std::string start_key;
+    size_t family = 0;  // index into the sealed families (data_keys.cc)
     bool final_pass = false;
     uint64_t failures_before = 0;
-    std::string next;                                 // where the next chunk starts; "" = end
+    bool more = false;  // the pass goes on from (next_family, next)
+    size_t next_family = 0;
+    std::string next;                                 // where the next chunk starts in next_family
     std::optional<std::vector<uint32_t>> retired_to;  // the keys still in use after a clean end
   };
-  // On the committer thread: re-seals the chunk's reports and records the cursor.
+  // On the committer thread: re-seals the chunk's records and records the cursor.
   [[nodiscard]] absl::StatusOr<Mutation> Reencrypt(ReencryptChunk& chunk);
   // Once the chunk's batch is durable (or failed): schedules the next, or ends the rotation.
   void AfterReencrypt(const ReencryptChunk& chunk, const absl::Status& status);

@@ -10,6 +10,7 @@
 #include "rocksdb/db.h"
 #include "storage/key_encoding.h"
 #include "storage/queue_index.h"
+#include "storage/event_codec.h"
 #include "storage/report_codec.h"
 #include "storage/rocksdb_status.h"
 
@@ -157,12 +158,16 @@ absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const Rep
   std::vector<v1::ReportEvent> events;
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kEvents)));
+  std::shared_ptr<const KeyRing> ring = keys_.ring();
   for (it->Seek(id.bytes()); it->Valid() && it->key().starts_with(id.bytes()); it->Next()) {
-    v1::ReportEvent event;
-    if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("event of report ", id.ToString(), " is corrupt"));
+    absl::StatusOr<v1::ReportEvent> event =
+        OpenEvent(absl::string_view(it->value().data(), it->value().size()),
+                  absl::string_view(it->key().data(), it->key().size()), *ring);
+    if (!event.ok()) {
+      return absl::Status(event.status().code(), absl::StrCat("event of report ", id.ToString(),
+                                                               ": ", event.status().message()));
     }
-    events.push_back(std::move(event));
+    events.push_back(*std::move(event));
   }
   if (!it->status().ok()) return FromRocksDb(it->status(), "read events");
   return events;
