@@ -49,6 +49,10 @@ ABSL_FLAG(std::string, credentials_file, "./var/credentials",
 ABSL_FLAG(std::string, policy, "",
           "triage policy file (protobuf text format, see deploy/config/policy.textproto); "
           "empty: the shipped policy, built in; re-read on SIGHUP");
+ABSL_FLAG(absl::Duration, claim_lease, absl::Minutes(15),
+          "how long a claim lasts unless renewed, when ClaimNextReport asks for no lease");
+ABSL_FLAG(absl::Duration, max_claim_lease, absl::Hours(1),
+          "the longest lease a claim may ask for (longer requests get this; at least 30s)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain to serve TLS with");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
@@ -98,6 +102,8 @@ ServerOptions OptionsFromFlags() {
                                              absl::Milliseconds(100), absl::Minutes(1));
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   options.policy_file = absl::GetFlag(FLAGS_policy);
+  options.claim_lease = absl::GetFlag(FLAGS_claim_lease);
+  options.max_claim_lease = absl::GetFlag(FLAGS_max_claim_lease);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

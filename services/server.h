@@ -64,6 +64,9 @@ struct ServerOptions {
   std::string credentials_file;
   // The triage policy file (triage/policy.h); empty: the shipped policy built in.
   std::string policy_file;
+  // Claim leases (triage/desk.h): the default and the longest a request may ask for.
+  absl::Duration claim_lease = absl::Minutes(15);
+  absl::Duration max_claim_lease = absl::Hours(1);
   TlsOptions tls;
   // Plaintext instead of TLS: only when asked for, and only on loopback addresses unless
   // insecure_allow_remote is also set.

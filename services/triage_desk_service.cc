@@ -35,21 +35,40 @@ grpc::ServerUnaryReactor* TriageDeskService::ListQueues(grpc::CallbackServerCont
   return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
-grpc::ServerUnaryReactor* TriageDeskService::ClaimNextReport(grpc::CallbackServerContext* context,
-                                                             const v1::ClaimNextReportRequest*,
-                                                             v1::ClaimNextReportResponse*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+grpc::ServerUnaryReactor* TriageDeskService::ClaimNextReport(
+    grpc::CallbackServerContext* context, const v1::ClaimNextReportRequest* request,
+    v1::ClaimNextReportResponse* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->ClaimNextReport(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      "");
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::RenewClaim(grpc::CallbackServerContext* context,
-                                                        const v1::RenewClaimRequest*, v1::Claim*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+                                                        const v1::RenewClaimRequest* request,
+                                                        v1::Claim* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->RenewClaim(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      request->report_id());
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ReleaseReport(grpc::CallbackServerContext* context,
-                                                           const v1::ReleaseReportRequest*,
-                                                           v1::Report*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+                                                           const v1::ReleaseReportRequest* request,
+                                                           v1::Report* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->ReleaseReport(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      request->report_id());
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ListReports(grpc::CallbackServerContext* context,
@@ -58,10 +77,16 @@ grpc::ServerUnaryReactor* TriageDeskService::ListReports(grpc::CallbackServerCon
   return NotYetImplemented(*guard_, context, DeskRpc(__func__));
 }
 
-grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(grpc::CallbackServerContext* context,
-                                                            const v1::RecordDecisionRequest*,
-                                                            v1::Report*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(
+    grpc::CallbackServerContext* context, const v1::RecordDecisionRequest* request,
+    v1::Report* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->RecordDecision(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      request->report_id());
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::Reprioritise(grpc::CallbackServerContext* context,

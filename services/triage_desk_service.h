@@ -14,8 +14,7 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class TriageDeskService final : public v1::TriageDesk::CallbackService {
  public:
-  TriageDeskService(const AccessGuard* guard, const triage::Desk* desk)
-      : guard_(guard), desk_(desk) {}
+  TriageDeskService(const AccessGuard* guard, triage::Desk* desk) : guard_(guard), desk_(desk) {}
 
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
                                       const v1::GetReportRequest* request,
@@ -48,7 +47,7 @@ class TriageDeskService final : public v1::TriageDesk::CallbackService {
 
  private:
   const AccessGuard* const guard_;
-  const triage::Desk* const desk_;
+  triage::Desk* const desk_;
 };
 
 }  // namespace safeguarding::services

@@ -16,13 +16,15 @@ enum class ColumnFamily : int {
   kCounters = 4,  // statistics buckets -> uint64 (merge operator)
   kAudit = 5,     // time + sequence -> audit entry
   kMeta = 6,      // schema version and other store-wide facts
+  kWorkflow = 7,  // report id -> the report's workflow record (state, claim, outcome, ...)
+  kClaims = 8,    // report id -> its live claim (only claimed reports)
 };
 
-inline constexpr int kColumnFamilyCount = 7;
+inline constexpr int kColumnFamilyCount = 9;
 
 // RocksDB names; "default" is RocksDB's own family and is left empty.
 inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
-    "reports", "events", "queue", "requests", "counters", "audit", "meta"};
+    "reports", "events", "queue", "requests", "counters", "audit", "meta", "workflow", "claims"};
 
 }  // namespace safeguarding::storage
 

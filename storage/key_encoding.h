@@ -47,8 +47,9 @@ struct EventKeyParts {
 };
 std::optional<EventKeyParts> ParseEventKey(absl::string_view key);
 
-// queue: the ordered index. Within one queue: tier (priority, most urgent first), then due
-// time, then report id (arrival time, then random), which is the claim order.
+// queue: every waiting report. Within one queue: tier (the priority), then due time, then
+// report id (arrival time, then random). Claim order (IMMEDIATE first, then due time) is
+// kept in memory by QueueIndex.
 std::string QueueKey(absl::string_view queue, uint8_t tier, int64_t due_micros, const ReportId& id);
 struct QueueKeyParts {
   std::string queue;

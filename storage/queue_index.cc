@@ -1,15 +1,247 @@
 #include "storage/queue_index.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
+#include "safeguarding/triage/v1/report.pb.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+using google::protobuf::util::TimeUtil;
+
+// A claims record: a Report holding only the place (triage.queue, .priority as the tier,
+// .due_time) and the claim.
+std::string EncodeClaim(const LiveClaim& claim) {
+  v1::Report record;
+  record.mutable_triage()->set_queue(claim.entry.queue);
+  record.mutable_triage()->set_priority(static_cast<v1::Priority>(claim.entry.tier));
+  *record.mutable_triage()->mutable_due_time() =
+      TimeUtil::MicrosecondsToTimestamp(claim.entry.due_micros);
+  record.mutable_claim()->set_claim_id(claim.claim_id);
+  record.mutable_claim()->set_holder(claim.holder);
+  *record.mutable_claim()->mutable_expire_time() =
+      TimeUtil::MicrosecondsToTimestamp(claim.expire_micros);
+  return record.SerializeAsString();
+}
+
+std::optional<LiveClaim> DecodeClaim(absl::string_view key, absl::string_view value) {
+  std::optional<ReportId> id = ReportId::FromBytes(key);
+  v1::Report record;
+  if (!id || !record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return std::nullopt;
+  }
+  LiveClaim claim;
+  claim.entry.queue = record.triage().queue();
+  claim.entry.tier = static_cast<uint8_t>(record.triage().priority());
+  claim.entry.due_micros = TimeUtil::TimestampToMicroseconds(record.triage().due_time());
+  claim.entry.id = *id;
+  claim.claim_id = record.claim().claim_id();
+  claim.holder = record.claim().holder();
+  claim.expire_micros = TimeUtil::TimestampToMicroseconds(record.claim().expire_time());
+  return claim;
+}
+
+}  // namespace
+
+absl::Status QueueIndex::Load() {
+  absl::MutexLock lock(&mu_);
+  absl::Status scanned = Scan([&](const QueueKeyParts& parts) {
+    InsertWaitingLocked(QueueEntry{parts.queue, parts.tier, parts.due_micros, parts.id});
+  });
+  if (!scanned.ok()) return scanned;
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kClaims)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::optional<LiveClaim> claim =
+        DecodeClaim(absl::string_view(it->key().data(), it->key().size()),
+                    absl::string_view(it->value().data(), it->value().size()));
+    if (!claim) return absl::DataLossError("malformed claim record");
+    by_expiry_.emplace(claim->expire_micros, claim->entry.id);
+    claims_.emplace(claim->entry.id, *std::move(claim));
+  }
+  return FromRocksDb(it->status(), "load claims");
+}
 
 void QueueIndex::Add(Mutation& m, const std::string& queue, uint8_t tier, int64_t due_micros,
                      const ReportId& id) {
   m.Put(ColumnFamily::kQueue, QueueKey(queue, tier, due_micros, id), "");
+}
+
+void QueueIndex::Add(Mutation& m, const QueueEntry& entry) {
+  Add(m, entry.queue, entry.tier, entry.due_micros, entry.id);
+}
+
+void QueueIndex::Remove(Mutation& m, const QueueEntry& entry) {
+  m.Delete(ColumnFamily::kQueue, QueueKey(entry.queue, entry.tier, entry.due_micros, entry.id));
+}
+
+void QueueIndex::PutClaim(Mutation& m, const LiveClaim& claim) {
+  m.Put(ColumnFamily::kClaims, claim.entry.id.bytes(), EncodeClaim(claim));
+}
+
+void QueueIndex::DeleteClaim(Mutation& m, const ReportId& id) {
+  m.Delete(ColumnFamily::kClaims, id.bytes());
+}
+
+void QueueIndex::Acquire(const ReportId& id, absl::AnyInvocable<void() &&> work) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, first] = held_.try_emplace(id);
+    if (!first) {
+      it->second.push_back(std::move(work));
+      return;
+    }
+  }
+  std::move(work)();
+}
+
+void QueueIndex::Release(const ReportId& id) {
+  absl::AnyInvocable<void() &&> next;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = held_.find(id);
+    if (it == held_.end()) return;
+    if (it->second.empty()) {
+      held_.erase(it);
+      return;
+    }
+    next = std::move(it->second.front());  // stays held, for the next change
+    it->second.pop_front();
+  }
+  std::move(next)();
+}
+
+bool QueueIndex::HasQueue(const std::string& queue) const {
+  absl::MutexLock lock(&mu_);
+  if (waiting_.contains(queue)) return true;
+  for (const auto& [id, claim] : claims_) {
+    if (claim.entry.queue == queue) return true;
+  }
+  return false;
+}
+
+std::optional<QueueEntry> QueueIndex::TakeNext(const std::vector<std::string>& queues) {
+  absl::MutexLock lock(&mu_);
+  const QueueEntry* best = nullptr;
+  auto consider = [&](const absl::btree_set<QueueEntry>& entries) {
+    for (const QueueEntry& entry : entries) {
+      if (held_.contains(entry.id)) continue;  // a change of it is in flight
+      if (best == nullptr || entry < *best) best = &entry;
+      return;
+    }
+  };
+  if (queues.empty()) {
+    for (const auto& [queue, entries] : waiting_) consider(entries);
+  }
+  for (const std::string& queue : queues) {
+    auto q = waiting_.find(queue);
+    if (q != waiting_.end()) consider(q->second);
+  }
+  if (best == nullptr) return std::nullopt;
+  QueueEntry taken = *best;
+  EraseWaitingLocked(taken.id);
+  held_.try_emplace(taken.id);
+  return taken;
+}
+
+std::vector<LiveClaim> QueueIndex::TakeExpired(int64_t now_micros, size_t max) {
+  absl::MutexLock lock(&mu_);
+  std::vector<LiveClaim> expired;
+  for (const auto& [expire, id] : by_expiry_) {
+    if (expire > now_micros || expired.size() >= max) break;
+    if (held_.contains(id)) continue;
+    held_.try_emplace(id);
+    expired.push_back(claims_.at(id));
+  }
+  return expired;
+}
+
+void QueueIndex::ApplyWaiting(const QueueEntry& entry) {
+  absl::MutexLock lock(&mu_);
+  InsertWaitingLocked(entry);
+}
+
+void QueueIndex::ApplyNotWaiting(const ReportId& id) {
+  absl::MutexLock lock(&mu_);
+  EraseWaitingLocked(id);
+}
+
+void QueueIndex::ApplyClaim(const LiveClaim& claim) {
+  absl::MutexLock lock(&mu_);
+  EraseClaimLocked(claim.entry.id);
+  by_expiry_.emplace(claim.expire_micros, claim.entry.id);
+  claims_.insert_or_assign(claim.entry.id, claim);
+}
+
+void QueueIndex::ApplyUnclaimed(const ReportId& id) {
+  absl::MutexLock lock(&mu_);
+  EraseClaimLocked(id);
+}
+
+std::optional<QueueEntry> QueueIndex::FindWaiting(const ReportId& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = waiting_by_id_.find(id);
+  if (it == waiting_by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<LiveClaim> QueueIndex::FindClaim(const ReportId& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = claims_.find(id);
+  if (it == claims_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<QueueCounts> QueueIndex::Counts(const std::vector<std::string>& also,
+                                            int64_t now_micros) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<QueueCounts> out;
+  absl::flat_hash_map<std::string, size_t> at;
+  auto slot = [&](const std::string& queue) -> QueueCounts& {
+    auto [it, added] = at.try_emplace(queue, out.size());
+    if (added) out.push_back(QueueCounts{.queue = queue});
+    return out[it->second];
+  };
+  for (const std::string& queue : also) slot(queue);
+  for (const auto& [queue, entries] : waiting_) {
+    QueueCounts& counts = slot(queue);
+    for (const QueueEntry& entry : entries) {
+      if (entry.tier < counts.waiting_by_tier.size()) ++counts.waiting_by_tier[entry.tier];
+      ++counts.waiting;
+      if (entry.due_micros < now_micros) ++counts.past_due;
+      if (!counts.oldest_waiting || entry.id < *counts.oldest_waiting) {
+        counts.oldest_waiting = entry.id;
+      }
+    }
+  }
+  for (const auto& [id, claim] : claims_) ++slot(claim.entry.queue).claimed;
+  return out;
+}
+
+std::optional<int64_t> QueueIndex::NextExpiry() const {
+  absl::MutexLock lock(&mu_);
+  if (by_expiry_.empty()) return std::nullopt;
+  return by_expiry_.begin()->first;
+}
+
+QueueIndex::Contents QueueIndex::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  Contents contents;
+  std::vector<std::string> names;
+  for (const auto& [queue, entries] : waiting_) names.push_back(queue);
+  std::sort(names.begin(), names.end());
+  for (const std::string& queue : names) {
+    for (const QueueEntry& entry : waiting_.at(queue)) contents.waiting.push_back(entry);
+  }
+  for (const auto& [id, claim] : claims_) contents.claims.push_back(claim);
+  std::sort(contents.claims.begin(), contents.claims.end(),
+            [](const LiveClaim& a, const LiveClaim& b) { return a.entry.id < b.entry.id; });
+  return contents;
 }
 
 absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visit) const {
@@ -22,6 +254,30 @@ absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visi
     visit(*parts);
   }
   return FromRocksDb(it->status(), "scan queue index");
+}
+
+void QueueIndex::InsertWaitingLocked(const QueueEntry& entry) {
+  EraseWaitingLocked(entry.id);
+  waiting_[entry.queue].insert(entry);
+  waiting_by_id_.insert_or_assign(entry.id, entry);
+}
+
+void QueueIndex::EraseWaitingLocked(const ReportId& id) {
+  auto it = waiting_by_id_.find(id);
+  if (it == waiting_by_id_.end()) return;
+  auto q = waiting_.find(it->second.queue);
+  if (q != waiting_.end()) {
+    q->second.erase(it->second);
+    if (q->second.empty()) waiting_.erase(q);
+  }
+  waiting_by_id_.erase(it);
+}
+
+void QueueIndex::EraseClaimLocked(const ReportId& id) {
+  auto it = claims_.find(id);
+  if (it == claims_.end()) return;
+  by_expiry_.erase({it->second.expire_micros, id});
+  claims_.erase(it);
 }
 
 }  // namespace safeguarding::storage

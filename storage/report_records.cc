@@ -8,9 +8,9 @@
 #include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
+#include "storage/event_codec.h"
 #include "storage/key_encoding.h"
 #include "storage/queue_index.h"
-#include "storage/event_codec.h"
 #include "storage/report_codec.h"
 #include "storage/rocksdb_status.h"
 
@@ -30,9 +30,24 @@ constexpr size_t kFingerprintBytes = 32;
 
 }  // namespace
 
-ReportRecords::ReportRecords(Engine& engine, const DataKeys& keys,
+v1::Report WorkflowOf(const v1::Report& report) {
+  v1::Report workflow;
+  workflow.set_state(report.state());
+  *workflow.mutable_triage() = report.triage();
+  workflow.set_event_count(report.event_count());
+  if (report.has_claim()) {
+    *workflow.mutable_claim() = report.claim();
+    workflow.mutable_claim()->clear_claim_id();
+  }
+  workflow.set_outcome(report.outcome());
+  if (report.has_closed_time()) *workflow.mutable_closed_time() = report.closed_time();
+  workflow.set_duplicate_of(report.duplicate_of());
+  return workflow;
+}
+
+ReportRecords::ReportRecords(Engine& engine, const DataKeys& keys, QueueIndex& queue,
                              std::vector<std::string> fingerprint_keys)
-    : engine_(engine), keys_(keys), fingerprint_keys_(std::move(fingerprint_keys)) {}
+    : engine_(engine), keys_(keys), queue_(queue), fingerprint_keys_(std::move(fingerprint_keys)) {}
 
 ReportRecords::Stripe& ReportRecords::StripeFor(const std::string& request_key) {
   return stripes_[absl::Hash<std::string>{}(request_key) % kStripes];
@@ -111,17 +126,20 @@ void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallb
   m.Put(ColumnFamily::kEvents, EventKey(id, report.event.sequence()),
         report.event.SerializeAsString());
   const v1::TriageAssessment& triage = report.report.triage();
-  QueueIndex::Add(m, triage.queue(), static_cast<uint8_t>(triage.priority()),
-                  google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id);
+  const QueueEntry entry{
+      triage.queue(), static_cast<uint8_t>(triage.priority()),
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id};
+  QueueIndex::Add(m, entry);
   std::string request_value = std::move(report.fingerprint);
   request_value.append(report.response.SerializeAsString());
   m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
   m.Audit(std::move(report.audit));
 
-  Committer::Callback committed = [this, request_key = std::move(request_key),
+  Committer::Callback committed = [this, entry, request_key = std::move(request_key),
                                    response = std::move(report.response),
                                    done = std::move(done)](absl::Status status) mutable {
     absl::StatusOr<v1::SubmitReportResponse> result = std::move(response);
+    if (status.ok()) queue_.ApplyWaiting(entry);  // claimable once durable
     if (!status.ok()) result = std::move(status);
     Finish(request_key, std::move(result), std::move(done));
   };
@@ -151,7 +169,48 @@ absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
     return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
   }
   if (!s.ok()) return FromRocksDb(s, "read report");
-  return OpenReport(value, id, *keys_.ring());
+  absl::StatusOr<v1::Report> report = OpenReport(value, id, *keys_.ring());
+  if (!report.ok()) return report;
+  s = engine_.db()->Get(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kWorkflow), id.bytes(),
+                        &value);
+  if (s.IsNotFound()) return report;  // as submitted
+  if (!s.ok()) return FromRocksDb(s, "read workflow record");
+  v1::Report workflow;
+  if (!workflow.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat("workflow record of ", id.ToString(), " is damaged"));
+  }
+  report->set_state(workflow.state());
+  *report->mutable_triage() = workflow.triage();
+  report->set_event_count(workflow.event_count());
+  if (workflow.has_claim()) {
+    *report->mutable_claim() = workflow.claim();
+  } else {
+    report->clear_claim();
+  }
+  report->set_outcome(workflow.outcome());
+  if (workflow.has_closed_time()) *report->mutable_closed_time() = workflow.closed_time();
+  report->set_duplicate_of(workflow.duplicate_of());
+  return report;
+}
+
+void ReportRecords::Change(ReportChange change, Committer::Callback done) {
+  Mutation m = std::move(change.index_writes);
+  DataKeys::SealingScope sealing(keys_);
+  for (const v1::ReportEvent& event : change.events) {
+    const std::string key = EventKey(change.id, event.sequence());
+    absl::StatusOr<std::string> sealed = SealEvent(event, key, sealing.ring());
+    if (!sealed.ok()) {
+      sealing.Release();
+      std::move(done)(sealed.status());
+      return;
+    }
+    m.Put(ColumnFamily::kEvents, key, *std::move(sealed));
+  }
+  m.Put(ColumnFamily::kWorkflow, change.id.bytes(), change.workflow.SerializeAsString());
+  for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
+  // Queued under the sealing scope, so a rotation's re-encryption comes after it.
+  engine_.committer().Commit(std::move(m), std::move(done));
+  sealing.Release();
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {
@@ -165,7 +224,7 @@ absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const Rep
                   absl::string_view(it->key().data(), it->key().size()), *ring);
     if (!event.ok()) {
       return absl::Status(event.status().code(), absl::StrCat("event of report ", id.ToString(),
-                                                               ": ", event.status().message()));
+                                                              ": ", event.status().message()));
     }
     events.push_back(*std::move(event));
   }

@@ -26,6 +26,7 @@
 #include "safeguarding/triage/v1/report.pb.h"
 #include "storage/data_keys.h"
 #include "storage/engine.h"
+#include "storage/queue_index.h"
 #include "storage/report_id.h"
 
 namespace safeguarding::storage {
@@ -43,12 +44,29 @@ struct NewReport {
   v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
 };
 
+// A change of a report after submission (a claim, a release, a decision, ...), written in
+// one batch: its new workflow record, the events it appends (texts sealed), its audit
+// entries, and the queue and claim writes the caller built (QueueIndex).
+struct ReportChange {
+  ReportId id;
+  v1::Report workflow;  // WorkflowOf(the report as it now stands)
+  std::vector<v1::ReportEvent> events;
+  std::vector<v1::AuditEntry> audits;
+  Mutation index_writes;
+};
+
+// The mutable part of a report, as the workflow family keeps it: state, current triage,
+// event count, claim (without its claim id), outcome, closed time, duplicate_of.
+v1::Report WorkflowOf(const v1::Report& report);
+
 class ReportRecords {
  public:
   using SubmitCallback = absl::AnyInvocable<void(absl::StatusOr<v1::SubmitReportResponse>) &&>;
 
   // `fingerprint_keys`: current first, then older ones still recognised (audit_keys.h).
-  ReportRecords(Engine& engine, const DataKeys& keys, std::vector<std::string> fingerprint_keys);
+  // New reports are added to `queue` once durable.
+  ReportRecords(Engine& engine, const DataKeys& keys, QueueIndex& queue,
+                std::vector<std::string> fingerprint_keys);
   ReportRecords(const ReportRecords&) = delete;
   ReportRecords& operator=(const ReportRecords&) = delete;
 
@@ -61,8 +79,13 @@ class ReportRecords {
   //  - storage fault: UNAVAILABLE, nothing is visible, the request id stays free.
   void Submit(NewReport report, SubmitCallback done);
 
-  // NOT_FOUND if there is no such report; UNAVAILABLE on a storage fault.
+  // The report as it stands: as submitted, with its workflow record applied. NOT_FOUND if
+  // there is no such report; UNAVAILABLE on a storage fault.
   [[nodiscard]] absl::StatusOr<v1::Report> Read(const ReportId& id) const;
+
+  // Writes `change` in one synced batch; `done` gets the outcome (UNAVAILABLE on a fault,
+  // and then nothing of it is visible).
+  void Change(ReportChange change, Committer::Callback done);
 
   // The history of one report, oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;
@@ -92,6 +115,7 @@ class ReportRecords {
 
   Engine& engine_;
   const DataKeys& keys_;
+  QueueIndex& queue_;
   const std::vector<std::string> fingerprint_keys_;
   std::array<Stripe, kStripes> stripes_;
 };

@@ -119,9 +119,12 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   }
   if (plan->migrating) *legacy_id = data_keys->oldest_key_id();
 
-  store->reports_ = std::make_unique<ReportRecords>(
-      e, *store->keys_, FingerprintKeys(audit_keys, *data_keys, *legacy_id));
   store->queue_ = std::make_unique<QueueIndex>(e);
+  if (absl::Status loaded = store->queue_->Load(); !loaded.ok()) {
+    return DataDirError(options.path, absl::StrCat("cannot load the queues: ", loaded.message()));
+  }
+  store->reports_ = std::make_unique<ReportRecords>(
+      e, *store->keys_, *store->queue_, FingerprintKeys(audit_keys, *data_keys, *legacy_id));
   AuditHead start = plan->start;
   start.key_id = audit_keys.current_id();
   e.StartCommitter(options.commit, std::move(start), audit_keys.current_chain_key());

@@ -77,6 +77,7 @@ class ReportStore {
   const AuditTrail& audit() const { return *audit_; }
   DataKeys& keys() { return *keys_; }
   const DataKeys& keys() const { return *keys_; }
+  QueueIndex& queue() { return *queue_; }
   const QueueIndex& queue() const { return *queue_; }
   Engine& engine() { return *engine_; }
 
@@ -94,8 +95,8 @@ class ReportStore {
   std::unique_ptr<Engine> engine_;  // first in, last out: the parts refer to it
   std::unique_ptr<DataKeys> keys_;
   std::unique_ptr<AuditTrail> audit_;
+  std::unique_ptr<QueueIndex> queue_;  // before reports_, which adds to it
   std::unique_ptr<ReportRecords> reports_;
-  std::unique_ptr<QueueIndex> queue_;
   AuditOpening opening_;
 };
 

@@ -1,28 +1,503 @@
 #include "triage/desk.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include <optional>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "storage/report_id.h"
 #include "triage/audit.h"
 #include "triage/validation.h"
 
 namespace safeguarding::triage {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using storage::LiveClaim;
+using storage::QueueEntry;
+using storage::QueueIndex;
+using storage::ReportChange;
+using storage::ReportId;
+
+constexpr size_t kMaxReasonBytes = 2000;
+constexpr size_t kMaxNoteBytes = 20000;
+constexpr size_t kExpiriesPerPass = 256;
+// The actor of changes the server makes by itself (an expired lease).
+constexpr char kServerActor[] = "triage-server";
+
+constexpr char kReportIdRule[] =
+    "must be a 26-character report reference as returned by SubmitReport";
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+google::protobuf::Timestamp Timestamp(absl::Time t) {
+  return TimeUtil::MicrosecondsToTimestamp(Micros(t));
+}
+
+std::string StateName(v1::ReportState state) {
+  std::string name = v1::ReportState_Name(state);
+  constexpr absl::string_view kPrefix = "REPORT_STATE_";
+  return absl::StartsWith(name, kPrefix) ? name.substr(kPrefix.size()) : name;
+}
+
+// An opaque claim id: 16 random bytes, hex.
+std::string NewClaimId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
+  return absl::StrCat("clm_", absl::BytesToHexString(absl::string_view(
+                                  reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+}
+
+bool SameSecret(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+QueueEntry EntryOf(const ReportId& id, const v1::Report& report) {
+  return QueueEntry{report.triage().queue(), static_cast<uint8_t>(report.triage().priority()),
+                    TimeUtil::TimestampToMicroseconds(report.triage().due_time()), id};
+}
+
+// The next event of `report` (already changed): its sequence, state and priority after.
+v1::ReportEvent EventOf(const v1::Report& report, absl::Time now, v1::ReportEventType type,
+                        const std::string& actor) {
+  v1::ReportEvent event;
+  event.set_report_id(report.id());
+  event.set_sequence(report.event_count());
+  *event.mutable_time() = Timestamp(now);
+  event.set_type(type);
+  event.set_actor(actor);
+  event.set_state(report.state());
+  event.set_priority(report.triage().priority());
+  return event;
+}
+
+// A report with its claim as shown in a Report (no claim id).
+v1::Report Shown(v1::Report report) {
+  if (report.has_claim()) report.mutable_claim()->clear_claim_id();
+  return report;
+}
+
+[[nodiscard]] absl::Status NotClaimed(const v1::Report& report) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "report ", report.id(), " is ", StateName(report.state()),
+      report.state() == v1::REPORT_STATE_QUEUED ? ": claim it first" : ": it is closed"));
+}
+
+}  // namespace
+
+Desk::Desk(storage::ReportStore* store, const PolicyHolder* policy, const common::Clock* clock,
+           DeskOptions options)
+    : store_(store), policy_(policy), clock_(clock), options_(options) {
+  if (options_.run_lease_keeper) keeper_ = std::thread([this] { KeepLeases(); });
+}
+
+Desk::~Desk() {
+  {
+    absl::MutexLock lock(&keeper_mu_);
+    stopping_ = true;
+  }
+  if (keeper_.joinable()) keeper_.join();
+}
 
 void Desk::GetReport(const Caller& caller, absl::string_view report_id,
-                     absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> done) const {
-  std::optional<storage::ReportId> id = storage::ReportId::Parse(report_id);
+                     Done<v1::Report> done) const {
+  std::optional<ReportId> id = ReportId::Parse(report_id);
   absl::StatusOr<v1::Report> result;
   if (!id) {
     FieldViolations v;
-    v.Add("report_id", "must be a 26-character report reference as returned by SubmitReport");
+    v.Add("report_id", kReportIdRule);
     result = v.ToStatus();
   } else {
     result = store_->reports().Read(*id);
+    if (result.ok()) *result = Shown(*std::move(result));
   }
   // The canonical id, so a search by report finds every access however the id was
   // spelled; a malformed one is recorded as hex (never as bytes that may not be UTF-8).
   FinishAudited(store_->audit(), caller, AuditReportId(report_id), std::move(result),
                 std::move(done));
+}
+
+absl::StatusOr<absl::Duration> Desk::LeaseFor(const google::protobuf::Duration* requested) const {
+  if (requested == nullptr) return std::min(options_.default_lease, options_.max_lease);
+  const absl::Duration lease =
+      absl::Seconds(requested->seconds()) + absl::Nanoseconds(requested->nanos());
+  if (lease < absl::ZeroDuration() || requested->nanos() < 0) {
+    FieldViolations v;
+    v.Add("lease", "must not be negative");
+    return v.ToStatus();
+  }
+  if (lease == absl::ZeroDuration()) return std::min(options_.default_lease, options_.max_lease);
+  return std::clamp(lease, kMinLease, std::max(kMinLease, options_.max_lease));
+}
+
+void Desk::WithReport(const ReportId& id,
+                      absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> body) {
+  store_->queue().Acquire(id, [this, id, body = std::move(body)]() mutable {
+    std::move(body)(store_->reports().Read(id));
+  });
+}
+
+template <typename T>
+void Desk::Finish(const ReportId& id, const Caller& caller, absl::StatusOr<T> result,
+                  Done<T> done) {
+  store_->queue().Release(id);
+  FinishAudited(store_->audit(), caller, id.ToString(), std::move(result), std::move(done));
+}
+
+// Writes `change`; once it is durable, `applied(true)` updates the index, the report is
+// released and `answer` goes out. On a fault, `applied(false)` undoes what the caller
+// took from the index, and the caller gets UNAVAILABLE. Captures no Desk: the store's
+// committer may run it while the server stops.
+namespace {
+
+template <typename T>
+void CommitChange(storage::ReportStore* store, ReportChange change,
+                  absl::AnyInvocable<void(bool) &&> applied, T answer, Desk::Done<T> done) {
+  const ReportId id = change.id;
+  QueueIndex* queue = &store->queue();
+  store->reports().Change(std::move(change),
+                          [queue, id, applied = std::move(applied), answer = std::move(answer),
+                           done = std::move(done)](absl::Status status) mutable {
+                            std::move(applied)(status.ok());
+                            queue->Release(id);
+                            if (status.ok()) {
+                              std::move(done)(std::move(answer));
+                            } else {
+                              std::move(done)(std::move(status));
+                            }
+                          });
+}
+
+}  // namespace
+
+void Desk::ClaimNextReport(const Caller& caller, const v1::ClaimNextReportRequest& request,
+                           Done<v1::ClaimNextReportResponse> done) {
+  absl::StatusOr<absl::Duration> lease = LeaseFor(request.has_lease() ? &request.lease() : nullptr);
+  std::shared_ptr<const TriagePolicy> policy = policy_->Get();
+  if (lease.ok() && !request.queue().empty() && !policy->HasQueue(request.queue()) &&
+      !store_->queue().HasQueue(request.queue())) {
+    FieldViolations v;
+    v.Add("queue", absl::StrCat("no queue named \"", request.queue(), "\""));
+    lease = v.ToStatus();
+  }
+  if (!lease.ok()) {
+    FinishAudited(store_->audit(), caller, "",
+                  absl::StatusOr<v1::ClaimNextReportResponse>(lease.status()), std::move(done));
+    return;
+  }
+  std::vector<std::string> queues;
+  if (!request.queue().empty()) queues.push_back(request.queue());
+  std::optional<QueueEntry> entry = store_->queue().TakeNext(queues);
+  if (!entry) {  // nothing waits: an empty answer, audited like any other
+    FinishAudited(store_->audit(), caller, "",
+                  absl::StatusOr<v1::ClaimNextReportResponse>(v1::ClaimNextReportResponse()),
+                  std::move(done));
+    return;
+  }
+  Claim(caller, *entry, *lease, std::move(done));
+}
+
+void Desk::Claim(const Caller& caller, const QueueEntry& taken, absl::Duration lease,
+                 Done<v1::ClaimNextReportResponse> done) {
+  const std::optional<QueueEntry> entry = taken;
+  absl::StatusOr<v1::Report> report = store_->reports().Read(entry->id);
+  if (!report.ok() || report->state() != v1::REPORT_STATE_QUEUED) {
+    // Unreadable now: back in its place for a later claim.
+    if (report.ok()) report = absl::InternalError("the queue index and the report disagree");
+    store_->queue().ApplyWaiting(*entry);
+    Finish(entry->id, caller, absl::StatusOr<v1::ClaimNextReportResponse>(report.status()),
+           std::move(done));
+    return;
+  }
+  const absl::Time now = clock_->Now();
+  LiveClaim live{*entry, NewClaimId(), caller.principal, Micros(now + lease)};
+  v1::Report& next = *report;
+  next.set_state(v1::REPORT_STATE_CLAIMED);
+  next.set_event_count(next.event_count() + 1);
+  v1::Claim& claim = *next.mutable_claim();
+  claim.set_report_id(next.id());
+  claim.set_claim_id(live.claim_id);
+  claim.set_holder(live.holder);
+  *claim.mutable_expire_time() = Timestamp(now + lease);
+
+  ReportChange change{.id = entry->id, .workflow = storage::WorkflowOf(next)};
+  v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_CLAIMED, caller.principal);
+  *event.mutable_claim_expire_time() = claim.expire_time();
+  change.events.push_back(std::move(event));
+  QueueIndex::Remove(change.index_writes, *entry);
+  QueueIndex::PutClaim(change.index_writes, live);
+  change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+
+  v1::ClaimNextReportResponse response;
+  *response.mutable_claim() = claim;
+  *response.mutable_report() = Shown(next);
+  QueueIndex* queue = &store_->queue();
+  CommitChange<v1::ClaimNextReportResponse>(
+      store_, std::move(change),
+      [queue, live](bool durable) {
+        if (durable) {
+          queue->ApplyClaim(live);
+        } else {
+          queue->ApplyWaiting(live.entry);  // back in its place
+        }
+      },
+      std::move(response), std::move(done));
+}
+
+absl::Status Desk::MayActOnClaim(const Caller& caller, const v1::Report& report,
+                                 absl::string_view claim_id, bool others_too) const {
+  if (report.state() != v1::REPORT_STATE_CLAIMED) return NotClaimed(report);
+  std::optional<LiveClaim> live = store_->queue().FindClaim(*ReportId::Parse(report.id()));
+  if (!live) return absl::InternalError("a claimed report without its claim record");
+  const absl::Time expiry = absl::FromUnixMicros(live->expire_micros);
+  if (expiry <= clock_->Now()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("report ", report.id(), " is CLAIMED, but the claim expired at ",
+                     absl::FormatTime(absl::RFC3339_sec, expiry, absl::UTCTimeZone()),
+                     ": it goes back to its queue"));
+  }
+  const bool holder = live->holder == caller.principal;
+  if (holder && SameSecret(claim_id, live->claim_id)) return absl::OkStatus();
+  if (others_too && caller.role == v1::ROLE_SUPERVISOR) return absl::OkStatus();
+  if (!holder) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("report ", report.id(), " is CLAIMED by ", live->holder, " until ",
+                     absl::FormatTime(absl::RFC3339_sec, expiry, absl::UTCTimeZone())));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "report ", report.id(), " is CLAIMED by you, but claim_id is not that claim's id"));
+}
+
+namespace {
+
+// Checks the fields every change of one report needs (after those the change adds).
+[[nodiscard]] absl::StatusOr<ReportId> CheckRequest(absl::string_view report_id,
+                                                    const Caller& caller,
+                                                    absl::string_view claim_id,
+                                                    FieldViolations& v) {
+  std::optional<ReportId> id = ReportId::Parse(report_id);
+  if (!id) v.Add("report_id", kReportIdRule);
+  if (claim_id.empty() && caller.role != v1::ROLE_SUPERVISOR) {
+    v.Add("claim_id", "required: the claim_id of your claim (from ClaimNextReport)");
+  }
+  if (!v.empty()) return v.ToStatus();
+  return *id;
+}
+
+}  // namespace
+
+void Desk::RenewClaim(const Caller& caller, const v1::RenewClaimRequest& request,
+                      Done<v1::Claim> done) {
+  FieldViolations v;
+  if (request.claim_id().empty()) v.Add("claim_id", "required: the claim_id of your claim");
+  absl::StatusOr<ReportId> id = CheckRequest(request.report_id(), caller, "-", v);
+  absl::StatusOr<absl::Duration> lease = LeaseFor(request.has_lease() ? &request.lease() : nullptr);
+  if (!id.ok() || !lease.ok()) {
+    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
+                  absl::StatusOr<v1::Claim>(!id.ok() ? id.status() : lease.status()),
+                  std::move(done));
+    return;
+  }
+  WithReport(*id, [this, caller, request, id = *id, lease = *lease,
+                   done = std::move(done)](absl::StatusOr<v1::Report> report) mutable {
+    absl::Status allowed = report.ok() ? MayActOnClaim(caller, *report, request.claim_id(),
+                                                       /*others_too=*/false)
+                                       : report.status();
+    if (!allowed.ok())
+      return Finish(id, caller, absl::StatusOr<v1::Claim>(allowed), std::move(done));
+    const absl::Time now = clock_->Now();
+    LiveClaim live = *store_->queue().FindClaim(id);
+    live.expire_micros = Micros(now + lease);
+    v1::Report& next = *report;
+    next.set_event_count(next.event_count() + 1);
+    *next.mutable_claim()->mutable_expire_time() = Timestamp(now + lease);
+    next.mutable_claim()->set_claim_id(live.claim_id);
+    ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    v1::ReportEvent event =
+        EventOf(next, now, v1::REPORT_EVENT_TYPE_CLAIM_RENEWED, caller.principal);
+    *event.mutable_claim_expire_time() = next.claim().expire_time();
+    change.events.push_back(std::move(event));
+    QueueIndex::PutClaim(change.index_writes, live);
+    change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+    QueueIndex* queue = &store_->queue();
+    CommitChange<v1::Claim>(
+        store_, std::move(change),
+        [queue, live](bool durable) {
+          if (durable) queue->ApplyClaim(live);
+        },
+        next.claim(), std::move(done));
+  });
+}
+
+void Desk::ReleaseReport(const Caller& caller, const v1::ReleaseReportRequest& request,
+                         Done<v1::Report> done) {
+  FieldViolations v;
+  ValidateText("reason", request.reason(), kMaxReasonBytes, /*required=*/true, v);
+  absl::StatusOr<ReportId> id = CheckRequest(request.report_id(), caller, request.claim_id(), v);
+  if (!id.ok()) {
+    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
+                  absl::StatusOr<v1::Report>(id.status()), std::move(done));
+    return;
+  }
+  WithReport(*id, [this, caller, request, id = *id,
+                   done = std::move(done)](absl::StatusOr<v1::Report> report) mutable {
+    absl::Status allowed = report.ok() ? MayActOnClaim(caller, *report, request.claim_id(),
+                                                       /*others_too=*/true)
+                                       : report.status();
+    if (!allowed.ok()) {
+      return Finish(id, caller, absl::StatusOr<v1::Report>(allowed), std::move(done));
+    }
+    const absl::Time now = clock_->Now();
+    v1::Report& next = *report;
+    next.set_state(v1::REPORT_STATE_QUEUED);
+    next.clear_claim();
+    next.set_event_count(next.event_count() + 1);
+    ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_RELEASED, caller.principal);
+    event.set_text(request.reason());
+    change.events.push_back(std::move(event));
+    const QueueEntry entry = EntryOf(id, next);
+    QueueIndex::DeleteClaim(change.index_writes, id);
+    QueueIndex::Add(change.index_writes, entry);
+    change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+    QueueIndex* queue = &store_->queue();
+    CommitChange<v1::Report>(
+        store_, std::move(change),
+        [queue, entry](bool durable) {
+          if (!durable) return;
+          queue->ApplyUnclaimed(entry.id);
+          queue->ApplyWaiting(entry);
+        },
+        next, std::move(done));
+  });
+}
+
+namespace {
+
+// The report to decide and, for a duplicate, its original; or what is wrong with the request.
+[[nodiscard]] absl::StatusOr<std::pair<ReportId, std::optional<ReportId>>> CheckDecision(
+    const Caller& caller, const v1::RecordDecisionRequest& request) {
+  FieldViolations v;
+  if (request.outcome() == v1::OUTCOME_UNSPECIFIED || !v1::Outcome_IsValid(request.outcome())) {
+    v.Add("outcome", "required: one of the OUTCOME_* values");
+  }
+  ValidateText("note", request.note(), kMaxNoteBytes, /*required=*/false, v);
+  std::optional<ReportId> original;
+  if (request.outcome() == v1::OUTCOME_DUPLICATE) {
+    original = ReportId::Parse(request.duplicate_of());
+    if (!original) v.Add("duplicate_of", "required for OUTCOME_DUPLICATE: the original's id");
+  } else if (!request.duplicate_of().empty()) {
+    v.Add("duplicate_of", "only for OUTCOME_DUPLICATE");
+  }
+  absl::StatusOr<ReportId> id = CheckRequest(request.report_id(), caller, request.claim_id(), v);
+  if (!id.ok()) return id.status();
+  if (original && *original == *id) {
+    FieldViolations self;
+    self.Add("duplicate_of", "a report cannot be a duplicate of itself");
+    return self.ToStatus();
+  }
+  return std::make_pair(*id, original);
+}
+
+}  // namespace
+
+void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest& request,
+                          Done<v1::Report> done) {
+  auto checked = CheckDecision(caller, request);
+  if (!checked.ok()) {
+    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
+                  absl::StatusOr<v1::Report>(checked.status()), std::move(done));
+    return;
+  }
+  const std::optional<ReportId> id = checked->first;
+  const std::optional<ReportId> original = checked->second;
+  WithReport(*id, [this, caller, request, id = *id, original,
+                   done = std::move(done)](absl::StatusOr<v1::Report> report) mutable {
+    absl::Status allowed = report.ok() ? MayActOnClaim(caller, *report, request.claim_id(),
+                                                       /*others_too=*/true)
+                                       : report.status();
+    if (allowed.ok() && original) {
+      absl::StatusOr<v1::Report> first = store_->reports().Read(*original);
+      if (absl::IsNotFound(first.status())) {
+        allowed = absl::NotFoundError(
+            absl::StrCat("duplicate_of: report ", original->ToString(), " not found"));
+      } else if (!first.ok()) {
+        allowed = first.status();
+      }
+    }
+    if (!allowed.ok()) {
+      return Finish(id, caller, absl::StatusOr<v1::Report>(allowed), std::move(done));
+    }
+    const absl::Time now = clock_->Now();
+    v1::Report& next = *report;
+    next.set_state(v1::REPORT_STATE_CLOSED);
+    next.clear_claim();
+    next.set_event_count(next.event_count() + 1);
+    next.set_outcome(request.outcome());
+    *next.mutable_closed_time() = Timestamp(now);
+    if (original) next.set_duplicate_of(original->ToString());
+    ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_DECIDED, caller.principal);
+    event.set_text(request.note());
+    event.set_outcome(request.outcome());
+    event.set_duplicate_of(next.duplicate_of());
+    change.events.push_back(std::move(event));
+    QueueIndex::DeleteClaim(change.index_writes, id);
+    change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+    QueueIndex* queue = &store_->queue();
+    CommitChange<v1::Report>(
+        store_, std::move(change),
+        [queue, id](bool durable) {
+          if (durable) queue->ApplyUnclaimed(id);
+        },
+        next, std::move(done));
+  });
+}
+
+size_t Desk::ExpireDueClaims() {
+  std::vector<LiveClaim> expired =
+      store_->queue().TakeExpired(Micros(clock_->Now()), kExpiriesPerPass);
+  for (const LiveClaim& claim : expired) ExpireClaim(claim);
+  return expired.size();
+}
+
+void Desk::ExpireClaim(const LiveClaim& claim) {
+  const ReportId& id = claim.entry.id;
+  QueueIndex* queue = &store_->queue();
+  absl::StatusOr<v1::Report> report = store_->reports().Read(id);
+  if (!report.ok() || report->state() != v1::REPORT_STATE_CLAIMED) {
+    queue->Release(id);  // tried again at the next pass
+    return;
+  }
+  v1::Report& next = *report;
+  next.set_state(v1::REPORT_STATE_QUEUED);
+  next.clear_claim();
+  next.set_event_count(next.event_count() + 1);
+  ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+  change.events.push_back(
+      EventOf(next, clock_->Now(), v1::REPORT_EVENT_TYPE_CLAIM_EXPIRED, kServerActor));
+  QueueIndex::DeleteClaim(change.index_writes, id);
+  QueueIndex::Add(change.index_writes, claim.entry);
+  store_->reports().Change(std::move(change), [queue, claim](absl::Status status) {
+    if (status.ok()) {
+      queue->ApplyUnclaimed(claim.entry.id);
+      queue->ApplyWaiting(claim.entry);
+    }
+    queue->Release(claim.entry.id);
+  });
+}
+
+void Desk::KeepLeases() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&keeper_mu_);
+      if (keeper_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.expiry_poll)) return;
+    }
+    ExpireDueClaims();
+  }
 }
 
 }  // namespace safeguarding::triage

@@ -1,31 +1,113 @@
-// Desk: the domain of the TriageDesk service. Today it reads reports; claims, decisions,
-// notes and history join it with the triage desk issue. Every access is audited, and a
-// report is handed over only once its audit entry is durable.
+// Desk: the domain of the TriageDesk service: reading reports, claims as leases, releases,
+// decisions, and the expiry of leases nobody renewed.
 //
-// Thread-safe. The store must outlive it.
+// The workflow: QUEUED -> CLAIMED -> CLOSED; a claim can be released, or expire, which
+// puts the report back in its place (its queue, priority and due time are unchanged).
+// Every change is one batch (storage::ReportRecords::Change): the workflow record, the
+// event in the report's history, the queue and claim writes, and the audit entry; the
+// answer comes once it is durable, and only then does the in-memory queue index learn of
+// it. A change the workflow does not allow is FAILED_PRECONDITION naming the report's
+// state, and is audited like any other access.
+//
+// Who may act: a triager on their own claims; a supervisor also on others' (releasing or
+// deciding a report someone else holds). Renewing is for the holder only.
+//
+// Thread-safe. The store, policy holder and clock must outlive it. A background thread
+// expires leases as the clock passes them; the destructor stops it.
 #ifndef SAFEGUARDING_TRIAGE_DESK_H_
 #define SAFEGUARDING_TRIAGE_DESK_H_
+
+#include <thread>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "safeguarding/triage/v1/triage_desk.pb.h"
 #include "storage/report_store.h"
 #include "triage/caller.h"
+#include "triage/policy.h"
 
 namespace safeguarding::triage {
 
+struct DeskOptions {
+  // The lease a claim gets when the request names none, and the longest one it may ask
+  // for (longer requests get this). Requests under kMinLease get kMinLease.
+  absl::Duration default_lease = absl::Minutes(15);
+  absl::Duration max_lease = absl::Hours(1);
+  // How often the lease keeper looks for expired claims (real time; the clock decides
+  // what has expired).
+  absl::Duration expiry_poll = absl::Milliseconds(50);
+  // False: no keeper thread (tests call ExpireDueClaims themselves).
+  bool run_lease_keeper = true;
+};
+
+inline constexpr absl::Duration kMinLease = absl::Seconds(30);
+
 class Desk {
  public:
-  explicit Desk(storage::ReportStore* store) : store_(store) {}
+  template <typename T>
+  using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+
+  Desk(storage::ReportStore* store, const PolicyHolder* policy, const common::Clock* clock,
+       DeskOptions options = DeskOptions());
+  ~Desk();
+  Desk(const Desk&) = delete;
+  Desk& operator=(const Desk&) = delete;
 
   // TriageDesk.GetReport: INVALID_ARGUMENT naming `report_id` when the id is malformed,
   // NOT_FOUND when no such report exists.
-  void GetReport(const Caller& caller, absl::string_view report_id,
-                 absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> done) const;
+  void GetReport(const Caller& caller, absl::string_view report_id, Done<v1::Report> done) const;
+
+  // The most urgent waiting report of `request.queue` (any queue when empty): IMMEDIATE
+  // first, then the earliest due time, then arrival. An empty response when none waits.
+  void ClaimNextReport(const Caller& caller, const v1::ClaimNextReportRequest& request,
+                       Done<v1::ClaimNextReportResponse> done);
+  void RenewClaim(const Caller& caller, const v1::RenewClaimRequest& request, Done<v1::Claim> done);
+  void ReleaseReport(const Caller& caller, const v1::ReleaseReportRequest& request,
+                     Done<v1::Report> done);
+  void RecordDecision(const Caller& caller, const v1::RecordDecisionRequest& request,
+                      Done<v1::Report> done);
+
+  // Puts every claim whose lease has ended back in its queue; returns how many it started.
+  // The lease keeper calls it; tests may too.
+  size_t ExpireDueClaims();
+
+  // The lease a request gets (see DeskOptions); INVALID_ARGUMENT for a negative one.
+  [[nodiscard]] absl::StatusOr<absl::Duration> LeaseFor(
+      const google::protobuf::Duration* requested) const;
 
  private:
+  // Runs `body` with report `id` held and as it now stands (or why it cannot be read).
+  // The body ends by calling Finish or Commit, which release the report.
+  void WithReport(const storage::ReportId& id,
+                  absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> body);
+  // Releases `id`, then audits and answers a refusal or a read (nothing changed).
+  template <typename T>
+  void Finish(const storage::ReportId& id, const Caller& caller, absl::StatusOr<T> result,
+              Done<T> done);
+  // OK when `caller` may act on `report`'s live claim with `claim_id`: its holder with the
+  // matching claim id, or (if `others_too`) a supervisor on anyone's. FAILED_PRECONDITION
+  // naming the state otherwise, and for a claim whose lease has ended.
+  [[nodiscard]] absl::Status MayActOnClaim(const Caller& caller, const v1::Report& report,
+                                           absl::string_view claim_id, bool others_too) const;
+  // Claims `taken` (held, out of its queue) for `caller`.
+  void Claim(const Caller& caller, const storage::QueueEntry& taken, absl::Duration lease,
+             Done<v1::ClaimNextReportResponse> done);
+  void ExpireClaim(const storage::LiveClaim& claim);
+  void KeepLeases();
+
   storage::ReportStore* const store_;
+  const PolicyHolder* const policy_;
+  const common::Clock* const clock_;
+  const DeskOptions options_;
+
+  absl::Mutex keeper_mu_;
+  bool stopping_ ABSL_GUARDED_BY(keeper_mu_) = false;
+  std::thread keeper_;
 };
 
 }  // namespace safeguarding::triage

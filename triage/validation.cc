@@ -9,9 +9,7 @@
 #include "google/rpc/error_details.pb.h"
 
 namespace safeguarding::triage {
-namespace {
 
-// Structurally valid UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -47,6 +45,8 @@ bool IsValidUtf8(absl::string_view s) {
   }
   return true;
 }
+
+namespace {
 
 bool HasControlChars(absl::string_view s, bool allow_newlines) {
   return std::any_of(s.begin(), s.end(), [&](char ch) {
@@ -226,6 +226,17 @@ absl::Status ValidateSubmitReport(const v1::SubmitReportRequest& request) {
     ValidateSubmission(request.report(), "report", v);
   }
   return v.ToStatus();
+}
+
+void ValidateText(absl::string_view field, absl::string_view text, size_t max_bytes, bool required,
+                  FieldViolations& violations) {
+  if (text.empty()) {
+    if (required) violations.Add(std::string(field), "required");
+  } else if (text.size() > max_bytes) {
+    violations.Add(std::string(field), absl::StrCat("at most ", max_bytes, " bytes"));
+  } else if (!IsValidUtf8(text)) {
+    violations.Add(std::string(field), "must be valid UTF-8");
+  }
 }
 
 }  // namespace safeguarding::triage

@@ -42,6 +42,14 @@ class FieldViolations {
 
 inline constexpr char kBadRequestTypeUrl[] = "type.googleapis.com/google.rpc.BadRequest";
 
+// Structurally valid UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(absl::string_view s);
+
+// A free-text field (a note, a reason): valid UTF-8 of at most `max_bytes`, and not empty
+// when `required`. Violations are added under `field`.
+void ValidateText(absl::string_view field, absl::string_view text, size_t max_bytes, bool required,
+                  FieldViolations& violations);
+
 // SubmitReport's request: request_id and every field of the report.
 [[nodiscard]] absl::Status ValidateSubmitReport(const v1::SubmitReportRequest& request);
 

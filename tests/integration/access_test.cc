@@ -36,6 +36,10 @@ grpc::StatusCode AdmittedCode(absl::string_view path) {
   static const auto* codes = new std::map<std::string, grpc::StatusCode, std::less<>>{
       {"ReportIntake/SubmitReport", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/GetReport", grpc::StatusCode::INVALID_ARGUMENT},
+      {"TriageDesk/ClaimNextReport", grpc::StatusCode::OK},  // nothing waits: empty answer
+      {"TriageDesk/RenewClaim", grpc::StatusCode::INVALID_ARGUMENT},
+      {"TriageDesk/ReleaseReport", grpc::StatusCode::INVALID_ARGUMENT},
+      {"TriageDesk/RecordDecision", grpc::StatusCode::INVALID_ARGUMENT},
       {"Administration/GetAuditLog", grpc::StatusCode::OK},
       {"Administration/VerifyAuditLog", grpc::StatusCode::OK},
       {"Administration/RotateEncryptionKey", grpc::StatusCode::OK},
