@@ -1,0 +1,212 @@
+// The triage desk through a real server on loopback, with a fake clock: 16 triagers
+// claiming at once never get the same report and leave none behind; a claim left to
+// expire comes back by itself while the server runs (no restart, no claim call); the
+// claim, the decision and every refusal are audited; and a restart keeps live claims.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
+#include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "services/server.h"
+#include "tests/support/sample_reports.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_credentials.h"
+#include "tests/support/test_server.h"
+
+namespace safeguarding {
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+class DeskServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    services::ServerOptions options =
+        testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path());
+    options.clock = &clock_;
+    auto server = services::TriageServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    intake_ = v1::ReportIntake::NewStub(channel_);
+    desk_ = v1::TriageDesk::NewStub(channel_);
+    admin_ = v1::Administration::NewStub(channel_);
+  }
+
+  std::string Submit(int n) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
+    v1::SubmitReportResponse response;
+    grpc::Status status =
+        intake_->SubmitReport(&context, testing::ValidRequest(absl::StrCat("r", n)), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.report_id();
+  }
+
+  grpc::Status Claim(const std::string& token, v1::ClaimNextReportResponse* response,
+                     int64_t lease_seconds = 0) {
+    grpc::ClientContext context;
+    testing::Authorize(context, token);
+    v1::ClaimNextReportRequest request;
+    if (lease_seconds > 0) request.mutable_lease()->set_seconds(lease_seconds);
+    return desk_->ClaimNextReport(&context, request, response);
+  }
+
+  v1::Report Get(const std::string& id) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_SUPERVISOR));
+    v1::GetReportRequest request;
+    request.set_report_id(id);
+    v1::Report report;
+    grpc::Status status = desk_->GetReport(&context, request, &report);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return report;
+  }
+
+  std::vector<v1::AuditEntry> AuditOf(const std::string& report_id) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_ADMIN));
+    v1::GetAuditLogRequest request;
+    request.set_report_id(report_id);
+    request.set_page_size(100);
+    v1::GetAuditLogResponse response;
+    EXPECT_TRUE(admin_->GetAuditLog(&context, request, &response).ok());
+    return {response.entries().begin(), response.entries().end()};
+  }
+
+  testing::TempDir dir_;
+  testing::TestCredentials credentials_{dir_.Sub("credentials")};
+  common::FakeClock clock_{absl::FromUnixSeconds(1774256400)};
+  std::unique_ptr<services::TriageServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ReportIntake::Stub> intake_;
+  std::unique_ptr<v1::TriageDesk::Stub> desk_;
+  std::unique_ptr<v1::Administration::Stub> admin_;
+};
+
+TEST_F(DeskServerTest, SixteenTriagersClaimingAtOnceNeverGetTheSameReportAndLeaveNoneBehind) {
+  constexpr int kReports = 400, kTriagers = 16;
+  std::set<std::string> submitted;
+  for (int i = 0; i < kReports; ++i) {
+    clock_.Advance(absl::Milliseconds(1));
+    submitted.insert(Submit(i));
+  }
+  ASSERT_EQ(submitted.size(), static_cast<size_t>(kReports));
+  std::mutex mu;
+  std::multiset<std::string> claimed;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> triagers;
+  for (int t = 0; t < kTriagers; ++t) {
+    triagers.emplace_back([&] {
+      // Each its own channel, as separate desks would be.
+      auto desk = v1::TriageDesk::NewStub(
+          grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+      for (;;) {
+        grpc::ClientContext context;
+        testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+        v1::ClaimNextReportResponse response;
+        grpc::Status status =
+            desk->ClaimNextReport(&context, v1::ClaimNextReportRequest(), &response);
+        if (!status.ok()) {
+          ++errors;
+          return;
+        }
+        if (!response.has_report()) return;  // none left
+        std::lock_guard<std::mutex> lock(mu);
+        claimed.insert(response.report().id());
+      }
+    });
+  }
+  for (std::thread& t : triagers) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kReports));
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()), submitted)
+      << "each report exactly once";
+}
+
+TEST_F(DeskServerTest, AClaimLeftToExpireComesBackByItselfWhileTheServerRuns) {
+  const std::string id = Submit(1);
+  v1::ClaimNextReportResponse claim;
+  ASSERT_TRUE(Claim(credentials_.token(v1::ROLE_TRIAGER), &claim, 60).ok());
+  ASSERT_EQ(claim.report().id(), id);
+  EXPECT_EQ(Get(id).state(), v1::REPORT_STATE_CLAIMED);
+  EXPECT_EQ(Get(id).claim().holder(), "triager-1");
+  clock_.Advance(absl::Seconds(61));
+  // Nobody calls anything but GetReport: the lease keeper puts it back.
+  const absl::Time deadline = absl::Now() + absl::Seconds(1);
+  while (Get(id).state() != v1::REPORT_STATE_QUEUED && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(Get(id).state(), v1::REPORT_STATE_QUEUED);
+  v1::ClaimNextReportResponse again;
+  ASSERT_TRUE(Claim(credentials_.token(v1::ROLE_SUPERVISOR), &again).ok());
+  EXPECT_EQ(again.report().id(), id);
+}
+
+TEST_F(DeskServerTest, ClaimsAndDecisionsAreAuditedAndSurviveARestart) {
+  const std::string decided = Submit(1);
+  clock_.Advance(absl::Milliseconds(1));
+  const std::string kept = Submit(2);
+  v1::ClaimNextReportResponse first, second;
+  ASSERT_TRUE(Claim(credentials_.token(v1::ROLE_TRIAGER), &first).ok());
+  ASSERT_TRUE(Claim(credentials_.token(v1::ROLE_TRIAGER), &second).ok());
+  ASSERT_EQ(first.report().id(), decided);
+  {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+    v1::RecordDecisionRequest request;
+    request.set_report_id(decided);
+    request.set_claim_id(first.claim().claim_id());
+    request.set_outcome(v1::OUTCOME_ADVICE_GIVEN);
+    request.set_note("spoke to the parent");
+    v1::Report report;
+    ASSERT_TRUE(desk_->RecordDecision(&context, request, &report).ok());
+    EXPECT_EQ(report.state(), v1::REPORT_STATE_CLOSED);
+  }
+  {
+    grpc::ClientContext context;  // a decision on a closed report: refused and audited
+    testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+    v1::RecordDecisionRequest request;
+    request.set_report_id(decided);
+    request.set_claim_id(first.claim().claim_id());
+    request.set_outcome(v1::OUTCOME_ADVICE_GIVEN);
+    v1::Report report;
+    EXPECT_EQ(desk_->RecordDecision(&context, request, &report).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  std::vector<std::string> methods;
+  std::vector<int> codes;
+  for (const v1::AuditEntry& e : AuditOf(decided)) {
+    methods.push_back(e.method().substr(e.method().rfind('/') + 1));
+    codes.push_back(e.result_code());
+  }
+  EXPECT_THAT(methods, ::testing::ElementsAre("SubmitReport", "ClaimNextReport", "RecordDecision",
+                                              "RecordDecision"));
+  EXPECT_THAT(codes, ::testing::ElementsAre(0, 0, 0, grpc::StatusCode::FAILED_PRECONDITION));
+
+  server_.reset();
+  StartServer();
+  EXPECT_EQ(Get(decided).state(), v1::REPORT_STATE_CLOSED);
+  EXPECT_EQ(Get(decided).outcome(), v1::OUTCOME_ADVICE_GIVEN);
+  EXPECT_EQ(Get(kept).state(), v1::REPORT_STATE_CLAIMED);
+  grpc::ClientContext context;
+  testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+  v1::RenewClaimRequest renew;
+  renew.set_report_id(kept);
+  renew.set_claim_id(second.claim().claim_id());
+  v1::Claim renewed;
+  EXPECT_TRUE(desk_->RenewClaim(&context, renew, &renewed).ok());
+}
+
+}  // namespace
+}  // namespace safeguarding
