@@ -30,9 +30,16 @@ grpc::ServerUnaryReactor* TriageDeskService::GetReport(grpc::CallbackServerConte
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ListQueues(grpc::CallbackServerContext* context,
-                                                        const v1::ListQueuesRequest*,
-                                                        v1::ListQueuesResponse*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+                                                        const v1::ListQueuesRequest* request,
+                                                        v1::ListQueuesResponse* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        (void)request;
+        desk_->ListQueues(caller, ReplyTo(reactor, kRpc, response));
+      },
+      "");
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ClaimNextReport(
@@ -90,20 +97,39 @@ grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::Reprioritise(grpc::CallbackServerContext* context,
-                                                          const v1::ReprioritiseRequest*,
-                                                          v1::Report*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+                                                          const v1::ReprioritiseRequest* request,
+                                                          v1::Report* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->Reprioritise(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      request->report_id());
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::AddNote(grpc::CallbackServerContext* context,
-                                                     const v1::AddNoteRequest*, v1::ReportEvent*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+                                                     const v1::AddNoteRequest* request,
+                                                     v1::ReportEvent* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->AddNote(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      request->report_id());
 }
 
-grpc::ServerUnaryReactor* TriageDeskService::GetReportHistory(grpc::CallbackServerContext* context,
-                                                              const v1::GetReportHistoryRequest*,
-                                                              v1::GetReportHistoryResponse*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+grpc::ServerUnaryReactor* TriageDeskService::GetReportHistory(
+    grpc::CallbackServerContext* context, const v1::GetReportHistoryRequest* request,
+    v1::GetReportHistoryResponse* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(
+      *guard_, context, kRpc,
+      [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        desk_->GetReportHistory(caller, *request, ReplyTo(reactor, kRpc, response));
+      },
+      request->report_id());
 }
 
 grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(

@@ -457,6 +457,185 @@ void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest&
   });
 }
 
+absl::Status Desk::MayChange(const Caller& caller, const v1::Report& report,
+                             bool closed_too) const {
+  if (report.state() == v1::REPORT_STATE_CLOSED && !closed_too) {
+    return absl::FailedPreconditionError(absl::StrCat("report ", report.id(), " is CLOSED"));
+  }
+  if (report.state() == v1::REPORT_STATE_CLAIMED && caller.role != v1::ROLE_SUPERVISOR &&
+      report.claim().holder() != caller.principal) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("report ", report.id(), " is CLAIMED by ", report.claim().holder()));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The report to change, or what is wrong with the request (after the change's own fields).
+[[nodiscard]] absl::StatusOr<ReportId> CheckReportId(absl::string_view report_id,
+                                                     FieldViolations& v) {
+  std::optional<ReportId> id = ReportId::Parse(report_id);
+  if (!id) v.Add("report_id", kReportIdRule);
+  if (!v.empty()) return v.ToStatus();
+  return *id;
+}
+
+}  // namespace
+
+void Desk::Reprioritise(const Caller& caller, const v1::ReprioritiseRequest& request,
+                        Done<v1::Report> done) {
+  FieldViolations v;
+  if (request.priority() < v1::PRIORITY_IMMEDIATE || request.priority() > v1::PRIORITY_ROUTINE) {
+    v.Add("priority", "required: PRIORITY_IMMEDIATE, _URGENT, _STANDARD or _ROUTINE");
+  }
+  ValidateText("reason", request.reason(), kMaxReasonBytes, /*required=*/true, v);
+  absl::StatusOr<ReportId> id = CheckReportId(request.report_id(), v);
+  if (!id.ok()) {
+    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
+                  absl::StatusOr<v1::Report>(id.status()), std::move(done));
+    return;
+  }
+  WithReport(*id, [this, caller, request, id = *id,
+                   done = std::move(done)](absl::StatusOr<v1::Report> report) mutable {
+    absl::Status allowed =
+        report.ok() ? MayChange(caller, *report, /*closed_too=*/false) : report.status();
+    if (allowed.ok() && report->triage().priority() == request.priority()) {
+      allowed = absl::FailedPreconditionError(
+          absl::StrCat("report ", report->id(), " is ", StateName(report->state()), " and already ",
+                       v1::Priority_Name(request.priority())));
+    }
+    if (!allowed.ok()) {
+      return Finish(id, caller, absl::StatusOr<v1::Report>(allowed), std::move(done));
+    }
+    const absl::Time now = clock_->Now();
+    v1::Report& next = *report;
+    const QueueEntry before = EntryOf(id, next);
+    const v1::Priority previous = next.triage().priority();
+    next.mutable_triage()->set_priority(request.priority());
+    const absl::Time received =
+        absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(next.received_time()));
+    *next.mutable_triage()->mutable_due_time() =
+        Timestamp(policy_->Get()->DueTime(request.priority(), received));
+    next.set_event_count(next.event_count() + 1);
+    ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    v1::ReportEvent event =
+        EventOf(next, now, v1::REPORT_EVENT_TYPE_REPRIORITISED, caller.principal);
+    event.set_text(request.reason());
+    event.set_previous_priority(previous);
+    change.events.push_back(std::move(event));
+    const QueueEntry after = EntryOf(id, next);
+    std::optional<LiveClaim> live = store_->queue().FindClaim(id);
+    if (next.state() == v1::REPORT_STATE_QUEUED) {
+      QueueIndex::Remove(change.index_writes, before);
+      QueueIndex::Add(change.index_writes, after);
+    } else if (live) {
+      live->entry = after;  // its place when it comes back
+      QueueIndex::PutClaim(change.index_writes, *live);
+    }
+    change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+    QueueIndex* queue = &store_->queue();
+    const bool waiting = next.state() == v1::REPORT_STATE_QUEUED;
+    CommitChange<v1::Report>(
+        store_, std::move(change),
+        [queue, waiting, after, live](bool durable) {
+          if (!durable) return;
+          if (waiting) queue->ApplyWaiting(after);
+          if (!waiting && live) queue->ApplyClaim(*live);
+        },
+        Shown(next), std::move(done));
+  });
+}
+
+void Desk::AddNote(const Caller& caller, const v1::AddNoteRequest& request,
+                   Done<v1::ReportEvent> done) {
+  FieldViolations v;
+  ValidateText("text", request.text(), kMaxNoteBytes, /*required=*/true, v);
+  absl::StatusOr<ReportId> id = CheckReportId(request.report_id(), v);
+  if (!id.ok()) {
+    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
+                  absl::StatusOr<v1::ReportEvent>(id.status()), std::move(done));
+    return;
+  }
+  WithReport(*id, [this, caller, request, id = *id,
+                   done = std::move(done)](absl::StatusOr<v1::Report> report) mutable {
+    absl::Status allowed =
+        report.ok() ? MayChange(caller, *report, /*closed_too=*/true) : report.status();
+    if (!allowed.ok()) {
+      return Finish(id, caller, absl::StatusOr<v1::ReportEvent>(allowed), std::move(done));
+    }
+    v1::Report& next = *report;
+    next.set_event_count(next.event_count() + 1);
+    ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    v1::ReportEvent event =
+        EventOf(next, clock_->Now(), v1::REPORT_EVENT_TYPE_NOTE_ADDED, caller.principal);
+    event.set_text(request.text());
+    change.events.push_back(event);
+    change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+    CommitChange<v1::ReportEvent>(
+        store_, std::move(change), [](bool) {}, std::move(event), std::move(done));
+  });
+}
+
+void Desk::GetReportHistory(const Caller& caller, const v1::GetReportHistoryRequest& request,
+                            Done<v1::GetReportHistoryResponse> done) {
+  FieldViolations v;
+  absl::StatusOr<ReportId> id = CheckReportId(request.report_id(), v);
+  absl::StatusOr<v1::GetReportHistoryResponse> result;
+  if (!id.ok()) {
+    result = id.status();
+  } else {
+    // NOT_FOUND for a report that does not exist, rather than an empty history.
+    absl::StatusOr<v1::Report> report = store_->reports().Read(*id);
+    absl::StatusOr<std::vector<v1::ReportEvent>> events =
+        report.ok() ? store_->reports().ReadEvents(*id)
+                    : absl::StatusOr<std::vector<v1::ReportEvent>>(report.status());
+    if (events.ok()) {
+      v1::GetReportHistoryResponse response;
+      for (v1::ReportEvent& e : *events) *response.add_events() = std::move(e);
+      result = std::move(response);
+    } else {
+      result = events.status();
+    }
+  }
+  FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()), std::move(result),
+                std::move(done));
+}
+
+std::vector<v1::QueueSummary> Desk::Summaries(const std::vector<std::string>& queues) const {
+  const absl::Time now = clock_->Now();
+  std::vector<storage::QueueCounts> counts =
+      store_->queue().Counts(policy_->Get()->queues(), Micros(now));
+  std::vector<v1::QueueSummary> out;
+  for (const storage::QueueCounts& c : counts) {
+    if (!queues.empty() && std::find(queues.begin(), queues.end(), c.queue) == queues.end()) {
+      continue;
+    }
+    v1::QueueSummary& summary = out.emplace_back();
+    summary.set_queue(c.queue);
+    summary.set_depth(c.waiting);
+    for (int p = v1::PRIORITY_IMMEDIATE; p <= v1::PRIORITY_ROUTINE; ++p) {
+      v1::PriorityDepth* depth = summary.add_by_priority();
+      depth->set_priority(static_cast<v1::Priority>(p));
+      depth->set_depth(c.waiting_by_tier[p]);
+    }
+    summary.set_claimed(c.claimed);
+    if (c.oldest_waiting) {
+      const absl::Duration wait = std::max(absl::ZeroDuration(), now - c.oldest_waiting->time());
+      summary.mutable_oldest_wait()->set_seconds(absl::ToInt64Seconds(wait));
+    }
+    summary.set_sla_breaches(c.past_due);
+  }
+  return out;
+}
+
+void Desk::ListQueues(const Caller& caller, Done<v1::ListQueuesResponse> done) const {
+  v1::ListQueuesResponse response;
+  for (v1::QueueSummary& s : Summaries({})) *response.add_queues() = std::move(s);
+  FinishAudited(store_->audit(), caller, "", absl::StatusOr<v1::ListQueuesResponse>(response),
+                std::move(done));
+}
+
 size_t Desk::ExpireDueClaims() {
   std::vector<LiveClaim> expired =
       store_->queue().TakeExpired(Micros(clock_->Now()), kExpiriesPerPass);

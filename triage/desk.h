@@ -72,6 +72,24 @@ class Desk {
   void RecordDecision(const Caller& caller, const v1::RecordDecisionRequest& request,
                       Done<v1::Report> done);
 
+  // A new priority with a reason: the due time is recomputed (received time + the SLA of
+  // the new priority) and the report takes its new place. A triager may change a waiting
+  // report or one they hold; a supervisor any open report.
+  void Reprioritise(const Caller& caller, const v1::ReprioritiseRequest& request,
+                    Done<v1::Report> done);
+  // A note in the report's history (sealed at rest). A triager may add one to a report
+  // that is waiting, closed, or held by them; a supervisor to any.
+  void AddNote(const Caller& caller, const v1::AddNoteRequest& request, Done<v1::ReportEvent> done);
+  // Every event of the report, oldest first, with their texts; answered once the read is
+  // on record.
+  void GetReportHistory(const Caller& caller, const v1::GetReportHistoryRequest& request,
+                        Done<v1::GetReportHistoryResponse> done);
+  // Per queue (the policy's, then any other with reports): waiting reports per priority,
+  // claimed ones, the oldest wait and how many are past due.
+  void ListQueues(const Caller& caller, Done<v1::ListQueuesResponse> done) const;
+  // The same summaries, for `queues` (all when empty), as WatchQueues sends them.
+  std::vector<v1::QueueSummary> Summaries(const std::vector<std::string>& queues) const;
+
   // Puts every claim whose lease has ended back in its queue; returns how many it started.
   // The lease keeper calls it; tests may too.
   size_t ExpireDueClaims();
@@ -97,6 +115,10 @@ class Desk {
   // Claims `taken` (held, out of its queue) for `caller`.
   void Claim(const Caller& caller, const storage::QueueEntry& taken, absl::Duration lease,
              Done<v1::ClaimNextReportResponse> done);
+  // OK when `caller` may change `report` without a claim id: it is open, and not held by
+  // someone else (unless the caller is a supervisor). `closed_too` allows closed reports.
+  [[nodiscard]] absl::Status MayChange(const Caller& caller, const v1::Report& report,
+                                       bool closed_too) const;
   void ExpireClaim(const storage::LiveClaim& claim);
   void KeepLeases();
 

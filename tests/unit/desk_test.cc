@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
+#include "storage/key_encoding.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
@@ -138,6 +140,34 @@ class DeskTest : public ::testing::Test {
     request.set_duplicate_of(duplicate_of);
     Answer<v1::Report> answer;
     desk_->RecordDecision(who, request, answer.Callback());
+    return answer.Get();
+  }
+  absl::StatusOr<v1::Report> Reprioritise(const Caller& who, const std::string& report_id,
+                                          v1::Priority priority,
+                                          const std::string& reason = "the child is 9, not 13") {
+    v1::ReprioritiseRequest request;
+    request.set_report_id(report_id);
+    request.set_priority(priority);
+    request.set_reason(reason);
+    Answer<v1::Report> answer;
+    desk_->Reprioritise(who, request, answer.Callback());
+    return answer.Get();
+  }
+  absl::StatusOr<v1::ReportEvent> Note(const Caller& who, const std::string& report_id,
+                                       const std::string& text) {
+    v1::AddNoteRequest request;
+    request.set_report_id(report_id);
+    request.set_text(text);
+    Answer<v1::ReportEvent> answer;
+    desk_->AddNote(who, request, answer.Callback());
+    return answer.Get();
+  }
+  absl::StatusOr<v1::GetReportHistoryResponse> HistoryOf(const Caller& who,
+                                                         const std::string& report_id) {
+    v1::GetReportHistoryRequest request;
+    request.set_report_id(report_id);
+    Answer<v1::GetReportHistoryResponse> answer;
+    desk_->GetReportHistory(who, request, answer.Callback());
     return answer.Get();
   }
   v1::Report Read(const std::string& report_id) {
@@ -415,6 +445,117 @@ TEST_F(DeskTest, ClaimsSurviveARestartAndAnExpiredOneComesBack) {
   EXPECT_EQ(ClaimId(bob_), short_lease);
 }
 
+TEST_F(DeskTest, ReprioritisingRecomputesTheDueTimeAndThePlaceInTheQueue) {
+  const std::string first = Submit(Standard);
+  const std::string second = Submit(Standard);
+  EXPECT_EQ(Reprioritise(alice_, second, v1::PRIORITY_URGENT, "").status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a reason is required";
+  EXPECT_EQ(Reprioritise(alice_, second, v1::PRIORITY_STANDARD).status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "already STANDARD";
+  auto changed = Reprioritise(alice_, second, v1::PRIORITY_URGENT);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->triage().priority(), v1::PRIORITY_URGENT);
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(changed->triage().due_time()),
+            TimeUtil::TimestampToMicroseconds(changed->received_time()) +
+                absl::ToInt64Microseconds(absl::Hours(4)));
+  const v1::ReportEvent event = History(second).back();
+  EXPECT_EQ(event.type(), v1::REPORT_EVENT_TYPE_REPRIORITISED);
+  EXPECT_EQ(event.previous_priority(), v1::PRIORITY_STANDARD);
+  EXPECT_EQ(event.priority(), v1::PRIORITY_URGENT);
+  EXPECT_EQ(event.text(), "the child is 9, not 13");
+  EXPECT_EQ(ClaimId(bob_), second) << "due sooner now";
+  EXPECT_EQ(ClaimId(bob_), first);
+}
+
+TEST_F(DeskTest, AReprioritisedClaimKeepsItsNewPlaceWhenItComesBack) {
+  const std::string first = Submit(Standard);
+  const std::string second = Submit(Standard);
+  auto mine = Claim(alice_);
+  ASSERT_EQ(mine->report().id(), first);
+  auto theirs = Claim(bob_);
+  ASSERT_EQ(theirs->report().id(), second);
+  EXPECT_EQ(Reprioritise(alice_, second, v1::PRIORITY_URGENT).status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "bob holds it";
+  EXPECT_TRUE(Reprioritise(sam_, second, v1::PRIORITY_IMMEDIATE).ok()) << "a supervisor may";
+  EXPECT_TRUE(Reprioritise(alice_, first, v1::PRIORITY_ROUTINE).ok()) << "her own claim";
+  ASSERT_TRUE(Release(alice_, first, mine->claim().claim_id()).ok());
+  ASSERT_TRUE(Release(bob_, second, theirs->claim().claim_id()).ok());
+  EXPECT_EQ(ClaimId(alice_), second) << "IMMEDIATE first";
+  EXPECT_EQ(Read(first).triage().priority(), v1::PRIORITY_ROUTINE);
+}
+
+TEST_F(DeskTest, NotesAreSealedAtRestAndShownInTheHistory) {
+  const std::string id = Submit(Standard);
+  EXPECT_EQ(Note(alice_, id, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Note(alice_, ReportId::Generate(clock_.Now()).ToString(), "x").status().code(),
+            absl::StatusCode::kNotFound);
+  auto note = Note(alice_, id, "rang the school: the DSL knows the family");
+  ASSERT_TRUE(note.ok()) << note.status();
+  EXPECT_EQ(note->type(), v1::REPORT_EVENT_TYPE_NOTE_ADDED);
+  EXPECT_EQ(note->sequence(), 2u);
+  std::string raw;
+  ASSERT_TRUE(store_->engine()
+                  .db()
+                  ->Get(rocksdb::ReadOptions(),
+                        store_->engine().handle(storage::ColumnFamily::kEvents),
+                        storage::EventKey(*ReportId::Parse(id), 2), &raw)
+                  .ok());
+  EXPECT_EQ(raw.find("the DSL knows"), std::string::npos) << "sealed at rest";
+
+  auto claim = Claim(bob_);
+  ASSERT_TRUE(claim.ok());
+  EXPECT_EQ(Note(alice_, id, "me too").status().code(), absl::StatusCode::kFailedPrecondition)
+      << "bob holds it";
+  ASSERT_TRUE(Decide(bob_, id, claim->claim().claim_id()).ok());
+  EXPECT_TRUE(Note(alice_, id, "the family moved away").ok()) << "a closed report takes notes";
+
+  auto history = HistoryOf(sam_, id);
+  ASSERT_TRUE(history.ok()) << history.status();
+  std::vector<v1::ReportEventType> types;
+  for (const auto& e : history->events()) types.push_back(e.type());
+  EXPECT_THAT(types,
+              ElementsAreArray({v1::REPORT_EVENT_TYPE_SUBMITTED, v1::REPORT_EVENT_TYPE_NOTE_ADDED,
+                                v1::REPORT_EVENT_TYPE_CLAIMED, v1::REPORT_EVENT_TYPE_DECIDED,
+                                v1::REPORT_EVENT_TYPE_NOTE_ADDED}));
+  EXPECT_EQ(history->events(1).text(), "rang the school: the DSL knows the family");
+  EXPECT_EQ(history->events(4).actor(), "alice");
+  EXPECT_EQ(HistoryOf(sam_, ReportId::Generate(clock_.Now()).ToString()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(HistoryOf(sam_, "nope").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(DeskTest, QueueSummariesCountPrioritiesClaimsTheOldestWaitAndWhatIsPastDue) {
+  const std::string urgent = Submit(Urgent);  // child queue, due 4h
+  clock_.Advance(absl::Minutes(10));
+  Submit(Standard);
+  Submit(Standard);
+  Submit(FromParent);
+  Submit(Immediate);  // immediate queue, due 1h
+  ASSERT_EQ(ClaimId(alice_, "child"), urgent);
+  clock_.Advance(absl::Minutes(90));  // the IMMEDIATE report is past due
+  Answer<v1::ListQueuesResponse> answer;
+  desk_->ListQueues(alice_, answer.Callback());
+  absl::StatusOr<v1::ListQueuesResponse> queues = answer.Get();
+  ASSERT_TRUE(queues.ok()) << queues.status();
+  std::map<std::string, v1::QueueSummary> by_name;
+  for (const auto& q : queues->queues()) by_name[q.queue()] = q;
+  ASSERT_EQ(by_name.size(), 4u) << "every queue of the policy, empty ones too";
+  const v1::QueueSummary& child = by_name["child"];
+  EXPECT_EQ(child.depth(), 2u);
+  EXPECT_EQ(child.claimed(), 1u);
+  EXPECT_EQ(child.by_priority(2).priority(), v1::PRIORITY_STANDARD);
+  EXPECT_EQ(child.by_priority(2).depth(), 2u);
+  EXPECT_EQ(child.oldest_wait().seconds(), 90 * 60);
+  EXPECT_EQ(child.sla_breaches(), 0u);
+  EXPECT_EQ(by_name["immediate"].depth(), 1u);
+  EXPECT_EQ(by_name["immediate"].sla_breaches(), 1u);
+  EXPECT_EQ(by_name["parent-carer"].depth(), 1u);
+  EXPECT_EQ(by_name["professional"].depth(), 0u);
+}
+
 // The index against a scan of storage: every QUEUED report waits in its place, every
 // CLAIMED one has its claim, nothing else is in either, and the queue and claims
 // families say the same.
@@ -484,8 +625,11 @@ TEST_F(DeskTest, AfterThousandsOfRandomOperationsTheIndexAgreesWithStorage) {
         }
         const size_t which = random() % mine.size();
         const v1::Claim claim = mine[which];
-        if (pick < 6) {
+        if (pick < 5) {
           (void)Renew(me, claim, absl::Minutes(1 + random() % 5));
+        } else if (pick < 6) {
+          (void)Reprioritise(me, claim.report_id(), static_cast<v1::Priority>(1 + random() % 4));
+          (void)Note(me, claim.report_id(), "a note");
         } else if (pick < 8) {
           (void)Release(me, claim.report_id(), claim.claim_id());
           mine.erase(mine.begin() + which);
