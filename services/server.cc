@@ -177,10 +177,13 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
       options_.policy_file.empty() ? "the shipped file (built in)" : options_.policy_file);
   policy_ = std::make_unique<triage::PolicyHolder>(std::move(policy));
   intake_ = std::make_unique<triage::Intake>(store_.get(), policy_.get(), clock);
-  desk_ =
-      std::make_unique<triage::Desk>(store_.get(), policy_.get(), clock,
-                                     triage::DeskOptions{.default_lease = options_.claim_lease,
-                                                         .max_lease = options_.max_claim_lease});
+  desk_ = std::make_unique<triage::Desk>(
+      store_.get(), policy_.get(), clock,
+      triage::DeskOptions{.default_lease = options_.claim_lease,
+                          .max_lease = options_.max_claim_lease,
+                          .report_problem = [](const std::string& what) {
+                            Log(Severity::kError, "triage desk: %s", what);
+                          }});
   administration_ = std::make_unique<triage::Administration>(store_.get());
   limiter_ = std::make_unique<RateLimiter>(clock, options_.rate_limit_per_second,
                                            options_.rate_limit_burst);

@@ -9,6 +9,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/snapshot.h"
+#include "rocksdb/write_batch.h"
 #include "storage/key_encoding.h"
 #include "storage/key_ring.h"
 #include "storage/rocksdb_status.h"
@@ -323,6 +324,7 @@ absl::StatusOr<AuditPage> AuditTrail::Read(const AuditQuery& query) const {
   }
   const size_t page_size = std::clamp<size_t>(query.page_size, 1, kMaxAuditPage);
 
+  if (!query.report_id.empty()) return ReadByReport(query, start_key, page_size);
   AuditPage page;
   size_t scanned = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
@@ -345,6 +347,74 @@ absl::StatusOr<AuditPage> AuditTrail::Read(const AuditQuery& query) const {
   }
   if (!it->status().ok()) return FromRocksDb(it->status(), "read audit log");
   return page;
+}
+
+absl::StatusOr<AuditPage> AuditTrail::ReadByReport(const AuditQuery& query,
+                                                   const std::string& start_key,
+                                                   size_t page_size) const {
+  const std::string prefix = AuditByReportPrefix(query.report_id);
+  AuditPage page;
+  rocksdb::ColumnFamilyHandle* index = engine_.handle(ColumnFamily::kAuditByReport);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index));
+  for (it->Seek(prefix + start_key); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string audit_key = it->key().ToString().substr(prefix.size());
+    std::optional<AuditKeyParts> parts = ParseAuditKey(audit_key);
+    if (!parts) return absl::DataLossError("malformed audit index key");
+    if (query.end && parts->time_micros >= absl::ToUnixMicros(*query.end)) break;
+    if (page.entries.size() == page_size) {
+      page.next_page_token = absl::BytesToHexString(audit_key);
+      break;
+    }
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), audit_, audit_key, &value);
+    if (s.IsNotFound()) continue;  // an index entry without its entry: verify-audit reports it
+    if (!s.ok()) return FromRocksDb(s, "read audit entry");
+    v1::AuditEntry entry;
+    if (!entry.ParseFromString(value)) return absl::DataLossError("malformed audit entry");
+    if (entry.report_id() != query.report_id) continue;
+    if (!query.principal.empty() && entry.principal() != query.principal) continue;
+    page.entries.push_back(std::move(entry));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "read audit index");
+  return page;
+}
+
+absl::Status AuditTrail::BuildReportIndex() {
+  static constexpr char kIndexedKey[] = "audit_by_report_indexed";
+  std::string marker;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kIndexedKey, &marker);
+  if (s.ok()) return absl::OkStatus();
+  if (!s.IsNotFound()) return FromRocksDb(s, "read audit index marker");
+  // A trail written before the index existed: index it once (idempotent if interrupted).
+  rocksdb::ColumnFamilyHandle* index = engine_.handle(ColumnFamily::kAuditByReport);
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), audit_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::AuditEntry entry;
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) ||
+        entry.report_id().empty()) {
+      continue;  // undecodable entries are verify-audit's to report
+    }
+    if (rocksdb::Status put =
+            batch.Put(index, AuditByReportKey(entry.report_id(), it->key().ToString()), "");
+        !put.ok()) {
+      return FromRocksDb(put, "index audit trail");
+    }
+    if (batch.Count() >= 10000) {
+      if (absl::Status w = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "index audit");
+          !w.ok()) {
+        return w;
+      }
+      batch.Clear();
+    }
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "index audit trail");
+  if (rocksdb::Status put = batch.Put(meta_, kIndexedKey, "1"); !put.ok()) {
+    return FromRocksDb(put, "index audit trail");
+  }
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return FromRocksDb(db_->Write(synced, &batch), "index audit trail");
 }
 
 absl::StatusOr<AuditVerification> AuditTrail::Verify(std::vector<AuditAnchorPoint> anchors) const {

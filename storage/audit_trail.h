@@ -104,8 +104,14 @@ class AuditTrail {
   };
   [[nodiscard]] absl::StatusOr<AuditOpenPlan> PlanOpen(const OpenContext& context) const;
 
-  // Reads the trail in time order. INVALID_ARGUMENT for a malformed page token.
+  // Reads the trail in time order. INVALID_ARGUMENT for a malformed page token. Filtered
+  // by report, it reads the audit_by_report index (written in the same batch as each
+  // entry), not the whole trail.
   [[nodiscard]] absl::StatusOr<AuditPage> Read(const AuditQuery& query) const;
+
+  // Indexes by report a trail written before the index existed (once; a marker in meta
+  // says it is done). Before the committer starts.
+  [[nodiscard]] absl::Status BuildReportIndex();
 
   // Walks the whole trail: links, keyed hashes, key changes and their digests, recorded
   // breaks, the signed head, and each anchor.
@@ -127,6 +133,9 @@ class AuditTrail {
     std::optional<v1::AuditEntry> entry;  // nullopt if undecodable
   };
 
+  [[nodiscard]] absl::StatusOr<AuditPage> ReadByReport(const AuditQuery& query,
+                                                       const std::string& start_key,
+                                                       size_t page_size) const;
   // Feeds every entry of `snapshot` to `verifier`; false if a record cannot be decoded
   // (the verifier has then recorded why).
   [[nodiscard]] absl::StatusOr<bool> Walk(const rocksdb::Snapshot* snapshot,

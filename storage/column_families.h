@@ -9,22 +9,24 @@
 namespace safeguarding::storage {
 
 enum class ColumnFamily : int {
-  kReports = 0,   // report id -> Report
-  kEvents = 1,    // report id + sequence -> ReportEvent
-  kQueue = 2,     // queue, tier, due time, report id -> "" (ordered claim index)
-  kRequests = 3,  // caller scope + request id -> fingerprint + first response
-  kCounters = 4,  // statistics buckets -> uint64 (merge operator)
-  kAudit = 5,     // time + sequence -> audit entry
-  kMeta = 6,      // schema version and other store-wide facts
-  kWorkflow = 7,  // report id -> the report's workflow record (state, claim, outcome, ...)
-  kClaims = 8,    // report id -> its live claim (only claimed reports)
+  kReports = 0,        // report id -> Report
+  kEvents = 1,         // report id + sequence -> ReportEvent
+  kQueue = 2,          // queue, tier, due time, report id -> "" (ordered claim index)
+  kRequests = 3,       // caller scope + request id -> fingerprint + first response
+  kCounters = 4,       // statistics buckets -> uint64 (merge operator)
+  kAudit = 5,          // time + sequence -> audit entry
+  kMeta = 6,           // schema version and other store-wide facts
+  kWorkflow = 7,       // report id -> the report's workflow record (state, claim, outcome, ...)
+  kClaims = 8,         // report id -> its live claim (only claimed reports)
+  kAuditByReport = 9,  // report id (as the entry names it) + audit key -> "" (index)
 };
 
-inline constexpr int kColumnFamilyCount = 9;
+inline constexpr int kColumnFamilyCount = 10;
 
 // RocksDB names; "default" is RocksDB's own family and is left empty.
 inline constexpr std::array<std::string_view, kColumnFamilyCount> kColumnFamilyNames = {
-    "reports", "events", "queue", "requests", "counters", "audit", "meta", "workflow", "claims"};
+    "reports", "events", "queue",    "requests", "counters",
+    "audit",   "meta",   "workflow", "claims",   "audit_by_report"};
 
 }  // namespace safeguarding::storage
 

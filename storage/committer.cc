@@ -75,10 +75,15 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
       entry.set_previous_hash(head.hash);
       head.hash = AuditEntryHash(entry, chain_key_);
       entry.set_hash(head.hash);
-      rocksdb::Status s =
-          batch.Put(handles_[static_cast<int>(ColumnFamily::kAudit)],
-                    AuditKey(head.time_micros, head.sequence), entry.SerializeAsString());
+      const std::string key = AuditKey(head.time_micros, head.sequence);
+      rocksdb::Status s = batch.Put(handles_[static_cast<int>(ColumnFamily::kAudit)], key,
+                                    entry.SerializeAsString());
       if (!s.ok()) return s;
+      if (!entry.report_id().empty()) {  // "who has read or changed this report?"
+        s = batch.Put(handles_[static_cast<int>(ColumnFamily::kAuditByReport)],
+                      AuditByReportKey(entry.report_id(), key), "");
+        if (!s.ok()) return s;
+      }
       audited = true;
     }
     for (const Mutation::Write& w : p.mutation.writes()) {

@@ -51,7 +51,11 @@ absl::StatusOr<v1::ReportEvent> OpenEvent(absl::string_view value, absl::string_
                                           const KeyRing& keys) {
   v1::ReportEvent event;
   if (value.empty() || value[0] != kSealedFormat) {
-    if (!event.ParseFromArray(value.data(), static_cast<int>(value.size()))) return Damaged();
+    // A text is always sealed: a plain event carrying one was written outside the server.
+    if (!event.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
+        !event.text().empty()) {
+      return Damaged();
+    }
     return event;
   }
   std::optional<Parts> parts = Split(value);

@@ -1,5 +1,7 @@
 #include "storage/key_encoding.h"
 
+#include <algorithm>
+
 #include "absl/base/internal/raw_logging.h"
 
 namespace safeguarding::storage {
@@ -113,6 +115,19 @@ std::string AuditKey(int64_t time_micros, uint64_t sequence) {
   std::string key;
   PutFixed64BE(&key, OrderedFromMicros(time_micros));
   PutFixed64BE(&key, sequence);
+  return key;
+}
+
+std::string AuditByReportPrefix(absl::string_view report_id) {
+  std::string key(1, static_cast<char>(std::min(report_id.size(), kMaxKeyComponentBytes)));
+  const absl::string_view id = report_id.substr(0, kMaxKeyComponentBytes);
+  key.append(id.data(), id.size());
+  return key;
+}
+
+std::string AuditByReportKey(absl::string_view report_id, absl::string_view audit_key) {
+  std::string key = AuditByReportPrefix(report_id);
+  key.append(audit_key.data(), audit_key.size());
   return key;
 }
 

@@ -74,6 +74,11 @@ struct AuditKeyParts {
 };
 std::optional<AuditKeyParts> ParseAuditKey(absl::string_view key);
 
+// audit_by_report: every entry that names a report, under that report (the entry's
+// report_id string, length-prefixed), in chain order: len(u8) report id | AuditKey.
+std::string AuditByReportPrefix(absl::string_view report_id);
+std::string AuditByReportKey(absl::string_view report_id, absl::string_view audit_key);
+
 // Longest queue name or caller scope a length-prefixed key can hold.
 inline constexpr size_t kMaxKeyComponentBytes = 255;
 

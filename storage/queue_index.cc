@@ -113,7 +113,23 @@ void QueueIndex::Release(const ReportId& id) {
     next = std::move(it->second.front());  // stays held, for the next change
     it->second.pop_front();
   }
-  std::move(next)();
+  // A change that ends at once (a refusal) releases from inside the one before: run such
+  // chains one after the other on this thread, not one inside the other, so a burst of
+  // waiting changes cannot exhaust the stack.
+  thread_local std::deque<absl::AnyInvocable<void()&&>>* running = nullptr;
+  if (running != nullptr) {
+    running->push_back(std::move(next));
+    return;
+  }
+  std::deque<absl::AnyInvocable<void() &&>> queue;
+  queue.push_back(std::move(next));
+  running = &queue;
+  while (!queue.empty()) {
+    absl::AnyInvocable<void()&&> work = std::move(queue.front());
+    queue.pop_front();
+    std::move(work)();
+  }
+  running = nullptr;
 }
 
 bool QueueIndex::HasQueue(const std::string& queue) const {

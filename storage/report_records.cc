@@ -208,9 +208,12 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
   }
   m.Put(ColumnFamily::kWorkflow, change.id.bytes(), change.workflow.SerializeAsString());
   for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
-  // Queued under the sealing scope, so a rotation's re-encryption comes after it.
-  engine_.committer().Commit(std::move(m), std::move(done));
+  // Queued under the sealing scope, so a rotation's re-encryption comes after it; a
+  // refusal to queue is answered only once the scope is released (the answer may start
+  // the next change of the report, which seals again).
+  absl::Status queued = engine_.committer().Enqueue(m, done);
   sealing.Release();
+  if (!queued.ok()) std::move(done)(std::move(queued));
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {

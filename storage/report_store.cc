@@ -77,6 +77,15 @@ std::vector<std::string> FingerprintKeys(const AuditKeys& audit_keys, const KeyR
   return keys;
 }
 
+[[nodiscard]] absl::Status CheckAnchor(const AuditTrail& audit, const StoreOptions& options) {
+  if (!options.audit_anchor) return absl::OkStatus();
+  absl::Status on_chain = audit.CheckAnchor(*options.audit_anchor);
+  if (on_chain.ok()) return on_chain;
+  return absl::Status(
+      on_chain.code(),
+      absl::StrCat("audit anchor ", options.audit_anchor->ToString(), ": ", on_chain.message()));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOptions& options) {
@@ -110,14 +119,14 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
                                .opened_by_this_version = legacy_id->has_value()});
   if (!plan.ok()) return DataDirError(options.path, plan.status().message());
   // Checked before anything is written, so a refused start leaves the directory as it was.
-  if (options.audit_anchor) {
-    if (absl::Status on_chain = store->audit_->CheckAnchor(*options.audit_anchor); !on_chain.ok()) {
-      return absl::Status(on_chain.code(),
-                          absl::StrCat("audit anchor ", options.audit_anchor->ToString(), ": ",
-                                       on_chain.message()));
-    }
+  if (absl::Status on_anchor = CheckAnchor(*store->audit_, options); !on_anchor.ok()) {
+    return on_anchor;
   }
   if (plan->migrating) *legacy_id = data_keys->oldest_key_id();
+  if (absl::Status indexed = store->audit_->BuildReportIndex(); !indexed.ok()) {
+    return DataDirError(options.path,
+                        absl::StrCat("cannot index the audit trail: ", indexed.message()));
+  }
 
   store->queue_ = std::make_unique<QueueIndex>(e);
   if (absl::Status loaded = store->queue_->Load(); !loaded.ok()) {

@@ -190,31 +190,52 @@ void Desk::ClaimNextReport(const Caller& caller, const v1::ClaimNextReportReques
   }
   std::vector<std::string> queues;
   if (!request.queue().empty()) queues.push_back(request.queue());
-  std::optional<QueueEntry> entry = store_->queue().TakeNext(queues);
-  if (!entry) {  // nothing waits: an empty answer, audited like any other
-    FinishAudited(store_->audit(), caller, "",
-                  absl::StatusOr<v1::ClaimNextReportResponse>(v1::ClaimNextReportResponse()),
-                  std::move(done));
-    return;
+  constexpr int kAttempts = 8;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    std::optional<QueueEntry> entry = store_->queue().TakeNext(queues);
+    if (!entry) {  // nothing waits: an empty answer, audited like any other
+      FinishAudited(store_->audit(), caller, "",
+                    absl::StatusOr<v1::ClaimNextReportResponse>(v1::ClaimNextReportResponse()),
+                    std::move(done));
+      return;
+    }
+    absl::StatusOr<v1::Report> report = store_->reports().Read(entry->id);
+    if (report.ok() && report->state() == v1::REPORT_STATE_QUEUED) {
+      Claim(caller, *entry, *std::move(report), *lease, std::move(done));
+      return;
+    }
+    // Left out of claims (not put back), so it cannot block the reports behind it.
+    Problem(absl::StrCat("report ", entry->id.ToString(), " in queue ", entry->queue,
+                         " cannot be claimed (",
+                         report.ok() ? "its state is not QUEUED" : report.status().ToString(),
+                         "): left out of claims until the server restarts"));
+    store_->queue().Release(entry->id);
   }
-  Claim(caller, *entry, *lease, std::move(done));
+  FinishAudited(store_->audit(), caller, "",
+                absl::StatusOr<v1::ClaimNextReportResponse>(absl::UnavailableError(
+                    "the next reports cannot be read; the server log names them")),
+                std::move(done));
 }
 
-void Desk::Claim(const Caller& caller, const QueueEntry& taken, absl::Duration lease,
-                 Done<v1::ClaimNextReportResponse> done) {
+void Desk::Problem(const std::string& what) const {
+  if (options_.report_problem) options_.report_problem(what);
+}
+
+void Desk::Claim(const Caller& caller, const QueueEntry& taken, v1::Report report,
+                 absl::Duration lease, Done<v1::ClaimNextReportResponse> done) {
   const std::optional<QueueEntry> entry = taken;
-  absl::StatusOr<v1::Report> report = store_->reports().Read(entry->id);
-  if (!report.ok() || report->state() != v1::REPORT_STATE_QUEUED) {
-    // Unreadable now: back in its place for a later claim.
-    if (report.ok()) report = absl::InternalError("the queue index and the report disagree");
+  const std::string claim_id = NewClaimId();
+  if (claim_id.empty()) {
     store_->queue().ApplyWaiting(*entry);
-    Finish(entry->id, caller, absl::StatusOr<v1::ClaimNextReportResponse>(report.status()),
+    Finish(entry->id, caller,
+           absl::StatusOr<v1::ClaimNextReportResponse>(
+               absl::InternalError("no random bytes for a claim id")),
            std::move(done));
     return;
   }
   const absl::Time now = clock_->Now();
-  LiveClaim live{*entry, NewClaimId(), caller.principal, Micros(now + lease)};
-  v1::Report& next = *report;
+  LiveClaim live{*entry, claim_id, caller.principal, Micros(now + lease)};
+  v1::Report& next = report;
   next.set_state(v1::REPORT_STATE_CLAIMED);
   next.set_event_count(next.event_count() + 1);
   v1::Claim& claim = *next.mutable_claim();
@@ -648,7 +669,11 @@ void Desk::ExpireClaim(const LiveClaim& claim) {
   QueueIndex* queue = &store_->queue();
   absl::StatusOr<v1::Report> report = store_->reports().Read(id);
   if (!report.ok() || report->state() != v1::REPORT_STATE_CLAIMED) {
-    queue->Release(id);  // tried again at the next pass
+    Problem(absl::StrCat("the claim on report ", id.ToString(), " cannot be ended (",
+                         report.ok() ? "its state is not CLAIMED" : report.status().ToString(),
+                         "): left out of the lease keeper until the server restarts"));
+    queue->ApplyUnclaimed(id);
+    queue->Release(id);
     return;
   }
   v1::Report& next = *report;

@@ -17,6 +17,8 @@
 #ifndef SAFEGUARDING_TRIAGE_DESK_H_
 #define SAFEGUARDING_TRIAGE_DESK_H_
 
+#include <functional>
+#include <string>
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
@@ -43,6 +45,10 @@ struct DeskOptions {
   absl::Duration expiry_poll = absl::Milliseconds(50);
   // False: no keeper thread (tests call ExpireDueClaims themselves).
   bool run_lease_keeper = true;
+  // Told (with ids and codes, never contents) about a report the desk cannot handle: one
+  // that cannot be read when it is next to be claimed or to come back from a claim. It is
+  // then left out of claims until the server restarts, so it cannot block the queue.
+  std::function<void(const std::string&)> report_problem;
 };
 
 inline constexpr absl::Duration kMinLease = absl::Seconds(30);
@@ -113,8 +119,9 @@ class Desk {
   [[nodiscard]] absl::Status MayActOnClaim(const Caller& caller, const v1::Report& report,
                                            absl::string_view claim_id, bool others_too) const;
   // Claims `taken` (held, out of its queue) for `caller`.
-  void Claim(const Caller& caller, const storage::QueueEntry& taken, absl::Duration lease,
-             Done<v1::ClaimNextReportResponse> done);
+  void Claim(const Caller& caller, const storage::QueueEntry& taken, v1::Report report,
+             absl::Duration lease, Done<v1::ClaimNextReportResponse> done);
+  void Problem(const std::string& what) const;
   // OK when `caller` may change `report` without a claim id: it is open, and not held by
   // someone else (unless the caller is a supervisor). `closed_too` allows closed reports.
   [[nodiscard]] absl::Status MayChange(const Caller& caller, const v1::Report& report,

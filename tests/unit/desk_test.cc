@@ -18,6 +18,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "storage/key_encoding.h"
+#include "tests/support/faulty_fs.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
@@ -60,12 +61,17 @@ class DeskTest : public ::testing::Test {
   void SetUp() override { Open(); }
 
   void Open() {
-    auto store = storage::ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db")));
+    auto store =
+        storage::ReportStore::Open(testing::TestStoreOptions(dir_.Sub("db"), faulty_.env.get()));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     intake_ = std::make_unique<Intake>(store_.get(), &policy_, &clock_);
-    desk_ = std::make_unique<Desk>(store_.get(), &policy_, &clock_,
-                                   DeskOptions{.run_lease_keeper = false});
+    desk_ = std::make_unique<Desk>(
+        store_.get(), &policy_, &clock_,
+        DeskOptions{.run_lease_keeper = false, .report_problem = [this](const std::string& what) {
+                      absl::MutexLock lock(&problems_mu_);
+                      problems_.push_back(what);
+                    }});
   }
   void Reopen() {
     desk_.reset();
@@ -195,7 +201,10 @@ class DeskTest : public ::testing::Test {
     done.WaitForNotification();
   }
 
+  absl::Mutex problems_mu_;
+  std::vector<std::string> problems_;
   testing::TempDir dir_;
+  testing::FaultyEnv faulty_;  // passes everything through until told to fail
   common::FakeClock clock_{
       absl::FromCivil(absl::CivilSecond(2026, 3, 23, 9, 0, 0), absl::UTCTimeZone())};
   PolicyHolder policy_{TriagePolicy::Shipped()};
@@ -652,6 +661,51 @@ TEST_F(DeskTest, AfterThousandsOfRandomOperationsTheIndexAgreesWithStorage) {
   ExpectIndexMatchesAScan(*store_);
   Reopen();
   ExpectIndexMatchesAScan(*store_);
+}
+
+// A write that fails leaves memory as storage is (the store answers UNAVAILABLE until it
+// is restarted on a healthy disk, as docs/OPERATIONS.md says).
+TEST_F(DeskTest, AFailedWriteChangesNothingInStorageOrInTheIndex) {
+  const std::string id = Submit(Standard);
+  const ReportId report = *ReportId::Parse(id);
+  faulty_.fs->set_fail_wal(true);
+  EXPECT_EQ(Claim(alice_).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(store_->queue().FindWaiting(report).has_value()) << "back in its place";
+  faulty_.fs->set_fail_wal(false);
+  Reopen();
+  auto claim = Claim(alice_);
+  ASSERT_TRUE(claim.ok()) << claim.status();
+  EXPECT_EQ(claim->report().id(), id);
+
+  faulty_.fs->set_fail_wal(true);
+  EXPECT_EQ(Decide(alice_, id, claim->claim().claim_id()).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Release(alice_, id, claim->claim().claim_id()).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Renew(alice_, claim->claim()).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(store_->queue().FindClaim(report).has_value()) << "the claim is still live";
+  EXPECT_FALSE(store_->queue().FindWaiting(report).has_value());
+  faulty_.fs->set_fail_wal(false);
+  Reopen();
+  ExpectIndexMatchesAScan(*store_);
+  EXPECT_TRUE(Decide(alice_, id, claim->claim().claim_id()).ok()) << "the claim is intact";
+  EXPECT_EQ(Read(id).state(), v1::REPORT_STATE_CLOSED);
+  ExpectIndexMatchesAScan(*store_);
+}
+
+TEST_F(DeskTest, AReportThatCannotBeReadDoesNotBlockTheQueueBehindIt) {
+  const std::string damaged = Submit(Immediate);  // first in claim order
+  const std::string next = Submit(Standard);
+  storage::Mutation m;
+  m.Put(storage::ColumnFamily::kReports, ReportId::Parse(damaged)->bytes(), "not a report");
+  absl::Notification written;
+  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
+  written.WaitForNotification();
+  EXPECT_EQ(ClaimId(alice_), next);
+  absl::MutexLock lock(&problems_mu_);
+  ASSERT_EQ(problems_.size(), 1u);
+  EXPECT_THAT(problems_[0], HasSubstr(damaged));
+  EXPECT_THAT(problems_[0], HasSubstr("left out of claims"));
 }
 
 }  // namespace
