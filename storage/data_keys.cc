@@ -94,9 +94,20 @@ struct SealedFamily {
   return SealEvent(*event, key, ring);
 }
 
+[[nodiscard]] absl::StatusOr<std::string> ResealWorkflow(absl::string_view key,
+                                                         absl::string_view value,
+                                                         const KeyRing& ring) {
+  std::optional<ReportId> id = ReportId::FromBytes(key);
+  if (!id) return absl::DataLossError("malformed workflow key");
+  absl::StatusOr<v1::Report> workflow = OpenWorkflow(value, *id, ring);
+  if (!workflow.ok()) return workflow.status();
+  return SealWorkflow(*workflow, *id, ring);
+}
+
 constexpr SealedFamily kSealedFamilies[] = {
     {ColumnFamily::kReports, SealedReportKeyId, false, ResealReport},
     {ColumnFamily::kEvents, SealedEventKeyId, true, ResealEvent},
+    {ColumnFamily::kWorkflow, SealedWorkflowKeyId, false, ResealWorkflow},
 };
 constexpr size_t kSealedFamilyCount = sizeof(kSealedFamilies) / sizeof(kSealedFamilies[0]);
 

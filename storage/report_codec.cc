@@ -72,6 +72,43 @@ absl::StatusOr<v1::Report> OpenReport(absl::string_view value, const ReportId& i
   return report;
 }
 
+absl::StatusOr<std::string> SealWorkflow(const v1::Report& workflow, const ReportId& id,
+                                         const KeyRing& keys) {
+  const std::string bytes = workflow.SerializeAsString();
+  absl::StatusOr<std::string> tag =
+      keys.Seal("", absl::StrCat("workflow|", AssociatedData(id, bytes)));
+  if (!tag.ok()) return tag.status();
+  std::string value(1, kFormat);
+  PutFixed32BE(&value, static_cast<uint32_t>(bytes.size()));
+  value.append(bytes);
+  value.append(*tag);
+  return value;
+}
+
+absl::StatusOr<v1::Report> OpenWorkflow(absl::string_view value, const ReportId& id,
+                                        const KeyRing& keys) {
+  std::optional<Parts> parts = Split(value);
+  v1::Report workflow;
+  if (!parts ||
+      !workflow.ParseFromArray(parts->clear.data(), static_cast<int>(parts->clear.size()))) {
+    return absl::DataLossError(absl::StrCat("workflow record of ", id.ToString(), " is damaged"));
+  }
+  absl::StatusOr<std::string> opened =
+      keys.Open(parts->sealed, absl::StrCat("workflow|", AssociatedData(id, parts->clear)));
+  if (!opened.ok()) {
+    if (opened.status().code() == absl::StatusCode::kFailedPrecondition) return opened.status();
+    return absl::DataLossError(
+        absl::StrCat("workflow record of ", id.ToString(), " does not verify"));
+  }
+  return workflow;
+}
+
+std::optional<uint32_t> SealedWorkflowKeyId(absl::string_view value) {
+  std::optional<Parts> parts = Split(value);
+  if (!parts) return std::nullopt;
+  return KeyRing::SealedKeyId(parts->sealed);
+}
+
 std::optional<uint32_t> SealedReportKeyId(absl::string_view value) {
   std::optional<Parts> parts = Split(value);
   if (!parts) return std::nullopt;

@@ -34,6 +34,16 @@ namespace v1 = ::safeguarding::triage::v1;
 // Key id the record's secrets are sealed with, nullopt if the record is malformed.
 std::optional<uint32_t> SealedReportKeyId(absl::string_view value);
 
+// A report's workflow record (its state, current triage, claim, outcome; see
+// ReportRecords), in the clear but authenticated: 0x01 | u32 BE n | the record (n bytes) |
+// a seal of nothing with the report id and the record as associated data, so an edited
+// state, priority or outcome fails to open (DATA_LOSS), as an edited report would.
+[[nodiscard]] absl::StatusOr<std::string> SealWorkflow(const v1::Report& workflow,
+                                                       const ReportId& id, const KeyRing& keys);
+[[nodiscard]] absl::StatusOr<v1::Report> OpenWorkflow(absl::string_view value, const ReportId& id,
+                                                      const KeyRing& keys);
+std::optional<uint32_t> SealedWorkflowKeyId(absl::string_view value);
+
 }  // namespace safeguarding::storage
 
 #endif  // SAFEGUARDING_STORAGE_REPORT_CODEC_H_

@@ -175,10 +175,9 @@ absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
                         &value);
   if (s.IsNotFound()) return report;  // as submitted
   if (!s.ok()) return FromRocksDb(s, "read workflow record");
-  v1::Report workflow;
-  if (!workflow.ParseFromString(value)) {
-    return absl::DataLossError(absl::StrCat("workflow record of ", id.ToString(), " is damaged"));
-  }
+  absl::StatusOr<v1::Report> opened = OpenWorkflow(value, id, *keys_.ring());
+  if (!opened.ok()) return opened.status();
+  const v1::Report& workflow = *opened;
   report->set_state(workflow.state());
   *report->mutable_triage() = workflow.triage();
   report->set_event_count(workflow.event_count());
@@ -206,7 +205,13 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
     }
     m.Put(ColumnFamily::kEvents, key, *std::move(sealed));
   }
-  m.Put(ColumnFamily::kWorkflow, change.id.bytes(), change.workflow.SerializeAsString());
+  absl::StatusOr<std::string> workflow = SealWorkflow(change.workflow, change.id, sealing.ring());
+  if (!workflow.ok()) {
+    sealing.Release();
+    std::move(done)(workflow.status());
+    return;
+  }
+  m.Put(ColumnFamily::kWorkflow, change.id.bytes(), *std::move(workflow));
   for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
   // Queued under the sealing scope, so a rotation's re-encryption comes after it; a
   // refusal to queue is answered only once the scope is released (the answer may start

@@ -71,5 +71,36 @@ TEST(ReportCodecTest, AMissingKeyIsFailedPreconditionAndGarbageIsDataLoss) {
   }
 }
 
+TEST(ReportCodecTest, AWorkflowRecordIsAuthenticatedToItsReport) {
+  const KeyRing ring = Ring('a');
+  const ReportId id = ReportId::Generate(absl::FromUnixSeconds(1774256400));
+  v1::Report workflow;
+  workflow.set_state(v1::REPORT_STATE_CLAIMED);
+  workflow.mutable_triage()->set_priority(v1::PRIORITY_IMMEDIATE);
+  workflow.set_event_count(2);
+  absl::StatusOr<std::string> sealed = SealWorkflow(workflow, id, ring);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  absl::StatusOr<v1::Report> opened = OpenWorkflow(*sealed, id, ring);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->triage().priority(), v1::PRIORITY_IMMEDIATE);
+  EXPECT_EQ(SealedWorkflowKeyId(*sealed), ring.current_key_id());
+
+  // A lowered priority written over the clear record, keeping the tag: refused.
+  v1::Report lowered = workflow;
+  lowered.mutable_triage()->set_priority(v1::PRIORITY_ROUTINE);
+  const std::string clear = workflow.SerializeAsString();
+  const std::string forged_clear = lowered.SerializeAsString();
+  ASSERT_EQ(clear.size(), forged_clear.size());
+  std::string forged = *sealed;
+  forged.replace(5, clear.size(), forged_clear);
+  EXPECT_EQ(OpenWorkflow(forged, id, ring).status().code(), absl::StatusCode::kDataLoss);
+  // Moved to another report: refused.
+  const ReportId other = ReportId::Generate(absl::FromUnixSeconds(1774256401));
+  EXPECT_EQ(OpenWorkflow(*sealed, other, ring).status().code(), absl::StatusCode::kDataLoss);
+  // Under a key the ring lacks: FAILED_PRECONDITION, as for reports.
+  EXPECT_EQ(OpenWorkflow(*sealed, id, Ring('b')).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace safeguarding::storage
