@@ -83,7 +83,7 @@ v1::Report Shown(v1::Report report) {
 [[nodiscard]] absl::Status NotClaimed(const v1::Report& report) {
   return absl::FailedPreconditionError(absl::StrCat(
       "report ", report.id(), " is ", StateName(report.state()),
-      report.state() == v1::REPORT_STATE_QUEUED ? ": claim it first" : ": it is closed"));
+      report.state() == v1::REPORT_STATE_QUEUED ? ": claim it first" : " (decided)"));
 }
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "tools/triagectl/admin_commands.h"
 #include "tools/triagectl/connection.h"
+#include "tools/triagectl/desk_commands.h"
 #include "tools/triagectl/enum_names.h"
 #include "tools/triagectl/render.h"
 
@@ -243,6 +244,7 @@ int main(int argc, char** argv) {
   CLI::App* show = app.add_subcommand("show", "show one report");
   show->add_option("report_id", report_id, "report reference from submit")->required();
 
+  safeguarding::tools::DeskCommands desk(app);
   safeguarding::tools::AdminCommands admin(app);
 
   try {
@@ -259,6 +261,7 @@ int main(int argc, char** argv) {
   try {
     if (submit->parsed()) return RunSubmit(g, f);
     if (show->parsed()) return RunShow(g, report_id);
+    if (desk.parsed()) return desk.Run(g.connection, g.json);
     if (admin.parsed()) return admin.Run(g.connection, g.json);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "triagectl: %s\n", e.what());

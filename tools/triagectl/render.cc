@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
@@ -75,6 +76,16 @@ std::string RenderReport(const v1::Report& r) {
                   ", queue ", t.queue(), ", due ", Time(t.due_time()), "\n");
   absl::StrAppend(&out, "  Why:             ", absl::StrJoin(t.matched_rules(), ", "), " (policy ",
                   t.policy_version(), ")\n");
+  if (r.has_claim()) {
+    absl::StrAppend(&out, "  Claimed by:      ", r.claim().holder(), " until ",
+                    Time(r.claim().expire_time()), "\n");
+  }
+  if (r.state() == v1::REPORT_STATE_CLOSED) {
+    absl::StrAppend(&out,
+                    "  Decided:         ", EnumFlagName(v1::Outcome_descriptor(), r.outcome()),
+                    r.duplicate_of().empty() ? "" : absl::StrCat(" of ", r.duplicate_of()), ", ",
+                    Time(r.closed_time()), "\n");
+  }
   std::string reporter = EnumFlagName(v1::ReporterType_descriptor(), s.reporter().type());
   if (s.reporter().professional_role() != v1::PROFESSIONAL_ROLE_UNSPECIFIED) {
     absl::StrAppend(
@@ -104,6 +115,50 @@ std::string RenderReport(const v1::Report& r) {
                   "; planned meeting: ", YesNo(s.planned_meeting()), "\n");
   absl::StrAppend(&out, "  Description:\n    ",
                   absl::StrReplaceAll(s.description(), {{"\n", "\n    "}}), "\n");
+  return out;
+}
+
+std::string RenderClaim(const v1::Claim& claim) {
+  return absl::StrCat("Claim ", claim.claim_id(), " on ", claim.report_id(), ", held by ",
+                      claim.holder(), " until ", Time(claim.expire_time()), "\n");
+}
+
+std::string RenderQueues(const v1::ListQueuesResponse& queues) {
+  std::string out =
+      absl::StrFormat("%-16s %7s %9s %7s %8s %8s %8s %9s %10s\n", "QUEUE", "WAITING", "IMMEDIATE",
+                      "URGENT", "STANDARD", "ROUTINE", "CLAIMED", "PAST DUE", "OLDEST");
+  for (const v1::QueueSummary& q : queues.queues()) {
+    uint64_t by[5] = {};
+    for (const v1::PriorityDepth& d : q.by_priority()) {
+      if (d.priority() > 0 && d.priority() < 5) by[d.priority()] = d.depth();
+    }
+    const std::string oldest =
+        q.depth() == 0 ? "-" : absl::FormatDuration(absl::Seconds(q.oldest_wait().seconds()));
+    absl::StrAppendFormat(&out, "%-16s %7d %9d %7d %8d %8d %8d %9d %10s\n", q.queue(), q.depth(),
+                          by[1], by[2], by[3], by[4], q.claimed(), q.sla_breaches(), oldest);
+  }
+  return out;
+}
+
+std::string RenderEvent(const v1::ReportEvent& e) {
+  std::string out =
+      absl::StrCat("#", e.sequence(), "  ", Time(e.time()), "  ",
+                   EnumFlagName(v1::ReportEventType_descriptor(), e.type()), "  by ", e.actor(),
+                   "  -> ", EnumFlagName(v1::ReportState_descriptor(), e.state()), ", ",
+                   EnumFlagName(v1::Priority_descriptor(), e.priority()));
+  if (e.previous_priority() != v1::PRIORITY_UNSPECIFIED) {
+    absl::StrAppend(&out, " (was ", EnumFlagName(v1::Priority_descriptor(), e.previous_priority()),
+                    ")");
+  }
+  if (e.outcome() != v1::OUTCOME_UNSPECIFIED) {
+    absl::StrAppend(&out, "  outcome ", EnumFlagName(v1::Outcome_descriptor(), e.outcome()));
+  }
+  if (!e.duplicate_of().empty()) absl::StrAppend(&out, " of ", e.duplicate_of());
+  if (e.has_claim_expire_time()) absl::StrAppend(&out, "  until ", Time(e.claim_expire_time()));
+  absl::StrAppend(&out, "\n");
+  if (!e.text().empty()) {
+    absl::StrAppend(&out, "    ", absl::StrReplaceAll(e.text(), {{"\n", "\n    "}}), "\n");
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "safeguarding/triage/v1/access.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "safeguarding/triage/v1/triage_desk.pb.h"
 
 namespace safeguarding::tools {
 
@@ -19,6 +20,11 @@ std::string RenderSubmitted(const v1::SubmitReportResponse& response,
 std::string RenderReport(const v1::Report& report);
 // One line: time, sequence, principal (role), method, report, result, peer.
 std::string RenderAuditEntry(const v1::AuditEntry& entry);
+std::string RenderClaim(const v1::Claim& claim);
+// A table: per queue, waiting reports (per priority), claimed, past due, oldest wait.
+std::string RenderQueues(const v1::ListQueuesResponse& queues);
+// One event of a report's history, with its text (indented) if any.
+std::string RenderEvent(const v1::ReportEvent& event);
 // "INVALID_ARGUMENT: invalid fields: ..." plus one line per google.rpc.BadRequest field
 // violation carried in the status details.
 std::string RenderError(const grpc::Status& status);

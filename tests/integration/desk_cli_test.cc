@@ -1,0 +1,118 @@
+// The triage desk as a user works it, with triagectl against the real server binary: list
+// the queues, claim the most urgent report (a second triager gets another), add a note,
+// decide, read the history, and the refusals' exit codes; --json prints the messages.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_credentials.h"
+#include "tests/support/test_server.h"
+
+namespace safeguarding {
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class DeskCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<testing::ServerProcess>(
+        std::vector<std::string>{"--listen=127.0.0.1:0", "--data_dir=" + dir_.Sub("db"),
+                                 "--insecure", "--key_file=" + testing::TestKeyFile(dir_.Sub("db")),
+                                 "--audit_key_file=" + testing::TestAuditKeyFile(dir_.Sub("db")),
+                                 "--credentials_file=" + credentials_.path()},
+        dir_.Sub("server.log"));
+    std::optional<std::string> address = server_->WaitUntilListening(absl::Seconds(20));
+    ASSERT_TRUE(address) << server_->Log();
+    address_ = *address;
+  }
+  void TearDown() override {
+    server_->Signal(SIGTERM);
+    EXPECT_EQ(server_->WaitForExit(absl::Seconds(30)), 0) << server_->Log();
+  }
+
+  testing::CommandResult Ctl(std::vector<std::string> args, v1::Role role) {
+    args.insert(args.begin(), {"--server", address_});
+    return testing::RunTriagectl(args, credentials_.token(role));
+  }
+  std::string Submit(std::vector<std::string> flags) {
+    flags.insert(flags.begin(), "submit");
+    testing::CommandResult r = Ctl(flags, v1::ROLE_INTAKE);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::smatch id;
+    EXPECT_TRUE(std::regex_search(r.output, id, std::regex("[0-9A-HJKMNP-TV-Z]{26}")));
+    return id.str();
+  }
+
+  testing::TempDir dir_;
+  testing::TestCredentials credentials_{dir_.Sub("credentials")};
+  std::unique_ptr<testing::ServerProcess> server_;
+  std::string address_;
+};
+
+TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHistory) {
+  const std::string standard = Submit({"--reporter", "parent-carer", "--category", "grooming",
+                                       "--description", "messages to my son"});
+  const std::string immediate =
+      Submit({"--reporter", "child", "--age", "13", "--category", "contact-abuse",
+              "--immediate-danger", "--description", "he is outside my house now"});
+
+  testing::CommandResult queues = Ctl({"queues"}, v1::ROLE_TRIAGER);
+  ASSERT_EQ(queues.exit_code, 0) << queues.output;
+  EXPECT_THAT(queues.output, HasSubstr("immediate"));
+  EXPECT_THAT(queues.output, HasSubstr("parent-carer"));
+
+  testing::CommandResult claim = Ctl({"claim", "--lease", "10m"}, v1::ROLE_TRIAGER);
+  ASSERT_EQ(claim.exit_code, 0) << claim.output;
+  EXPECT_THAT(claim.output, HasSubstr(immediate)) << "IMMEDIATE first";
+  EXPECT_THAT(claim.output, HasSubstr("immediate-danger")) << "the rules that placed it";
+  EXPECT_THAT(claim.output, HasSubstr("he is outside my house now"));
+  std::smatch claim_id;
+  ASSERT_TRUE(std::regex_search(claim.output, claim_id, std::regex("clm_[0-9a-f]{32}")));
+
+  testing::CommandResult other = Ctl({"claim"}, v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  EXPECT_THAT(other.output, HasSubstr(standard)) << "a second claimer gets another report";
+
+  testing::CommandResult note =
+      Ctl({"note", immediate, "--text", "police on the way"}, v1::ROLE_TRIAGER);
+  EXPECT_EQ(note.exit_code, 0) << note.output;
+  testing::CommandResult decided = Ctl({"decide", immediate, "--claim", claim_id.str(), "--outcome",
+                                        "referred-to-police", "--note", "999 called"},
+                                       v1::ROLE_TRIAGER);
+  ASSERT_EQ(decided.exit_code, 0) << decided.output;
+  EXPECT_THAT(decided.output, HasSubstr("referred-to-police"));
+
+  testing::CommandResult history = Ctl({"history", immediate}, v1::ROLE_TRIAGER);
+  ASSERT_EQ(history.exit_code, 0) << history.output;
+  for (const char* step :
+       {"submitted", "claimed", "note-added", "police on the way", "decided", "999 called"}) {
+    EXPECT_THAT(history.output, HasSubstr(step));
+  }
+  testing::CommandResult json = Ctl({"--json", "history", immediate}, v1::ROLE_TRIAGER);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(json.output, HasSubstr("\"REPORT_EVENT_TYPE_DECIDED\""));
+
+  testing::CommandResult again =
+      Ctl({"decide", immediate, "--claim", claim_id.str(), "--outcome", "no-further-action"},
+          v1::ROLE_TRIAGER);
+  EXPECT_EQ(again.exit_code, 3) << again.output;  // refused by the server
+  EXPECT_THAT(again.output, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(again.output, HasSubstr("CLOSED"));
+  testing::CommandResult bad =
+      Ctl({"decide", immediate, "--claim", claim_id.str(), "--outcome", "shrug"}, v1::ROLE_TRIAGER);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;  // a usage error, never sent
+  testing::CommandResult monitor = Ctl({"queues"}, v1::ROLE_MONITOR);
+  EXPECT_THAT(monitor.output, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(server_->Log(), Not(HasSubstr("police on the way"))) << "no contents in the log";
+}
+
+}  // namespace
+}  // namespace safeguarding

@@ -1,0 +1,204 @@
+#include "tools/triagectl/desk_commands.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "tools/triagectl/enum_names.h"
+#include "tools/triagectl/render.h"
+
+namespace safeguarding::tools {
+namespace {
+
+namespace v1 = ::safeguarding::triage::v1;
+
+// "15m", "1h30m" -> a Duration.
+void SetLease(const std::string& text, google::protobuf::Duration* lease) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+    throw UsageError(absl::StrCat("--lease: '", text, "' is not a duration like 15m or 1h"));
+  }
+  lease->set_seconds(absl::ToInt64Seconds(d));
+}
+
+int ParseEnumOrUsage(const google::protobuf::EnumDescriptor* type, const std::string& text,
+                     const char* flag) {
+  std::optional<int> value = ParseEnumFlag(type, text);
+  if (!value) {
+    throw UsageError(
+        absl::StrCat("--", flag, ": one of ", absl::StrJoin(EnumFlagNames(type), ", ")));
+  }
+  return *value;
+}
+
+// Prints `response` as JSON or as `text`, and returns 0; a failed call prints its error.
+template <typename Response, typename Render>
+int Print(const grpc::Status& status, const Response& response, bool json, Render render) {
+  if (!status.ok()) return ReportCallError(status);
+  std::cout << (json ? RenderJson(response) : render(response));
+  return 0;
+}
+
+std::unique_ptr<v1::TriageDesk::Stub> Desk(const ConnectionOptions& connection) {
+  return v1::TriageDesk::NewStub(OpenChannel(connection));
+}
+
+}  // namespace
+
+DeskCommands::DeskCommands(CLI::App& app) {
+  queues_ = app.add_subcommand("queues", "list the queues: waiting, claimed, past due, oldest");
+  claim_ = app.add_subcommand("claim", "claim the most urgent waiting report");
+  claim_->add_option("--queue", queue_, "only from this queue (default: any)");
+  claim_->add_option("--lease", lease_, "how long to hold it, e.g. 15m (default: the server's)");
+  renew_ = app.add_subcommand("renew", "extend the lease of a claim you hold");
+  release_ = app.add_subcommand("release", "give a claimed report back to its queue");
+  release_->add_option("--reason", reason_, "why (shown in its history)")->required();
+  decide_ = app.add_subcommand("decide", "record the outcome of a claimed report and close it");
+  decide_
+      ->add_option("--outcome", outcome_,
+                   absl::StrJoin(EnumFlagNames(v1::Outcome_descriptor()), " | "))
+      ->required();
+  decide_->add_option("--note", note_text_, "why (encrypted at rest)");
+  decide_->add_option("--duplicate-of", duplicate_of_, "for --outcome duplicate: the original");
+  reprioritise_ = app.add_subcommand("reprioritise", "change a report's priority, with a reason");
+  reprioritise_
+      ->add_option("--priority", priority_,
+                   absl::StrJoin(EnumFlagNames(v1::Priority_descriptor()), " | "))
+      ->required();
+  reprioritise_->add_option("--reason", reason_, "why (shown in its history)")->required();
+  note_ = app.add_subcommand("note", "add a note to a report's history (encrypted at rest)");
+  auto* text = note_->add_option("--text", text_, "the note");
+  note_->add_option("--text-file", text_file_, "read the note from a file ('-' = stdin)")
+      ->excludes(text);
+  history_ = app.add_subcommand("history", "every event of a report, oldest first");
+  for (CLI::App* command : {renew_, release_, decide_, reprioritise_, note_, history_}) {
+    command->add_option("report_id", report_id_, "report reference")->required();
+  }
+  for (CLI::App* command : {renew_, release_, decide_}) {
+    command->add_option("--claim", claim_id_,
+                        "the claim id printed by `claim` (supervisors may leave it out to act "
+                        "on someone else's claim)");
+  }
+  renew_->add_option("--lease", lease_, "how long from now, e.g. 15m (default: the server's)");
+}
+
+bool DeskCommands::parsed() const {
+  for (CLI::App* c : {queues_, claim_, renew_, release_, decide_, reprioritise_, note_, history_}) {
+    if (c->parsed()) return true;
+  }
+  return false;
+}
+
+int DeskCommands::Run(const ConnectionOptions& connection, bool json) {
+  if (queues_->parsed()) return RunQueues(connection, json);
+  if (claim_->parsed()) return RunClaim(connection, json);
+  if (renew_->parsed()) return RunRenew(connection, json);
+  if (release_->parsed()) return RunRelease(connection, json);
+  if (decide_->parsed()) return RunDecide(connection, json);
+  if (reprioritise_->parsed()) return RunReprioritise(connection, json);
+  if (note_->parsed()) return RunNote(connection, json);
+  if (history_->parsed()) return RunHistory(connection, json);
+  return 2;
+}
+
+int DeskCommands::RunQueues(const ConnectionOptions& connection, bool json) {
+  v1::ListQueuesResponse response;
+  grpc::Status status =
+      Desk(connection)
+          ->ListQueues(NewCallContext(connection).get(), v1::ListQueuesRequest(), &response);
+  return Print(status, response, json, RenderQueues);
+}
+
+int DeskCommands::RunClaim(const ConnectionOptions& connection, bool json) {
+  v1::ClaimNextReportRequest request;
+  request.set_queue(queue_);
+  if (!lease_.empty()) SetLease(lease_, request.mutable_lease());  // else the server's
+  v1::ClaimNextReportResponse response;
+  grpc::Status status =
+      Desk(connection)->ClaimNextReport(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, [](const v1::ClaimNextReportResponse& r) -> std::string {
+    if (!r.has_report()) return "No report is waiting.\n";
+    return absl::StrCat(RenderClaim(r.claim()), "\n", RenderReport(r.report()));
+  });
+}
+
+int DeskCommands::RunRenew(const ConnectionOptions& connection, bool json) {
+  v1::RenewClaimRequest request;
+  request.set_report_id(report_id_);
+  request.set_claim_id(claim_id_);
+  if (!lease_.empty()) SetLease(lease_, request.mutable_lease());  // else the server's
+  v1::Claim response;
+  grpc::Status status =
+      Desk(connection)->RenewClaim(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, RenderClaim);
+}
+
+int DeskCommands::RunRelease(const ConnectionOptions& connection, bool json) {
+  v1::ReleaseReportRequest request;
+  request.set_report_id(report_id_);
+  request.set_claim_id(claim_id_);
+  request.set_reason(reason_);
+  v1::Report response;
+  grpc::Status status =
+      Desk(connection)->ReleaseReport(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, RenderReport);
+}
+
+int DeskCommands::RunDecide(const ConnectionOptions& connection, bool json) {
+  v1::RecordDecisionRequest request;
+  request.set_report_id(report_id_);
+  request.set_claim_id(claim_id_);
+  request.set_outcome(
+      static_cast<v1::Outcome>(ParseEnumOrUsage(v1::Outcome_descriptor(), outcome_, "outcome")));
+  request.set_note(note_text_);
+  request.set_duplicate_of(duplicate_of_);
+  v1::Report response;
+  grpc::Status status =
+      Desk(connection)->RecordDecision(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, RenderReport);
+}
+
+int DeskCommands::RunReprioritise(const ConnectionOptions& connection, bool json) {
+  v1::ReprioritiseRequest request;
+  request.set_report_id(report_id_);
+  request.set_priority(static_cast<v1::Priority>(
+      ParseEnumOrUsage(v1::Priority_descriptor(), priority_, "priority")));
+  request.set_reason(reason_);
+  v1::Report response;
+  grpc::Status status =
+      Desk(connection)->Reprioritise(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, RenderReport);
+}
+
+int DeskCommands::RunNote(const ConnectionOptions& connection, bool json) {
+  v1::AddNoteRequest request;
+  request.set_report_id(report_id_);
+  if (!text_file_.empty()) {
+    request.set_text(ReadFileOrStdin(text_file_));
+  } else if (!text_.empty()) {
+    request.set_text(text_);
+  } else {
+    throw UsageError("note: give --text or --text-file");
+  }
+  v1::ReportEvent response;
+  grpc::Status status =
+      Desk(connection)->AddNote(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, RenderEvent);
+}
+
+int DeskCommands::RunHistory(const ConnectionOptions& connection, bool json) {
+  v1::GetReportHistoryRequest request;
+  request.set_report_id(report_id_);
+  v1::GetReportHistoryResponse response;
+  grpc::Status status =
+      Desk(connection)->GetReportHistory(NewCallContext(connection).get(), request, &response);
+  return Print(status, response, json, [](const v1::GetReportHistoryResponse& r) {
+    std::string out;
+    for (const v1::ReportEvent& e : r.events()) out += RenderEvent(e);
+    return out;
+  });
+}
+
+}  // namespace safeguarding::tools
