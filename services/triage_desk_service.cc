@@ -79,9 +79,13 @@ grpc::ServerUnaryReactor* TriageDeskService::ReleaseReport(grpc::CallbackServerC
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::ListReports(grpc::CallbackServerContext* context,
-                                                         const v1::ListReportsRequest*,
-                                                         v1::ListReportsResponse*) {
-  return NotYetImplemented(*guard_, context, DeskRpc(__func__));
+                                                         const v1::ListReportsRequest* request,
+                                                         v1::ListReportsResponse* response) {
+  static const triage::Rpc& kRpc = DeskRpc(__func__);
+  return AdmitUnary(*guard_, context, kRpc,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      desk_->ListReports(caller, *request, ReplyTo(reactor, kRpc, response));
+                    });
 }
 
 grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
@@ -169,27 +170,78 @@ absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
     return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
   }
   if (!s.ok()) return FromRocksDb(s, "read report");
-  absl::StatusOr<v1::Report> report = OpenReport(value, id, *keys_.ring());
+  std::shared_ptr<const KeyRing> ring = keys_.ring();
+  absl::StatusOr<v1::Report> report = OpenReport(value, id, *ring);
   if (!report.ok()) return report;
-  s = engine_.db()->Get(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kWorkflow), id.bytes(),
-                        &value);
-  if (s.IsNotFound()) return report;  // as submitted
+  if (absl::Status applied = ApplyWorkflow(id, *ring, *report); !applied.ok()) return applied;
+  return report;
+}
+
+absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& ring,
+                                          v1::Report& report) const {
+  std::string value;
+  rocksdb::Status s = engine_.db()->Get(
+      rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kWorkflow), id.bytes(), &value);
+  if (s.IsNotFound()) return absl::OkStatus();  // as submitted
   if (!s.ok()) return FromRocksDb(s, "read workflow record");
-  absl::StatusOr<v1::Report> opened = OpenWorkflow(value, id, *keys_.ring());
+  absl::StatusOr<v1::Report> opened = OpenWorkflow(value, id, ring);
   if (!opened.ok()) return opened.status();
   const v1::Report& workflow = *opened;
-  report->set_state(workflow.state());
-  *report->mutable_triage() = workflow.triage();
-  report->set_event_count(workflow.event_count());
+  v1::Report* out = &report;
+  out->set_state(workflow.state());
+  *out->mutable_triage() = workflow.triage();
+  out->set_event_count(workflow.event_count());
   if (workflow.has_claim()) {
-    *report->mutable_claim() = workflow.claim();
+    *out->mutable_claim() = workflow.claim();
   } else {
-    report->clear_claim();
+    out->clear_claim();
   }
-  report->set_outcome(workflow.outcome());
-  if (workflow.has_closed_time()) *report->mutable_closed_time() = workflow.closed_time();
-  report->set_duplicate_of(workflow.duplicate_of());
-  return report;
+  out->set_outcome(workflow.outcome());
+  if (workflow.has_closed_time()) *out->mutable_closed_time() = workflow.closed_time();
+  out->set_duplicate_of(workflow.duplicate_of());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReportListing> ReportRecords::List(const ListQuery& query) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
+  if (query.after_id) {
+    it->SeekForPrev(query.after_id->bytes());
+    if (it->Valid() && it->key() == query.after_id->bytes()) it->Prev();  // exclusive
+  } else if (query.received_before) {
+    // The first id of that microsecond: every report before it was received earlier.
+    std::string bound = ReportId::Generate(*query.received_before).bytes().substr(0, 8);
+    bound.append(8, '\0');
+    it->SeekForPrev(bound);
+    if (it->Valid() && it->key() == bound) it->Prev();
+  } else {
+    it->SeekToLast();
+  }
+  std::shared_ptr<const KeyRing> ring = keys_.ring();
+  ReportListing listing;
+  size_t scanned = 0;
+  for (; it->Valid(); it->Prev()) {
+    std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
+    if (!id) return absl::DataLossError("malformed report key");
+    if (query.received_after && id->time() <= *query.received_after) break;  // newest first
+    if (listing.reports.size() == query.page_size || scanned++ == query.max_scanned) {
+      listing.next_page_token = absl::BytesToHexString(listing.last_examined.bytes());
+      break;
+    }
+    listing.last_examined = *id;
+    absl::StatusOr<v1::Report> report =
+        OpenReport(absl::string_view(it->value().data(), it->value().size()), *id, *ring);
+    if (!report.ok()) return report.status();
+    if (absl::Status applied = ApplyWorkflow(*id, *ring, *report); !applied.ok()) return applied;
+    if (query.received_before && id->time() >= *query.received_before) continue;
+    if (!query.match(*report)) continue;
+    // A listing carries no contents: read those one report at a time (audited).
+    report->mutable_submission()->clear_description();
+    report->mutable_submission()->mutable_reporter()->clear_contact();
+    listing.reports.push_back(*std::move(report));
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "list reports");
+  return listing;
 }
 
 void ReportRecords::Change(ReportChange change, Committer::Callback done) {

@@ -14,6 +14,8 @@
 #define SAFEGUARDING_STORAGE_REPORT_RECORDS_H_
 
 #include <array>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,23 @@ struct ReportChange {
 // event count, claim (without its claim id), outcome, closed time, duplicate_of.
 v1::Report WorkflowOf(const v1::Report& report);
 
+// Which reports List returns, newest first.
+struct ListQuery {
+  std::optional<absl::Time> received_after;   // exclusive
+  std::optional<absl::Time> received_before;  // exclusive
+  std::optional<ReportId> after_id;           // continue after this one (a page token)
+  size_t page_size = 50;
+  size_t max_scanned = 5000;  // reports examined per call, matching or not
+  std::function<bool(const v1::Report&)> match = [](const v1::Report&) { return true; };
+};
+
+struct ReportListing {
+  std::vector<v1::Report> reports;  // without description and contact details
+  // Where the next page starts (hex of the last report examined); empty at the end.
+  std::string next_page_token;
+  ReportId last_examined;
+};
+
 class ReportRecords {
  public:
   using SubmitCallback = absl::AnyInvocable<void(absl::StatusOr<v1::SubmitReportResponse>) &&>;
@@ -82,6 +101,11 @@ class ReportRecords {
   // The report as it stands: as submitted, with its workflow record applied. NOT_FOUND if
   // there is no such report; UNAVAILABLE on a storage fault.
   [[nodiscard]] absl::StatusOr<v1::Report> Read(const ReportId& id) const;
+
+  // Reports matching `query`, newest first, as they stand, without their contents. Stops
+  // after a page, or after `max_scanned` reports (a page may then be short; its token goes
+  // on).
+  [[nodiscard]] absl::StatusOr<ReportListing> List(const ListQuery& query) const;
 
   // Writes `change` in one synced batch; `done` gets the outcome (UNAVAILABLE on a fault,
   // and then nothing of it is visible).
@@ -112,6 +136,10 @@ class ReportRecords {
   // Releases the reservation and answers the first caller and everyone who waited.
   void Finish(const std::string& request_key, absl::StatusOr<v1::SubmitReportResponse> result,
               SubmitCallback done);
+
+  // Applies the report's workflow record, if any, to `report` (as submitted).
+  [[nodiscard]] absl::Status ApplyWorkflow(const ReportId& id, const KeyRing& ring,
+                                           v1::Report& report) const;
 
   Engine& engine_;
   const DataKeys& keys_;

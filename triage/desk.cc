@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -81,9 +82,9 @@ v1::Report Shown(v1::Report report) {
 }
 
 [[nodiscard]] absl::Status NotClaimed(const v1::Report& report) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "report ", report.id(), " is ", StateName(report.state()),
-      report.state() == v1::REPORT_STATE_QUEUED ? ": claim it first" : " (decided)"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("report ", report.id(), " is ", StateName(report.state()),
+                   report.state() == v1::REPORT_STATE_QUEUED ? ": claim it first" : " (decided)"));
 }
 
 }  // namespace
@@ -621,6 +622,64 @@ void Desk::GetReportHistory(const Caller& caller, const v1::GetReportHistoryRequ
   }
   FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()), std::move(result),
                 std::move(done));
+}
+
+namespace {
+
+// The query of a ListReports request, or what is wrong with it.
+[[nodiscard]] absl::StatusOr<storage::ListQuery> ListQueryOf(const v1::ListReportsRequest& r) {
+  FieldViolations v;
+  storage::ListQuery q;
+  if (r.page_size() < 0) v.Add("page_size", "must not be negative");
+  q.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
+  if (!v1::ReportState_IsValid(r.state())) v.Add("state", "not a report state");
+  if (!v1::Priority_IsValid(r.priority())) v.Add("priority", "not a priority");
+  if (!v1::ReporterType_IsValid(r.reporter_type())) v.Add("reporter_type", "not a reporter type");
+  auto time = [](const google::protobuf::Timestamp& ts) {
+    return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(ts));
+  };
+  if (r.has_received_after()) q.received_after = time(r.received_after());
+  if (r.has_received_before()) q.received_before = time(r.received_before());
+  if (q.received_after && q.received_before && *q.received_after >= *q.received_before) {
+    v.Add("received_after", "must be before received_before");
+  }
+  if (!r.page_token().empty()) {
+    const std::string bytes = absl::HexStringToBytes(r.page_token());
+    q.after_id = ReportId::FromBytes(bytes);
+    if (!q.after_id || absl::BytesToHexString(bytes) != absl::AsciiStrToLower(r.page_token())) {
+      v.Add("page_token", "not a token from a previous page");
+    }
+  }
+  if (!v.empty()) return v.ToStatus();
+  q.match = [r](const v1::Report& report) {
+    return (r.queue().empty() || report.triage().queue() == r.queue()) &&
+           (r.state() == v1::REPORT_STATE_UNSPECIFIED || report.state() == r.state()) &&
+           (r.priority() == v1::PRIORITY_UNSPECIFIED ||
+            report.triage().priority() == r.priority()) &&
+           (r.reporter_type() == v1::REPORTER_TYPE_UNSPECIFIED ||
+            report.submission().reporter().type() == r.reporter_type());
+  };
+  return q;
+}
+
+}  // namespace
+
+void Desk::ListReports(const Caller& caller, const v1::ListReportsRequest& request,
+                       Done<v1::ListReportsResponse> done) const {
+  absl::StatusOr<storage::ListQuery> query = ListQueryOf(request);
+  absl::StatusOr<v1::ListReportsResponse> result;
+  if (!query.ok()) {
+    result = query.status();
+  } else if (absl::StatusOr<storage::ReportListing> listing = store_->reports().List(*query);
+             !listing.ok()) {
+    result = listing.status();
+  } else {
+    v1::ListReportsResponse response;
+    for (v1::Report& report : listing->reports) *response.add_reports() = Shown(std::move(report));
+    response.set_next_page_token(listing->next_page_token);
+    result = std::move(response);
+  }
+  FinishAudited(store_->audit(), caller, "", std::move(result), std::move(done));
 }
 
 std::vector<v1::QueueSummary> Desk::Summaries(const std::vector<std::string>& queues) const {

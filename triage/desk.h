@@ -90,6 +90,11 @@ class Desk {
   // on record.
   void GetReportHistory(const Caller& caller, const v1::GetReportHistoryRequest& request,
                         Done<v1::GetReportHistoryResponse> done);
+  // Reports matching the request's filters, newest first, in pages (default 50, at most
+  // 500), without description, contact details or notes; at most 5,000 reports are
+  // examined per call, so a page may be short while its next_page_token goes on.
+  void ListReports(const Caller& caller, const v1::ListReportsRequest& request,
+                   Done<v1::ListReportsResponse> done) const;
   // Per queue (the policy's, then any other with reports): waiting reports per priority,
   // claimed ones, the oldest wait and how many are past due.
   void ListQueues(const Caller& caller, Done<v1::ListQueuesResponse> done) const;

@@ -41,6 +41,7 @@ grpc::StatusCode AdmittedCode(absl::string_view path) {
       {"TriageDesk/ReleaseReport", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/RecordDecision", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/ListQueues", grpc::StatusCode::OK},
+      {"TriageDesk/ListReports", grpc::StatusCode::OK},
       {"TriageDesk/Reprioritise", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/AddNote", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/GetReportHistory", grpc::StatusCode::INVALID_ARGUMENT},

@@ -176,6 +176,11 @@ class DeskTest : public ::testing::Test {
     desk_->GetReportHistory(who, request, answer.Callback());
     return answer.Get();
   }
+  absl::StatusOr<v1::ListReportsResponse> List(v1::ListReportsRequest request) {
+    Answer<v1::ListReportsResponse> answer;
+    desk_->ListReports(alice_, request, answer.Callback());
+    return answer.Get();
+  }
   v1::Report Read(const std::string& report_id) {
     absl::StatusOr<v1::Report> report = store_->reports().Read(*ReportId::Parse(report_id));
     EXPECT_TRUE(report.ok()) << report.status();
@@ -563,6 +568,65 @@ TEST_F(DeskTest, QueueSummariesCountPrioritiesClaimsTheOldestWaitAndWhatIsPastDu
   EXPECT_EQ(by_name["immediate"].sla_breaches(), 1u);
   EXPECT_EQ(by_name["parent-carer"].depth(), 1u);
   EXPECT_EQ(by_name["professional"].depth(), 0u);
+}
+
+TEST_F(DeskTest, ListingsAreNewestFirstFilteredPagedAndCarryNoContents) {
+  std::vector<std::string> ids;  // oldest first
+  for (int i = 0; i < 12; ++i) {
+    clock_.Advance(absl::Minutes(1));
+    ids.push_back(Submit(i % 3 == 0 ? FromParent : (i % 4 == 0 ? Urgent : Standard)));
+  }
+  auto claim = Claim(alice_);
+  ASSERT_TRUE(claim.ok());
+  const std::string claimed = claim->report().id();
+
+  v1::ListReportsRequest all;
+  all.set_page_size(5);
+  std::vector<std::string> listed;
+  for (int page = 0; page < 5; ++page) {
+    auto response = List(all);
+    ASSERT_TRUE(response.ok()) << response.status();
+    for (const v1::Report& r : response->reports()) {
+      listed.push_back(r.id());
+      EXPECT_TRUE(r.submission().description().empty()) << "no contents in a listing";
+      EXPECT_FALSE(r.submission().reporter().has_contact());
+      EXPECT_TRUE(r.claim().claim_id().empty());
+      if (r.id() == claimed) {
+        EXPECT_EQ(r.state(), v1::REPORT_STATE_CLAIMED);
+      }
+    }
+    if (response->next_page_token().empty()) break;
+    all.set_page_token(response->next_page_token());
+  }
+  EXPECT_THAT(listed, ElementsAreArray(std::vector<std::string>(ids.rbegin(), ids.rend())));
+
+  v1::ListReportsRequest parents;
+  parents.set_reporter_type(v1::REPORTER_TYPE_PARENT_CARER);
+  auto from_parents = List(parents);
+  ASSERT_TRUE(from_parents.ok());
+  EXPECT_EQ(from_parents->reports_size(), 4);  // i = 0, 3, 6, 9
+  v1::ListReportsRequest claimed_only;
+  claimed_only.set_state(v1::REPORT_STATE_CLAIMED);
+  auto held = List(claimed_only);
+  ASSERT_TRUE(held.ok());
+  ASSERT_EQ(held->reports_size(), 1);
+  EXPECT_EQ(held->reports(0).id(), claimed);
+  v1::ListReportsRequest window;
+  *window.mutable_received_after() = Read(ids[2]).received_time();
+  *window.mutable_received_before() = Read(ids[6]).received_time();
+  auto between = List(window);
+  ASSERT_TRUE(between.ok());
+  EXPECT_THAT(std::vector<std::string>(
+                  {between->reports(0).id(), between->reports(1).id(), between->reports(2).id()}),
+              ElementsAreArray({ids[5], ids[4], ids[3]}));
+  EXPECT_EQ(between->reports_size(), 3) << "both ends exclusive";
+
+  v1::ListReportsRequest bad;
+  bad.set_page_token("zz");
+  EXPECT_EQ(List(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.clear_page_token();
+  bad.set_page_size(-1);
+  EXPECT_EQ(List(bad).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // The index against a scan of storage: every QUEUED report waits in its place, every

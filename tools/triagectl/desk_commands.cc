@@ -73,6 +73,16 @@ DeskCommands::DeskCommands(CLI::App& app) {
   note_->add_option("--text-file", text_file_, "read the note from a file ('-' = stdin)")
       ->excludes(text);
   history_ = app.add_subcommand("history", "every event of a report, oldest first");
+  list_ = app.add_subcommand("list", "list reports, newest first (no contents: use show)");
+  list_->add_option("--queue", queue_, "only this queue");
+  list_->add_option("--state", state_, "queued | claimed | closed");
+  list_->add_option("--priority", priority_, "immediate | urgent | standard | routine");
+  list_->add_option("--reporter", reporter_, "child | parent-carer | professional | other-adult");
+  list_->add_option("--since", since_, "received after (RFC 3339)");
+  list_->add_option("--until", until_, "received before (RFC 3339)");
+  list_->add_option("--limit", limit_, "most reports to print")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   for (CLI::App* command : {renew_, release_, decide_, reprioritise_, note_, history_}) {
     command->add_option("report_id", report_id_, "report reference")->required();
   }
@@ -85,7 +95,8 @@ DeskCommands::DeskCommands(CLI::App& app) {
 }
 
 bool DeskCommands::parsed() const {
-  for (CLI::App* c : {queues_, claim_, renew_, release_, decide_, reprioritise_, note_, history_}) {
+  for (CLI::App* c :
+       {queues_, claim_, renew_, release_, decide_, reprioritise_, note_, history_, list_}) {
     if (c->parsed()) return true;
   }
   return false;
@@ -100,6 +111,7 @@ int DeskCommands::Run(const ConnectionOptions& connection, bool json) {
   if (reprioritise_->parsed()) return RunReprioritise(connection, json);
   if (note_->parsed()) return RunNote(connection, json);
   if (history_->parsed()) return RunHistory(connection, json);
+  if (list_->parsed()) return RunList(connection, json);
   return 2;
 }
 
@@ -199,6 +211,46 @@ int DeskCommands::RunHistory(const ConnectionOptions& connection, bool json) {
     for (const v1::ReportEvent& e : r.events()) out += RenderEvent(e);
     return out;
   });
+}
+
+int DeskCommands::RunList(const ConnectionOptions& connection, bool json) {
+  v1::ListReportsRequest request;
+  request.set_queue(queue_);
+  if (!state_.empty()) {
+    request.set_state(static_cast<v1::ReportState>(
+        ParseEnumOrUsage(v1::ReportState_descriptor(), state_, "state")));
+  }
+  if (!priority_.empty()) {
+    request.set_priority(static_cast<v1::Priority>(
+        ParseEnumOrUsage(v1::Priority_descriptor(), priority_, "priority")));
+  }
+  if (!reporter_.empty()) {
+    request.set_reporter_type(static_cast<v1::ReporterType>(
+        ParseEnumOrUsage(v1::ReporterType_descriptor(), reporter_, "reporter")));
+  }
+  auto time = [](const std::string& text, const char* flag, google::protobuf::Timestamp* out) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+      throw UsageError(absl::StrCat("--", flag, ": '", text, "' is not an RFC 3339 time"));
+    }
+    out->set_seconds(absl::ToUnixSeconds(t));
+  };
+  if (!since_.empty()) time(since_, "since", request.mutable_received_after());
+  if (!until_.empty()) time(until_, "until", request.mutable_received_before());
+  auto desk = Desk(connection);
+  v1::ListReportsResponse all;
+  while (all.reports_size() < limit_) {
+    request.set_page_size(std::min(500, limit_ - all.reports_size()));
+    v1::ListReportsResponse page;
+    grpc::Status status = desk->ListReports(NewCallContext(connection).get(), request, &page);
+    if (!status.ok()) return ReportCallError(status);
+    for (v1::Report& r : *page.mutable_reports()) *all.add_reports() = std::move(r);
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  std::cout << (json ? RenderJson(all) : RenderReportList(all));
+  return 0;
 }
 
 }  // namespace safeguarding::tools

@@ -7,6 +7,8 @@
 //   reprioritise ID --priority PRIORITY --reason TEXT
 //   note ID --text TEXT | --text-file FILE
 //   history ID
+//   list [--queue Q] [--state S] [--priority P] [--reporter R] [--since T] [--until T]
+//        [--limit N]
 // Supervisors may leave out --claim to release or decide a report someone else holds.
 #ifndef SAFEGUARDING_TOOLS_TRIAGECTL_DESK_COMMANDS_H_
 #define SAFEGUARDING_TOOLS_TRIAGECTL_DESK_COMMANDS_H_
@@ -36,6 +38,7 @@ class DeskCommands {
   int RunReprioritise(const ConnectionOptions& connection, bool json);
   int RunNote(const ConnectionOptions& connection, bool json);
   int RunHistory(const ConnectionOptions& connection, bool json);
+  int RunList(const ConnectionOptions& connection, bool json);
 
   CLI::App* queues_ = nullptr;
   CLI::App* claim_ = nullptr;
@@ -45,9 +48,11 @@ class DeskCommands {
   CLI::App* reprioritise_ = nullptr;
   CLI::App* note_ = nullptr;
   CLI::App* history_ = nullptr;
+  CLI::App* list_ = nullptr;
 
   std::string report_id_, queue_, lease_, claim_id_, reason_, outcome_, note_text_, duplicate_of_,
-      priority_, text_, text_file_;
+      priority_, text_, text_file_, state_, reporter_, since_, until_;
+  int limit_ = 50;
 };
 
 }  // namespace safeguarding::tools

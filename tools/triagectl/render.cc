@@ -162,6 +162,21 @@ std::string RenderEvent(const v1::ReportEvent& e) {
   return out;
 }
 
+std::string RenderReportList(const v1::ListReportsResponse& list) {
+  std::string out = absl::StrFormat("%-26s  %-23s  %-7s  %-9s  %-13s  %-13s  %s\n", "REPORT",
+                                    "RECEIVED", "STATE", "PRIORITY", "QUEUE", "REPORTER", "DUE");
+  for (const v1::Report& r : list.reports()) {
+    absl::StrAppendFormat(
+        &out, "%-26s  %-23s  %-7s  %-9s  %-13s  %-13s  %s\n", r.id(), Time(r.received_time()),
+        EnumFlagName(v1::ReportState_descriptor(), r.state()),
+        EnumFlagName(v1::Priority_descriptor(), r.triage().priority()), r.triage().queue(),
+        EnumFlagName(v1::ReporterType_descriptor(), r.submission().reporter().type()),
+        Time(r.triage().due_time()));
+  }
+  if (list.reports().empty()) out += "No reports match.\n";
+  return out;
+}
+
 std::string RenderAuditEntry(const v1::AuditEntry& e) {
   return absl::StrCat(Time(e.time()), "  #", e.sequence(), "  ",
                       e.principal().empty() ? "(unauthenticated)" : e.principal(), " (",

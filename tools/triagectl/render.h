@@ -25,6 +25,8 @@ std::string RenderClaim(const v1::Claim& claim);
 std::string RenderQueues(const v1::ListQueuesResponse& queues);
 // One event of a report's history, with its text (indented) if any.
 std::string RenderEvent(const v1::ReportEvent& event);
+// One line per report: id, received, state, priority, queue, reporter, due.
+std::string RenderReportList(const v1::ListReportsResponse& list);
 // "INVALID_ARGUMENT: invalid fields: ..." plus one line per google.rpc.BadRequest field
 // violation carried in the status details.
 std::string RenderError(const grpc::Status& status);
