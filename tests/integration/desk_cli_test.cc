@@ -1,6 +1,6 @@
 // The triage desk as a user works it, with triagectl against the real server binary: list
 // the queues, claim the most urgent report (a second triager gets another), add a note,
-// decide, read the history, and the refusals' exit codes; --json prints the messages.
+// decide, read the history, list, and the refusals' exit codes; --json prints the messages.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -99,6 +99,12 @@ TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHist
   testing::CommandResult json = Ctl({"--json", "history", immediate}, v1::ROLE_TRIAGER);
   ASSERT_EQ(json.exit_code, 0) << json.output;
   EXPECT_THAT(json.output, HasSubstr("\"REPORT_EVENT_TYPE_DECIDED\""));
+
+  testing::CommandResult listed = Ctl({"list", "--state", "closed"}, v1::ROLE_TRIAGER);
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, HasSubstr(immediate));
+  EXPECT_THAT(listed.output, Not(HasSubstr(standard))) << "claimed, not closed";
+  EXPECT_THAT(listed.output, Not(HasSubstr("outside my house"))) << "a listing has no contents";
 
   testing::CommandResult again =
       Ctl({"decide", immediate, "--claim", claim_id.str(), "--outcome", "no-further-action"},
