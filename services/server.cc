@@ -191,7 +191,8 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
       &store_->audit(), std::make_shared<const CredentialStore>(std::move(credentials)),
       limiter_.get(), clock);
   intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get());
-  desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get());
+  watches_ = std::make_unique<QueueWatches>(desk_.get());
+  desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get(), watches_.get());
   statistics_service_ = std::make_unique<StatisticsService>(guard_.get());
   administration_service_ =
       std::make_unique<AdministrationService>(guard_.get(), administration_.get());
@@ -258,6 +259,7 @@ TriageServer::~TriageServer() {
   }
   // The domain's background work (the lease keeper) stops before the store it uses.
   desk_service_.reset();
+  watches_.reset();
   desk_.reset();
   store_.reset();  // commits what is pending, closes RocksDB, releases the lock
 }
@@ -291,6 +293,7 @@ void TriageServer::Shutdown(absl::Duration grace) {
   std::call_once(shutdown_once_, [&] {
     shutting_down_ = true;
     UpdateHealth();
+    if (watches_ != nullptr) watches_->FinishAll();  // watchers never hold up the drain
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   });
 }

@@ -22,6 +22,7 @@
 #include "services/audit_anchors.h"
 #include "services/credentials.h"
 #include "services/intake_service.h"
+#include "services/queue_watch.h"
 #include "services/rate_limiter.h"
 #include "services/statistics_service.h"
 #include "services/triage_desk_service.h"
@@ -136,6 +137,7 @@ class TriageServer {
   std::unique_ptr<triage::PolicyHolder> policy_;
   std::unique_ptr<triage::Intake> intake_;
   std::unique_ptr<triage::Desk> desk_;
+  std::unique_ptr<QueueWatches> watches_;
   std::unique_ptr<triage::Administration> administration_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;

@@ -137,13 +137,21 @@ grpc::ServerUnaryReactor* TriageDeskService::GetReportHistory(
 }
 
 grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(
-    grpc::CallbackServerContext* context, const v1::WatchQueuesRequest*) {
+    grpc::CallbackServerContext* context, const v1::WatchQueuesRequest* request) {
   static const triage::Rpc& kRpc = DeskRpc(__func__);
-  auto* reactor = new FinishOnlyWriter();
+  // The refusal may be answered after Check returns (once it is on record), so its
+  // reactor exists from the start; an admitted call gets a stream instead.
+  auto* refused = new FinishOnlyWriter();
+  grpc::ServerWriteReactor<v1::QueueSummary>* stream = nullptr;
   guard_->Check(
-      *context, kRpc, "", [reactor](triage::Caller) { reactor->FinishWith(NotBuiltYet(kRpc)); },
-      [reactor](absl::Status refusal) { reactor->FinishWith(refusal); });
-  return reactor;
+      *context, kRpc, "",
+      [&](triage::Caller caller) {
+        stream = watches_->Start(caller, {request->queues().begin(), request->queues().end()});
+      },
+      [refused](absl::Status refusal) { refused->FinishWith(refusal); });
+  if (stream == nullptr) return refused;
+  delete refused;  // never handed to gRPC
+  return stream;
 }
 
 }  // namespace safeguarding::services

@@ -1,11 +1,11 @@
 // gRPC handlers of safeguarding.triage.v1.TriageDesk. Thin: admit, call the domain, map.
-// Queue work (claims, decisions, notes, history, watching) is admitted by the
-// authorisation table and answered UNIMPLEMENTED until the triage desk is built.
+// The domain is triage::Desk; WatchQueues streams come from QueueWatches.
 #ifndef SAFEGUARDING_SERVICES_TRIAGE_DESK_SERVICE_H_
 #define SAFEGUARDING_SERVICES_TRIAGE_DESK_SERVICE_H_
 
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/access_guard.h"
+#include "services/queue_watch.h"
 #include "triage/desk.h"
 
 namespace safeguarding::services {
@@ -14,7 +14,8 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class TriageDeskService final : public v1::TriageDesk::CallbackService {
  public:
-  TriageDeskService(const AccessGuard* guard, triage::Desk* desk) : guard_(guard), desk_(desk) {}
+  TriageDeskService(const AccessGuard* guard, triage::Desk* desk, QueueWatches* watches)
+      : guard_(guard), desk_(desk), watches_(watches) {}
 
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
                                       const v1::GetReportRequest* request,
@@ -48,6 +49,7 @@ class TriageDeskService final : public v1::TriageDesk::CallbackService {
  private:
   const AccessGuard* const guard_;
   triage::Desk* const desk_;
+  QueueWatches* const watches_;
 };
 
 }  // namespace safeguarding::services

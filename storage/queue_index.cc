@@ -188,6 +188,7 @@ void QueueIndex::ApplyNotWaiting(const ReportId& id) {
 }
 
 void QueueIndex::ApplyClaim(const LiveClaim& claim) {
+  ++version_;
   absl::MutexLock lock(&mu_);
   EraseClaimLocked(claim.entry.id);
   by_expiry_.emplace(claim.expire_micros, claim.entry.id);
@@ -273,12 +274,14 @@ absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visi
 }
 
 void QueueIndex::InsertWaitingLocked(const QueueEntry& entry) {
+  ++version_;
   EraseWaitingLocked(entry.id);
   waiting_[entry.queue].insert(entry);
   waiting_by_id_.insert_or_assign(entry.id, entry);
 }
 
 void QueueIndex::EraseWaitingLocked(const ReportId& id) {
+  ++version_;
   auto it = waiting_by_id_.find(id);
   if (it == waiting_by_id_.end()) return;
   auto q = waiting_.find(it->second.queue);
@@ -290,6 +293,7 @@ void QueueIndex::EraseWaitingLocked(const ReportId& id) {
 }
 
 void QueueIndex::EraseClaimLocked(const ReportId& id) {
+  ++version_;
   auto it = claims_.find(id);
   if (it == claims_.end()) return;
   by_expiry_.erase({it->second.expire_micros, id});

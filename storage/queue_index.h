@@ -15,6 +15,7 @@
 #ifndef SAFEGUARDING_STORAGE_QUEUE_INDEX_H_
 #define SAFEGUARDING_STORAGE_QUEUE_INDEX_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -121,6 +122,9 @@ class QueueIndex {
   std::optional<LiveClaim> FindClaim(const ReportId& id) const;
   // Every queue with waiting or claimed reports, and those in `also` (in that order, once).
   std::vector<QueueCounts> Counts(const std::vector<std::string>& also, int64_t now_micros) const;
+  // Goes up with every change of the index: watchers compare it to see if anything moved.
+  uint64_t version() const { return version_.load(); }
+
   // The earliest expiry of a live claim, if any.
   std::optional<int64_t> NextExpiry() const;
 
@@ -140,6 +144,7 @@ class QueueIndex {
   void EraseClaimLocked(const ReportId& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Engine& engine_;
+  std::atomic<uint64_t> version_{0};
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, absl::btree_set<QueueEntry>> waiting_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ReportId, QueueEntry> waiting_by_id_ ABSL_GUARDED_BY(mu_);

@@ -709,6 +709,21 @@ std::vector<v1::QueueSummary> Desk::Summaries(const std::vector<std::string>& qu
   return out;
 }
 
+absl::Status Desk::CheckQueues(const std::vector<std::string>& queues) const {
+  std::shared_ptr<const TriagePolicy> policy = policy_->Get();
+  FieldViolations v;
+  for (const std::string& queue : queues) {
+    if (!policy->HasQueue(queue) && !store_->queue().HasQueue(queue)) {
+      v.Add("queues", absl::StrCat("no queue named \"", queue, "\""));
+    }
+  }
+  return v.empty() ? absl::OkStatus() : v.ToStatus();
+}
+
+void Desk::RecordWatch(const Caller& caller, absl::AnyInvocable<void(absl::Status) &&> done) const {
+  store_->audit().Record(AuditEntryFor(caller, "", absl::StatusCode::kOk), std::move(done));
+}
+
 void Desk::ListQueues(const Caller& caller, Done<v1::ListQueuesResponse> done) const {
   v1::ListQueuesResponse response;
   for (v1::QueueSummary& s : Summaries({})) *response.add_queues() = std::move(s);

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
@@ -42,6 +43,7 @@ grpc::StatusCode AdmittedCode(absl::string_view path) {
       {"TriageDesk/RecordDecision", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/ListQueues", grpc::StatusCode::OK},
       {"TriageDesk/ListReports", grpc::StatusCode::OK},
+      {"TriageDesk/WatchQueues", grpc::StatusCode::OK},  // the snapshot arrives
       {"TriageDesk/Reprioritise", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/AddNote", grpc::StatusCode::INVALID_ARGUMENT},
       {"TriageDesk/GetReportHistory", grpc::StatusCode::INVALID_ARGUMENT},
@@ -91,6 +93,7 @@ class AccessTest : public ::testing::TestWithParam<bool> {
 
   // Calls `method` with an empty request message and the given bearer token ("" = none).
   grpc::Status Call(const std::string& method, const std::string& token) {
+    if (absl::EndsWith(method, "/WatchQueues")) return Watch(token);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     if (!token.empty()) Authorize(context, token);
@@ -105,6 +108,25 @@ class AccessTest : public ::testing::TestWithParam<bool> {
                         });
     done.WaitForNotification();
     return status;
+  }
+
+  // The one server-streaming RPC: admitted, it sends its snapshot (then we hang up);
+  // refused, it ends with the refusal.
+  grpc::Status Watch(const std::string& token) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!token.empty()) Authorize(context, token);
+    auto stream =
+        v1::TriageDesk::NewStub(channel_)->WatchQueues(&context, v1::WatchQueuesRequest());
+    v1::QueueSummary first;
+    if (stream->Read(&first)) {
+      context.TryCancel();
+      while (stream->Read(&first)) {
+      }
+      (void)stream->Finish();
+      return grpc::Status::OK;
+    }
+    return stream->Finish();
   }
 
   testing::TempDir dir_;

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -206,6 +207,88 @@ TEST_F(DeskServerTest, ClaimsAndDecisionsAreAuditedAndSurviveARestart) {
   renew.set_claim_id(second.claim().claim_id());
   v1::Claim renewed;
   EXPECT_TRUE(desk_->RenewClaim(&context, renew, &renewed).ok());
+}
+
+TEST_F(DeskServerTest, WatchQueuesSendsASnapshotThenChangesAndEndsOnCancel) {
+  grpc::ClientContext context;
+  testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchQueuesRequest request;
+  request.add_queues("child");
+  request.add_queues("immediate");
+  auto stream = desk_->WatchQueues(&context, request);
+  std::map<std::string, v1::QueueSummary> seen;
+  v1::QueueSummary summary;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(stream->Read(&summary)) << "the snapshot: one summary per watched queue";
+    seen[summary.queue()] = summary;
+  }
+  EXPECT_EQ(seen.count("child"), 1u);
+  EXPECT_EQ(seen.count("immediate"), 1u);
+  EXPECT_EQ(seen["child"].depth(), 0u);
+
+  const std::string id = Submit(1);  // a child's report: the child queue changes
+  ASSERT_TRUE(stream->Read(&summary));
+  EXPECT_EQ(summary.queue(), "child");
+  EXPECT_EQ(summary.depth(), 1u);
+  v1::ClaimNextReportResponse claim;
+  ASSERT_TRUE(Claim(credentials_.token(v1::ROLE_TRIAGER), &claim).ok());
+  ASSERT_TRUE(stream->Read(&summary));
+  EXPECT_EQ(summary.queue(), "child");
+  EXPECT_EQ(summary.depth(), 0u);
+  EXPECT_EQ(summary.claimed(), 1u);
+
+  context.TryCancel();
+  while (stream->Read(&summary)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(DeskServerTest, WatchersAreBoundedPerPrincipalAndCheckedForUnknownQueues) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::QueueSummary>>> streams;
+  for (int i = 0; i < 4; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    testing::Authorize(*contexts.back(), credentials_.token(v1::ROLE_TRIAGER));
+    streams.push_back(desk_->WatchQueues(contexts.back().get(), v1::WatchQueuesRequest()));
+    v1::QueueSummary first;
+    ASSERT_TRUE(streams.back()->Read(&first)) << "stream " << i;
+  }
+  grpc::ClientContext fifth;
+  testing::Authorize(fifth, credentials_.token(v1::ROLE_TRIAGER));
+  auto refused = desk_->WatchQueues(&fifth, v1::WatchQueuesRequest());
+  v1::QueueSummary none;
+  EXPECT_FALSE(refused->Read(&none));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  grpc::ClientContext other;  // another principal has its own allowance
+  testing::Authorize(other, credentials_.token(v1::ROLE_SUPERVISOR));
+  v1::WatchQueuesRequest unknown;
+  unknown.add_queues("nowhere");
+  auto bad = desk_->WatchQueues(&other, unknown);
+  EXPECT_FALSE(bad->Read(&none));
+  EXPECT_EQ(bad->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  for (auto& c : contexts) c->TryCancel();
+  for (auto& s : streams) {
+    while (s->Read(&none)) {
+    }
+    (void)s->Finish();
+  }
+}
+
+TEST_F(DeskServerTest, AServerStoppingEndsItsWatchersAtOnce) {
+  grpc::ClientContext context;
+  testing::Authorize(context, credentials_.token(v1::ROLE_SUPERVISOR));
+  auto stream = desk_->WatchQueues(&context, v1::WatchQueuesRequest());
+  v1::QueueSummary summary;
+  ASSERT_TRUE(stream->Read(&summary));
+  const absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(10));
+  while (stream->Read(&summary)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok()) << "a watch ends cleanly when the server stops";
+  server_->Wait();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "the drain did not wait for the watcher";
 }
 
 }  // namespace
