@@ -53,4 +53,10 @@ std::unique_ptr<grpc::ClientContext> NewCallContext(const ConnectionOptions& o) 
   return context;
 }
 
+std::unique_ptr<grpc::ClientContext> NewStreamContext(const ConnectionOptions& o) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!o.token.empty()) context->AddMetadata("authorization", "Bearer " + o.token);
+  return context;
+}
+
 }  // namespace safeguarding::tools

@@ -30,6 +30,8 @@ std::shared_ptr<grpc::Channel> OpenChannel(const ConnectionOptions& options);
 
 // A context with the deadline and the `authorization: Bearer` metadata.
 std::unique_ptr<grpc::ClientContext> NewCallContext(const ConnectionOptions& options);
+// For a stream that lasts until it is cancelled: credentials, no deadline.
+std::unique_ptr<grpc::ClientContext> NewStreamContext(const ConnectionOptions& options);
 
 // Reads a whole file, or standard input for "-". Throws UsageError.
 std::string ReadFileOrStdin(const std::string& path);

@@ -1,6 +1,13 @@
 #include "tools/triagectl/desk_commands.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <iostream>
+#include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -73,6 +80,8 @@ DeskCommands::DeskCommands(CLI::App& app) {
   note_->add_option("--text-file", text_file_, "read the note from a file ('-' = stdin)")
       ->excludes(text);
   history_ = app.add_subcommand("history", "every event of a report, oldest first");
+  watch_ = app.add_subcommand("watch", "a live queue table, redrawn as queues change (Ctrl-C)");
+  watch_->add_option("--queue", watch_queues_, "only this queue (repeatable; default: all)");
   list_ = app.add_subcommand("list", "list reports, newest first (no contents: use show)");
   list_->add_option("--queue", queue_, "only this queue");
   list_->add_option("--state", state_, "queued | claimed | closed");
@@ -95,8 +104,8 @@ DeskCommands::DeskCommands(CLI::App& app) {
 }
 
 bool DeskCommands::parsed() const {
-  for (CLI::App* c :
-       {queues_, claim_, renew_, release_, decide_, reprioritise_, note_, history_, list_}) {
+  for (CLI::App* c : {queues_, claim_, renew_, release_, decide_, reprioritise_, note_, history_,
+                      list_, watch_}) {
     if (c->parsed()) return true;
   }
   return false;
@@ -112,6 +121,7 @@ int DeskCommands::Run(const ConnectionOptions& connection, bool json) {
   if (note_->parsed()) return RunNote(connection, json);
   if (history_->parsed()) return RunHistory(connection, json);
   if (list_->parsed()) return RunList(connection, json);
+  if (watch_->parsed()) return RunWatch(connection, json);
   return 2;
 }
 
@@ -251,6 +261,44 @@ int DeskCommands::RunList(const ConnectionOptions& connection, bool json) {
   }
   std::cout << (json ? RenderJson(all) : RenderReportList(all));
   return 0;
+}
+
+int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
+  // Ctrl-C cancels the stream from a thread of its own (gRPC calls are not signal-safe).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::unique_ptr<grpc::ClientContext> context = NewStreamContext(connection);
+  std::atomic<bool> interrupted{false};
+  std::thread canceller([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    interrupted = true;
+    context->TryCancel();
+  });
+  v1::WatchQueuesRequest request;
+  for (const std::string& q : watch_queues_) request.add_queues(q);
+  auto stream = Desk(connection)->WatchQueues(context.get(), request);
+  std::map<std::string, v1::QueueSummary> latest;
+  v1::QueueSummary summary;
+  while (stream->Read(&summary)) {
+    if (json) {
+      std::cout << RenderJsonLine(summary) << std::flush;
+      continue;
+    }
+    latest[summary.queue()] = summary;
+    v1::ListQueuesResponse table;
+    for (const auto& [name, s] : latest) *table.add_queues() = s;
+    std::cout << "\x1b[H\x1b[2J" << RenderQueues(table) << "\n(watching; Ctrl-C to stop)\n"
+              << std::flush;
+  }
+  grpc::Status status = stream->Finish();
+  if (!interrupted) kill(getpid(), SIGINT);  // wake the canceller
+  canceller.join();
+  if (interrupted || status.ok()) return 0;  // ended by the user, or by the server stopping
+  return ReportCallError(status);
 }
 
 }  // namespace safeguarding::tools

@@ -7,6 +7,7 @@
 //   reprioritise ID --priority PRIORITY --reason TEXT
 //   note ID --text TEXT | --text-file FILE
 //   history ID
+//   watch [--queue Q ...]   (a live queue table, redrawn in place; Ctrl-C ends it)
 //   list [--queue Q] [--state S] [--priority P] [--reporter R] [--since T] [--until T]
 //        [--limit N]
 // Supervisors may leave out --claim to release or decide a report someone else holds.
@@ -15,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "tools/triagectl/connection.h"
 
@@ -39,6 +41,7 @@ class DeskCommands {
   int RunNote(const ConnectionOptions& connection, bool json);
   int RunHistory(const ConnectionOptions& connection, bool json);
   int RunList(const ConnectionOptions& connection, bool json);
+  int RunWatch(const ConnectionOptions& connection, bool json);
 
   CLI::App* queues_ = nullptr;
   CLI::App* claim_ = nullptr;
@@ -49,6 +52,8 @@ class DeskCommands {
   CLI::App* note_ = nullptr;
   CLI::App* history_ = nullptr;
   CLI::App* list_ = nullptr;
+  CLI::App* watch_ = nullptr;
+  std::vector<std::string> watch_queues_;
 
   std::string report_id_, queue_, lease_, claim_id_, reason_, outcome_, note_text_, duplicate_of_,
       priority_, text_, text_file_, state_, reporter_, since_, until_;

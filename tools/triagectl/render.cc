@@ -210,6 +210,12 @@ std::string RenderJson(const google::protobuf::Message& message) {
   return json;
 }
 
+std::string RenderJsonLine(const google::protobuf::Message& message) {
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json);
+  return json + "\n";
+}
+
 int ReportCallError(const grpc::Status& status) {
   std::fprintf(stderr, "triagectl: %s", RenderError(status).c_str());
   return ExitCodeFor(status);

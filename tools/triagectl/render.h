@@ -33,6 +33,8 @@ std::string RenderError(const grpc::Status& status);
 
 // Protobuf JSON (canonical mapping, indented), for --json.
 std::string RenderJson(const google::protobuf::Message& message);
+// The same on one line (for streams: one message per line).
+std::string RenderJsonLine(const google::protobuf::Message& message);
 
 // Prints RenderError(status) to stderr and returns ExitCodeFor(status).
 int ReportCallError(const grpc::Status& status);
