@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end check of report intake with two independent clients.
+"""End-to-end checks of intake and the triage desk with two independent clients.
 
 triagectl (our C++ client) and Python grpcio (Debian's python3-grpcio, a second, independent
 gRPC implementation) each submit a report to a real triage-server process. The server is
@@ -87,7 +87,8 @@ def add_token(credentials, principal, role):
     return token
 
 
-class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                  grpc.StreamStreamClientInterceptor):
     """Adds 'authorization: Bearer <token>' to every call."""
 
     def __init__(self, token):
@@ -98,6 +99,9 @@ class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.StreamStreamClientInter
         return details._replace(metadata=metadata)
 
     def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
         return continuation(self._with_token(details), request)
 
     def intercept_stream_stream(self, continuation, details, requests):
@@ -116,6 +120,22 @@ class PythonClient:
             "/safeguarding.triage.v1.TriageDesk/GetReport",
             request_serializer=triage_desk_pb2.GetReportRequest.SerializeToString,
             response_deserializer=report_pb2.Report.FromString)
+        desk = "/safeguarding.triage.v1.TriageDesk/"
+        d = triage_desk_pb2
+
+        def unary(method, request_type, response_type):
+            return self.channel.unary_unary(desk + method,
+                                            request_serializer=request_type.SerializeToString,
+                                            response_deserializer=response_type.FromString)
+        self.list_queues = unary("ListQueues", d.ListQueuesRequest, d.ListQueuesResponse)
+        self.claim = unary("ClaimNextReport", d.ClaimNextReportRequest, d.ClaimNextReportResponse)
+        self.note = unary("AddNote", d.AddNoteRequest, report_pb2.ReportEvent)
+        self.decide = unary("RecordDecision", d.RecordDecisionRequest, report_pb2.Report)
+        self.history = unary("GetReportHistory", d.GetReportHistoryRequest,
+                             d.GetReportHistoryResponse)
+        self.watch = self.channel.unary_stream(
+            desk + "WatchQueues", request_serializer=d.WatchQueuesRequest.SerializeToString,
+            response_deserializer=d.QueueSummary.FromString)
 
     def close(self):
         self.channel.close()
@@ -198,6 +218,64 @@ class IntakeEndToEnd(unittest.TestCase):
         self.assertEqual(again.report_id, py_id)
         client.close()
         self.assertEqual(server.kill(signal.SIGTERM), 0)
+
+    def test_triagers_work_the_desk_from_python_grpcio(self):
+        bob_token = add_token(self.credentials, "bob", "triager")  # before the server reads the file
+        server = self.start("desk")
+        intake = PythonClient(server.address, self.intake_token)
+        # A teacher's report about a 10-year-old being extorted: URGENT, raised to IMMEDIATE.
+        urgent_id = intake.submit(python_report("py-desk-1"), timeout=10).report_id
+        out = triagectl(server.address, self.intake_token, "submit", "--reporter", "child",
+                        "--age", "13", "--category", "grooming", "--description", "a message")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        other_id = json.loads(out.stdout)["reportId"]
+        intake.close()
+
+        alice = PythonClient(server.address, self.triager_token)
+        bob = PythonClient(server.address, bob_token)
+        queues = {q.queue: q for q in alice.list_queues(triage_desk_pb2.ListQueuesRequest(),
+                                                        timeout=10).queues}
+        self.assertEqual(queues["immediate"].depth, 1)
+        self.assertEqual(queues["child"].depth, 1)
+        snapshot = alice.watch(triage_desk_pb2.WatchQueuesRequest(), timeout=10)
+        self.assertIn(next(snapshot).queue, queues)
+        snapshot.cancel()
+
+        # Both claim at the same moment: two different reports, the most urgent to one.
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            a = pool.submit(alice.claim, triage_desk_pb2.ClaimNextReportRequest(), timeout=10)
+            b = pool.submit(bob.claim, triage_desk_pb2.ClaimNextReportRequest(), timeout=10)
+            claims = [a.result(), b.result()]
+        self.assertEqual({c.report.id for c in claims}, {urgent_id, other_id})
+        mine = claims[0] if claims[0].report.id == urgent_id else claims[1]
+        holder = alice if mine is claims[0] else bob
+        self.assertEqual(mine.report.triage.priority, report_pb2.PRIORITY_IMMEDIATE)
+        self.assertIn("child-under-11-raise", mine.report.triage.matched_rules)
+        self.assertIn("threatening to share", mine.report.submission.description)
+
+        holder.note(triage_desk_pb2.AddNoteRequest(report_id=urgent_id,
+                                                   text="school safeguarding lead told"),
+                    timeout=10)
+        closed = holder.decide(triage_desk_pb2.RecordDecisionRequest(
+            report_id=urgent_id, claim_id=mine.claim.claim_id,
+            outcome=report_pb2.OUTCOME_REFERRED_TO_POLICE, note="police informed"), timeout=10)
+        self.assertEqual(closed.state, report_pb2.REPORT_STATE_CLOSED)
+        events = holder.history(triage_desk_pb2.GetReportHistoryRequest(report_id=urgent_id),
+                                timeout=10).events
+        self.assertEqual([e.type for e in events],
+                         [report_pb2.REPORT_EVENT_TYPE_SUBMITTED,
+                          report_pb2.REPORT_EVENT_TYPE_CLAIMED,
+                          report_pb2.REPORT_EVENT_TYPE_NOTE_ADDED,
+                          report_pb2.REPORT_EVENT_TYPE_DECIDED])
+        self.assertEqual(events[2].text, "school safeguarding lead told")
+        with self.assertRaises(grpc.RpcError) as again:
+            holder.decide(triage_desk_pb2.RecordDecisionRequest(
+                report_id=urgent_id, claim_id=mine.claim.claim_id,
+                outcome=report_pb2.OUTCOME_NO_FURTHER_ACTION), timeout=10)
+        self.assertEqual(again.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        alice.close()
+        bob.close()
 
     def test_intake_token_cannot_read_a_report(self):
         server = self.start("server")

@@ -5,6 +5,8 @@
 //   submit  ReportIntake.SubmitReport with a distinct request id per call (durable writes)
 //   get     TriageDesk.GetReport of --report_id (each read is audited: one durable write)
 //   health  grpc.health.v1.Health/Check, the no-op baseline to compare against
+//   claim   TriageDesk.ClaimNextReport (a durable claim each; needs waiting reports)
+//   cycle   ClaimNextReport, then RecordDecision of what it got: one triage cycle
 // It refuses any target that is not a loopback address.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -30,7 +32,10 @@
 #include "services/net_address.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "loopback host:port of the server");
-ABSL_FLAG(std::string, method, "submit", "submit | get | health");
+ABSL_FLAG(std::string, method, "submit",
+          "submit | get | health | claim (ClaimNextReport alone) | cycle (ClaimNextReport then "
+          "RecordDecision: one triage cycle, two durable changes); claim and cycle need "
+          "reports waiting and a triager token");
 ABSL_FLAG(std::string, report_id, "", "report to read with --method=get");
 ABSL_FLAG(int32_t, concurrency, 64, "calls kept in flight");
 ABSL_FLAG(int64_t, requests, 20000, "calls to complete (upper bound)");
@@ -111,6 +116,10 @@ class LoadRun {
     v1::SubmitReportResponse response;
     v1::GetReportRequest get_request;
     v1::Report report;
+    v1::ClaimNextReportRequest claim_request;
+    v1::ClaimNextReportResponse claim_response;
+    grpc::ClientContext decide_context;
+    v1::RecordDecisionRequest decide_request;
     grpc::ByteBuffer raw_request, raw_response;
     absl::Time start;
   };
@@ -135,6 +144,33 @@ class LoadRun {
     if (method_ == "submit") {
       call->request = MakeSubmit(run_id_, n);
       stub_->async()->SubmitReport(&call->context, &call->request, &call->response, on_done);
+    } else if (method_ == "claim") {
+      desk_->async()->ClaimNextReport(&call->context, &call->claim_request, &call->claim_response,
+                                      [call, on_done](grpc::Status status) mutable {
+                                        if (status.ok() && !call->claim_response.has_report()) {
+                                          status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                                                "no report waiting");
+                                        }
+                                        on_done(status);
+                                      });
+    } else if (method_ == "cycle") {
+      desk_->async()->ClaimNextReport(
+          &call->context, &call->claim_request, &call->claim_response,
+          [this, call, on_done](grpc::Status status) mutable {
+            if (status.ok() && !call->claim_response.has_report()) {
+              status = grpc::Status(grpc::StatusCode::NOT_FOUND, "no report waiting");
+            }
+            if (!status.ok()) return on_done(status);
+            call->decide_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+            if (!token_.empty()) {
+              call->decide_context.AddMetadata("authorization", "Bearer " + token_);
+            }
+            call->decide_request.set_report_id(call->claim_response.report().id());
+            call->decide_request.set_claim_id(call->claim_response.claim().claim_id());
+            call->decide_request.set_outcome(v1::OUTCOME_NO_FURTHER_ACTION);
+            desk_->async()->RecordDecision(&call->decide_context, &call->decide_request,
+                                           &call->report, on_done);
+          });
     } else if (method_ == "get") {
       call->get_request.set_report_id(report_id_);
       desk_->async()->GetReport(&call->context, &call->get_request, &call->report, on_done);
@@ -197,8 +233,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "triage-loadgen: refusing non-loopback target %s\n", server.c_str());
     return 2;
   }
-  if (method != "submit" && method != "get" && method != "health") {
-    std::fprintf(stderr, "triage-loadgen: --method must be submit, get or health\n");
+  if (method != "submit" && method != "get" && method != "health" && method != "claim" &&
+      method != "cycle") {
+    std::fprintf(stderr, "triage-loadgen: --method must be submit, get, health, claim or cycle\n");
     return 2;
   }
   if (method == "get" && absl::GetFlag(FLAGS_report_id).empty()) {

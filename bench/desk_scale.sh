@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The triage desk at scale, on loopback: fills a fresh store with N waiting reports through
+# the server (loadgen submit, 64 in flight), restarts it and times the start-up (open and
+# queue index rebuild), then measures ClaimNextReport alone and claim + decide cycles at
+# 64 in flight, each next to a no-op (Health/Check) on the same server, with the server's
+# CPU per call from /proc. The temp dir is removed afterwards.
+#
+#   bench/desk_scale.sh BUILD_DIR [REPORTS] [CALLS]
+set -euo pipefail
+build=$1
+reports=${2:-1000000}
+calls=${3:-20000}
+work=$(mktemp -d /tmp/triage-desk-scale-XXXXXX)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+
+(umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
+intake=$("$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
+  --principal bench-intake --role intake 2>/dev/null)
+triager=$("$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
+  --principal bench-triager --role triager 2>/dev/null)
+
+start_server() {  # $1: log name; sets $address and $server_pid; prints the start-up time
+  local began
+  began=$(date +%s.%N)
+  "$build/services/triage-server" --listen=127.0.0.1:0 --data_dir="$work/db" \
+    --key_file="$work/key" --audit_key_file="$work/audit-key" \
+    --credentials_file="$work/credentials" --insecure --rate_limit_per_second=0 \
+    --claim_lease=1h 2>"$work/$1.log" &
+  server_pid=$!
+  wait_listening "$1"
+  awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN { printf "start_up_seconds=%.2f\n", b - a }'
+}
+cpu_ticks() { awk '{print $14+$15}' "/proc/$server_pid/stat"; }
+measure() {  # $1 method, $2 token, $3 calls
+  local c0 c1
+  c0=$(cpu_ticks)
+  TRIAGE_LOADGEN_TOKEN=$2 "$build/tools/triage-loadgen" --server="$address" --method="$1" \
+    --concurrency=64 --requests="$3" --max_duration=600s | tr '\n' ' '
+  c1=$(cpu_ticks)
+  echo "server_cpu_us_per_call=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / $3 ))"
+}
+
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, Linux $(uname -r)"
+echo "# date: $(date -u +%FT%TZ); $reports reports waiting, $calls calls per measure"
+start_server fill >/dev/null
+measure submit "$intake" "$reports"
+stop_server
+start_server measure
+measure health "" "$calls"
+measure claim "$triager" "$calls"
+measure health "" "$calls"
+measure cycle "$triager" "$calls"
+stop_server
