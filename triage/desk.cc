@@ -12,11 +12,18 @@
 #include "google/protobuf/util/time_util.h"
 #include "storage/report_id.h"
 #include "triage/audit.h"
+#include "triage/desk_internal.h"
 #include "triage/validation.h"
 
 namespace safeguarding::triage {
 namespace {
 
+using desk_internal::CheckReportId;
+using desk_internal::kReportIdRule;
+using desk_internal::Micros;
+using desk_internal::Shown;
+using desk_internal::StateName;
+using desk_internal::Timestamp;
 using google::protobuf::util::TimeUtil;
 using storage::LiveClaim;
 using storage::QueueEntry;
@@ -29,20 +36,6 @@ constexpr size_t kMaxNoteBytes = 20000;
 constexpr size_t kExpiriesPerPass = 256;
 // The actor of changes the server makes by itself (an expired lease).
 constexpr char kServerActor[] = "triage-server";
-
-constexpr char kReportIdRule[] =
-    "must be a 26-character report reference as returned by SubmitReport";
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-google::protobuf::Timestamp Timestamp(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(Micros(t));
-}
-
-std::string StateName(v1::ReportState state) {
-  std::string name = v1::ReportState_Name(state);
-  constexpr absl::string_view kPrefix = "REPORT_STATE_";
-  return absl::StartsWith(name, kPrefix) ? name.substr(kPrefix.size()) : name;
-}
 
 // An opaque claim id: 16 random bytes, hex.
 std::string NewClaimId() {
@@ -75,12 +68,6 @@ v1::ReportEvent EventOf(const v1::Report& report, absl::Time now, v1::ReportEven
   return event;
 }
 
-// A report with its claim as shown in a Report (no claim id).
-v1::Report Shown(v1::Report report) {
-  if (report.has_claim()) report.mutable_claim()->clear_claim_id();
-  return report;
-}
-
 [[nodiscard]] absl::Status NotClaimed(const v1::Report& report) {
   return absl::FailedPreconditionError(
       absl::StrCat("report ", report.id(), " is ", StateName(report.state()),
@@ -101,24 +88,6 @@ Desk::~Desk() {
     stopping_ = true;
   }
   if (keeper_.joinable()) keeper_.join();
-}
-
-void Desk::GetReport(const Caller& caller, absl::string_view report_id,
-                     Done<v1::Report> done) const {
-  std::optional<ReportId> id = ReportId::Parse(report_id);
-  absl::StatusOr<v1::Report> result;
-  if (!id) {
-    FieldViolations v;
-    v.Add("report_id", kReportIdRule);
-    result = v.ToStatus();
-  } else {
-    result = store_->reports().Read(*id);
-    if (result.ok()) *result = Shown(*std::move(result));
-  }
-  // The canonical id, so a search by report finds every access however the id was
-  // spelled; a malformed one is recorded as hex (never as bytes that may not be UTF-8).
-  FinishAudited(store_->audit(), caller, AuditReportId(report_id), std::move(result),
-                std::move(done));
 }
 
 absl::StatusOr<absl::Duration> Desk::LeaseFor(const google::protobuf::Duration* requested) const {
@@ -318,9 +287,8 @@ void Desk::RenewClaim(const Caller& caller, const v1::RenewClaimRequest& request
   absl::StatusOr<ReportId> id = CheckRequest(request.report_id(), caller, "-", v);
   absl::StatusOr<absl::Duration> lease = LeaseFor(request.has_lease() ? &request.lease() : nullptr);
   if (!id.ok() || !lease.ok()) {
-    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
-                  absl::StatusOr<v1::Claim>(!id.ok() ? id.status() : lease.status()),
-                  std::move(done));
+    Refuse<v1::Claim>(caller, request.report_id(), !id.ok() ? id.status() : lease.status(),
+                      std::move(done));
     return;
   }
   WithReport(*id, [this, caller, request, id = *id, lease = *lease,
@@ -360,8 +328,7 @@ void Desk::ReleaseReport(const Caller& caller, const v1::ReleaseReportRequest& r
   ValidateText("reason", request.reason(), kMaxReasonBytes, /*required=*/true, v);
   absl::StatusOr<ReportId> id = CheckRequest(request.report_id(), caller, request.claim_id(), v);
   if (!id.ok()) {
-    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
-                  absl::StatusOr<v1::Report>(id.status()), std::move(done));
+    Refuse<v1::Report>(caller, request.report_id(), id.status(), std::move(done));
     return;
   }
   WithReport(*id, [this, caller, request, id = *id,
@@ -430,8 +397,7 @@ void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest&
                           Done<v1::Report> done) {
   auto checked = CheckDecision(caller, request);
   if (!checked.ok()) {
-    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
-                  absl::StatusOr<v1::Report>(checked.status()), std::move(done));
+    Refuse<v1::Report>(caller, request.report_id(), checked.status(), std::move(done));
     return;
   }
   const std::optional<ReportId> id = checked->first;
@@ -492,19 +458,6 @@ absl::Status Desk::MayChange(const Caller& caller, const v1::Report& report,
   return absl::OkStatus();
 }
 
-namespace {
-
-// The report to change, or what is wrong with the request (after the change's own fields).
-[[nodiscard]] absl::StatusOr<ReportId> CheckReportId(absl::string_view report_id,
-                                                     FieldViolations& v) {
-  std::optional<ReportId> id = ReportId::Parse(report_id);
-  if (!id) v.Add("report_id", kReportIdRule);
-  if (!v.empty()) return v.ToStatus();
-  return *id;
-}
-
-}  // namespace
-
 void Desk::Reprioritise(const Caller& caller, const v1::ReprioritiseRequest& request,
                         Done<v1::Report> done) {
   FieldViolations v;
@@ -514,8 +467,7 @@ void Desk::Reprioritise(const Caller& caller, const v1::ReprioritiseRequest& req
   ValidateText("reason", request.reason(), kMaxReasonBytes, /*required=*/true, v);
   absl::StatusOr<ReportId> id = CheckReportId(request.report_id(), v);
   if (!id.ok()) {
-    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
-                  absl::StatusOr<v1::Report>(id.status()), std::move(done));
+    Refuse<v1::Report>(caller, request.report_id(), id.status(), std::move(done));
     return;
   }
   WithReport(*id, [this, caller, request, id = *id,
@@ -575,8 +527,7 @@ void Desk::AddNote(const Caller& caller, const v1::AddNoteRequest& request,
   ValidateText("text", request.text(), kMaxNoteBytes, /*required=*/true, v);
   absl::StatusOr<ReportId> id = CheckReportId(request.report_id(), v);
   if (!id.ok()) {
-    FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()),
-                  absl::StatusOr<v1::ReportEvent>(id.status()), std::move(done));
+    Refuse<v1::ReportEvent>(caller, request.report_id(), id.status(), std::move(done));
     return;
   }
   WithReport(*id, [this, caller, request, id = *id,
@@ -597,138 +548,6 @@ void Desk::AddNote(const Caller& caller, const v1::AddNoteRequest& request,
     CommitChange<v1::ReportEvent>(
         store_, std::move(change), [](bool) {}, std::move(event), std::move(done));
   });
-}
-
-void Desk::GetReportHistory(const Caller& caller, const v1::GetReportHistoryRequest& request,
-                            Done<v1::GetReportHistoryResponse> done) {
-  FieldViolations v;
-  absl::StatusOr<ReportId> id = CheckReportId(request.report_id(), v);
-  absl::StatusOr<v1::GetReportHistoryResponse> result;
-  if (!id.ok()) {
-    result = id.status();
-  } else {
-    // NOT_FOUND for a report that does not exist, rather than an empty history.
-    absl::StatusOr<v1::Report> report = store_->reports().Read(*id);
-    absl::StatusOr<std::vector<v1::ReportEvent>> events =
-        report.ok() ? store_->reports().ReadEvents(*id)
-                    : absl::StatusOr<std::vector<v1::ReportEvent>>(report.status());
-    if (events.ok()) {
-      v1::GetReportHistoryResponse response;
-      for (v1::ReportEvent& e : *events) *response.add_events() = std::move(e);
-      result = std::move(response);
-    } else {
-      result = events.status();
-    }
-  }
-  FinishAudited(store_->audit(), caller, AuditReportId(request.report_id()), std::move(result),
-                std::move(done));
-}
-
-namespace {
-
-// The query of a ListReports request, or what is wrong with it.
-[[nodiscard]] absl::StatusOr<storage::ListQuery> ListQueryOf(const v1::ListReportsRequest& r) {
-  FieldViolations v;
-  storage::ListQuery q;
-  if (r.page_size() < 0) v.Add("page_size", "must not be negative");
-  q.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
-  if (!v1::ReportState_IsValid(r.state())) v.Add("state", "not a report state");
-  if (!v1::Priority_IsValid(r.priority())) v.Add("priority", "not a priority");
-  if (!v1::ReporterType_IsValid(r.reporter_type())) v.Add("reporter_type", "not a reporter type");
-  auto time = [](const google::protobuf::Timestamp& ts) {
-    return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(ts));
-  };
-  if (r.has_received_after()) q.received_after = time(r.received_after());
-  if (r.has_received_before()) q.received_before = time(r.received_before());
-  if (q.received_after && q.received_before && *q.received_after >= *q.received_before) {
-    v.Add("received_after", "must be before received_before");
-  }
-  if (!r.page_token().empty()) {
-    const std::string bytes = absl::HexStringToBytes(r.page_token());
-    q.after_id = ReportId::FromBytes(bytes);
-    if (!q.after_id || absl::BytesToHexString(bytes) != absl::AsciiStrToLower(r.page_token())) {
-      v.Add("page_token", "not a token from a previous page");
-    }
-  }
-  if (!v.empty()) return v.ToStatus();
-  q.match = [r](const v1::Report& report) {
-    return (r.queue().empty() || report.triage().queue() == r.queue()) &&
-           (r.state() == v1::REPORT_STATE_UNSPECIFIED || report.state() == r.state()) &&
-           (r.priority() == v1::PRIORITY_UNSPECIFIED ||
-            report.triage().priority() == r.priority()) &&
-           (r.reporter_type() == v1::REPORTER_TYPE_UNSPECIFIED ||
-            report.submission().reporter().type() == r.reporter_type());
-  };
-  return q;
-}
-
-}  // namespace
-
-void Desk::ListReports(const Caller& caller, const v1::ListReportsRequest& request,
-                       Done<v1::ListReportsResponse> done) const {
-  absl::StatusOr<storage::ListQuery> query = ListQueryOf(request);
-  absl::StatusOr<v1::ListReportsResponse> result;
-  if (!query.ok()) {
-    result = query.status();
-  } else if (absl::StatusOr<storage::ReportListing> listing = store_->reports().List(*query);
-             !listing.ok()) {
-    result = listing.status();
-  } else {
-    v1::ListReportsResponse response;
-    for (v1::Report& report : listing->reports) *response.add_reports() = Shown(std::move(report));
-    response.set_next_page_token(listing->next_page_token);
-    result = std::move(response);
-  }
-  FinishAudited(store_->audit(), caller, "", std::move(result), std::move(done));
-}
-
-std::vector<v1::QueueSummary> Desk::Summaries(const std::vector<std::string>& queues) const {
-  const absl::Time now = clock_->Now();
-  std::vector<storage::QueueCounts> counts =
-      store_->queue().Counts(policy_->Get()->queues(), Micros(now));
-  std::vector<v1::QueueSummary> out;
-  for (const storage::QueueCounts& c : counts) {
-    if (!queues.empty() && std::find(queues.begin(), queues.end(), c.queue) == queues.end()) {
-      continue;
-    }
-    v1::QueueSummary& summary = out.emplace_back();
-    summary.set_queue(c.queue);
-    summary.set_depth(c.waiting);
-    for (int p = v1::PRIORITY_IMMEDIATE; p <= v1::PRIORITY_ROUTINE; ++p) {
-      v1::PriorityDepth* depth = summary.add_by_priority();
-      depth->set_priority(static_cast<v1::Priority>(p));
-      depth->set_depth(c.waiting_by_tier[p]);
-    }
-    summary.set_claimed(c.claimed);
-    if (c.oldest_waiting) {
-      const absl::Duration wait = std::max(absl::ZeroDuration(), now - c.oldest_waiting->time());
-      summary.mutable_oldest_wait()->set_seconds(absl::ToInt64Seconds(wait));
-    }
-    summary.set_sla_breaches(c.past_due);
-  }
-  return out;
-}
-
-absl::Status Desk::CheckQueues(const std::vector<std::string>& queues) const {
-  std::shared_ptr<const TriagePolicy> policy = policy_->Get();
-  FieldViolations v;
-  for (const std::string& queue : queues) {
-    if (!policy->HasQueue(queue) && !store_->queue().HasQueue(queue)) {
-      v.Add("queues", absl::StrCat("no queue named \"", queue, "\""));
-    }
-  }
-  return v.empty() ? absl::OkStatus() : v.ToStatus();
-}
-
-void Desk::RecordWatch(const Caller& caller, absl::AnyInvocable<void(absl::Status) &&> done) const {
-  store_->audit().Record(AuditEntryFor(caller, "", absl::StatusCode::kOk), std::move(done));
-}
-
-void Desk::ListQueues(const Caller& caller, Done<v1::ListQueuesResponse> done) const {
-  v1::ListQueuesResponse response;
-  for (v1::QueueSummary& s : Summaries({})) *response.add_queues() = std::move(s);
-  FinishAudited(store_->audit(), caller, "", absl::StatusOr<v1::ListQueuesResponse>(response),
-                std::move(done));
 }
 
 size_t Desk::ExpireDueClaims() {

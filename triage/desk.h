@@ -30,6 +30,7 @@
 #include "safeguarding/triage/v1/report.pb.h"
 #include "safeguarding/triage/v1/triage_desk.pb.h"
 #include "storage/report_store.h"
+#include "triage/audit.h"
 #include "triage/caller.h"
 #include "triage/policy.h"
 
@@ -120,6 +121,13 @@ class Desk {
   // The body ends by calling Finish or Commit, which release the report.
   void WithReport(const storage::ReportId& id,
                   absl::AnyInvocable<void(absl::StatusOr<v1::Report>) &&> body);
+  // Audits and answers a request refused before any report was held.
+  template <typename T>
+  void Refuse(const Caller& caller, absl::string_view report_id, absl::Status status,
+              Done<T> done) const {
+    FinishAudited(store_->audit(), caller, AuditReportId(report_id),
+                  absl::StatusOr<T>(std::move(status)), std::move(done));
+  }
   // Releases `id`, then audits and answers a refusal or a read (nothing changed).
   template <typename T>
   void Finish(const storage::ReportId& id, const Caller& caller, absl::StatusOr<T> result,
