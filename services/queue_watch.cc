@@ -2,198 +2,288 @@
 
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "services/status_mapping.h"
 
 namespace safeguarding::services {
 
 namespace v1 = ::safeguarding::triage::v1;
 
-// One stream. Owned by gRPC until OnDone, which tells the hub and deletes it.
-class QueueWatch final : public grpc::ServerWriteReactor<v1::QueueSummary> {
- public:
-  QueueWatch(QueueWatches* hub, std::string principal, std::vector<std::string> queues)
-      : hub_(hub), principal_(std::move(principal)), queues_(queues.begin(), queues.end()) {}
+namespace {
 
-  const std::string& principal() const { return principal_; }
+// How often the summaries are recomputed even when no queue changed (waits and SLA
+// breaches move with time).
+constexpr absl::Duration kRefresh = absl::Seconds(5);
+
+class WatchReactor;
+
+}  // namespace
+
+struct QueueWatches::Hub {
+  explicit Hub(size_t max) : max_per_principal(max) {}
+
+  // A stream is on record: it gets its snapshot at the hub's next look.
+  void Ready(const std::shared_ptr<Watch>& watch, const absl::Status& recorded);
+  // A stream is done (OnDone).
+  void Gone(Watch* watch);
+
+  const size_t max_per_principal;
+  absl::Mutex mu;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  std::vector<std::shared_ptr<Watch>> starting ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<Watch*, std::shared_ptr<Watch>> live ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, size_t> per_principal ABSL_GUARDED_BY(mu);
+};
+
+struct QueueWatches::Watch {
+  Watch(std::shared_ptr<Hub> h, std::string p, const std::vector<std::string>& q)
+      : hub(std::move(h)), principal(std::move(p)), queues(q.begin(), q.end()) {}
 
   // Queues the summaries of watched queues that changed since they were last sent.
-  void Offer(const std::vector<v1::QueueSummary>& all) {
-    bool write = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (ended_) return;
-      for (const v1::QueueSummary& summary : all) {
-        if (!queues_.empty() && !queues_.contains(summary.queue())) continue;
-        std::string bytes = summary.SerializeAsString();
-        std::string& last = last_sent_[summary.queue()];
-        if (last == bytes) continue;
-        last = std::move(bytes);
-        pending_[summary.queue()] = summary;  // only the latest per queue waits
-      }
-      write = TakeNextLocked();
-    }
-    // gRPC calls are made without our lock: OnDone may run (and delete this) right after.
-    if (write) StartWrite(&in_flight_);
-  }
-
+  void Offer(const std::vector<v1::QueueSummary>& all);
   // Ends the stream once (after the write in flight, if any).
-  void End(const grpc::Status& status) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (ended_) return;
-      ended_ = true;
-      end_status_ = status;
-      if (writing_) return;  // OnWriteDone finishes
-    }
-    Finish(status);
-  }
+  void End(const grpc::Status& status);
+  void WriteDone(bool ok);
+  // OnDone: no one may use the reactor from now on. True if it may be deleted now (else
+  // the last one using it deletes it).
+  bool Done();
 
-  void OnWriteDone(bool ok) override {
-    grpc::Status finish;
-    bool write = false, finish_now = false;
-    {
-      absl::MutexLock lock(&mu_);
-      writing_ = false;
-      if (!ended_ && !ok) {  // the client has gone
-        ended_ = true;
-        end_status_ = grpc::Status::CANCELLED;
-      }
-      if (ended_) {
-        finish = end_status_;
-        finish_now = true;
-      } else {
-        write = TakeNextLocked();
-      }
-    }
-    if (write) {
-      StartWrite(&in_flight_);
-    } else if (finish_now) {
-      Finish(finish);
-    }
-  }
-  void OnCancel() override { End(grpc::Status::CANCELLED); }
+  // Runs `act` on the reactor unless it is done; it is not deleted meanwhile. gRPC calls
+  // are made without `mu` held: OnDone may run on another thread (or this one) after them.
+  template <typename Act>
+  void WithReactor(Act act);
+  // Moves the next pending summary into in_flight if no write is in flight.
+  bool TakeNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
+  const std::shared_ptr<Hub> hub;
+  const std::string principal;
+  const absl::flat_hash_set<std::string> queues;
+  absl::Mutex mu;
+  WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null once done
+  int users ABSL_GUARDED_BY(mu) = 0;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  bool writing ABSL_GUARDED_BY(mu) = false;
+  bool ended ABSL_GUARDED_BY(mu) = false;
+  grpc::Status end_status ABSL_GUARDED_BY(mu);
+  std::map<std::string, v1::QueueSummary> pending ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, std::string> last_sent ABSL_GUARDED_BY(mu);
+  v1::QueueSummary in_flight;  // written only while no write is in flight
+};
+
+namespace {
+
+class WatchReactor final : public grpc::ServerWriteReactor<v1::QueueSummary> {
+ public:
+  explicit WatchReactor(std::shared_ptr<QueueWatches::Watch> watch) : watch_(std::move(watch)) {}
+  void OnWriteDone(bool ok) override { watch_->WriteDone(ok); }
+  void OnCancel() override { watch_->End(grpc::Status::CANCELLED); }
   void OnDone() override {
-    hub_->Gone(this);
-    delete this;
+    std::shared_ptr<QueueWatches::Watch> watch = watch_;
+    watch->hub->Gone(watch.get());
+    if (watch->Done()) delete this;
   }
 
  private:
-  // Moves the next pending summary into in_flight_ if no write is in flight.
-  bool TakeNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || pending_.empty()) return false;
-    in_flight_ = std::move(pending_.begin()->second);
-    pending_.erase(pending_.begin());
-    writing_ = true;
-    return true;
-  }
-
-  QueueWatches* const hub_;
-  const std::string principal_;
-  const absl::flat_hash_set<std::string> queues_;
-  absl::Mutex mu_;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool ended_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
-  v1::QueueSummary in_flight_;  // written only while no write is in flight
-  std::map<std::string, v1::QueueSummary> pending_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> last_sent_ ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<QueueWatches::Watch> watch_;
 };
+
+}  // namespace
+
+template <typename Act>
+void QueueWatches::Watch::WithReactor(Act act) {
+  WatchReactor* r;
+  {
+    absl::MutexLock lock(&mu);
+    if (reactor == nullptr) return;
+    r = reactor;
+    ++users;
+  }
+  act(*r);
+  bool last;
+  {
+    absl::MutexLock lock(&mu);
+    last = --users == 0 && done;
+  }
+  if (last) delete r;
+}
+
+bool QueueWatches::Watch::Done() {
+  absl::MutexLock lock(&mu);
+  done = true;
+  reactor = nullptr;
+  return users == 0;
+}
+
+bool QueueWatches::Watch::TakeNextLocked() {
+  if (writing || pending.empty()) return false;
+  in_flight = std::move(pending.begin()->second);
+  pending.erase(pending.begin());
+  writing = true;
+  return true;
+}
+
+void QueueWatches::Watch::Offer(const std::vector<v1::QueueSummary>& all) {
+  bool write = false;
+  {
+    absl::MutexLock lock(&mu);
+    if (ended) return;
+    for (const v1::QueueSummary& summary : all) {
+      if (!queues.empty() && !queues.contains(summary.queue())) continue;
+      std::string bytes = summary.SerializeAsString();
+      std::string& last = last_sent[summary.queue()];
+      if (last == bytes) continue;
+      last = std::move(bytes);
+      pending[summary.queue()] = summary;  // only the latest per queue waits
+    }
+    write = TakeNextLocked();
+  }
+  if (write) WithReactor([this](WatchReactor& r) { r.StartWrite(&in_flight); });
+}
+
+void QueueWatches::Watch::End(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mu);
+    if (ended) return;
+    ended = true;
+    end_status = status;
+    if (writing) return;  // WriteDone finishes
+  }
+  WithReactor([&status](WatchReactor& r) { r.Finish(status); });
+}
+
+void QueueWatches::Watch::WriteDone(bool ok) {
+  grpc::Status finish;
+  bool write = false, finish_now = false;
+  {
+    absl::MutexLock lock(&mu);
+    writing = false;
+    if (!ended && !ok) {  // the client has gone
+      ended = true;
+      end_status = grpc::Status::CANCELLED;
+    }
+    if (ended) {
+      finish = end_status;
+      finish_now = true;
+    } else {
+      write = TakeNextLocked();
+    }
+  }
+  if (write) {
+    WithReactor([this](WatchReactor& r) { r.StartWrite(&in_flight); });
+  } else if (finish_now) {
+    WithReactor([&finish](WatchReactor& r) { r.Finish(finish); });
+  }
+}
+
+void QueueWatches::Hub::Ready(const std::shared_ptr<Watch>& watch, const absl::Status& recorded) {
+  if (!recorded.ok()) {
+    watch->End(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "audit trail unavailable; nothing disclosed"));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu);
+    if (!stopping) {
+      starting.push_back(watch);
+      return;
+    }
+  }
+  watch->End(grpc::Status::OK);
+}
+
+void QueueWatches::Hub::Gone(Watch* watch) {
+  absl::MutexLock lock(&mu);
+  live.erase(watch);
+  auto it = per_principal.find(watch->principal);
+  if (it != per_principal.end() && --it->second == 0) per_principal.erase(it);
+}
 
 QueueWatches::QueueWatches(const triage::Desk* desk, size_t max_per_principal,
                            absl::Duration interval)
-    : desk_(desk), max_per_principal_(max_per_principal), interval_(interval) {
-  hub_ = std::thread([this] { Run(); });
+    : desk_(desk), interval_(interval), hub_(std::make_shared<Hub>(max_per_principal)) {
+  thread_ = std::thread([this] { Run(); });
 }
 
 QueueWatches::~QueueWatches() {
   FinishAll();
-  {
-    // Streams end asynchronously: wait (briefly) until gRPC has let go of every one.
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](absl::flat_hash_map<std::string, size_t>* m) { return m->empty(); },
-            &per_principal_),
-        absl::Seconds(5));
-  }
-  if (hub_.joinable()) hub_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 grpc::ServerWriteReactor<v1::QueueSummary>* QueueWatches::Start(const triage::Caller& caller,
                                                                 std::vector<std::string> queues) {
-  auto* watch = new QueueWatch(this, caller.principal, queues);
+  auto watch = std::make_shared<Watch>(hub_, caller.principal, queues);
+  auto* reactor = new WatchReactor(watch);
+  {
+    absl::MutexLock lock(&watch->mu);
+    watch->reactor = reactor;
+  }
   grpc::Status refused;
   {
-    absl::MutexLock lock(&mu_);
-    size_t& count = per_principal_[caller.principal];
-    ++count;  // counted until OnDone, whatever happens next
-    if (stopping_) {
+    absl::MutexLock lock(&hub_->mu);
+    const size_t count = ++hub_->per_principal[caller.principal];  // until OnDone
+    if (hub_->stopping) {
       refused = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping");
-    } else if (count > max_per_principal_) {
+    } else if (count > hub_->max_per_principal) {
       refused = grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat("at most ", max_per_principal_, " WatchQueues streams per principal"));
+          absl::StrCat("at most ", hub_->max_per_principal, " WatchQueues streams per principal"));
     }
   }
   if (refused.ok()) refused = ToGrpcStatus(desk_->CheckQueues(queues));
   if (!refused.ok()) {
     watch->End(refused);
-    return watch;
+    return reactor;
   }
-  desk_->RecordWatch(caller, [this, watch](absl::Status recorded) {
-    if (!recorded.ok()) {
-      watch->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "audit trail unavailable; nothing disclosed"));
-      return;
-    }
-    Started(watch);
-  });
-  return watch;
-}
-
-void QueueWatches::Started(QueueWatch* watch) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      watch->End(grpc::Status::OK);
-      return;
-    }
-    live_.insert(watch);
-  }
-  watch->Offer(desk_->Summaries({}));  // the snapshot
-}
-
-void QueueWatches::Gone(QueueWatch* watch) {
-  absl::MutexLock lock(&mu_);
-  live_.erase(watch);
-  auto it = per_principal_.find(watch->principal());
-  if (it != per_principal_.end() && --it->second == 0) per_principal_.erase(it);
+  // The callback may run after this QueueWatches is gone: it holds the shared states only.
+  desk_->RecordWatch(caller,
+                     [hub = hub_, watch](absl::Status recorded) { hub->Ready(watch, recorded); });
+  return reactor;
 }
 
 void QueueWatches::FinishAll() {
-  absl::MutexLock lock(&mu_);
-  stopping_ = true;
-  for (QueueWatch* watch : live_) watch->End(grpc::Status::OK);
-  live_.clear();
+  std::vector<std::shared_ptr<Watch>> ending;
+  {
+    absl::MutexLock lock(&hub_->mu);
+    hub_->stopping = true;
+    for (auto& [ptr, watch] : hub_->live) ending.push_back(watch);
+    for (auto& watch : hub_->starting) ending.push_back(watch);
+    hub_->live.clear();
+    hub_->starting.clear();
+  }
+  for (const auto& watch : ending) watch->End(grpc::Status::OK);
 }
 
 void QueueWatches::Run() {
   uint64_t seen = desk_->QueuesVersion();
+  absl::Time computed = absl::InfinitePast();
   for (;;) {
-    std::vector<QueueWatch*> watches;
+    std::vector<std::shared_ptr<Watch>> starting, live;
+    bool changed = false;
     {
-      absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_)) return;
-      const uint64_t now = desk_->QueuesVersion();
-      if (now == seen || live_.empty()) continue;
-      seen = now;
-      watches.assign(live_.begin(), live_.end());
+      absl::MutexLock lock(&hub_->mu);
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(hub_->mu) {
+        return hub_->stopping || !hub_->starting.empty();
+      };
+      hub_->mu.AwaitWithTimeout(absl::Condition(&wake), interval_);
+      if (hub_->stopping) return;
+      starting.swap(hub_->starting);
+      for (const auto& watch : starting) hub_->live[watch.get()] = watch;
+      const uint64_t version = desk_->QueuesVersion();
+      changed = version != seen || absl::Now() - computed >= kRefresh;
+      seen = version;
+      if (changed) {
+        for (auto& [ptr, watch] : hub_->live) live.push_back(watch);
+      }
     }
+    if (starting.empty() && (!changed || live.empty())) continue;
     const std::vector<v1::QueueSummary> all = desk_->Summaries({});
-    absl::MutexLock lock(&mu_);  // a watch in live_ is not deleted while this is held
-    for (QueueWatch* watch : watches) {
-      if (live_.contains(watch)) watch->Offer(all);
-    }
+    computed = absl::Now();
+    // Offered without the hub's lock; the shared states keep every stream alive meanwhile.
+    for (const auto& watch : starting) watch->Offer(all);  // its snapshot
+    for (const auto& watch : live) watch->Offer(all);
   }
 }
 

@@ -174,7 +174,14 @@ void Desk::ClaimNextReport(const Caller& caller, const v1::ClaimNextReportReques
       Claim(caller, *entry, *std::move(report), *lease, std::move(done));
       return;
     }
-    // Left out of claims (not put back), so it cannot block the reports behind it.
+    if (absl::IsUnavailable(report.status())) {  // a storage fault: back in its place
+      store_->queue().ApplyWaiting(*entry);
+      store_->queue().Release(entry->id);
+      Refuse<v1::ClaimNextReportResponse>(caller, "", report.status(), std::move(done));
+      return;
+    }
+    // Damaged, or sealed with a key the file lacks: left out of claims (not put back), so
+    // it cannot block the reports behind it.
     Problem(absl::StrCat("report ", entry->id.ToString(), " in queue ", entry->queue,
                          " cannot be claimed (",
                          report.ok() ? "its state is not QUEUED" : report.status().ToString(),
@@ -561,6 +568,10 @@ void Desk::ExpireClaim(const LiveClaim& claim) {
   const ReportId& id = claim.entry.id;
   QueueIndex* queue = &store_->queue();
   absl::StatusOr<v1::Report> report = store_->reports().Read(id);
+  if (absl::IsUnavailable(report.status())) {
+    queue->Release(id);  // a storage fault: tried again at the next pass
+    return;
+  }
   if (!report.ok() || report->state() != v1::REPORT_STATE_CLAIMED) {
     Problem(absl::StrCat("the claim on report ", id.ToString(), " cannot be ended (",
                          report.ok() ? "its state is not CLAIMED" : report.status().ToString(),

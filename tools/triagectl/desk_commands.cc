@@ -271,6 +271,7 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::unique_ptr<grpc::ClientContext> context = NewStreamContext(connection);
+  auto desk = Desk(connection);  // a usage error throws here, before any thread exists
   std::atomic<bool> interrupted{false};
   std::thread canceller([&] {
     int signal = 0;
@@ -280,7 +281,7 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
   });
   v1::WatchQueuesRequest request;
   for (const std::string& q : watch_queues_) request.add_queues(q);
-  auto stream = Desk(connection)->WatchQueues(context.get(), request);
+  auto stream = desk->WatchQueues(context.get(), request);
   std::map<std::string, v1::QueueSummary> latest;
   v1::QueueSummary summary;
   while (stream->Read(&summary)) {
