@@ -1,6 +1,7 @@
 #include "storage/queue_index.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "google/protobuf/util/time_util.h"
@@ -62,6 +63,7 @@ absl::Status QueueIndex::Load() {
                     absl::string_view(it->value().data(), it->value().size()));
     if (!claim) return absl::DataLossError("malformed claim record");
     by_expiry_.emplace(claim->expire_micros, claim->entry.id);
+    ++claimed_by_queue_[claim->entry.queue];
     claims_.emplace(claim->entry.id, *std::move(claim));
   }
   return FromRocksDb(it->status(), "load claims");
@@ -134,18 +136,14 @@ void QueueIndex::Release(const ReportId& id) {
 
 bool QueueIndex::HasQueue(const std::string& queue) const {
   absl::MutexLock lock(&mu_);
-  if (waiting_.contains(queue)) return true;
-  for (const auto& [id, claim] : claims_) {
-    if (claim.entry.queue == queue) return true;
-  }
-  return false;
+  return waiting_.contains(queue) || claimed_by_queue_.contains(queue);
 }
 
 std::optional<QueueEntry> QueueIndex::TakeNext(const std::vector<std::string>& queues) {
   absl::MutexLock lock(&mu_);
   const QueueEntry* best = nullptr;
-  auto consider = [&](const absl::btree_set<QueueEntry>& entries) {
-    for (const QueueEntry& entry : entries) {
+  auto consider = [&](const Waiting& waiting) {
+    for (const QueueEntry& entry : waiting.order) {
       if (held_.contains(entry.id)) continue;  // a change of it is in flight
       if (best == nullptr || entry < *best) best = &entry;
       return;
@@ -192,6 +190,7 @@ void QueueIndex::ApplyClaim(const LiveClaim& claim) {
   absl::MutexLock lock(&mu_);
   EraseClaimLocked(claim.entry.id);
   by_expiry_.emplace(claim.expire_micros, claim.entry.id);
+  ++claimed_by_queue_[claim.entry.queue];
   claims_.insert_or_assign(claim.entry.id, claim);
 }
 
@@ -225,18 +224,24 @@ std::vector<QueueCounts> QueueIndex::Counts(const std::vector<std::string>& also
     return out[it->second];
   };
   for (const std::string& queue : also) slot(queue);
-  for (const auto& [queue, entries] : waiting_) {
+  for (const auto& [queue, waiting] : waiting_) {
     QueueCounts& counts = slot(queue);
-    for (const QueueEntry& entry : entries) {
-      if (entry.tier < counts.waiting_by_tier.size()) ++counts.waiting_by_tier[entry.tier];
-      ++counts.waiting;
-      if (entry.due_micros < now_micros) ++counts.past_due;
-      if (!counts.oldest_waiting || entry.id < *counts.oldest_waiting) {
-        counts.oldest_waiting = entry.id;
-      }
+    counts.waiting = waiting.order.size();
+    counts.waiting_by_tier = waiting.by_tier;
+    if (!waiting.by_arrival.empty()) counts.oldest_waiting = *waiting.by_arrival.begin();
+    // Past due: in claim order the IMMEDIATE reports come first, each part by due time, so
+    // only the reports already due are visited.
+    const QueueEntry first_not_immediate{queue, QueueEntry::kImmediateTier + 1,
+                                         std::numeric_limits<int64_t>::min(), ReportId()};
+    const auto rest = waiting.order.lower_bound(first_not_immediate);
+    for (auto it = waiting.order.begin(); it != rest && it->due_micros < now_micros; ++it) {
+      ++counts.past_due;
+    }
+    for (auto it = rest; it != waiting.order.end() && it->due_micros < now_micros; ++it) {
+      ++counts.past_due;
     }
   }
-  for (const auto& [id, claim] : claims_) ++slot(claim.entry.queue).claimed;
+  for (const auto& [queue, claimed] : claimed_by_queue_) slot(queue).claimed = claimed;
   return out;
 }
 
@@ -250,10 +255,10 @@ QueueIndex::Contents QueueIndex::Snapshot() const {
   absl::MutexLock lock(&mu_);
   Contents contents;
   std::vector<std::string> names;
-  for (const auto& [queue, entries] : waiting_) names.push_back(queue);
+  for (const auto& [queue, waiting] : waiting_) names.push_back(queue);
   std::sort(names.begin(), names.end());
   for (const std::string& queue : names) {
-    for (const QueueEntry& entry : waiting_.at(queue)) contents.waiting.push_back(entry);
+    for (const QueueEntry& entry : waiting_.at(queue).order) contents.waiting.push_back(entry);
   }
   for (const auto& [id, claim] : claims_) contents.claims.push_back(claim);
   std::sort(contents.claims.begin(), contents.claims.end(),
@@ -276,7 +281,10 @@ absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visi
 void QueueIndex::InsertWaitingLocked(const QueueEntry& entry) {
   ++version_;
   EraseWaitingLocked(entry.id);
-  waiting_[entry.queue].insert(entry);
+  Waiting& waiting = waiting_[entry.queue];
+  waiting.order.insert(entry);
+  waiting.by_arrival.insert(entry.id);
+  if (entry.tier < waiting.by_tier.size()) ++waiting.by_tier[entry.tier];
   waiting_by_id_.insert_or_assign(entry.id, entry);
 }
 
@@ -284,10 +292,14 @@ void QueueIndex::EraseWaitingLocked(const ReportId& id) {
   ++version_;
   auto it = waiting_by_id_.find(id);
   if (it == waiting_by_id_.end()) return;
-  auto q = waiting_.find(it->second.queue);
+  const QueueEntry& entry = it->second;
+  auto q = waiting_.find(entry.queue);
   if (q != waiting_.end()) {
-    q->second.erase(it->second);
-    if (q->second.empty()) waiting_.erase(q);
+    Waiting& waiting = q->second;
+    waiting.order.erase(entry);
+    waiting.by_arrival.erase(entry.id);
+    if (entry.tier < waiting.by_tier.size()) --waiting.by_tier[entry.tier];
+    if (waiting.order.empty()) waiting_.erase(q);
   }
   waiting_by_id_.erase(it);
 }
@@ -297,6 +309,10 @@ void QueueIndex::EraseClaimLocked(const ReportId& id) {
   auto it = claims_.find(id);
   if (it == claims_.end()) return;
   by_expiry_.erase({it->second.expire_micros, id});
+  auto counted = claimed_by_queue_.find(it->second.entry.queue);
+  if (counted != claimed_by_queue_.end() && --counted->second == 0) {
+    claimed_by_queue_.erase(counted);
+  }
   claims_.erase(it);
 }
 

@@ -15,6 +15,7 @@
 #ifndef SAFEGUARDING_STORAGE_QUEUE_INDEX_H_
 #define SAFEGUARDING_STORAGE_QUEUE_INDEX_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -143,10 +144,19 @@ class QueueIndex {
   void EraseWaitingLocked(const ReportId& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseClaimLocked(const ReportId& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // One queue's waiting reports: in claim order, in arrival order (for the oldest wait),
+  // and counted per priority, so a summary costs no walk over them.
+  struct Waiting {
+    absl::btree_set<QueueEntry> order;
+    absl::btree_set<ReportId> by_arrival;
+    std::array<uint64_t, 5> by_tier = {};
+  };
+
   const Engine& engine_;
   std::atomic<uint64_t> version_{0};
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, absl::btree_set<QueueEntry>> waiting_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Waiting> waiting_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> claimed_by_queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ReportId, QueueEntry> waiting_by_id_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ReportId, LiveClaim> claims_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<int64_t, ReportId>> by_expiry_ ABSL_GUARDED_BY(mu_);

@@ -632,7 +632,7 @@ TEST_F(DeskTest, ListingsAreNewestFirstFilteredPagedAndCarryNoContents) {
 // The index against a scan of storage: every QUEUED report waits in its place, every
 // CLAIMED one has its claim, nothing else is in either, and the queue and claims
 // families say the same.
-void ExpectIndexMatchesAScan(storage::ReportStore& store) {
+void ExpectIndexMatchesAScan(storage::ReportStore& store, absl::Time at = absl::Now()) {
   std::set<std::string> waiting_expected, claims_expected, waiting_index, claims_index;
   rocksdb::DB* db = store.engine().db();
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
@@ -671,6 +671,28 @@ void ExpectIndexMatchesAScan(storage::ReportStore& store) {
                   })
                   .ok());
   EXPECT_EQ(family, waiting_expected) << "the queue family";
+
+  // The summaries the index keeps count for itself agree with counting the scan.
+  const int64_t now = absl::ToUnixMicros(at);
+  std::map<std::string, std::vector<uint64_t>> expected_counts;  // tiers 1-4, claimed, past due
+  for (const auto& e : contents.waiting) {
+    auto& c = expected_counts.try_emplace(e.queue, std::vector<uint64_t>(6, 0)).first->second;
+    ++c[e.tier - 1];
+    if (e.due_micros < now) ++c[5];
+  }
+  for (const auto& claim : contents.claims) {
+    ++expected_counts.try_emplace(claim.entry.queue, std::vector<uint64_t>(6, 0)).first->second[4];
+  }
+  std::map<std::string, std::vector<uint64_t>> counted;
+  for (const storage::QueueCounts& c : store.queue().Counts({}, now)) {
+    counted[c.queue] = {c.waiting_by_tier[1],
+                        c.waiting_by_tier[2],
+                        c.waiting_by_tier[3],
+                        c.waiting_by_tier[4],
+                        c.claimed,
+                        c.past_due};
+  }
+  EXPECT_EQ(counted, expected_counts) << "per queue: tiers, claimed, past due";
 }
 
 TEST_F(DeskTest, AfterThousandsOfRandomOperationsTheIndexAgreesWithStorage) {
@@ -723,8 +745,11 @@ TEST_F(DeskTest, AfterThousandsOfRandomOperationsTheIndexAgreesWithStorage) {
   EXPECT_GT(claimed.load(), 100);
   EXPECT_GT(decided.load(), 20);
   ExpectIndexMatchesAScan(*store_);
+  // Some reports due, some not yet: the past-due counts are checked on both sides.
+  ExpectIndexMatchesAScan(*store_, clock_.Now() + absl::Hours(20));
   Reopen();
   ExpectIndexMatchesAScan(*store_);
+  ExpectIndexMatchesAScan(*store_, clock_.Now() + absl::Hours(3));
 }
 
 // A write that fails leaves memory as storage is (the store answers UNAVAILABLE until it
