@@ -234,11 +234,13 @@ grpc::ServerWriteReactor<v1::QueueSummary>* QueueWatches::Start(const triage::Ca
   }
   if (refused.ok()) refused = ToGrpcStatus(desk_->CheckQueues(queues));
   if (!refused.ok()) {
-    watch->End(refused);
+    // On record like any refusal (it discloses nothing, so it is answered either way).
+    desk_->RecordWatch(caller, static_cast<absl::StatusCode>(refused.error_code()),
+                       [watch, refused](absl::Status) { watch->End(refused); });
     return reactor;
   }
   // The callback may run after this QueueWatches is gone: it holds the shared states only.
-  desk_->RecordWatch(caller,
+  desk_->RecordWatch(caller, absl::StatusCode::kOk,
                      [hub = hub_, watch](absl::Status recorded) { hub->Ready(watch, recorded); });
   return reactor;
 }

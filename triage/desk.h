@@ -105,8 +105,10 @@ class Desk {
   uint64_t QueuesVersion() const { return store_->queue().version(); }
   // OK if every name is a queue of the policy or has reports; else INVALID_ARGUMENT.
   [[nodiscard]] absl::Status CheckQueues(const std::vector<std::string>& queues) const;
-  // Records a WatchQueues call in the audit trail; `done` once it is on record.
-  void RecordWatch(const Caller& caller, absl::AnyInvocable<void(absl::Status) &&> done) const;
+  // Records a WatchQueues call (answered `result`) in the audit trail; `done` once it is
+  // on record.
+  void RecordWatch(const Caller& caller, absl::StatusCode result,
+                   absl::AnyInvocable<void(absl::Status) &&> done) const;
 
   // Puts every claim whose lease has ended back in its queue; returns how many it started.
   // The lease keeper calls it; tests may too.

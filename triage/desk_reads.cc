@@ -160,8 +160,9 @@ absl::Status Desk::CheckQueues(const std::vector<std::string>& queues) const {
   return v.empty() ? absl::OkStatus() : v.ToStatus();
 }
 
-void Desk::RecordWatch(const Caller& caller, absl::AnyInvocable<void(absl::Status) &&> done) const {
-  store_->audit().Record(AuditEntryFor(caller, "", absl::StatusCode::kOk), std::move(done));
+void Desk::RecordWatch(const Caller& caller, absl::StatusCode result,
+                       absl::AnyInvocable<void(absl::Status) &&> done) const {
+  store_->audit().Record(AuditEntryFor(caller, "", result), std::move(done));
 }
 
 void Desk::ListQueues(const Caller& caller, Done<v1::ListQueuesResponse> done) const {

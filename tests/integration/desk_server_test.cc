@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
@@ -264,6 +265,22 @@ TEST_F(DeskServerTest, WatchersAreBoundedPerPrincipalAndCheckedForUnknownQueues)
   v1::QueueSummary none;
   EXPECT_FALSE(refused->Read(&none));
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  {
+    grpc::ClientContext audit_context;
+    testing::Authorize(audit_context, credentials_.token(v1::ROLE_ADMIN));
+    v1::GetAuditLogRequest by_triager;
+    by_triager.set_principal("triager-1");
+    v1::GetAuditLogResponse log;
+    ASSERT_TRUE(admin_->GetAuditLog(&audit_context, by_triager, &log).ok());
+    int watches = 0, refusals = 0;
+    for (const v1::AuditEntry& e : log.entries()) {
+      if (!absl::EndsWith(e.method(), "/WatchQueues")) continue;
+      ++watches;
+      refusals += e.result_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    }
+    EXPECT_EQ(watches, 5) << "four streams and the refused fifth, each on record";
+    EXPECT_EQ(refusals, 1);
+  }
 
   grpc::ClientContext other;  // another principal has its own allowance
   testing::Authorize(other, credentials_.token(v1::ROLE_SUPERVISOR));
