@@ -120,5 +120,25 @@ TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHist
   EXPECT_THAT(server_->Log(), Not(HasSubstr("police on the way"))) << "no contents in the log";
 }
 
+TEST_F(DeskCliTest, WatchShowsDepthsChangeAndEndsCleanlyOnCtrlC) {
+  testing::ServerProcess watch(
+      testing::TriagectlBinary(),
+      {"--server", address_, "--token", credentials_.token(v1::ROLE_TRIAGER), "--json", "watch",
+       "--queue", "child"},
+      dir_.Sub("watch.log"));
+  auto wait_for = [&](const std::string& text) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (watch.Log().find(text) == std::string::npos && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return watch.Log().find(text) != std::string::npos;
+  };
+  ASSERT_TRUE(wait_for("\"queue\":\"child\"")) << "the snapshot: " << watch.Log();
+  Submit({"--reporter", "child", "--category", "grooming", "--description", "a message"});
+  EXPECT_TRUE(wait_for("\"depth\":\"1\"")) << watch.Log();
+  watch.Signal(SIGINT);  // Ctrl-C
+  EXPECT_EQ(watch.WaitForExit(absl::Seconds(10)), 0) << watch.Log();
+}
+
 }  // namespace
 }  // namespace safeguarding

@@ -33,9 +33,15 @@ std::string FixturesDir() { return BinaryPath("TRIAGE_FIXTURES_DIR", TRIAGE_FIXT
 
 std::string ProtoDir() { return BinaryPath("TRIAGE_PROTO_DIR", TRIAGE_PROTO_DIR_PATH); }
 
+std::string TriagectlBinary() { return BinaryPath("TRIAGECTL_BIN", TRIAGECTL_BIN_PATH); }
+
 ServerProcess::ServerProcess(const std::vector<std::string>& args, std::string log_path)
+    : ServerProcess(ServerBinary(), args, std::move(log_path)) {}
+
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                             std::string log_path)
     : log_path_(std::move(log_path)) {
-  std::vector<std::string> argv_storage = {ServerBinary()};
+  std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());

@@ -17,6 +17,9 @@ class ServerProcess {
  public:
   // Starts TRIAGE_SERVER_BIN with `args`; stdout and stderr go to `log_path`.
   ServerProcess(const std::vector<std::string>& args, std::string log_path);
+  // The same for another binary (e.g. a long-running triagectl command).
+  ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                std::string log_path);
   // Kills the process (SIGKILL) if it is still running.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
@@ -38,6 +41,8 @@ class ServerProcess {
 
 // The triage-server binary (TRIAGE_SERVER_BIN, else the one this build made).
 std::string ServerBinary();
+// The triagectl binary (TRIAGECTL_BIN, else the one this build made).
+std::string TriagectlBinary();
 // tests/fixtures of the source tree (TRIAGE_FIXTURES_DIR overrides).
 std::string FixturesDir();
 // The proto/ directory of the source tree (TRIAGE_PROTO_DIR overrides).
