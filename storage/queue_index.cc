@@ -245,12 +245,6 @@ std::vector<QueueCounts> QueueIndex::Counts(const std::vector<std::string>& also
   return out;
 }
 
-std::optional<int64_t> QueueIndex::NextExpiry() const {
-  absl::MutexLock lock(&mu_);
-  if (by_expiry_.empty()) return std::nullopt;
-  return by_expiry_.begin()->first;
-}
-
 QueueIndex::Contents QueueIndex::Snapshot() const {
   absl::MutexLock lock(&mu_);
   Contents contents;

@@ -126,9 +126,6 @@ class QueueIndex {
   // Goes up with every change of the index: watchers compare it to see if anything moved.
   uint64_t version() const { return version_.load(); }
 
-  // The earliest expiry of a live claim, if any.
-  std::optional<int64_t> NextExpiry() const;
-
   // Everything in memory, in claim order per queue (for checks against a scan).
   struct Contents {
     std::vector<QueueEntry> waiting;

@@ -219,16 +219,17 @@ absl::StatusOr<ReportListing> ReportRecords::List(const ListQuery& query) const 
   }
   std::shared_ptr<const KeyRing> ring = keys_.ring();
   ReportListing listing;
+  ReportId last_examined;
   size_t scanned = 0;
   for (; it->Valid(); it->Prev()) {
     std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
     if (!id) return absl::DataLossError("malformed report key");
     if (query.received_after && id->time() <= *query.received_after) break;  // newest first
     if (listing.reports.size() == query.page_size || scanned++ == query.max_scanned) {
-      listing.next_page_token = absl::BytesToHexString(listing.last_examined.bytes());
+      listing.next_page_token = absl::BytesToHexString(last_examined.bytes());
       break;
     }
-    listing.last_examined = *id;
+    last_examined = *id;
     absl::StatusOr<v1::Report> report =
         OpenReport(absl::string_view(it->value().data(), it->value().size()), *id, *ring);
     if (!report.ok()) return report.status();

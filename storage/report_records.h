@@ -75,7 +75,6 @@ struct ReportListing {
   std::vector<v1::Report> reports;  // without description and contact details
   // Where the next page starts (hex of the last report examined); empty at the end.
   std::string next_page_token;
-  ReportId last_examined;
 };
 
 class ReportRecords {
