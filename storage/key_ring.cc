@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -20,7 +19,9 @@
 #include "absl/base/internal/raw_logging.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/digest.h"
 #include "common/file_sync.h"
+#include "common/keyed_contexts.h"
 #include "storage/key_encoding.h"
 
 namespace safeguarding::storage {
@@ -68,10 +69,34 @@ class Fd {
   int fd_;
 };
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+// AES-256-GCM, fetched once (EVP_aes_256_gcm() in an init call fetches it every time).
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+// This thread's AES-256-GCM context keyed with `key` for sealing (`encrypt`) or opening, or
+// nullptr if OpenSSL fails. The caller sets the nonce (EVP_CipherInit_ex with only an IV
+// starts a new message under the same key schedule), and drops the context on any failure.
+using GcmContexts = common::KeyedContexts<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
+GcmContexts& ContextsFor(bool encrypt) {
+  thread_local GcmContexts sealing;
+  thread_local GcmContexts opening;
+  return encrypt ? sealing : opening;
+}
+EVP_CIPHER_CTX* GcmContext(const std::array<unsigned char, KeyRing::kKeyBytes>& key, bool encrypt) {
+  const absl::string_view bytes(reinterpret_cast<const char*>(key.data()), key.size());
+  GcmContexts& contexts = ContextsFor(encrypt);
+  if (EVP_CIPHER_CTX* ctx = contexts.Find(bytes)) return ctx;
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (ctx == nullptr || Aes256Gcm() == nullptr ||
+      EVP_CipherInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nullptr, encrypt ? 1 : 0) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return nullptr;
+  }
+  contexts.Keep(bytes, ctx);
+  return ctx;
+}
 
 const unsigned char* Bytes(absl::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -83,15 +108,11 @@ const unsigned char* Bytes(absl::string_view s) {
 }
 
 uint32_t KeyIdOf(const unsigned char* key) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
   // SHA-256 is always available in OpenSSL 3 (default and FIPS providers alike); a failure
-  // means the library itself is broken.
-  ABSL_RAW_CHECK(
-      EVP_Digest(key, KeyRing::kKeyBytes, digest, &digest_len, EVP_sha256(), nullptr) == 1 &&
-          digest_len >= kKeyIdBytes,
-      "SHA-256 failed");
-  absl::string_view prefix(reinterpret_cast<const char*>(digest), kKeyIdBytes);
+  // stops the process (common::Sha256).
+  const std::string digest =
+      common::Sha256(absl::string_view(reinterpret_cast<const char*>(key), KeyRing::kKeyBytes));
+  absl::string_view prefix(digest.data(), kKeyIdBytes);
   return *GetFixed32BE(&prefix);
 }
 
@@ -296,15 +317,8 @@ absl::StatusOr<KeyRing> KeyRing::FromKeys(std::vector<std::string> keys) {
 namespace {
 
 std::string HmacOfLabel(const unsigned char* key, absl::string_view label) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  ABSL_RAW_CHECK(HMAC(EVP_sha256(), key, static_cast<int>(KeyRing::kKeyBytes),
-                      reinterpret_cast<const unsigned char*>(label.data()), label.size(), out,
-                      &length) != nullptr,
-                 "HMAC-SHA256 failed");
-  std::string derived(reinterpret_cast<const char*>(out), length);
-  OPENSSL_cleanse(out, sizeof out);
-  return derived;
+  return common::HmacSha256(
+      absl::string_view(reinterpret_cast<const char*>(key), KeyRing::kKeyBytes), label);
 }
 
 }  // namespace
@@ -349,16 +363,16 @@ absl::StatusOr<std::string> KeyRing::Seal(absl::string_view plaintext,
     ERR_clear_error();
     return absl::InternalError("RAND_bytes failed: cannot make a nonce");
   }
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = GcmContext(key.bytes, /*encrypt=*/true);
   int final_len = 0;
-  if (ctx == nullptr ||
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), nonce) != 1 ||
-      !CipherUpdate(EVP_EncryptUpdate, ctx.get(), absl::string_view(sealed.data(), kHeaderBytes),
+  if (ctx == nullptr || EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
+      !CipherUpdate(EVP_EncryptUpdate, ctx, absl::string_view(sealed.data(), kHeaderBytes),
                     nullptr) ||
-      !CipherUpdate(EVP_EncryptUpdate, ctx.get(), associated_data, nullptr) ||
-      !CipherUpdate(EVP_EncryptUpdate, ctx.get(), plaintext, ciphertext) ||
-      EVP_EncryptFinal_ex(ctx.get(), tag, &final_len) != 1 || final_len != 0 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes), tag) != 1) {
+      !CipherUpdate(EVP_EncryptUpdate, ctx, associated_data, nullptr) ||
+      !CipherUpdate(EVP_EncryptUpdate, ctx, plaintext, ciphertext) ||
+      EVP_EncryptFinal_ex(ctx, tag, &final_len) != 1 || final_len != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes), tag) != 1) {
+    if (ctx != nullptr) ContextsFor(/*encrypt=*/true).Drop(ctx);
     ERR_clear_error();
     return absl::InternalError("AES-256-GCM encryption failed");
   }
@@ -391,23 +405,25 @@ absl::StatusOr<std::string> KeyRing::Open(absl::string_view sealed,
   // Decrypted bytes are unauthenticated until EVP_DecryptFinal_ex checks the tag: on any
   // failure they are wiped, never returned.
   std::string plaintext(ciphertext.size(), '\0');
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = GcmContext(key->bytes, /*encrypt=*/false);
   if (ctx == nullptr ||
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->bytes.data(),
-                         Bytes(header.substr(1 + kKeyIdBytes))) != 1 ||
-      !CipherUpdate(EVP_DecryptUpdate, ctx.get(), header, nullptr) ||
-      !CipherUpdate(EVP_DecryptUpdate, ctx.get(), associated_data, nullptr) ||
-      !CipherUpdate(EVP_DecryptUpdate, ctx.get(), ciphertext,
+      EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, Bytes(header.substr(1 + kKeyIdBytes))) !=
+          1 ||
+      !CipherUpdate(EVP_DecryptUpdate, ctx, header, nullptr) ||
+      !CipherUpdate(EVP_DecryptUpdate, ctx, associated_data, nullptr) ||
+      !CipherUpdate(EVP_DecryptUpdate, ctx, ciphertext,
                     reinterpret_cast<unsigned char*>(plaintext.data())) ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes),
-                          tag.data()) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) !=
+          1) {
+    if (ctx != nullptr) ContextsFor(/*encrypt=*/false).Drop(ctx);
     OPENSSL_cleanse(plaintext.data(), plaintext.size());
     ERR_clear_error();
     return absl::InternalError("AES-256-GCM decryption failed");
   }
   int final_len = 0;
   unsigned char unused[1];
-  if (EVP_DecryptFinal_ex(ctx.get(), unused, &final_len) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, unused, &final_len) != 1) {
+    ContextsFor(/*encrypt=*/false).Drop(ctx);  // a fresh context for the next record
     OPENSSL_cleanse(plaintext.data(), plaintext.size());
     ERR_clear_error();
     return absl::DataLossError(

@@ -231,7 +231,7 @@ void Desk::Claim(const Caller& caller, const QueueEntry& taken, v1::Report repor
 
   v1::ClaimNextReportResponse response;
   *response.mutable_claim() = claim;
-  *response.mutable_report() = Shown(next);
+  *response.mutable_report() = Shown(std::move(next));  // `next` and `claim` are done with
   QueueIndex* queue = &store_->queue();
   CommitChange<v1::ClaimNextReportResponse>(
       store_, std::move(change),
@@ -448,7 +448,7 @@ void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest&
         [queue, id](bool durable) {
           if (durable) queue->ApplyUnclaimed(id);
         },
-        next, std::move(done));
+        std::move(next), std::move(done));
   });
 }
 

@@ -329,6 +329,30 @@ TEST(KeyRingTest, OneRingSealsAndOpensFromManyThreads) {
   EXPECT_THAT(failures, ElementsAre(0, 0, 0, 0));
 }
 
+// Each thread keeps keyed cipher contexts for its last few keys: more rings than that, used
+// in turn, each seal and open under its own key only; a failed open (tampered blob) leaves
+// the next open under the same key working.
+TEST(KeyRingTest, ManyKeysInTurnAndAFailedOpenInBetween) {
+  std::vector<KeyRing> rings;
+  for (uint8_t k = 0; k < 9; ++k)
+    rings.push_back(Ring({TestKey(static_cast<uint8_t>(k * 20 + 1))}));
+  for (int round = 0; round < 3; ++round) {
+    for (size_t r = 0; r < rings.size(); ++r) {
+      const std::string plaintext = absl::StrCat("round ", round, " ring ", r);
+      absl::StatusOr<std::string> sealed = rings[r].Seal(plaintext, "ad");
+      ASSERT_TRUE(sealed.ok()) << sealed.status();
+      const KeyRing& other = rings[(r + 1) % rings.size()];
+      EXPECT_EQ(other.Open(*sealed, "ad").status().code(), absl::StatusCode::kFailedPrecondition);
+      std::string tampered = *sealed;
+      tampered.back() = static_cast<char>(tampered.back() ^ 1);
+      EXPECT_EQ(rings[r].Open(tampered, "ad").status().code(), absl::StatusCode::kDataLoss);
+      absl::StatusOr<std::string> opened = rings[r].Open(*sealed, "ad");
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      EXPECT_EQ(*opened, plaintext);
+    }
+  }
+}
+
 TEST(KeyIdHexTest, EightLowercaseHexDigits) {
   EXPECT_EQ(KeyIdHex(0), "00000000");
   EXPECT_EQ(KeyIdHex(0xab), "000000ab");
