@@ -1,13 +1,16 @@
 // triage-loadgen: a bounded load generator for the triage server, loopback only.
 //
-// Keeps --concurrency calls in flight until --requests calls have completed or
-// --max_duration has passed, then prints throughput and latency percentiles. Methods:
+// Keeps --concurrency calls in flight (closed loop), or starts calls at --rate per second
+// whatever the answers (open loop, latency from each call's intended start), until
+// --requests calls have completed or --max_duration has passed, then prints throughput and
+// latency percentiles. Methods:
 //   submit  ReportIntake.SubmitReport with a distinct request id per call (durable writes)
 //   get     TriageDesk.GetReport of --report_id (each read is audited: one durable write)
 //   health  grpc.health.v1.Health/Check, the no-op baseline to compare against
 //   claim   TriageDesk.ClaimNextReport (a durable claim each; needs waiting reports)
 //   cycle   ClaimNextReport, then RecordDecision of what it got: one triage cycle
-// It refuses any target that is not a loopback address.
+// Calls are spread over --channels connections. It refuses any target that is not a loopback
+// address.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -38,7 +41,14 @@ ABSL_FLAG(std::string, method, "submit",
           "reports waiting and a triager token");
 ABSL_FLAG(std::string, report_id, "", "report to read with --method=get");
 ABSL_FLAG(int32_t, concurrency, 64, "calls kept in flight");
+ABSL_FLAG(int32_t, channels, 1,
+          "connections to the server, calls spread over them in turn (each its own HTTP/2 "
+          "connection)");
 ABSL_FLAG(int64_t, requests, 20000, "calls to complete (upper bound)");
+ABSL_FLAG(double, rate, 0,
+          "open loop: start calls at this many per second whatever the answers (latency counted "
+          "from each call's intended start, so queueing is not hidden); --concurrency then caps "
+          "the calls in flight. 0: closed loop (--concurrency calls always in flight)");
 ABSL_FLAG(absl::Duration, max_duration, absl::Seconds(60), "stop issuing after this long");
 ABSL_FLAG(std::string, token, "",
           "bearer token (intake for submit, triager for get); default: env TRIAGE_LOADGEN_TOKEN");
@@ -71,26 +81,33 @@ v1::SubmitReportRequest MakeSubmit(const std::string& run_id, int64_t n) {
 
 class LoadRun {
  public:
-  LoadRun(std::shared_ptr<grpc::Channel> channel, std::string method, int64_t total,
-          absl::Duration max_duration, std::string run_id, std::string token, std::string report_id)
+  LoadRun(const std::vector<std::shared_ptr<grpc::Channel>>& channels, std::string method,
+          int64_t total, absl::Duration max_duration, std::string run_id, std::string token,
+          std::string report_id)
       : token_(std::move(token)),
-        stub_(v1::ReportIntake::NewStub(channel)),
-        desk_(v1::TriageDesk::NewStub(channel)),
-        generic_(std::make_unique<grpc::GenericStub>(channel)),
         method_(std::move(method)),
         report_id_(std::move(report_id)),
         total_(total),
         deadline_(absl::Now() + max_duration),
-        run_id_(std::move(run_id)) {}
+        run_id_(std::move(run_id)) {
+    for (const std::shared_ptr<grpc::Channel>& channel : channels) {
+      stubs_.push_back(Stubs{v1::ReportIntake::NewStub(channel), v1::TriageDesk::NewStub(channel),
+                             std::make_unique<grpc::GenericStub>(channel)});
+    }
+  }
 
-  void Run(int concurrency) {
+  void Run(int concurrency, double rate) {
     start_ = absl::Now();
-    for (int i = 0; i < concurrency; ++i) StartNext();
+    if (rate > 0) {
+      Pace(concurrency, rate);
+    } else {
+      for (int i = 0; i < concurrency; ++i) StartNext();
+    }
     done_.WaitForNotification();
     elapsed_ = absl::Now() - start_;
   }
 
-  void Print(const std::string& method, int concurrency) {
+  void Print(const std::string& method, int concurrency, double rate) {
     absl::MutexLock lock(&mu_);
     std::sort(latencies_us_.begin(), latencies_us_.end());
     auto pct = [&](double p) {
@@ -102,10 +119,10 @@ class LoadRun {
     double seconds = absl::ToDoubleSeconds(elapsed_);
     std::printf(
         "method=%s concurrency=%d ok=%lld errors=%lld seconds=%.2f rate_per_s=%.0f "
-        "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+        "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f%s\n",
         method.c_str(), concurrency, static_cast<long long>(ok_), static_cast<long long>(errors_),
         seconds, static_cast<double>(ok_ + errors_) / seconds, pct(0.5), pct(0.9), pct(0.99),
-        pct(1.0));
+        pct(0.999), pct(1.0), rate > 0 ? absl::StrCat(" open_loop_rate=", rate).c_str() : "");
     if (!first_error_.empty()) std::printf("first_error=%s\n", first_error_.c_str());
   }
 
@@ -124,39 +141,74 @@ class LoadRun {
     absl::Time start;
   };
 
+  struct Stubs {
+    std::unique_ptr<v1::ReportIntake::Stub> intake;
+    std::unique_ptr<v1::TriageDesk::Stub> desk;
+    std::unique_ptr<grpc::GenericStub> generic;
+  };
+
+  // Open loop: call n is due at start + n / rate; it waits (and its latency grows) only
+  // while `cap` calls are in flight.
+  void Pace(int cap, double rate) {
+    open_loop_ = true;
+    const absl::Duration interval = absl::Seconds(1.0 / rate);
+    for (int64_t n = 0; n < total_; ++n) {
+      const absl::Time due = start_ + interval * static_cast<double>(n);
+      if (due >= deadline_) break;
+      const absl::Time now = absl::Now();
+      if (due > now) absl::SleepFor(due - now);
+      while (in_flight_.load() >= cap) absl::SleepFor(absl::Microseconds(50));
+      issued_.fetch_add(1);
+      Issue(n, due);
+    }
+    pacing_done_.store(true);
+    if (in_flight_.load() == 0) MaybeFinish();
+  }
+
+  // Closed loop: the next call as soon as one completes.
   void StartNext() {
     int64_t n = issued_.fetch_add(1);
     if (n >= total_ || absl::Now() >= deadline_) {
       if (in_flight_.load() == 0 && !done_.HasBeenNotified()) MaybeFinish();
       return;
     }
+    Issue(n, absl::Now());
+  }
+
+  void Issue(int64_t n, absl::Time intended_start) {
     in_flight_.fetch_add(1);
     auto* call = new Call;
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     if (!token_.empty()) call->context.AddMetadata("authorization", "Bearer " + token_);
-    call->start = absl::Now();
+    call->start = intended_start;
+    Stubs& stubs = stubs_[static_cast<size_t>(n) % stubs_.size()];
+    v1::TriageDesk::Stub* desk = stubs.desk.get();
     auto on_done = [this, call](grpc::Status status) {
       Record(absl::Now() - call->start, status);
       delete call;
-      in_flight_.fetch_sub(1);
-      StartNext();
+      const int64_t left = in_flight_.fetch_sub(1) - 1;
+      if (!open_loop_) {
+        StartNext();
+      } else if (left == 0 && pacing_done_.load()) {
+        MaybeFinish();
+      }
     };
     if (method_ == "submit") {
       call->request = MakeSubmit(run_id_, n);
-      stub_->async()->SubmitReport(&call->context, &call->request, &call->response, on_done);
+      stubs.intake->async()->SubmitReport(&call->context, &call->request, &call->response, on_done);
     } else if (method_ == "claim") {
-      desk_->async()->ClaimNextReport(&call->context, &call->claim_request, &call->claim_response,
-                                      [call, on_done](grpc::Status status) mutable {
-                                        if (status.ok() && !call->claim_response.has_report()) {
-                                          status = grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                                                "no report waiting");
-                                        }
-                                        on_done(status);
-                                      });
+      desk->async()->ClaimNextReport(&call->context, &call->claim_request, &call->claim_response,
+                                     [call, on_done](grpc::Status status) mutable {
+                                       if (status.ok() && !call->claim_response.has_report()) {
+                                         status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                                               "no report waiting");
+                                       }
+                                       on_done(status);
+                                     });
     } else if (method_ == "cycle") {
-      desk_->async()->ClaimNextReport(
+      desk->async()->ClaimNextReport(
           &call->context, &call->claim_request, &call->claim_response,
-          [this, call, on_done](grpc::Status status) mutable {
+          [this, call, desk, on_done](grpc::Status status) mutable {
             if (status.ok() && !call->claim_response.has_report()) {
               status = grpc::Status(grpc::StatusCode::NOT_FOUND, "no report waiting");
             }
@@ -168,17 +220,17 @@ class LoadRun {
             call->decide_request.set_report_id(call->claim_response.report().id());
             call->decide_request.set_claim_id(call->claim_response.claim().claim_id());
             call->decide_request.set_outcome(v1::OUTCOME_NO_FURTHER_ACTION);
-            desk_->async()->RecordDecision(&call->decide_context, &call->decide_request,
-                                           &call->report, on_done);
+            desk->async()->RecordDecision(&call->decide_context, &call->decide_request,
+                                          &call->report, on_done);
           });
     } else if (method_ == "get") {
       call->get_request.set_report_id(report_id_);
-      desk_->async()->GetReport(&call->context, &call->get_request, &call->report, on_done);
+      desk->async()->GetReport(&call->context, &call->get_request, &call->report, on_done);
     } else {
       grpc::Slice empty("");  // an empty HealthCheckRequest: one empty slice, not no slices
       call->raw_request = grpc::ByteBuffer(&empty, 1);
-      generic_->UnaryCall(&call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                          &call->raw_request, &call->raw_response, on_done);
+      stubs.generic->UnaryCall(&call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                               &call->raw_request, &call->raw_response, on_done);
     }
   }
 
@@ -201,9 +253,7 @@ class LoadRun {
   }
 
   const std::string token_;
-  std::unique_ptr<v1::ReportIntake::Stub> stub_;
-  std::unique_ptr<v1::TriageDesk::Stub> desk_;
-  std::unique_ptr<grpc::GenericStub> generic_;
+  std::vector<Stubs> stubs_;
   const std::string method_;
   const std::string report_id_;
   const int64_t total_;
@@ -213,6 +263,8 @@ class LoadRun {
   absl::Duration elapsed_;
   std::atomic<int64_t> issued_{0};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> open_loop_{false};
+  std::atomic<bool> pacing_done_{false};
   absl::Notification done_;
   absl::Mutex mu_;
   std::vector<int64_t> latencies_us_ ABSL_GUARDED_BY(mu_);
@@ -245,18 +297,23 @@ int main(int argc, char** argv) {
   std::string run_id = absl::GetFlag(FLAGS_run_id);
   if (run_id.empty()) run_id = absl::StrCat("loadgen-", absl::ToUnixMicros(absl::Now()));
 
-  auto channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(10)))) {
-    std::fprintf(stderr, "triage-loadgen: cannot connect to %s\n", server.c_str());
-    return 4;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("triage-loadgen.channel", i);  // distinct arguments: a connection of its own
+    channels.push_back(grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args));
+    if (!channels.back()->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(10)))) {
+      std::fprintf(stderr, "triage-loadgen: cannot connect to %s\n", server.c_str());
+      return 4;
+    }
   }
   std::string token = absl::GetFlag(FLAGS_token);
   if (const char* env = std::getenv("TRIAGE_LOADGEN_TOKEN"); token.empty() && env != nullptr) {
     token = env;
   }
-  LoadRun run(channel, method, absl::GetFlag(FLAGS_requests), absl::GetFlag(FLAGS_max_duration),
+  LoadRun run(channels, method, absl::GetFlag(FLAGS_requests), absl::GetFlag(FLAGS_max_duration),
               run_id, token, absl::GetFlag(FLAGS_report_id));
-  run.Run(concurrency);
-  run.Print(method, concurrency);
+  run.Run(concurrency, absl::GetFlag(FLAGS_rate));
+  run.Print(method, concurrency, absl::GetFlag(FLAGS_rate));
   return 0;
 }
