@@ -6,6 +6,10 @@
 # CPU per call from /proc. The temp dir is removed afterwards.
 #
 #   bench/desk_scale.sh BUILD_DIR [REPORTS] [CALLS]
+#
+# With DESK_SCALE_STORE=DIR the filled store (data, keys, credentials, tokens) is kept in
+# DIR after the first run and copied from there by later runs, so that changes can be
+# measured on the same store without filling it again. DIR is yours to remove.
 set -euo pipefail
 build=$1
 reports=${2:-1000000}
@@ -17,11 +21,20 @@ trap cleanup EXIT
 # shellcheck source=bench/bench_lib.sh
 source "$(dirname "$0")/bench_lib.sh"
 
-(umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
-intake=$("$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
-  --principal bench-intake --role intake 2>/dev/null)
-triager=$("$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
-  --principal bench-triager --role triager 2>/dev/null)
+saved=${DESK_SCALE_STORE:-}
+if [ -n "$saved" ] && [ -d "$saved/db" ]; then
+  cp -r "$saved/." "$work/"
+  filled=1
+else
+  (umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
+  "$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
+    --principal bench-intake --role intake > "$work/intake-token" 2>/dev/null
+  "$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
+    --principal bench-triager --role triager > "$work/triager-token" 2>/dev/null
+  filled=0
+fi
+intake=$(cat "$work/intake-token")
+triager=$(cat "$work/triager-token")
 
 start_server() {  # $1: log name; sets $address and $server_pid; prints the start-up time
   local began
@@ -46,9 +59,18 @@ measure() {  # $1 method, $2 token, $3 calls
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, Linux $(uname -r)"
 echo "# date: $(date -u +%FT%TZ); $reports reports waiting, $calls calls per measure"
-start_server fill >/dev/null
-measure submit "$intake" "$reports"
-stop_server
+if [ "$filled" = 0 ]; then
+  start_server fill >/dev/null
+  measure submit "$intake" "$reports"
+  stop_server
+  if [ -n "$saved" ]; then
+    mkdir -p "$saved"
+    cp -r "$work/db" "$work/key" "$work/audit-key" "$work/credentials" "$work/intake-token" \
+      "$work/triager-token" "$saved/"
+  fi
+else
+  echo "# store copied from $saved"
+fi
 start_server measure
 measure health "" "$calls"
 measure claim "$triager" "$calls"
