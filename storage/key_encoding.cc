@@ -81,7 +81,7 @@ std::string QueueKey(absl::string_view queue, uint8_t tier, int64_t due_micros,
   std::string key = QueuePrefix(queue);
   key.push_back(static_cast<char>(tier));
   PutFixed64BE(&key, OrderedFromMicros(due_micros));
-  key.append(id.bytes());
+  key.append(id.bytes().data(), id.bytes().size());
   return key;
 }
 

@@ -1,8 +1,10 @@
 #include "storage/queue_index.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
@@ -47,14 +49,60 @@ std::optional<LiveClaim> DecodeClaim(absl::string_view key, absl::string_view va
   return claim;
 }
 
+// RocksDB's estimate of the keys in `family` (0 if it has none), to size a map up front.
+size_t EstimatedKeys(const Engine& engine, ColumnFamily family) {
+  uint64_t estimate = 0;
+  if (!engine.db()->GetIntProperty(engine.handle(family), "rocksdb.estimate-num-keys", &estimate)) {
+    return 0;
+  }
+  return static_cast<size_t>(std::min<uint64_t>(estimate, uint64_t{1} << 26));
+}
+
+// Sorts `v` that is expected to be a few sorted runs one after another: merges them in
+// place (linear per run), or sorts outright if there are many.
+template <typename T>
+void SortRuns(std::vector<T>& v) {
+  constexpr int kMaxRuns = 8;
+  std::vector<typename std::vector<T>::iterator> ends;
+  for (auto it = v.begin(); it != v.end() && ends.size() <= kMaxRuns;) {
+    it = std::is_sorted_until(it, v.end());
+    ends.push_back(it);
+  }
+  if (ends.size() > kMaxRuns) {
+    std::sort(v.begin(), v.end());
+    return;
+  }
+  for (size_t i = 1; i < ends.size(); ++i) std::inplace_merge(v.begin(), ends[i - 1], ends[i]);
+}
+
 }  // namespace
 
+// In bulk: the entries are gathered per queue, sorted once into claim order and the sets
+// built from sorted ranges (each insert at the end), instead of a million inserts at random
+// places; a million waiting reports load in a fraction of the time.
 absl::Status QueueIndex::Load() {
   absl::MutexLock lock(&mu_);
+  absl::flat_hash_map<std::string, std::vector<QueueEntry>> gathered;
+  size_t keys = 0;
+  waiting_by_id_.reserve(EstimatedKeys(engine_, ColumnFamily::kQueue));
   absl::Status scanned = Scan([&](const QueueKeyParts& parts) {
-    InsertWaitingLocked(QueueEntry{parts.queue, parts.tier, parts.due_micros, parts.id});
+    QueueEntry entry{std::string(parts.queue), parts.tier, parts.due_micros, parts.id};
+    waiting_by_id_.insert_or_assign(entry.id, entry);
+    gathered[entry.queue].push_back(std::move(entry));
+    ++keys;
   });
   if (!scanned.ok()) return scanned;
+  for (auto& [queue, entries] : gathered) {
+    if (keys != waiting_by_id_.size()) {  // a report with two keys: the last one scanned counts
+      entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                   [this](const QueueEntry& e) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                     return !(waiting_by_id_.at(e.id) == e);
+                                   }),
+                    entries.end());
+    }
+    BuildWaitingLocked(waiting_[queue], std::move(entries));
+  }
+  ++version_;
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kClaims)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -83,11 +131,11 @@ void QueueIndex::Remove(Mutation& m, const QueueEntry& entry) {
 }
 
 void QueueIndex::PutClaim(Mutation& m, const LiveClaim& claim) {
-  m.Put(ColumnFamily::kClaims, claim.entry.id.bytes(), EncodeClaim(claim));
+  m.Put(ColumnFamily::kClaims, std::string(claim.entry.id.bytes()), EncodeClaim(claim));
 }
 
 void QueueIndex::DeleteClaim(Mutation& m, const ReportId& id) {
-  m.Delete(ColumnFamily::kClaims, id.bytes());
+  m.Delete(ColumnFamily::kClaims, std::string(id.bytes()));
 }
 
 void QueueIndex::Acquire(const ReportId& id, absl::AnyInvocable<void() &&> work) {
@@ -261,8 +309,13 @@ QueueIndex::Contents QueueIndex::Snapshot() const {
 }
 
 absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visit) const {
+  // Read once, front to back: read ahead, and keep the blocks out of the cache that the
+  // reports and workflow records need.
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  options.readahead_size = size_t{2} << 20;
   std::unique_ptr<rocksdb::Iterator> it(
-      engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kQueue)));
+      engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kQueue)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::optional<QueueKeyParts> parts =
         ParseQueueKey(absl::string_view(it->key().data(), it->key().size()));
@@ -270,6 +323,20 @@ absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visi
     visit(*parts);
   }
   return FromRocksDb(it->status(), "scan queue index");
+}
+
+void QueueIndex::BuildWaitingLocked(Waiting& waiting, std::vector<QueueEntry> entries) {
+  SortRuns(entries);  // key order holds one run in claim order per priority
+  std::vector<ReportId> ids;
+  ids.reserve(entries.size());
+  for (const QueueEntry& entry : entries) {
+    ids.push_back(entry.id);
+    if (entry.tier < waiting.by_tier.size()) ++waiting.by_tier[entry.tier];
+  }
+  SortRuns(ids);  // arrival order follows the due time within a priority, mostly
+  waiting.order.insert(std::make_move_iterator(entries.begin()),
+                       std::make_move_iterator(entries.end()));
+  waiting.by_arrival.insert(ids.begin(), ids.end());
 }
 
 void QueueIndex::InsertWaitingLocked(const QueueEntry& entry) {

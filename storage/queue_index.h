@@ -148,6 +148,9 @@ class QueueIndex {
     absl::btree_set<ReportId> by_arrival;
     std::array<uint64_t, 5> by_tier = {};
   };
+  // Fills an empty `waiting` with `entries` (one queue's, each report once).
+  void BuildWaitingLocked(Waiting& waiting, std::vector<QueueEntry> entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Engine& engine_;
   std::atomic<uint64_t> version_{0};

@@ -37,14 +37,14 @@ ReportId ReportId::Generate(absl::Time received) {
 
 std::optional<ReportId> ReportId::FromBytes(absl::string_view bytes) {
   if (bytes.size() != kBytes) return std::nullopt;
-  return ReportId(std::string(bytes));
+  return ReportId(bytes);
 }
 
 std::string ReportId::ToString() const {
   // 128 bits as 26 five-bit digits: the first digit holds only the top 3 bits.
   std::string out(kTextLength, '0');
   unsigned __int128 v = 0;
-  for (unsigned char c : bytes_) v = (v << 8) | c;
+  for (char c : bytes_) v = (v << 8) | static_cast<unsigned char>(c);
   for (int i = kTextLength - 1; i >= 0; --i) {
     out[i] = kAlphabet[static_cast<int>(v & 31)];
     v >>= 5;
@@ -69,7 +69,7 @@ std::optional<ReportId> ReportId::Parse(absl::string_view text) {
 }
 
 absl::Time ReportId::time() const {
-  absl::string_view in(bytes_);
+  absl::string_view in = bytes();
   return absl::FromUnixMicros(MicrosFromOrdered(*GetFixed64BE(&in)));
 }
 

@@ -10,6 +10,8 @@
 #ifndef SAFEGUARDING_STORAGE_REPORT_ID_H_
 #define SAFEGUARDING_STORAGE_REPORT_ID_H_
 
+#include <array>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -23,7 +25,7 @@ class ReportId {
   static constexpr size_t kBytes = 16;
   static constexpr size_t kTextLength = 26;
 
-  ReportId() : bytes_(kBytes, '\0') {}
+  ReportId() = default;  // all zero bytes
 
   // A new id for a report received at `received`.
   static ReportId Generate(absl::Time received);
@@ -32,21 +34,25 @@ class ReportId {
   // nullopt unless `text` is a well-formed 26-character id.
   static std::optional<ReportId> Parse(absl::string_view text);
 
-  const std::string& bytes() const { return bytes_; }
+  // The 16 bytes (held inline: an id costs no allocation to copy).
+  absl::string_view bytes() const { return absl::string_view(bytes_.data(), bytes_.size()); }
   std::string ToString() const;
   // The time the id was generated for.
   absl::Time time() const;
 
   friend bool operator==(const ReportId& a, const ReportId& b) { return a.bytes_ == b.bytes_; }
-  friend bool operator<(const ReportId& a, const ReportId& b) { return a.bytes_ < b.bytes_; }
+  // Byte order (unsigned, as std::string compared them), so ids sort by arrival.
+  friend bool operator<(const ReportId& a, const ReportId& b) {
+    return std::memcmp(a.bytes_.data(), b.bytes_.data(), kBytes) < 0;
+  }
   template <typename H>
   friend H AbslHashValue(H h, const ReportId& id) {
-    return H::combine(std::move(h), id.bytes_);
+    return H::combine(std::move(h), id.bytes());
   }
 
  private:
-  explicit ReportId(std::string bytes) : bytes_(std::move(bytes)) {}
-  std::string bytes_;
+  explicit ReportId(absl::string_view bytes) { std::memcpy(bytes_.data(), bytes.data(), kBytes); }
+  std::array<char, kBytes> bytes_ = {};
 };
 
 }  // namespace safeguarding::storage

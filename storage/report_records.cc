@@ -22,6 +22,8 @@ using common::HmacSha256;
 using common::Sha256;
 namespace {
 
+rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
 constexpr size_t kFingerprintBytes = 32;
 
 [[nodiscard]] absl::Status ReusedRequestId() {
@@ -123,7 +125,7 @@ void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallb
     return;
   }
   Mutation m;
-  m.Put(ColumnFamily::kReports, id.bytes(), *std::move(sealed));
+  m.Put(ColumnFamily::kReports, std::string(id.bytes()), *std::move(sealed));
   m.Put(ColumnFamily::kEvents, EventKey(id, report.event.sequence()),
         report.event.SerializeAsString());
   const v1::TriageAssessment& triage = report.report.triage();
@@ -164,8 +166,8 @@ void ReportRecords::Finish(const std::string& request_key,
 
 absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
   std::string value;
-  rocksdb::Status s = engine_.db()->Get(rocksdb::ReadOptions(),
-                                        engine_.handle(ColumnFamily::kReports), id.bytes(), &value);
+  rocksdb::Status s = engine_.db()->Get(
+      rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports), AsSlice(id.bytes()), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
   }
@@ -181,7 +183,7 @@ absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& rin
                                           v1::Report& report) const {
   std::string value;
   rocksdb::Status s = engine_.db()->Get(
-      rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kWorkflow), id.bytes(), &value);
+      rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kWorkflow), AsSlice(id.bytes()), &value);
   if (s.IsNotFound()) return absl::OkStatus();  // as submitted
   if (!s.ok()) return FromRocksDb(s, "read workflow record");
   absl::StatusOr<v1::Report> opened = OpenWorkflow(value, id, ring);
@@ -206,11 +208,11 @@ absl::StatusOr<ReportListing> ReportRecords::List(const ListQuery& query) const 
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports)));
   if (query.after_id) {
-    it->SeekForPrev(query.after_id->bytes());
-    if (it->Valid() && it->key() == query.after_id->bytes()) it->Prev();  // exclusive
+    it->SeekForPrev(AsSlice(query.after_id->bytes()));
+    if (it->Valid() && it->key() == AsSlice(query.after_id->bytes())) it->Prev();  // exclusive
   } else if (query.received_before) {
     // The first id of that microsecond: every report before it was received earlier.
-    std::string bound = ReportId::Generate(*query.received_before).bytes().substr(0, 8);
+    std::string bound(ReportId::Generate(*query.received_before).bytes().substr(0, 8));
     bound.append(8, '\0');
     it->SeekForPrev(bound);
     if (it->Valid() && it->key() == bound) it->Prev();
@@ -264,7 +266,7 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
     std::move(done)(workflow.status());
     return;
   }
-  m.Put(ColumnFamily::kWorkflow, change.id.bytes(), *std::move(workflow));
+  m.Put(ColumnFamily::kWorkflow, std::string(change.id.bytes()), *std::move(workflow));
   for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
   // Queued under the sealing scope, so a rotation's re-encryption comes after it; a
   // refusal to queue is answered only once the scope is released (the answer may start
@@ -279,7 +281,8 @@ absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const Rep
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kEvents)));
   std::shared_ptr<const KeyRing> ring = keys_.ring();
-  for (it->Seek(id.bytes()); it->Valid() && it->key().starts_with(id.bytes()); it->Next()) {
+  for (it->Seek(AsSlice(id.bytes())); it->Valid() && it->key().starts_with(AsSlice(id.bytes()));
+       it->Next()) {
     absl::StatusOr<v1::ReportEvent> event =
         OpenEvent(absl::string_view(it->value().data(), it->value().size()),
                   absl::string_view(it->key().data(), it->key().size()), *ring);

@@ -786,7 +786,8 @@ TEST_F(DeskTest, AReportThatCannotBeReadDoesNotBlockTheQueueBehindIt) {
   const std::string damaged = Submit(Immediate);  // first in claim order
   const std::string next = Submit(Standard);
   storage::Mutation m;
-  m.Put(storage::ColumnFamily::kReports, ReportId::Parse(damaged)->bytes(), "not a report");
+  m.Put(storage::ColumnFamily::kReports, std::string(ReportId::Parse(damaged)->bytes()),
+        "not a report");
   absl::Notification written;
   store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
   written.WaitForNotification();
@@ -795,6 +796,35 @@ TEST_F(DeskTest, AReportThatCannotBeReadDoesNotBlockTheQueueBehindIt) {
   ASSERT_EQ(problems_.size(), 1u);
   EXPECT_THAT(problems_[0], HasSubstr(damaged));
   EXPECT_THAT(problems_[0], HasSubstr("left out of claims"));
+}
+
+// The queue family holds one key per waiting report; were a report keyed twice (damage),
+// the bulk load keeps the last key scanned (the greater one), as inserting one by one did,
+// and counts it once.
+TEST_F(DeskTest, AReportKeyedTwiceInTheQueueFamilyLoadsOnceUnderItsLastKey) {
+  const std::string id_text = Submit(Standard);
+  const ReportId id = *ReportId::Parse(id_text);
+  const std::optional<storage::QueueEntry> first = store_->queue().FindWaiting(id);
+  ASSERT_TRUE(first.has_value());
+  storage::QueueEntry second = *first;
+  second.due_micros += 1;  // same queue and tier, a later due time: a greater key
+  storage::Mutation m;
+  storage::QueueIndex::Add(m, second);
+  absl::Notification written;
+  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
+  written.WaitForNotification();
+  Reopen();
+  const std::optional<storage::QueueEntry> loaded = store_->queue().FindWaiting(id);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->due_micros, second.due_micros);
+  uint64_t waiting = 0;
+  for (const storage::QueueCounts& c :
+       store_->queue().Counts({}, absl::ToUnixMicros(clock_.Now()))) {
+    waiting += c.waiting;
+  }
+  EXPECT_EQ(waiting, 1u);
+  EXPECT_EQ(ClaimId(alice_), id_text);
+  EXPECT_EQ(ClaimId(alice_), "") << "handed out once";
 }
 
 }  // namespace

@@ -160,7 +160,7 @@ TEST(ReportIdTest, TenThousandIdsAtTheSameInstantAreDistinct) {
   for (int i = 0; i < kCount; ++i) {
     const ReportId id = ReportId::Generate(t);
     ASSERT_EQ(id.time(), t);
-    bytes.insert(id.bytes());
+    bytes.insert(std::string(id.bytes()));
     texts.insert(id.ToString());
   }
   EXPECT_EQ(bytes.size(), static_cast<size_t>(kCount));
