@@ -37,8 +37,14 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
     case ColumnFamily::kWorkflow:
     case ColumnFamily::kRequests:
     case ColumnFamily::kClaims:
-      // Point lookups: a Bloom filter spares the reads of table files without the key.
+      // Point lookups: a Bloom filter spares the reads of table files without the key, one
+      // on the memtable spares its search for a key that is not there (most reports have
+      // no workflow record yet), and a hash index in each data block finds the key in it
+      // without a binary search.
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+      options.memtable_prefix_bloom_size_ratio = 0.02;
+      options.memtable_whole_key_filtering = true;
       break;
     default:
       break;
