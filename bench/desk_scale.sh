@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The triage desk at scale, on loopback: fills a fresh store with N waiting reports through
 # the server (loadgen submit, 64 in flight), restarts it and times the start-up (open and
-# queue index rebuild), then measures ClaimNextReport alone and claim + decide cycles at
-# 64 in flight, each next to a no-op (Health/Check) on the same server, with the server's
-# CPU per call from /proc. The temp dir is removed afterwards.
+# queue index rebuild), then measures ClaimNextReport alone (64 and 16 in flight, and an open
+# loop at half the rate reached with 64) and claim + decide cycles at 64 in flight, each next
+# to a no-op (Health/Check) on the same server, with the server's CPU per call from /proc.
+# The temp dir is removed afterwards.
 #
 #   bench/desk_scale.sh BUILD_DIR [REPORTS] [CALLS]
 #
@@ -48,14 +49,17 @@ start_server() {  # $1: log name; sets $address and $server_pid; prints the star
   awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN { printf "start_up_seconds=%.2f\n", b - a }'
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$server_pid/stat"; }
-measure() {  # $1 method, $2 token, $3 calls
-  local c0 c1
+measure() {  # $1 method, $2 token, $3 calls, then more loadgen flags (default: 64 in flight)
+  local method=$1 token=$2 n=$3 c0 c1
+  shift 3
   c0=$(cpu_ticks)
-  TRIAGE_LOADGEN_TOKEN=$2 "$build/tools/triage-loadgen" --server="$address" --method="$1" \
-    --concurrency=64 --requests="$3" --max_duration=600s | tr '\n' ' '
+  TRIAGE_LOADGEN_TOKEN=$token "$build/tools/triage-loadgen" --server="$address" \
+    --method="$method" --requests="$n" --max_duration=600s "${@:---concurrency=64}" \
+    | tr '\n' ' ' | tee "$work/last"
   c1=$(cpu_ticks)
-  echo "server_cpu_us_per_call=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / $3 ))"
+  echo "server_cpu_us_per_call=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n ))"
 }
+last_rate() { grep -o 'rate_per_s=[0-9]*' "$work/last" | cut -d= -f2; }
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, Linux $(uname -r)"
 echo "# date: $(date -u +%FT%TZ); $reports reports waiting, $calls calls per measure"
@@ -74,6 +78,11 @@ fi
 start_server measure
 measure health "" "$calls"
 measure claim "$triager" "$calls"
+# Latency without the queueing of 64 callers: 16 in flight, and an open loop at half the
+# rate 64 in flight reached (calls started on schedule, latency from the intended start).
+half=$(( $(last_rate) / 2 ))
+measure claim "$triager" "$calls" --concurrency=16
+measure claim "$triager" $(( half * 5 )) --rate="$half" --concurrency=1000
 measure health "" "$calls"
 measure cycle "$triager" "$calls"
 stop_server
