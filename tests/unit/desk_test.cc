@@ -798,6 +798,36 @@ TEST_F(DeskTest, AReportThatCannotBeReadDoesNotBlockTheQueueBehindIt) {
   EXPECT_THAT(problems_[0], HasSubstr("left out of claims"));
 }
 
+// The workflow record on disk is authenticated with its report id: an edit of the clear
+// record (here the claim's holder, one byte) fails to open, so the report cannot be read or
+// decided (DATA_LOSS), and nothing else changes.
+TEST_F(DeskTest, AWorkflowRecordEditedOnDiskIsDataLossNotATransition) {
+  const std::string id_text = Submit(Standard);
+  const ReportId id = *ReportId::Parse(id_text);
+  auto claim = Claim(alice_);
+  ASSERT_TRUE(claim.ok()) << claim.status();
+  rocksdb::DB* db = store_->engine().db();
+  rocksdb::ColumnFamilyHandle* workflow = store_->engine().handle(storage::ColumnFamily::kWorkflow);
+  std::string raw;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), workflow, std::string(id.bytes()), &raw).ok());
+  const size_t holder = raw.find("alice");
+  ASSERT_NE(holder, std::string::npos) << "the holder is in the clear record";
+  raw[holder + 4] = 'f';  // "alicf"
+  storage::Mutation m;
+  m.Put(storage::ColumnFamily::kWorkflow, std::string(id.bytes()), raw);
+  absl::Notification written;
+  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
+  written.WaitForNotification();
+
+  EXPECT_EQ(store_->reports().Read(id).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Decide(alice_, id_text, claim->claim().claim_id()).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(store_->queue().FindClaim(id).has_value()) << "the claim is untouched";
+  std::string after;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), workflow, std::string(id.bytes()), &after).ok());
+  EXPECT_EQ(after, raw) << "a refused decision writes nothing";
+}
+
 // The queue family holds one key per waiting report; were a report keyed twice (damage),
 // the bulk load keeps the last key scanned (the greater one), as inserting one by one did,
 // and counts it once.
