@@ -118,6 +118,20 @@ TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHist
   testing::CommandResult monitor = Ctl({"queues"}, v1::ROLE_MONITOR);
   EXPECT_THAT(monitor.output, HasSubstr("PERMISSION_DENIED"));
   EXPECT_THAT(server_->Log(), Not(HasSubstr("police on the way"))) << "no contents in the log";
+
+  // Who read or changed it, with their roles; a caller without a token has none.
+  testing::CommandResult audit = Ctl({"audit", "--report", immediate}, v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr("(intake)"));
+  EXPECT_THAT(audit.output, HasSubstr("(triager)"));
+  EXPECT_THAT(audit.output, HasSubstr("RecordDecision"));
+  testing::CommandResult anonymous =
+      testing::RunTriagectl({"--server", address_, "show", immediate}, "");
+  EXPECT_THAT(anonymous.output, HasSubstr("UNAUTHENTICATED"));
+  testing::CommandResult all = Ctl({"audit"}, v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_THAT(all.output, HasSubstr("(unauthenticated) (no role)"));
+  EXPECT_THAT(all.output, Not(HasSubstr("unspecified")));
 }
 
 TEST_F(DeskCliTest, WatchShowsDepthsChangeAndEndsCleanlyOnCtrlC) {

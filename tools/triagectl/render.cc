@@ -178,10 +178,14 @@ std::string RenderReportList(const v1::ListReportsResponse& list) {
 }
 
 std::string RenderAuditEntry(const v1::AuditEntry& e) {
+  // Entries without a role: the server's own (its reserved principal), or a caller refused
+  // before any role was known.
+  const std::string role = e.role() != v1::ROLE_UNSPECIFIED
+                               ? EnumFlagName(v1::Role_descriptor(), e.role())
+                               : (e.principal() == "triage-server" ? "the server" : "no role");
   return absl::StrCat(Time(e.time()), "  #", e.sequence(), "  ",
-                      e.principal().empty() ? "(unauthenticated)" : e.principal(), " (",
-                      EnumFlagName(v1::Role_descriptor(), e.role()), ")  ", e.method(), "  ",
-                      e.report_id().empty() ? "-" : e.report_id(), "  ",
+                      e.principal().empty() ? "(unauthenticated)" : e.principal(), " (", role,
+                      ")  ", e.method(), "  ", e.report_id().empty() ? "-" : e.report_id(), "  ",
                       CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ", e.peer(),
                       "\n");
 }
