@@ -1,5 +1,6 @@
 #include "services/administration_service.h"
 
+#include "services/log.h"
 #include "services/unary.h"
 
 namespace safeguarding::services {
@@ -62,10 +63,21 @@ grpc::ServerUnaryReactor* AdministrationService::RotateEncryptionKey(
     grpc::CallbackServerContext* context, const v1::RotateEncryptionKeyRequest*,
     v1::RotateEncryptionKeyResponse* response) {
   static const triage::Rpc& kRpc = AdminRpc(__func__);
-  return AdmitUnary(*guard_, context, kRpc,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      admin_->RotateEncryptionKey(caller, ReplyTo(reactor, kRpc, response));
-                    });
+  return AdmitUnary(
+      *guard_, context, kRpc, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        auto reply = ReplyTo(reactor, kRpc, response);
+        admin_->RotateEncryptionKey(
+            caller, [reply = std::move(reply), principal = caller.principal](
+                        absl::StatusOr<v1::RotateEncryptionKeyResponse> r) mutable {
+              if (r.ok()) {
+                Log(Severity::kInfo,
+                    "data key rotated by %s: key %s is current; %d records to "
+                    "re-encrypt in the background",
+                    principal, r->key_id(), static_cast<int>(r->records_to_reencrypt()));
+              }
+              std::move(reply)(std::move(r));
+            });
+      });
 }
 
 }  // namespace safeguarding::services

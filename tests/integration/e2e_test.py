@@ -303,6 +303,9 @@ class IntakeEndToEnd(unittest.TestCase):
         self.assertEqual(rotated.returncode, 0, rotated.stderr)
         self.assertEqual(len(json.loads(rotated.stdout)["keyId"]), 8)
         self.assertEqual(os.path.getsize(self.data_dir + ".key"), 64)
+        with open(server.log_path, "r", errors="replace") as f:
+            self.assertIn("data key rotated by root-admin: key %s is current"
+                          % json.loads(rotated.stdout)["keyId"], f.read())
         shown = triagectl(server.address, self.triager_token, "show", report_id)
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertEqual(json.loads(shown.stdout)["submission"]["description"],
