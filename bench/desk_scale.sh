@@ -12,6 +12,7 @@
 # DIR after the first run and copied from there by later runs, so that changes can be
 # measured on the same store without filling it again. DIR is yours to remove.
 set -euo pipefail
+umask 077  # keys, tokens and the kept store are the user's alone
 build=$1
 reports=${2:-1000000}
 calls=${3:-20000}
@@ -27,7 +28,7 @@ if [ -n "$saved" ] && [ -d "$saved/db" ]; then
   cp -r "$saved/." "$work/"
   filled=1
 else
-  (umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
+  head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key"
   "$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
     --principal bench-intake --role intake > "$work/intake-token" 2>/dev/null
   "$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
@@ -68,7 +69,7 @@ if [ "$filled" = 0 ]; then
   measure submit "$intake" "$reports"
   stop_server
   if [ -n "$saved" ]; then
-    mkdir -p "$saved"
+    mkdir -p -m 700 "$saved"
     cp -r "$work/db" "$work/key" "$work/audit-key" "$work/credentials" "$work/intake-token" \
       "$work/triager-token" "$saved/"
   fi

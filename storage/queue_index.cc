@@ -49,15 +49,6 @@ std::optional<LiveClaim> DecodeClaim(absl::string_view key, absl::string_view va
   return claim;
 }
 
-// RocksDB's estimate of the keys in `family` (0 if it has none), to size a map up front.
-size_t EstimatedKeys(const Engine& engine, ColumnFamily family) {
-  uint64_t estimate = 0;
-  if (!engine.db()->GetIntProperty(engine.handle(family), "rocksdb.estimate-num-keys", &estimate)) {
-    return 0;
-  }
-  return static_cast<size_t>(std::min<uint64_t>(estimate, uint64_t{1} << 26));
-}
-
 // Sorts `v` that is expected to be a few sorted runs one after another: merges them in
 // place (linear per run), or sorts outright if there are many.
 template <typename T>
@@ -79,12 +70,12 @@ void SortRuns(std::vector<T>& v) {
 
 // In bulk: the entries are gathered per queue, sorted once into claim order and the sets
 // built from sorted ranges (each insert at the end), instead of a million inserts at random
-// places; a million waiting reports load in a fraction of the time.
+// places; a million waiting reports load in a fraction of the time. (No map is sized from
+// RocksDB's key estimate: after many deletes it can be far above what is there.)
 absl::Status QueueIndex::Load() {
   absl::MutexLock lock(&mu_);
   absl::flat_hash_map<std::string, std::vector<QueueEntry>> gathered;
   size_t keys = 0;
-  waiting_by_id_.reserve(EstimatedKeys(engine_, ColumnFamily::kQueue));
   absl::Status scanned = Scan([&](const QueueKeyParts& parts) {
     QueueEntry entry{std::string(parts.queue), parts.tier, parts.due_micros, parts.id};
     waiting_by_id_.insert_or_assign(entry.id, entry);
@@ -100,7 +91,8 @@ absl::Status QueueIndex::Load() {
                                    }),
                     entries.end());
     }
-    BuildWaitingLocked(waiting_[queue], std::move(entries));
+    // A queue left empty by that is not a queue (as inserting one by one left none).
+    if (!entries.empty()) BuildWaitingLocked(waiting_[queue], std::move(entries));
   }
   ++version_;
   std::unique_ptr<rocksdb::Iterator> it(

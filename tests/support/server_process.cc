@@ -109,8 +109,16 @@ void ServerProcess::Signal(int signal) {
 
 CommandResult RunTriagectl(const std::vector<std::string>& args, const std::string& token,
                            absl::Duration timeout) {
-  const std::string bin = BinaryPath("TRIAGECTL_BIN", TRIAGECTL_BIN_PATH);
-  char out_path[] = "/tmp/triagectl-out-XXXXXX";
+  return RunCommand(BinaryPath("TRIAGECTL_BIN", TRIAGECTL_BIN_PATH), args,
+                    {{"TRIAGECTL_TOKEN", token}}, timeout);
+}
+
+std::string LoadgenBinary() { return BinaryPath("TRIAGE_LOADGEN_BIN", TRIAGE_LOADGEN_BIN_PATH); }
+
+CommandResult RunCommand(const std::string& bin, const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& env,
+                         absl::Duration timeout) {
+  char out_path[] = "/tmp/triage-command-out-XXXXXX";
   int out_fd = ::mkstemp(out_path);
   if (out_fd < 0) throw std::runtime_error("mkstemp failed");
   std::vector<std::string> argv_storage = {bin};
@@ -122,10 +130,12 @@ CommandResult RunTriagectl(const std::vector<std::string>& args, const std::stri
   if (pid == 0) {
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(out_fd, STDERR_FILENO);
-    if (token.empty()) {
-      ::unsetenv("TRIAGECTL_TOKEN");
-    } else {
-      ::setenv("TRIAGECTL_TOKEN", token.c_str(), 1);
+    for (const auto& [name, value] : env) {
+      if (value.empty()) {
+        ::unsetenv(name.c_str());
+      } else {
+        ::setenv(name.c_str(), value.c_str(), 1);
+      }
     }
     ::execv(argv[0], argv.data());
     ::_exit(127);

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -59,6 +60,15 @@ struct CommandResult {
 // TRIAGECTL_TOKEN=`token` (unset if empty), as a user would from a shell, and waits for it.
 CommandResult RunTriagectl(const std::vector<std::string>& args, const std::string& token,
                            absl::Duration timeout = absl::Seconds(30));
+
+// The triage-loadgen binary (TRIAGE_LOADGEN_BIN, else the one this build made).
+std::string LoadgenBinary();
+
+// Runs `binary` with `args`, each of `env` set (or unset when its value is empty), and waits
+// for it (killed after `timeout`).
+CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& env,
+                         absl::Duration timeout = absl::Seconds(30));
 
 }  // namespace safeguarding::testing
 

@@ -857,5 +857,26 @@ TEST_F(DeskTest, AReportKeyedTwiceInTheQueueFamilyLoadsOnceUnderItsLastKey) {
   EXPECT_EQ(ClaimId(alice_), "") << "handed out once";
 }
 
+// A report keyed twice in different queues: where the first key (in scan order) was the
+// only entry of its queue, that queue is not left behind as an empty one.
+TEST_F(DeskTest, AQueueEmptiedByADuplicateKeyIsNotAQueueAfterLoading) {
+  const std::string id_text = Submit(Standard);
+  const ReportId id = *ReportId::Parse(id_text);
+  const std::optional<storage::QueueEntry> real = store_->queue().FindWaiting(id);
+  ASSERT_TRUE(real.has_value());
+  storage::QueueEntry stray = *real;
+  stray.queue = "aa";  // a shorter name: its keys sort first, so the real key wins
+  storage::Mutation m;
+  storage::QueueIndex::Add(m, stray);
+  absl::Notification written;
+  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
+  written.WaitForNotification();
+  Reopen();
+  EXPECT_EQ(store_->queue().FindWaiting(id)->queue, real->queue);
+  EXPECT_FALSE(store_->queue().HasQueue("aa"));
+  for (const storage::QueueCounts& c : store_->queue().Counts({}, 0)) EXPECT_NE(c.queue, "aa");
+  EXPECT_EQ(Claim(alice_, "aa").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace safeguarding::triage

@@ -105,6 +105,11 @@ class LoadRun {
     }
     done_.WaitForNotification();
     elapsed_ = absl::Now() - start_;
+    // The last callback may still be on its way out after the notification (it touches
+    // this object until its final decrement): wait for it before this object can go.
+    while (callbacks_running_.load(std::memory_order_acquire) > 0) {
+      absl::SleepFor(absl::Microseconds(100));
+    }
   }
 
   void Print(const std::string& method, int concurrency, double rate) {
@@ -184,6 +189,7 @@ class LoadRun {
     Stubs& stubs = stubs_[static_cast<size_t>(n) % stubs_.size()];
     v1::TriageDesk::Stub* desk = stubs.desk.get();
     auto on_done = [this, call](grpc::Status status) {
+      callbacks_running_.fetch_add(1, std::memory_order_acq_rel);
       Record(absl::Now() - call->start, status);
       delete call;
       const int64_t left = in_flight_.fetch_sub(1) - 1;
@@ -192,6 +198,7 @@ class LoadRun {
       } else if (left == 0 && pacing_done_.load()) {
         MaybeFinish();
       }
+      callbacks_running_.fetch_sub(1, std::memory_order_acq_rel);  // nothing of this after
     };
     if (method_ == "submit") {
       call->request = MakeSubmit(run_id_, n);
@@ -265,6 +272,7 @@ class LoadRun {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> open_loop_{false};
   std::atomic<bool> pacing_done_{false};
+  std::atomic<int> callbacks_running_{0};
   absl::Notification done_;
   absl::Mutex mu_;
   std::vector<int64_t> latencies_us_ ABSL_GUARDED_BY(mu_);
