@@ -13,7 +13,7 @@ enum class ColumnFamily : int {
   kEvents = 1,         // report id + sequence -> ReportEvent
   kQueue = 2,          // queue, tier, due time, report id -> "" (ordered claim index)
   kRequests = 3,       // caller scope + request id -> fingerprint + first response
-  kCounters = 4,       // statistics buckets -> uint64 (merge operator)
+  kCounters = 4,       // statistics cells -> array of uint64 counts (counter_cells.h merge)
   kAudit = 5,          // time + sequence -> audit entry
   kMeta = 6,           // schema version and other store-wide facts
   kWorkflow = 7,       // report id -> the report's workflow record (state, claim, outcome, ...)

@@ -8,6 +8,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "storage/counter_cells.h"
 #include "storage/key_encoding.h"
 #include "storage/rocksdb_status.h"
 
@@ -24,7 +25,7 @@ constexpr size_t kBlockCacheBytes = size_t{256} << 20;
 // replay at start after a crash (a clean stop flushes everything).
 constexpr uint64_t kMaxTotalWalBytes = uint64_t{256} << 20;
 
-// Options per family; the counters family gets its merge operator here.
+// Options per family; the counters family gets its merge operator (counter_cells.h) here.
 rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
                                            const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions options;
@@ -45,6 +46,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
       table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
       options.memtable_prefix_bloom_size_ratio = 0.02;
       options.memtable_whole_key_filtering = true;
+      break;
+    case ColumnFamily::kCounters:
+      options.merge_operator = NewCounterMergeOperator();
       break;
     default:
       break;

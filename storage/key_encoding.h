@@ -9,7 +9,7 @@
 //   events    report_id(16) sequence(u64)                     -> ReportEvent
 //   queue     len(u8) queue_name tier(u8) due_micros(u64) report_id(16) -> "" (ordered index)
 //   requests  len(u8) caller_scope request_id                 -> fingerprint(32) response
-//   counters  (reserved for the statistics layer; uint64 values via a merge operator)
+//   counters  (statistics: arrays of uint64 counts merged by counter_cells.h; keys to come)
 //   audit     time_micros(u64) sequence(u64)                  -> audit entry
 //   meta      "schema_version"                                -> u32
 //

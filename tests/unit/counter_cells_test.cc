@@ -1,0 +1,116 @@
+// Tests of storage/counter_cells.h through a real RocksDB store: merges of many operands
+// in the memtable, across flushes and a full compaction, partial merges of operands alone,
+// and malformed operands skipped without failing reads (or the store).
+#include "storage/counter_cells.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "rocksdb/db.h"
+#include "storage/engine.h"
+#include "tests/support/temp_dir.h"
+
+namespace safeguarding::storage {
+namespace {
+
+class CounterCellsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+  void Open() {
+    engine_.reset();
+    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open({.path = dir_.Sub("db")});
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+  }
+  void Add(const std::string& key, const std::vector<std::pair<uint16_t, uint64_t>>& deltas) {
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    ASSERT_TRUE(
+        engine_->db()
+            ->Merge(options, engine_->handle(ColumnFamily::kCounters), key, CounterOperand(deltas))
+            .ok());
+  }
+  std::vector<uint64_t> Read(const std::string& key) {
+    std::string value;
+    rocksdb::Status s = engine_->db()->Get(rocksdb::ReadOptions(),
+                                           engine_->handle(ColumnFamily::kCounters), key, &value);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    std::optional<std::vector<uint64_t>> cells = DecodeCounterCells(value);
+    EXPECT_TRUE(cells.has_value());
+    return cells.value_or(std::vector<uint64_t>{});
+  }
+  rocksdb::Status Compact() {
+    return engine_->db()->CompactRange(rocksdb::CompactRangeOptions(),
+                                       engine_->handle(ColumnFamily::kCounters), nullptr, nullptr);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(CounterCellsTest, OperandsAddUpInTheMemtableAcrossFlushesAndCompaction) {
+  // 24 hourly cells of one day; 1,000 additions spread over them, some large.
+  std::vector<uint64_t> expected(24, 0);
+  for (int i = 0; i < 1000; ++i) {
+    const uint16_t hour = static_cast<uint16_t>((i * 7) % 24);
+    const uint64_t delta = i == 500 ? (uint64_t{1} << 40) : static_cast<uint64_t>(1 + i % 3);
+    Add("day", {{hour, delta}, {static_cast<uint16_t>((hour + 1) % 24), 1}});
+    expected[hour] += delta;
+    expected[(hour + 1) % 24] += 1;
+    if (i == 300 || i == 700) {
+      ASSERT_TRUE(engine_->Flush().ok());
+    }
+  }
+  EXPECT_EQ(Read("day"), expected);
+  ASSERT_TRUE(Compact().ok());
+  EXPECT_EQ(Read("day"), expected);
+  Open();  // the values are what is stored, not something in memory
+  EXPECT_EQ(Read("day"), expected);
+  Add("day", {{23, 5}});
+  expected[23] += 5;
+  EXPECT_EQ(Read("day"), expected);
+}
+
+TEST_F(CounterCellsTest, ArraysGrowToTheLargestIndexAndKeysAreIndependent) {
+  Add("a", {{2, 1}});
+  Add("a", {{9, 4}});
+  Add("b", {{0, 7}});
+  EXPECT_EQ(Read("a"), (std::vector<uint64_t>{0, 0, 1, 0, 0, 0, 0, 0, 0, 4}));
+  EXPECT_EQ(Read("b"), (std::vector<uint64_t>{7}));
+  Add("a", {{static_cast<uint16_t>(kMaxCounterCells), 1}});  // beyond the limit: dropped
+  EXPECT_EQ(Read("a").size(), 10u);
+}
+
+TEST_F(CounterCellsTest, AMalformedOperandIsSkippedAndTheStoreKeepsWorking) {
+  Add("c", {{1, 2}});
+  rocksdb::WriteOptions options;
+  ASSERT_TRUE(engine_->db()
+                  ->Merge(options, engine_->handle(ColumnFamily::kCounters), "c", "\x02garbage")
+                  .ok());
+  Add("c", {{1, 3}});
+  EXPECT_EQ(Read("c"), (std::vector<uint64_t>{0, 5}));
+  ASSERT_TRUE(engine_->Flush().ok());
+  ASSERT_TRUE(Compact().ok()) << "a compaction over it does not fail";
+  EXPECT_EQ(Read("c"), (std::vector<uint64_t>{0, 5}));
+  EXPECT_TRUE(engine_->db()
+                  ->Put(rocksdb::WriteOptions(), engine_->handle(ColumnFamily::kReports), "r", "x")
+                  .ok())
+      << "other families still take writes";
+}
+
+TEST(CounterCellsCodecTest, ValuesRoundTripAndOnlyValuesDecode) {
+  const std::vector<uint64_t> counts = {0, 1, uint64_t{1} << 63, 42};
+  EXPECT_EQ(DecodeCounterCells(EncodeCounterCells(counts)), counts);
+  EXPECT_EQ(DecodeCounterCells(EncodeCounterCells({})), std::vector<uint64_t>{});
+  EXPECT_FALSE(DecodeCounterCells(CounterOperand({{0, 1}})).has_value());
+  EXPECT_FALSE(DecodeCounterCells("").has_value());
+  EXPECT_FALSE(DecodeCounterCells(std::string("\x01"
+                                              "abc",
+                                              4))
+                   .has_value());
+}
+
+}  // namespace
+}  // namespace safeguarding::storage
