@@ -51,9 +51,11 @@ ABSL_FLAG(std::string, policy, "",
           "triage policy file (protobuf text format, see deploy/config/policy.textproto); "
           "empty: the shipped policy, built in; re-read on SIGHUP");
 ABSL_FLAG(absl::Duration, claim_lease, absl::Minutes(15),
-          "how long a claim lasts unless renewed, when ClaimNextReport asks for no lease");
+          "how long a claim lasts unless renewed, when ClaimNextReport asks for no lease "
+          "(30s to --max_claim_lease; the server refuses to start otherwise)");
 ABSL_FLAG(absl::Duration, max_claim_lease, absl::Hours(1),
-          "the longest lease a claim may ask for (longer requests get this; at least 30s)");
+          "the longest lease a claim may ask for (longer requests get this; at least 30s; "
+          "shorter requests get 30s)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain to serve TLS with");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",

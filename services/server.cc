@@ -110,11 +110,33 @@ void ConfigureTransport(const ServerOptions& options, grpc::ServerBuilder& build
 
 }  // namespace
 
+namespace {
+
+// The lease flags: both at least the shortest lease a claim may have, the default no longer
+// than the maximum. Checked before anything is opened.
+[[nodiscard]] absl::Status CheckLeases(const ServerOptions& options) {
+  if (options.max_claim_lease < triage::kMinLease) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_claim_lease ", absl::FormatDuration(options.max_claim_lease),
+                     ": must be at least ", absl::FormatDuration(triage::kMinLease)));
+  }
+  if (options.claim_lease < triage::kMinLease || options.claim_lease > options.max_claim_lease) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--claim_lease ", absl::FormatDuration(options.claim_lease), ": must be at least ",
+        absl::FormatDuration(triage::kMinLease), " and at most --max_claim_lease (",
+        absl::FormatDuration(options.max_claim_lease), ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
   std::unique_ptr<TriageServer> s(new TriageServer());
   s->options_ = options;
   const common::Clock* clock = options.clock ? options.clock : &s->real_clock_;
 
+  if (absl::Status leases = CheckLeases(options); !leases.ok()) return leases;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
       TransportCredentials(options);
   if (!transport.ok()) return transport.status();

@@ -91,7 +91,11 @@ Desk::~Desk() {
 }
 
 absl::StatusOr<absl::Duration> Desk::LeaseFor(const google::protobuf::Duration* requested) const {
-  if (requested == nullptr) return std::min(options_.default_lease, options_.max_lease);
+  // The server checks its lease flags at start; the clamps keep an embedding that did not
+  // within the same bounds.
+  const absl::Duration longest = std::max(kMinLease, options_.max_lease);
+  const absl::Duration standard = std::clamp(options_.default_lease, kMinLease, longest);
+  if (requested == nullptr) return standard;
   const absl::Duration lease =
       absl::Seconds(requested->seconds()) + absl::Nanoseconds(requested->nanos());
   if (lease < absl::ZeroDuration() || requested->nanos() < 0) {
@@ -99,8 +103,8 @@ absl::StatusOr<absl::Duration> Desk::LeaseFor(const google::protobuf::Duration* 
     v.Add("lease", "must not be negative");
     return v.ToStatus();
   }
-  if (lease == absl::ZeroDuration()) return std::min(options_.default_lease, options_.max_lease);
-  return std::clamp(lease, kMinLease, std::max(kMinLease, options_.max_lease));
+  if (lease == absl::ZeroDuration()) return standard;
+  return std::clamp(lease, kMinLease, longest);
 }
 
 void Desk::WithReport(const ReportId& id,

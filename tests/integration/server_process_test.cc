@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -91,6 +92,27 @@ TEST(ServerProcessTest, PlaintextOnANonLoopbackAddressIsRefused) {
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
   EXPECT_THAT(server.Log(), HasSubstr("refusing plaintext on non-loopback address"));
+}
+
+// Lease flags outside their bounds stop the start with the flag named, before anything is
+// opened (a negative default would hand out claims that have already expired).
+TEST(ServerProcessTest, LeaseFlagsOutsideTheirBoundsAreRefused) {
+  for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--claim_lease=-5s", "--claim_lease -5s: must be at least 30s"},
+           {"--claim_lease=10s", "--claim_lease 10s: must be at least 30s"},
+           {"--claim_lease=2h", "at most --max_claim_lease (1h)"},
+           {"--max_claim_lease=10s", "--max_claim_lease 10s: must be at least 30s"}}) {
+    testing::TempDir dir;
+    TestCredentials credentials(dir.Sub("credentials"));
+    std::vector<std::string> args = ServerArgs(dir);
+    args.push_back(flag);
+    ServerProcess server(args, dir.Sub("server.log"));
+    std::optional<int> code = server.WaitForExit(kStartTimeout);
+    ASSERT_TRUE(code.has_value()) << flag;
+    EXPECT_NE(*code, 0) << flag;
+    EXPECT_THAT(server.Log(), HasSubstr(message)) << flag;
+    EXPECT_FALSE(std::filesystem::exists(dir.Sub("db"))) << flag << ": nothing opened";
+  }
 }
 
 TEST(ServerProcessTest, NoTlsAndNoInsecureFlagIsRefused) {
