@@ -16,6 +16,13 @@ umask 077  # keys, tokens and the kept store are the user's alone
 build=$1
 reports=${2:-1000000}
 calls=${3:-20000}
+# Four measures take up to CALLS claims each (64 and 16 in flight, the open loop, cycles).
+if [ -z "${DESK_SCALE_STORE:-}" ] || [ ! -d "${DESK_SCALE_STORE:-}/db" ]; then
+  if [ "$reports" -lt $(( 4 * calls )) ]; then
+    echo "desk_scale.sh: REPORTS ($reports) must be at least 4 x CALLS ($(( 4 * calls )))" >&2
+    exit 2
+  fi
+fi
 work=$(mktemp -d /tmp/triage-desk-scale-XXXXXX)
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -59,6 +66,10 @@ measure() {  # $1 method, $2 token, $3 calls, then more loadgen flags (default: 
     | tr '\n' ' ' | tee "$work/last"
   c1=$(cpu_ticks)
   echo "server_cpu_us_per_call=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n ))"
+  if ! grep -q ' errors=0 ' "$work/last"; then  # e.g. no report left to claim
+    echo "desk_scale.sh: $method had errors; the figures above are not a result" >&2
+    exit 1
+  fi
 }
 last_rate() { grep -o 'rate_per_s=[0-9]*' "$work/last" | cut -d= -f2; }
 
@@ -83,7 +94,8 @@ measure claim "$triager" "$calls"
 # rate 64 in flight reached (calls started on schedule, latency from the intended start).
 half=$(( $(last_rate) / 2 ))
 measure claim "$triager" "$calls" --concurrency=16
-measure claim "$triager" $(( half * 5 )) --rate="$half" --concurrency=1000
+open_calls=$(( half * 5 < calls ? half * 5 : calls ))  # about 5 s, at most CALLS
+measure claim "$triager" "$open_calls" --rate="$half" --concurrency=1000
 measure health "" "$calls"
 measure cycle "$triager" "$calls"
 stop_server
