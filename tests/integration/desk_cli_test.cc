@@ -152,6 +152,31 @@ TEST_F(DeskCliTest, WatchShowsDepthsChangeAndEndsCleanlyOnCtrlC) {
   EXPECT_TRUE(wait_for("\"depth\":\"1\"")) << watch.Log();
   watch.Signal(SIGINT);  // Ctrl-C
   EXPECT_EQ(watch.WaitForExit(absl::Seconds(10)), 0) << watch.Log();
+
+  // The live table lists the queues in the policy's order, as `queues` does.
+  testing::ServerProcess table(
+      testing::TriagectlBinary(),
+      {"--server", address_, "--token", credentials_.token(v1::ROLE_TRIAGER), "watch"},
+      dir_.Sub("table.log"));
+  // The last table drawn, once it is complete and shows every queue of the snapshot.
+  auto last_table = [&table] {
+    const std::string log = table.Log();
+    const size_t start = log.rfind("QUEUE");
+    return start == std::string::npos ? std::string() : log.substr(start);
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((last_table().find("professional") == std::string::npos ||
+          last_table().find("(watching") == std::string::npos) &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const std::string drawn = last_table();
+  ASSERT_NE(drawn.find("(watching"), std::string::npos) << table.Log();
+  EXPECT_LT(drawn.find("immediate"), drawn.find("child")) << drawn;
+  testing::CommandResult queues = Ctl({"queues"}, v1::ROLE_TRIAGER);
+  EXPECT_LT(queues.output.find("immediate"), queues.output.find("child")) << queues.output;
+  table.Signal(SIGINT);
+  EXPECT_EQ(table.WaitForExit(absl::Seconds(10)), 0) << table.Log();
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -282,6 +284,15 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
   v1::WatchQueuesRequest request;
   for (const std::string& q : watch_queues_) request.add_queues(q);
   auto stream = desk->WatchQueues(context.get(), request);
+  // Each queue's latest summary, in the policy's order as `queues` shows them (asked once;
+  // a queue the answer did not name goes at the end).
+  std::vector<std::string> order;
+  if (!json) {
+    v1::ListQueuesResponse known;
+    if (desk->ListQueues(NewCallContext(connection).get(), v1::ListQueuesRequest(), &known).ok()) {
+      for (const v1::QueueSummary& q : known.queues()) order.push_back(q.queue());
+    }
+  }
   std::map<std::string, v1::QueueSummary> latest;
   v1::QueueSummary summary;
   while (stream->Read(&summary)) {
@@ -289,9 +300,14 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
       std::cout << RenderJsonLine(summary) << std::flush;
       continue;
     }
+    if (std::find(order.begin(), order.end(), summary.queue()) == order.end()) {
+      order.push_back(summary.queue());
+    }
     latest[summary.queue()] = summary;
     v1::ListQueuesResponse table;
-    for (const auto& [name, s] : latest) *table.add_queues() = s;
+    for (const std::string& name : order) {
+      if (auto it = latest.find(name); it != latest.end()) *table.add_queues() = it->second;
+    }
     std::cout << "\x1b[H\x1b[2J" << RenderQueues(table) << "\n(watching; Ctrl-C to stop)\n"
               << std::flush;
   }
