@@ -1,10 +1,14 @@
 #include "storage/committer.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/write_batch.h"
+#include "storage/counter_cells.h"
 #include "storage/key_encoding.h"
 #include "storage/rocksdb_status.h"
 
@@ -62,6 +66,21 @@ void Committer::CommitComputed(Compute compute, Callback done) {
   pending_.push_back(Pending{Mutation(), std::move(done), std::move(compute)});
 }
 
+rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
+                                        rocksdb::WriteBatch& batch) {
+  absl::flat_hash_map<std::string, std::map<uint16_t, uint64_t>> cells;
+  for (const Pending& p : group) {
+    for (const Mutation::CellCount& c : p.mutation.counts()) cells[c.key][c.index] += c.delta;
+  }
+  for (const auto& [key, deltas] : cells) {
+    const std::vector<std::pair<uint16_t, uint64_t>> list(deltas.begin(), deltas.end());
+    rocksdb::Status s =
+        batch.Merge(handles_[static_cast<int>(ColumnFamily::kCounters)], key, CounterOperand(list));
+    if (!s.ok()) return s;
+  }
+  return rocksdb::Status::OK();
+}
+
 rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& head) {
   rocksdb::WriteBatch batch;
   bool audited = false;
@@ -103,6 +122,7 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
       if (!s.ok()) return s;
     }
   }
+  if (rocksdb::Status s = AppendCounts(group, batch); !s.ok()) return s;
   if (audited) {
     rocksdb::Status s = batch.Put(handles_[static_cast<int>(ColumnFamily::kMeta)], kAuditHeadKey,
                                   EncodeSignedHead(head, chain_key_));

@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "storage/audit_chain.h"
 #include "storage/mutation.h"
 
@@ -95,6 +96,8 @@ class Committer {
   void Run();
   // Builds and writes one batch; on success `head` is the new end of the audit chain.
   rocksdb::Status WriteGroup(std::vector<Pending>& group, AuditHead& head);
+  // The counts of every change of `group`, added up per key: one merge operand each.
+  rocksdb::Status AppendCounts(const std::vector<Pending>& group, rocksdb::WriteBatch& batch);
 
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;

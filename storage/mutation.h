@@ -7,6 +7,7 @@
 #ifndef SAFEGUARDING_STORAGE_MUTATION_H_
 #define SAFEGUARDING_STORAGE_MUTATION_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,16 +36,31 @@ class Mutation {
     writes_.push_back({Op::kDelete, family, std::move(key), {}});
   }
 
+  // Adds `delta` to cell `index` of the counters value at `key` (storage/counter_cells.h),
+  // in the same batch. The committer adds up the counts of all the changes of a batch into
+  // one merge operand per key, so many changes touching one cell cost one write.
+  void Count(std::string key, uint16_t index, uint64_t delta) {
+    counts_.push_back({std::move(key), index, delta});
+  }
+
   // Appends an entry to the audit trail in the same batch. The committer stamps its time,
   // sequence and chain hashes; the caller fills who, what, which report and the result.
   void Audit(::safeguarding::triage::v1::AuditEntry entry) { audits_.push_back(std::move(entry)); }
 
+  struct CellCount {
+    std::string key;
+    uint16_t index;
+    uint64_t delta;
+  };
+
   const std::vector<Write>& writes() const { return writes_; }
+  const std::vector<CellCount>& counts() const { return counts_; }
   const std::vector<::safeguarding::triage::v1::AuditEntry>& audits() const { return audits_; }
-  bool empty() const { return writes_.empty() && audits_.empty(); }
+  bool empty() const { return writes_.empty() && counts_.empty() && audits_.empty(); }
 
  private:
   std::vector<Write> writes_;
+  std::vector<CellCount> counts_;
   std::vector<::safeguarding::triage::v1::AuditEntry> audits_;
 };
 

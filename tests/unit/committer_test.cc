@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "rocksdb/db.h"
 #include "storage/audit_trail.h"
+#include "storage/counter_cells.h"
 #include "storage/key_encoding.h"
 #include "tests/support/temp_dir.h"
 
@@ -28,8 +29,13 @@ class CommitterTest : public ::testing::Test {
     options.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (auto name : kColumnFamilyNames)
-      cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    for (auto name : kColumnFamilyNames) {
+      rocksdb::ColumnFamilyOptions family;
+      if (name == kColumnFamilyNames[static_cast<int>(ColumnFamily::kCounters)]) {
+        family.merge_operator = NewCounterMergeOperator();
+      }
+      cfs.emplace_back(std::string(name), family);
+    }
     rocksdb::DB* db = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     ASSERT_TRUE(rocksdb::DB::Open(options, dir_.path(), cfs, &handles, &db).ok());
@@ -139,6 +145,62 @@ TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
   });
   second.WaitForNotification();
   EXPECT_NE(Read(ColumnFamily::kMeta, "gone"), "x");
+}
+
+// Counts of the changes of one batch are added up per key into one merge operand; the
+// counts of a later batch are another operand; the sum is what is read.
+TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
+  // A computed change holds the committer while 20 changes queue up behind it: they go
+  // together in the next batch.
+  absl::Notification holding, release;
+  committer.CommitComputed(
+      [&]() -> absl::StatusOr<Mutation> {
+        holding.Notify();
+        release.WaitForNotification();
+        return Mutation();
+      },
+      [](absl::Status) {});
+  holding.WaitForNotification();
+  std::atomic<int> done{0};
+  for (int i = 0; i < 20; ++i) {
+    Mutation m;
+    m.Count("day", static_cast<uint16_t>(i % 3), 1);
+    m.Count("other", 5, 2);
+    m.Put(ColumnFamily::kMeta, absl::StrCat("change-", i), "x");
+    committer.Commit(std::move(m), [&](absl::Status s) {
+      EXPECT_TRUE(s.ok());
+      ++done;
+    });
+  }
+  release.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (done.load() < 20 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(done.load(), 20);
+  rocksdb::ColumnFamilyHandle* counters = handles_[static_cast<int>(ColumnFamily::kCounters)];
+  auto operands = [&](const std::string& key) {
+    std::vector<rocksdb::PinnableSlice> slices(32);
+    rocksdb::GetMergeOperandsOptions options;
+    options.expected_max_number_of_operands = 32;
+    int n = 0;
+    EXPECT_TRUE(
+        db_->GetMergeOperands(rocksdb::ReadOptions(), counters, key, slices.data(), &options, &n)
+            .ok());
+    return n;
+  };
+  EXPECT_EQ(operands("day"), 1) << "20 changes, one batch, one operand";
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, "day")),
+            (std::vector<uint64_t>{7, 7, 6}));
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, "other")),
+            (std::vector<uint64_t>{0, 0, 0, 0, 0, 40}));
+  absl::Notification later;
+  Mutation m;
+  m.Count("day", 0, 10);
+  committer.Commit(std::move(m), [&](absl::Status) { later.Notify(); });
+  later.WaitForNotification();
+  EXPECT_EQ(operands("day"), 2);
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, "day")),
+            (std::vector<uint64_t>{17, 7, 6}));
 }
 
 TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
