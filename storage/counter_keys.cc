@@ -1,0 +1,55 @@
+#include "storage/counter_keys.h"
+
+#include "storage/key_encoding.h"
+
+namespace safeguarding::storage {
+namespace {
+
+constexpr uint32_t kDayBias = uint32_t{1} << 31;
+
+}  // namespace
+
+std::optional<std::string> CounterGroupPrefix(uint8_t series, const std::vector<GroupPart>& group) {
+  if (group.size() > 255) return std::nullopt;
+  std::string key;
+  key.push_back(static_cast<char>(series));
+  key.push_back(static_cast<char>(group.size()));
+  for (const auto& [dimension, value] : group) {
+    if (value.size() > 255) return std::nullopt;
+    key.push_back(static_cast<char>(dimension));
+    key.push_back(static_cast<char>(value.size()));
+    key.append(value);
+  }
+  return key;
+}
+
+std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPart>& group,
+                                      int32_t day) {
+  std::optional<std::string> key = CounterGroupPrefix(series, group);
+  if (!key) return std::nullopt;
+  PutFixed32BE(&*key, static_cast<uint32_t>(static_cast<int64_t>(day) + kDayBias));
+  return key;
+}
+
+std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key) {
+  if (key.size() < 2 + 4) return std::nullopt;
+  CounterKeyParts parts;
+  parts.series = static_cast<uint8_t>(key[0]);
+  const size_t n = static_cast<uint8_t>(key[1]);
+  key.remove_prefix(2);
+  for (size_t i = 0; i < n; ++i) {
+    if (key.size() < 2) return std::nullopt;
+    const uint8_t dimension = static_cast<uint8_t>(key[0]);
+    const size_t length = static_cast<uint8_t>(key[1]);
+    key.remove_prefix(2);
+    if (key.size() < length) return std::nullopt;
+    parts.group.emplace_back(dimension, std::string(key.substr(0, length)));
+    key.remove_prefix(length);
+  }
+  std::optional<uint32_t> day = GetFixed32BE(&key);
+  if (!day || !key.empty()) return std::nullopt;
+  parts.day = static_cast<int32_t>(static_cast<int64_t>(*day) - kDayBias);
+  return parts;
+}
+
+}  // namespace safeguarding::storage

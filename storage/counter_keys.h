@@ -1,0 +1,43 @@
+// Keys of the counters family: which series, which group, which UTC day.
+//
+//   series u8 | group size u8 | (dimension u8 | value length u8 | value bytes)... | day u32 BE
+//
+// The day is days since 1970-01-01 UTC plus 2^31 (so byte order is time order for any
+// day), and the value under the key is an array of counts (storage/counter_cells.h), e.g.
+// the 24 hours of that day. A group is zero or more (dimension, value) pairs in the order
+// given; values are at most 255 bytes. Keys of one series and group are contiguous and in
+// day order, so a range of days is one short scan.
+#ifndef SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
+#define SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace safeguarding::storage {
+
+// One (dimension, value) of a group; the numbers are the caller's (the statistics layer
+// uses the contract's Dimension enum).
+using GroupPart = std::pair<uint8_t, std::string>;
+
+struct CounterKeyParts {
+  uint8_t series = 0;
+  std::vector<GroupPart> group;
+  int32_t day = 0;  // days since 1970-01-01 UTC
+};
+
+// The key; nullopt if a value is longer than 255 bytes or the group has over 255 parts.
+std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPart>& group,
+                                      int32_t day);
+// Everything before the day: a scan of one series and group starts here.
+std::optional<std::string> CounterGroupPrefix(uint8_t series, const std::vector<GroupPart>& group);
+// The parts of a key; nullopt if it is not one.
+std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key);
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
