@@ -137,6 +137,7 @@ void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallb
   request_value.append(report.response.SerializeAsString());
   m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
   m.Audit(std::move(report.audit));
+  for (Mutation::CellCount& c : report.counts) m.Count(std::move(c.key), c.index, c.delta);
 
   Committer::Callback committed = [this, entry, request_key = std::move(request_key),
                                    response = std::move(report.response),

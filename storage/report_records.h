@@ -28,6 +28,7 @@
 #include "safeguarding/triage/v1/report.pb.h"
 #include "storage/data_keys.h"
 #include "storage/engine.h"
+#include "storage/mutation.h"
 #include "storage/queue_index.h"
 #include "storage/report_id.h"
 
@@ -44,6 +45,7 @@ struct NewReport {
   std::string fingerprint;            // digest of the request content, to tell retries from reuse
   v1::SubmitReportResponse response;  // replayed verbatim to retries
   v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
+  std::vector<Mutation::CellCount> counts;  // the statistics cells it adds to
 };
 
 // A change of a report after submission (a claim, a release, a decision, ...), written in

@@ -6,6 +6,7 @@
 #include "triage/advice.h"
 #include "triage/audit.h"
 #include "triage/validation.h"
+#include "triage/volume_cells.h"
 
 namespace safeguarding::triage {
 
@@ -55,6 +56,7 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   *change.response.mutable_received_time() = received_ts;
   change.response.set_advice(AdviceFor(submission));
   change.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
+  change.counts = ReceivedCells(report);
 
   store_->reports().Submit(std::move(change), std::move(done));
 }

@@ -6,14 +6,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
+#include "rocksdb/db.h"
+#include "safeguarding/triage/v1/statistics.pb.h"
+#include "storage/counter_cells.h"
+#include "storage/counter_keys.h"
 #include "storage/report_id.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
 #include "triage/advice.h"
+#include "triage/volume_cells.h"
 
 namespace safeguarding::triage {
 namespace {
@@ -76,6 +82,73 @@ class IntakeTest : public ::testing::Test {
   std::unique_ptr<storage::ReportStore> store_;
   std::unique_ptr<Intake> intake_;
 };
+
+// Counts of one (series, group, day) cell array, or empty.
+std::vector<uint64_t> CountsAt(storage::ReportStore& store,
+                               const std::vector<storage::GroupPart>& group, int32_t day) {
+  std::string value;
+  rocksdb::Status s = store.engine().db()->Get(
+      rocksdb::ReadOptions(), store.engine().handle(storage::ColumnFamily::kCounters),
+      *storage::CounterKey(kReceivedSeries, group, day), &value);
+  if (!s.ok()) return {};
+  return storage::DecodeCounterCells(value).value_or(std::vector<uint64_t>{});
+}
+
+// Every accepted report adds one, in its own batch, to the hour it was received in each
+// of its groups: all reports, each dimension's value, and reporter type paired with each.
+TEST_F(IntakeTest, AnAcceptedReportIsCountedInItsHourForEveryGroupItIsIn) {
+  v1::SubmitReportRequest child = testing::ValidRequest("c1");
+  child.mutable_report()->mutable_reporter()->set_type(v1::REPORTER_TYPE_CHILD);
+  child.mutable_report()->set_child_age(9);
+  child.mutable_report()->set_region("North West");
+  child.mutable_report()->clear_categories();
+  child.mutable_report()->add_categories(v1::CONCERN_CATEGORY_GROOMING);
+  child.mutable_report()->add_categories(v1::CONCERN_CATEGORY_INAPPROPRIATE_CONTENT);
+  ASSERT_TRUE(Submit(IntakeCaller("web-form"), child).ok());
+  child.set_request_id("c2");
+  ASSERT_TRUE(Submit(IntakeCaller("web-form"), child).ok());
+  v1::SubmitReportRequest teacher = testing::ValidRequest("t1");
+  teacher.mutable_report()->mutable_reporter()->set_type(v1::REPORTER_TYPE_PROFESSIONAL);
+  teacher.mutable_report()->mutable_reporter()->set_professional_role(
+      v1::PROFESSIONAL_ROLE_TEACHER);
+  teacher.mutable_report()->clear_child_age();
+  ASSERT_TRUE(Submit(IntakeCaller("web-form"), teacher).ok());
+  clock_.Advance(absl::Hours(1));  // 10:30: the next hour's cell
+  ASSERT_TRUE(Submit(IntakeCaller("web-form"), testing::ValidRequest("late")).ok());
+  child.set_request_id("c1");  // a retry: answered from the request log, not counted again
+  ASSERT_TRUE(Submit(IntakeCaller("web-form"), child).ok());
+
+  const int32_t day = UtcDay(clock_.Now());  // 2026-03-23
+  auto hour = [](const std::vector<uint64_t>& cells, size_t h) {
+    return h < cells.size() ? cells[h] : 0;
+  };
+  using storage::GroupPart;
+  const GroupPart child_type{v1::DIMENSION_REPORTER_TYPE, "1"};
+  const GroupPart professional{v1::DIMENSION_REPORTER_TYPE, "3"};
+  EXPECT_EQ(hour(CountsAt(*store_, {}, day), 9), 3u);
+  EXPECT_EQ(hour(CountsAt(*store_, {}, day), 10), 1u);
+  EXPECT_EQ(hour(CountsAt(*store_, {child_type}, day), 9), 2u);
+  EXPECT_EQ(hour(CountsAt(*store_, {professional}, day), 9), 1u);
+  EXPECT_EQ(hour(CountsAt(*store_, {{v1::DIMENSION_CHILD_AGE_BAND, "8-10"}}, day), 9), 2u);
+  EXPECT_EQ(hour(CountsAt(*store_, {{v1::DIMENSION_CHILD_AGE_BAND, "unknown"}}, day), 9), 1u);
+  EXPECT_EQ(hour(CountsAt(*store_, {child_type, {v1::DIMENSION_REGION, "North West"}}, day), 9),
+            2u);
+  EXPECT_EQ(hour(CountsAt(*store_,
+                          {professional,
+                           {v1::DIMENSION_PROFESSIONAL_ROLE,
+                            absl::StrCat(int{v1::PROFESSIONAL_ROLE_TEACHER})}},
+                          day),
+                 9),
+            1u);
+  const std::string grooming = absl::StrCat(int{v1::CONCERN_CATEGORY_GROOMING});
+  const std::string inappropriate = absl::StrCat(int{v1::CONCERN_CATEGORY_INAPPROPRIATE_CONTENT});
+  EXPECT_EQ(hour(CountsAt(*store_, {child_type, {v1::DIMENSION_CATEGORY, grooming}}, day), 9), 2u);
+  EXPECT_EQ(hour(CountsAt(*store_, {child_type, {v1::DIMENSION_CATEGORY, inappropriate}}, day), 9),
+            2u)
+      << "a report with two categories counts in both";
+  EXPECT_EQ(hour(CountsAt(*store_, {{v1::DIMENSION_QUEUE, "child"}}, day), 9), 2u);
+  EXPECT_TRUE(CountsAt(*store_, {}, day - 1).empty()) << "nothing on another day";
+}
 
 TEST_F(IntakeTest, AnAcceptedSubmissionIsStoredTriagedAnsweredAndAudited) {
   const v1::SubmitReportRequest request = testing::ValidRequest("req-1");
