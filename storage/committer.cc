@@ -1,7 +1,6 @@
 #include "storage/committer.h"
 
 #include <algorithm>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -68,14 +67,23 @@ void Committer::CommitComputed(Compute compute, Callback done) {
 
 rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
                                         rocksdb::WriteBatch& batch) {
-  absl::flat_hash_map<std::string, std::map<uint16_t, uint64_t>> cells;
+  // Per key, its (index, delta) additions; nearly always one index (the hour of the batch).
+  absl::flat_hash_map<std::string, std::vector<std::pair<uint16_t, uint64_t>>> cells;
   for (const Pending& p : group) {
-    for (const Mutation::CellCount& c : p.mutation.counts()) cells[c.key][c.index] += c.delta;
+    for (const Mutation::CellCount& c : p.mutation.counts()) {
+      std::vector<std::pair<uint16_t, uint64_t>>& deltas = cells[c.key];
+      auto same = std::find_if(deltas.begin(), deltas.end(),
+                               [&c](const auto& d) { return d.first == c.index; });
+      if (same == deltas.end()) {
+        deltas.emplace_back(c.index, c.delta);
+      } else {
+        same->second += c.delta;
+      }
+    }
   }
   for (const auto& [key, deltas] : cells) {
-    const std::vector<std::pair<uint16_t, uint64_t>> list(deltas.begin(), deltas.end());
-    rocksdb::Status s =
-        batch.Merge(handles_[static_cast<int>(ColumnFamily::kCounters)], key, CounterOperand(list));
+    rocksdb::Status s = batch.Merge(handles_[static_cast<int>(ColumnFamily::kCounters)], key,
+                                    CounterOperand(deltas));
     if (!s.ok()) return s;
   }
   return rocksdb::Status::OK();

@@ -75,10 +75,26 @@ std::vector<storage::Mutation::CellCount> ReceivedCells(const v1::Report& report
       absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(report.received_time()));
   const int32_t day = UtcDay(received);
   const uint16_t hour = UtcHour(received);
+  // The keys of GroupsOf(report), built from each value's bytes once (the hot path of a
+  // submit: about 23 keys).
+  std::vector<storage::GroupPart> values = DimensionValues(report);
   std::vector<storage::Mutation::CellCount> cells;
-  for (const std::vector<storage::GroupPart>& group : GroupsOf(report)) {
+  cells.reserve(2 * values.size());
+  auto add = [&](const std::vector<storage::GroupPart>& group) {
     std::optional<std::string> key = storage::CounterKey(kReceivedSeries, group, day);
     if (key) cells.push_back({*std::move(key), hour, 1});  // values are bounded by validation
+  };
+  add({});
+  std::vector<storage::GroupPart> group(1);
+  for (storage::GroupPart& v : values) {
+    group[0] = v;
+    add(group);
+  }
+  group.resize(2);
+  group[0] = values.front();  // the reporter type
+  for (size_t i = 1; i < values.size(); ++i) {
+    group[1] = std::move(values[i]);
+    add(group);
   }
   return cells;
 }
