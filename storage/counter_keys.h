@@ -7,6 +7,11 @@
 // the 24 hours of that day. A group is zero or more (dimension, value) pairs in the order
 // given; values are at most 255 bytes. Keys of one series and group are contiguous and in
 // day order, so a range of days is one short scan.
+//
+// The counters family hashes its memtable by group (everything but the day), so keys must
+// come from CounterKey (at least kMinCounterKeyBytes long), a scan within one group uses
+// ReadOptions::prefix_same_as_start, and a scan across groups (a recount) needs
+// ReadOptions::total_order_seek.
 #ifndef SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
 #define SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
 
@@ -29,6 +34,8 @@ struct CounterKeyParts {
   std::vector<GroupPart> group;
   int32_t day = 0;  // days since 1970-01-01 UTC
 };
+
+inline constexpr size_t kMinCounterKeyBytes = 2 + 4;
 
 // The key; nullopt if a value is longer than 255 bytes or the group has over 255 parts.
 std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPart>& group,

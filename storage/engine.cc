@@ -6,7 +6,9 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "storage/counter_cells.h"
 #include "storage/key_encoding.h"
@@ -24,6 +26,19 @@ constexpr size_t kBlockCacheBytes = size_t{256} << 20;
 // WAL kept before the families holding the oldest unflushed data are flushed: bounds the
 // replay at start after a crash (a clean stop flushes everything).
 constexpr uint64_t kMaxTotalWalBytes = uint64_t{256} << 20;
+
+// The group part of a counters key (everything before the 4-byte day).
+class CounterGroupExtractor : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "safeguarding.CounterGroup.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 4);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 6; }
+};
+std::shared_ptr<const rocksdb::SliceTransform> CounterGroupTransform() {
+  return std::make_shared<CounterGroupExtractor>();
+}
 
 // Options per family; the counters family gets its merge operator (counter_cells.h) here.
 rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
@@ -49,6 +64,11 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
       break;
     case ColumnFamily::kCounters:
       options.merge_operator = NewCounterMergeOperator();
+      // Each batch adds an operand to dozens of groups' keys: a memtable hashed by group
+      // keeps each insert in a small skiplist (a submit's counting cost 3x less than in one
+      // big skiplist). See counter_keys.h for what that asks of readers.
+      options.prefix_extractor = CounterGroupTransform();
+      options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(100000));
       break;
     default:
       break;
@@ -91,6 +111,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = 16 << 20;
   db_options.max_total_wal_size = kMaxTotalWalBytes;
+  // One writer (the committer), and the counters family's hash memtable cannot take
+  // concurrent inserts.
+  db_options.allow_concurrent_memtable_write = false;
   const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
   if (options.env != nullptr) db_options.env = options.env;
 

@@ -13,6 +13,7 @@
 #include "rocksdb/db.h"
 #include "storage/audit_trail.h"
 #include "storage/counter_cells.h"
+#include "storage/counter_keys.h"
 #include "storage/key_encoding.h"
 #include "tests/support/temp_dir.h"
 
@@ -151,6 +152,7 @@ TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
 // counts of a later batch are another operand; the sum is what is read.
 TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
   Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
+  const std::string day = *CounterKey(1, {}, 20535), other = *CounterKey(1, {{1, "2"}}, 20535);
   // A computed change holds the committer while 20 changes queue up behind it: they go
   // together in the next batch.
   absl::Notification holding, release;
@@ -165,8 +167,8 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
   std::atomic<int> done{0};
   for (int i = 0; i < 20; ++i) {
     Mutation m;
-    m.Count("day", static_cast<uint16_t>(i % 3), 1);
-    m.Count("other", 5, 2);
+    m.Count(day, static_cast<uint16_t>(i % 3), 1);
+    m.Count(other, 5, 2);
     m.Put(ColumnFamily::kMeta, absl::StrCat("change-", i), "x");
     committer.Commit(std::move(m), [&](absl::Status s) {
       EXPECT_TRUE(s.ok());
@@ -188,18 +190,18 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
             .ok());
     return n;
   };
-  EXPECT_EQ(operands("day"), 1) << "20 changes, one batch, one operand";
-  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, "day")),
+  EXPECT_EQ(operands(day), 1) << "20 changes, one batch, one operand";
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, day)),
             (std::vector<uint64_t>{7, 7, 6}));
-  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, "other")),
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, other)),
             (std::vector<uint64_t>{0, 0, 0, 0, 0, 40}));
   absl::Notification later;
   Mutation m;
-  m.Count("day", 0, 10);
+  m.Count(day, 0, 10);
   committer.Commit(std::move(m), [&](absl::Status) { later.Notify(); });
   later.WaitForNotification();
-  EXPECT_EQ(operands("day"), 2);
-  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, "day")),
+  EXPECT_EQ(operands(day), 2);
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, day)),
             (std::vector<uint64_t>{17, 7, 6}));
 }
 
