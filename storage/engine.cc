@@ -31,8 +31,10 @@ constexpr uint64_t kMaxTotalWalBytes = uint64_t{256} << 20;
 class CounterGroupExtractor : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "safeguarding.CounterGroup.v1"; }
+  // RocksDB's hashed memtable calls this without asking InDomain first: a key too short to
+  // be a counters key (never written; CounterKey makes them all) is its own prefix.
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), key.size() - 4);
+    return key.size() < 4 ? key : rocksdb::Slice(key.data(), key.size() - 4);
   }
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 6; }
 };
