@@ -60,6 +60,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$server_pid/stat"; }
 measure() {  # $1 method, $2 token, $3 calls, then more loadgen flags (default: 64 in flight)
   local method=$1 token=$2 n=$3 c0 c1
   shift 3
+  [ "$n" -gt 0 ] || { echo "desk_scale.sh: no calls to make for $method" >&2; exit 1; }
   c0=$(cpu_ticks)
   TRIAGE_LOADGEN_TOKEN=$token "$build/tools/triage-loadgen" --server="$address" \
     --method="$method" --requests="$n" --max_duration=600s "${@:---concurrency=64}" \

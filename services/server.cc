@@ -115,10 +115,12 @@ namespace {
 // The lease flags: both at least the shortest lease a claim may have, the default no longer
 // than the maximum. Checked before anything is opened.
 [[nodiscard]] absl::Status CheckLeases(const ServerOptions& options) {
-  if (options.max_claim_lease < triage::kMinLease) {
+  constexpr absl::Duration kLongestLease = absl::Hours(24);  // a claim must end some day
+  if (options.max_claim_lease < triage::kMinLease || options.max_claim_lease > kLongestLease) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_claim_lease ", absl::FormatDuration(options.max_claim_lease),
-                     ": must be at least ", absl::FormatDuration(triage::kMinLease)));
+                     ": must be at least ", absl::FormatDuration(triage::kMinLease),
+                     " and at most ", absl::FormatDuration(kLongestLease)));
   }
   if (options.claim_lease < triage::kMinLease || options.claim_lease > options.max_claim_lease) {
     return absl::InvalidArgumentError(absl::StrCat(

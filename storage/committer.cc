@@ -4,12 +4,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/internal/raw_logging.h"
 #include "absl/container/flat_hash_map.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/write_batch.h"
 #include "storage/counter_cells.h"
-#include "storage/counter_keys.h"
 #include "storage/key_encoding.h"
 #include "storage/rocksdb_status.h"
 
@@ -73,9 +71,6 @@ rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
   absl::flat_hash_map<std::string, std::vector<std::pair<uint16_t, uint64_t>>> cells;
   for (const Pending& p : group) {
     for (const Mutation::CellCount& c : p.mutation.counts()) {
-      // Only CounterKey makes these; a shorter key would fall outside the counters
-      // memtable's hashing and be lost.
-      ABSL_RAW_CHECK(c.key.size() >= kMinCounterKeyBytes, "counter key not from CounterKey");
       std::vector<std::pair<uint16_t, uint64_t>>& deltas = cells[c.key];
       auto same = std::find_if(deltas.begin(), deltas.end(),
                                [&c](const auto& d) { return d.first == c.index; });
@@ -87,7 +82,7 @@ rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
     }
   }
   for (const auto& [key, deltas] : cells) {
-    rocksdb::Status s = batch.Merge(handles_[static_cast<int>(ColumnFamily::kCounters)], key,
+    rocksdb::Status s = batch.Merge(handles_[static_cast<int>(ColumnFamily::kStatistics)], key,
                                     CounterOperand(deltas));
     if (!s.ok()) return s;
   }

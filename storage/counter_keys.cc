@@ -31,6 +31,18 @@ std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPar
   return key;
 }
 
+size_t CounterGroupEnd(absl::string_view key) {
+  if (key.size() < 2) return 0;
+  const size_t n = static_cast<uint8_t>(key[1]);
+  size_t at = 2;
+  for (size_t i = 0; i < n; ++i) {
+    if (at + 2 > key.size()) return 0;
+    at += 2 + static_cast<uint8_t>(key[at + 1]);
+    if (at > key.size()) return 0;
+  }
+  return at;
+}
+
 std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key) {
   if (key.size() < 2 + 4) return std::nullopt;
   CounterKeyParts parts;

@@ -8,10 +8,11 @@
 // given; values are at most 255 bytes. Keys of one series and group are contiguous and in
 // day order, so a range of days is one short scan.
 //
-// The counters family hashes its memtable by group (everything but the day), so keys must
-// come from CounterKey (at least kMinCounterKeyBytes long), a scan within one group uses
-// ReadOptions::prefix_same_as_start, and a scan across groups (a recount) needs
-// ReadOptions::total_order_seek.
+// The statistics family hashes its memtable by group (CounterGroupEnd), so: a scan of one
+// group seeks to CounterGroupPrefix (or a key of it) with ReadOptions::prefix_same_as_start;
+// a scan across groups (a recount), SeekToFirst and SeekForPrev need
+// ReadOptions::total_order_seek (without it they see only part of the family, or another
+// group's keys).
 #ifndef SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
 #define SAFEGUARDING_STORAGE_COUNTER_KEYS_H_
 
@@ -35,13 +36,14 @@ struct CounterKeyParts {
   int32_t day = 0;  // days since 1970-01-01 UTC
 };
 
-inline constexpr size_t kMinCounterKeyBytes = 2 + 4;
-
 // The key; nullopt if a value is longer than 255 bytes or the group has over 255 parts.
 std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPart>& group,
                                       int32_t day);
 // Everything before the day: a scan of one series and group starts here.
 std::optional<std::string> CounterGroupPrefix(uint8_t series, const std::vector<GroupPart>& group);
+// The length of the group part (series, count, parts) at the start of `key`, or 0 if `key`
+// does not start with a whole one. Used as the family's prefix extractor.
+size_t CounterGroupEnd(absl::string_view key);
 // The parts of a key; nullopt if it is not one.
 std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key);
 

@@ -11,6 +11,7 @@
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "storage/counter_cells.h"
+#include "storage/counter_keys.h"
 #include "storage/key_encoding.h"
 #include "storage/rocksdb_status.h"
 
@@ -27,16 +28,20 @@ constexpr size_t kBlockCacheBytes = size_t{256} << 20;
 // replay at start after a crash (a clean stop flushes everything).
 constexpr uint64_t kMaxTotalWalBytes = uint64_t{256} << 20;
 
-// The group part of a counters key (everything before the 4-byte day).
+// The group part of a statistics key: series, count and parts, without the day
+// (counter_keys.h). Parsed rather than cut at a fixed offset, so that the prefix of a prefix
+// is itself (which seeking to a group prefix relies on); a key that is not one is its own
+// prefix (RocksDB's hashed memtable calls Transform without asking InDomain).
 class CounterGroupExtractor : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "safeguarding.CounterGroup.v1"; }
-  // RocksDB's hashed memtable calls this without asking InDomain first: a key too short to
-  // be a counters key (never written; CounterKey makes them all) is its own prefix.
+  const char* Name() const override { return "safeguarding.CounterGroup.v2"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return key.size() < 4 ? key : rocksdb::Slice(key.data(), key.size() - 4);
+    const size_t end = CounterGroupEnd(absl::string_view(key.data(), key.size()));
+    return end == 0 ? key : rocksdb::Slice(key.data(), end);
   }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 6; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return CounterGroupEnd(absl::string_view(key.data(), key.size())) != 0;
+  }
 };
 std::shared_ptr<const rocksdb::SliceTransform> CounterGroupTransform() {
   return std::make_shared<CounterGroupExtractor>();
@@ -64,7 +69,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
       options.memtable_prefix_bloom_size_ratio = 0.02;
       options.memtable_whole_key_filtering = true;
       break;
-    case ColumnFamily::kCounters:
+    case ColumnFamily::kStatistics:
       options.merge_operator = NewCounterMergeOperator();
       // Each batch adds an operand to dozens of groups' keys: a memtable hashed by group
       // keeps each insert in a small skiplist (a submit's counting cost 3x less than in one
@@ -98,10 +103,21 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
     return DataDirError(path, absl::StrCat("written by a newer version (schema ", *version,
                                            ", this build reads up to ", kSchemaVersion, ")"));
   }
+  if (*version < kSchemaVersion) {  // an upgrade: the new families were created at open
+    std::string encoded;
+    PutFixed32BE(&encoded, kSchemaVersion);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocksDb(db->Put(wo, meta, kSchemaVersionKey, encoded), "write schema version");
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+rocksdb::ColumnFamilyOptions StoreFamilyOptions(ColumnFamily family) {
+  return FamilyOptions(family, rocksdb::NewLRUCache(size_t{8} << 20));
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   absl::StatusOr<DataDirLock> lock = DataDirLock::Acquire(options.path);

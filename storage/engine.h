@@ -33,8 +33,16 @@ using common::DataDirError;
 using common::DataDirLock;
 
 // Version of the on-disk layout, kept in the meta family. Opening a store written by a
-// newer version fails rather than misreading it.
-inline constexpr uint32_t kSchemaVersion = 1;
+// newer version fails rather than misreading it; an older one is upgraded at open.
+//   1  the first release
+//   2  the statistics family (builds of version 1 refuse the directory: see kStatistics)
+inline constexpr uint32_t kSchemaVersion = 2;
+
+// The options the store opens `family` with (merge operator, filters, memtable), for tools
+// and tests that open the database directly: a family opened with other options could
+// misread it or, for statistics, fail to replay its WAL. Such an opener must also set
+// DBOptions::allow_concurrent_memtable_write = false (the statistics memtable needs it).
+rocksdb::ColumnFamilyOptions StoreFamilyOptions(ColumnFamily family);
 
 struct EngineOptions {
   // Directory of the database; created if missing.

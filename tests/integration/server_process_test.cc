@@ -101,7 +101,8 @@ TEST(ServerProcessTest, LeaseFlagsOutsideTheirBoundsAreRefused) {
            {"--claim_lease=-5s", "--claim_lease -5s: must be at least 30s"},
            {"--claim_lease=10s", "--claim_lease 10s: must be at least 30s"},
            {"--claim_lease=2h", "at most --max_claim_lease (1h)"},
-           {"--max_claim_lease=10s", "--max_claim_lease 10s: must be at least 30s"}}) {
+           {"--max_claim_lease=10s", "--max_claim_lease 10s: must be at least 30s"},
+           {"--max_claim_lease=inf", "and at most 24h"}}) {
     testing::TempDir dir;
     TestCredentials credentials(dir.Sub("credentials"));
     std::vector<std::string> args = ServerArgs(dir);

@@ -12,6 +12,7 @@
 
 #include "rocksdb/db.h"
 #include "storage/column_families.h"
+#include "storage/engine.h"
 
 namespace safeguarding::testing {
 
@@ -20,11 +21,14 @@ class RawDb {
   explicit RawDb(const std::string& path) {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (auto name : storage::kColumnFamilyNames) {
-      cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    for (int i = 0; i < storage::kColumnFamilyCount; ++i) {
+      cfs.emplace_back(std::string(storage::kColumnFamilyNames[i]),
+                       storage::StoreFamilyOptions(static_cast<storage::ColumnFamily>(i)));
     }
+    rocksdb::DBOptions options;
+    options.allow_concurrent_memtable_write = false;  // as the store opens it
     rocksdb::DB* raw = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles_, &raw);
+    rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &handles_, &raw);
     if (!s.ok()) throw std::runtime_error("RawDb: " + s.ToString());
     db_.reset(raw);
   }

@@ -32,7 +32,7 @@ class CommitterTest : public ::testing::Test {
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
     for (auto name : kColumnFamilyNames) {
       rocksdb::ColumnFamilyOptions family;
-      if (name == kColumnFamilyNames[static_cast<int>(ColumnFamily::kCounters)]) {
+      if (name == kColumnFamilyNames[static_cast<int>(ColumnFamily::kStatistics)]) {
         family.merge_operator = NewCounterMergeOperator();
       }
       cfs.emplace_back(std::string(name), family);
@@ -179,7 +179,7 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (done.load() < 20 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
   ASSERT_EQ(done.load(), 20);
-  rocksdb::ColumnFamilyHandle* counters = handles_[static_cast<int>(ColumnFamily::kCounters)];
+  rocksdb::ColumnFamilyHandle* counters = handles_[static_cast<int>(ColumnFamily::kStatistics)];
   auto operands = [&](const std::string& key) {
     std::vector<rocksdb::PinnableSlice> slices(32);
     rocksdb::GetMergeOperandsOptions options;
@@ -191,9 +191,9 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
     return n;
   };
   EXPECT_EQ(operands(day), 1) << "20 changes, one batch, one operand";
-  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, day)),
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kStatistics, day)),
             (std::vector<uint64_t>{7, 7, 6}));
-  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, other)),
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kStatistics, other)),
             (std::vector<uint64_t>{0, 0, 0, 0, 0, 40}));
   absl::Notification later;
   Mutation m;
@@ -201,7 +201,7 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
   committer.Commit(std::move(m), [&](absl::Status) { later.Notify(); });
   later.WaitForNotification();
   EXPECT_EQ(operands(day), 2);
-  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kCounters, day)),
+  EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kStatistics, day)),
             (std::vector<uint64_t>{17, 7, 6}));
 }
 

@@ -31,15 +31,15 @@ class CounterCellsTest : public ::testing::Test {
   void Add(const std::string& key, const std::vector<std::pair<uint16_t, uint64_t>>& deltas) {
     rocksdb::WriteOptions options;
     options.sync = true;
-    ASSERT_TRUE(
-        engine_->db()
-            ->Merge(options, engine_->handle(ColumnFamily::kCounters), key, CounterOperand(deltas))
-            .ok());
+    ASSERT_TRUE(engine_->db()
+                    ->Merge(options, engine_->handle(ColumnFamily::kStatistics), key,
+                            CounterOperand(deltas))
+                    .ok());
   }
   std::vector<uint64_t> Read(const std::string& key) {
     std::string value;
     rocksdb::Status s = engine_->db()->Get(rocksdb::ReadOptions(),
-                                           engine_->handle(ColumnFamily::kCounters), key, &value);
+                                           engine_->handle(ColumnFamily::kStatistics), key, &value);
     EXPECT_TRUE(s.ok()) << s.ToString();
     std::optional<std::vector<uint64_t>> cells = DecodeCounterCells(value);
     EXPECT_TRUE(cells.has_value());
@@ -47,7 +47,8 @@ class CounterCellsTest : public ::testing::Test {
   }
   rocksdb::Status Compact() {
     return engine_->db()->CompactRange(rocksdb::CompactRangeOptions(),
-                                       engine_->handle(ColumnFamily::kCounters), nullptr, nullptr);
+                                       engine_->handle(ColumnFamily::kStatistics), nullptr,
+                                       nullptr);
   }
 
   testing::TempDir dir_;
@@ -90,9 +91,10 @@ TEST_F(CounterCellsTest, ArraysGrowToTheLargestIndexAndKeysAreIndependent) {
 TEST_F(CounterCellsTest, AMalformedOperandIsSkippedAndTheStoreKeepsWorking) {
   Add(K("c"), {{1, 2}});
   rocksdb::WriteOptions options;
-  ASSERT_TRUE(engine_->db()
-                  ->Merge(options, engine_->handle(ColumnFamily::kCounters), K("c"), "\x02garbage")
-                  .ok());
+  ASSERT_TRUE(
+      engine_->db()
+          ->Merge(options, engine_->handle(ColumnFamily::kStatistics), K("c"), "\x02garbage")
+          .ok());
   Add(K("c"), {{1, 3}});
   EXPECT_EQ(Read(K("c")), (std::vector<uint64_t>{0, 5}));
   ASSERT_TRUE(engine_->Flush().ok());
@@ -113,7 +115,7 @@ TEST_F(CounterCellsTest, ATotalOrderScanSeesEveryGroup) {
   rocksdb::ReadOptions options;
   options.total_order_seek = true;
   std::unique_ptr<rocksdb::Iterator> it(
-      engine_->db()->NewIterator(options, engine_->handle(ColumnFamily::kCounters)));
+      engine_->db()->NewIterator(options, engine_->handle(ColumnFamily::kStatistics)));
   int seen = 0;
   std::string previous;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -133,11 +135,35 @@ TEST_F(CounterCellsTest, AReadOfAKeyTooShortIsJustNotFound) {
     std::string value;
     EXPECT_TRUE(
         engine_->db()
-            ->Get(rocksdb::ReadOptions(), engine_->handle(ColumnFamily::kCounters), key, &value)
+            ->Get(rocksdb::ReadOptions(), engine_->handle(ColumnFamily::kStatistics), key, &value)
             .IsNotFound())
         << key.size();
   }
   EXPECT_EQ(Read(K("a")), (std::vector<uint64_t>{1}));
+}
+
+// One group's days, from the memtable and from table files, by a prefix scan from the
+// group's prefix: only that group, in day order.
+TEST_F(CounterCellsTest, APrefixScanReadsOneGroupsDays) {
+  const std::vector<GroupPart> group = {{1, "3"}}, other = {{1, "30"}};
+  for (int32_t day = 0; day < 3; ++day) Add(*CounterKey(1, group, day), {{0, 1}});
+  Add(*CounterKey(1, other, 1), {{0, 1}});
+  ASSERT_TRUE(engine_->Flush().ok());
+  for (int32_t day = 3; day < 5; ++day) Add(*CounterKey(1, group, day), {{0, 1}});
+  Add(*CounterKey(1, other, 4), {{0, 1}});
+  rocksdb::ReadOptions options;
+  options.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_->db()->NewIterator(options, engine_->handle(ColumnFamily::kStatistics)));
+  std::vector<int32_t> days;
+  for (it->Seek(*CounterGroupPrefix(1, group)); it->Valid(); it->Next()) {
+    std::optional<CounterKeyParts> parts = ParseCounterKey(it->key().ToString());
+    ASSERT_TRUE(parts.has_value());
+    EXPECT_EQ(parts->group, group);
+    days.push_back(parts->day);
+  }
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(days, (std::vector<int32_t>{0, 1, 2, 3, 4}));
 }
 
 TEST(CounterCellsCodecTest, ValuesRoundTripAndOnlyValuesDecode) {

@@ -88,7 +88,7 @@ std::vector<uint64_t> CountsAt(storage::ReportStore& store,
                                const std::vector<storage::GroupPart>& group, int32_t day) {
   std::string value;
   rocksdb::Status s = store.engine().db()->Get(
-      rocksdb::ReadOptions(), store.engine().handle(storage::ColumnFamily::kCounters),
+      rocksdb::ReadOptions(), store.engine().handle(storage::ColumnFamily::kStatistics),
       *storage::CounterKey(kReceivedSeries, group, day), &value);
   if (!s.ok()) return {};
   return storage::DecodeCounterCells(value).value_or(std::vector<uint64_t>{});

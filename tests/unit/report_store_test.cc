@@ -16,6 +16,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "tests/support/faulty_fs.h"
+#include "tests/support/raw_db.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
 
@@ -97,17 +98,39 @@ TEST(ReportStoreTest, SecondOpenOfTheSameDirectoryFailsClearly) {
       << "lock not released on close";
 }
 
+// A build of schema 1 knew every family but statistics: it must refuse a directory this
+// build wrote before replaying its WAL (replaying statistics merges without their operator
+// would cut the log short and lose reports).
+TEST(ReportStoreTest, ABuildWithoutTheStatisticsFamilyCannotOpenTheDirectory) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < static_cast<int>(ColumnFamily::kStatistics); ++i) {
+    cfs.emplace_back(std::string(kColumnFamilyNames[i]), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir.Sub("db"), cfs, &handles, &db);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_THAT(s.ToString(), HasSubstr("statistics"));
+}
+
 TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
   testing::TempDir dir;
   OpenOrDie(dir.Sub("db")).reset();
   {  // Rewrite the schema version as a newer build would.
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (auto name : kColumnFamilyNames)
-      cfs.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    for (int i = 0; i < kColumnFamilyCount; ++i) {
+      cfs.emplace_back(std::string(kColumnFamilyNames[i]),
+                       StoreFamilyOptions(static_cast<ColumnFamily>(i)));
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.Sub("db"), cfs, &handles, &db).ok());
+    rocksdb::DBOptions options;
+    options.allow_concurrent_memtable_write = false;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.Sub("db"), cfs, &handles, &db).ok());
     std::string v;
     PutFixed32BE(&v, kSchemaVersion + 1);
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1 + static_cast<int>(ColumnFamily::kMeta)],
@@ -120,6 +143,36 @@ TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr("newer version"));
+}
+
+// A store of schema 1 opens and is marked as schema 2 (the statistics family was created
+// at open); after that a schema-1 build would be refused by the family check above.
+TEST(ReportStoreTest, AStoreOfTheFirstSchemaIsUpgradedAtOpen) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  auto schema = [&](uint32_t* version, bool write) {
+    testing::RawDb raw(dir.Sub("db"));
+    std::string v;
+    if (write) {
+      PutFixed32BE(&v, 1);
+      ASSERT_TRUE(
+          raw.db()
+              ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kMeta), "schema_version", v)
+              .ok());
+      return;
+    }
+    ASSERT_TRUE(raw.db()
+                    ->Get(rocksdb::ReadOptions(), raw.cf(ColumnFamily::kMeta), "schema_version", &v)
+                    .ok());
+    absl::string_view in(v);
+    *version = *GetFixed32BE(&in);
+  };
+  uint32_t version = 0;
+  schema(&version, /*write=*/true);
+  OpenOrDie(dir.Sub("db")).reset();
+  schema(&version, /*write=*/false);
+  EXPECT_EQ(version, 2u);
+  EXPECT_EQ(version, kSchemaVersion);
 }
 
 TEST(ReportStoreTest, SubmittedReportIsReadableWithEventAndQueueEntry) {
