@@ -4,7 +4,8 @@
 # fresh copy of STORE (a store kept by DESK_SCALE_STORE=STORE bench/desk_scale.sh), runs
 # triage-loadgen --method=METHOD (cycle or claim) at 64 in flight for CALLS calls, and prints
 # the loadgen line with the server's CPU per call (/proc) and the load generator's own CPU.
-# Loopback only; the copies are removed afterwards.
+# Loopback only; the copies are removed afterwards. A BEFORE build older than the store's
+# schema (e.g. one without the statistics family) refuses the copy: fill the store with it.
 #
 #   bench/compare_desk_builds.sh BEFORE_BUILD AFTER_BUILD STORE [ROUNDS] [METHOD] [CALLS]
 set -euo pipefail
