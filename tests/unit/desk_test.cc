@@ -105,6 +105,18 @@ class DeskTest : public ::testing::Test {
     desk_->ClaimNextReport(who, request, answer.Callback());
     return answer.Get();
   }
+  // Writes `m` straight through the committer (as damage or an edit on disk would land),
+  // bypassing the desk, and waits until it is durable.
+  void WriteRaw(storage::Mutation m) {
+    absl::Notification written;
+    absl::Status status;
+    store_->engine().committer().Commit(std::move(m), [&](absl::Status s) {
+      status = s;
+      written.Notify();
+    });
+    written.WaitForNotification();
+    ASSERT_TRUE(status.ok()) << status;
+  }
   // The id claimed, "" when nothing waited.
   std::string ClaimId(const Caller& who, const std::string& queue = "") {
     absl::StatusOr<v1::ClaimNextReportResponse> r = Claim(who, queue);
@@ -788,9 +800,7 @@ TEST_F(DeskTest, AReportThatCannotBeReadDoesNotBlockTheQueueBehindIt) {
   storage::Mutation m;
   m.Put(storage::ColumnFamily::kReports, std::string(ReportId::Parse(damaged)->bytes()),
         "not a report");
-  absl::Notification written;
-  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
-  written.WaitForNotification();
+  WriteRaw(std::move(m));
   EXPECT_EQ(ClaimId(alice_), next);
   absl::MutexLock lock(&problems_mu_);
   ASSERT_EQ(problems_.size(), 1u);
@@ -815,9 +825,7 @@ TEST_F(DeskTest, AWorkflowRecordEditedOnDiskIsDataLossNotATransition) {
   raw[holder + 4] = 'f';  // "alicf"
   storage::Mutation m;
   m.Put(storage::ColumnFamily::kWorkflow, std::string(id.bytes()), raw);
-  absl::Notification written;
-  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
-  written.WaitForNotification();
+  WriteRaw(std::move(m));
 
   EXPECT_EQ(store_->reports().Read(id).status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(Decide(alice_, id_text, claim->claim().claim_id()).status().code(),
@@ -840,9 +848,7 @@ TEST_F(DeskTest, AReportKeyedTwiceInTheQueueFamilyLoadsOnceUnderItsLastKey) {
   second.due_micros += 1;  // same queue and tier, a later due time: a greater key
   storage::Mutation m;
   storage::QueueIndex::Add(m, second);
-  absl::Notification written;
-  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
-  written.WaitForNotification();
+  WriteRaw(std::move(m));
   Reopen();
   const std::optional<storage::QueueEntry> loaded = store_->queue().FindWaiting(id);
   ASSERT_TRUE(loaded.has_value());
@@ -868,9 +874,7 @@ TEST_F(DeskTest, AQueueEmptiedByADuplicateKeyIsNotAQueueAfterLoading) {
   stray.queue = "aa";  // a shorter name: its keys sort first, so the real key wins
   storage::Mutation m;
   storage::QueueIndex::Add(m, stray);
-  absl::Notification written;
-  store_->engine().committer().Commit(std::move(m), [&](absl::Status) { written.Notify(); });
-  written.WaitForNotification();
+  WriteRaw(std::move(m));
   Reopen();
   EXPECT_EQ(store_->queue().FindWaiting(id)->queue, real->queue);
   EXPECT_FALSE(store_->queue().HasQueue("aa"));
