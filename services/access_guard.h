@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/credentials.h"
 #include "services/rate_limiter.h"
+#include "services/rpc_observer.h"
 #include "storage/audit_trail.h"
 #include "triage/caller.h"
 #include "triage/rpcs.h"
@@ -40,6 +41,11 @@ class AccessGuard {
         credentials_(std::move(credentials)) {}
 
   void SetCredentials(std::shared_ptr<const CredentialStore> credentials);
+
+  // Where the handlers behind this gate report how each call ended (optional). Set before
+  // serving, not while calls run.
+  void SetRpcObserver(const RpcObserver* observer) { observer_ = observer; }
+  const RpcObserver* rpc_observer() const { return observer_; }
 
   // Fills `caller` with what is known (peer, method, and the principal and role once
   // authenticated) and returns OK when the call of `rpc` may proceed, else the refusal
@@ -69,6 +75,7 @@ class AccessGuard {
 
   const storage::AuditTrail* const audit_;
   RateLimiter* const limiter_;
+  const RpcObserver* observer_ = nullptr;
   mutable RateLimiter refusal_audits_;  // keyed by peer address
   mutable absl::Mutex mu_;
   std::shared_ptr<const CredentialStore> credentials_ ABSL_GUARDED_BY(mu_);

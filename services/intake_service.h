@@ -11,10 +11,14 @@ namespace safeguarding::services {
 
 namespace v1 = ::safeguarding::triage::v1;
 
+class ServerMetrics;
+
 class IntakeService final : public v1::ReportIntake::CallbackService {
  public:
-  IntakeService(const AccessGuard* guard, const triage::Intake* intake)
-      : guard_(guard), intake_(intake) {}
+  // Accepted reports are counted in `metrics`, if given.
+  IntakeService(const AccessGuard* guard, const triage::Intake* intake,
+                const ServerMetrics* metrics = nullptr)
+      : guard_(guard), intake_(intake), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* SubmitReport(grpc::CallbackServerContext* context,
                                          const v1::SubmitReportRequest* request,
@@ -23,6 +27,7 @@ class IntakeService final : public v1::ReportIntake::CallbackService {
  private:
   const AccessGuard* const guard_;
   const triage::Intake* const intake_;
+  const ServerMetrics* const metrics_;
 };
 
 }  // namespace safeguarding::services

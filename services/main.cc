@@ -26,6 +26,9 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on; port 0 picks a free port");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "host:port to serve Prometheus metrics on (/metrics, no authentication: keep it on "
+          "loopback or behind a network policy); empty: no metrics endpoint");
 ABSL_FLAG(std::string, data_dir, "./var/db",
           "directory of the embedded RocksDB database (created on first start)");
 ABSL_FLAG(std::string, key_file, "./var/key",
@@ -96,6 +99,7 @@ void ParseFlags(int argc, char** argv) {
 ServerOptions OptionsFromFlags() {
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.key_file = absl::GetFlag(FLAGS_key_file);
   options.audit_key_file = absl::GetFlag(FLAGS_audit_key_file);
@@ -179,6 +183,11 @@ int main(int argc, char** argv) {
       (*server)->address(),
       options.insecure ? "plaintext" : (options.tls.client_ca_file.empty() ? "TLS" : "mutual TLS"),
       options.data_dir, static_cast<int>(options.commit.max_batch));
+  if ((*server)->metrics_port() != 0) {
+    const std::string& metrics = options.metrics_listen;
+    Log(Severity::kInfo, "metrics on http://%s:%d/metrics", metrics.substr(0, metrics.rfind(':')),
+        (*server)->metrics_port());
+  }
 
   std::thread signal_thread(HandleSignals, std::cref(signals), std::ref(**server),
                             std::cref(options), absl::GetFlag(FLAGS_shutdown_grace));

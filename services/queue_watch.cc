@@ -39,8 +39,8 @@ struct QueueWatches::Hub {
 };
 
 struct QueueWatches::Watch {
-  Watch(std::shared_ptr<Hub> h, std::string p, const std::vector<std::string>& q)
-      : hub(std::move(h)), principal(std::move(p)), queues(q.begin(), q.end()) {}
+  Watch(std::shared_ptr<Hub> h, std::string p, const std::vector<std::string>& q, RpcTimer t)
+      : hub(std::move(h)), principal(std::move(p)), queues(q.begin(), q.end()), timer(t) {}
 
   // Queues the summaries of watched queues that changed since they were last sent.
   void Offer(const std::vector<v1::QueueSummary>& all);
@@ -50,6 +50,8 @@ struct QueueWatches::Watch {
   // OnDone: no one may use the reactor from now on. True if it may be deleted now (else
   // the last one using it deletes it).
   bool Done();
+  // The code the stream ended with (CANCELLED if it never ended).
+  grpc::StatusCode EndCode();
 
   // Runs `act` on the reactor unless it is done; it is not deleted meanwhile. gRPC calls
   // are made without `mu` held: OnDone may run on another thread (or this one) after them.
@@ -61,6 +63,7 @@ struct QueueWatches::Watch {
   const std::shared_ptr<Hub> hub;
   const std::string principal;
   const absl::flat_hash_set<std::string> queues;
+  const RpcTimer timer;
   absl::Mutex mu;
   WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null once done
   int users ABSL_GUARDED_BY(mu) = 0;
@@ -82,6 +85,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::QueueSummary> {
   void OnCancel() override { watch_->End(grpc::Status::CANCELLED); }
   void OnDone() override {
     std::shared_ptr<QueueWatches::Watch> watch = watch_;
+    watch->timer.Done(watch->EndCode());
     watch->hub->Gone(watch.get());
     if (watch->Done()) delete this;
   }
@@ -115,6 +119,11 @@ bool QueueWatches::Watch::Done() {
   done = true;
   reactor = nullptr;
   return users == 0;
+}
+
+grpc::StatusCode QueueWatches::Watch::EndCode() {
+  absl::MutexLock lock(&mu);
+  return ended ? end_status.error_code() : grpc::StatusCode::CANCELLED;
 }
 
 bool QueueWatches::Watch::TakeNextLocked() {
@@ -213,8 +222,9 @@ QueueWatches::~QueueWatches() {
 }
 
 grpc::ServerWriteReactor<v1::QueueSummary>* QueueWatches::Start(const triage::Caller& caller,
-                                                                std::vector<std::string> queues) {
-  auto watch = std::make_shared<Watch>(hub_, caller.principal, queues);
+                                                                std::vector<std::string> queues,
+                                                                RpcTimer timer) {
+  auto watch = std::make_shared<Watch>(hub_, caller.principal, queues, timer);
   auto* reactor = new WatchReactor(watch);
   {
     absl::MutexLock lock(&watch->mu);

@@ -29,6 +29,7 @@
 
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/triage_desk.pb.h"
+#include "services/rpc_observer.h"
 #include "triage/caller.h"
 #include "triage/desk.h"
 
@@ -43,9 +44,11 @@ class QueueWatches {
   QueueWatches(const QueueWatches&) = delete;
   QueueWatches& operator=(const QueueWatches&) = delete;
 
-  // The reactor of a new stream for `caller` watching `queues` (all when empty).
+  // The reactor of a new stream for `caller` watching `queues` (all when empty); `timer`
+  // is told the stream's status when it is done.
   grpc::ServerWriteReactor<triage::v1::QueueSummary>* Start(const triage::Caller& caller,
-                                                            std::vector<std::string> queues);
+                                                            std::vector<std::string> queues,
+                                                            RpcTimer timer = RpcTimer());
   // Ends every stream with OK; later streams are ended at once (the server is stopping).
   void FinishAll();
 

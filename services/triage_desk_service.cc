@@ -1,5 +1,6 @@
 #include "services/triage_desk_service.h"
 
+#include "services/metrics.h"
 #include "services/unary.h"
 
 namespace safeguarding::services {
@@ -11,8 +12,20 @@ const triage::Rpc& DeskRpc(const char* handler) { return RpcOf<v1::TriageDesk>(h
 // UNIMPLEMENTED) and deletes itself when gRPC is done with it.
 class FinishOnlyWriter final : public grpc::ServerWriteReactor<v1::QueueSummary> {
  public:
-  void FinishWith(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
+  explicit FinishOnlyWriter(RpcTimer timer) : timer_(timer) {}
+  void FinishWith(const absl::Status& status) {
+    grpc::Status finished = ToGrpcStatus(status);
+    code_ = finished.error_code();
+    Finish(std::move(finished));
+  }
+  void OnDone() override {
+    timer_.Done(code_);
+    delete this;
+  }
+
+ private:
+  const RpcTimer timer_;
+  grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
 };
 
 }  // namespace
@@ -49,7 +62,12 @@ grpc::ServerUnaryReactor* TriageDeskService::ClaimNextReport(
   return AdmitUnary(
       *guard_, context, kRpc,
       [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-        desk_->ClaimNextReport(caller, *request, ReplyTo(reactor, kRpc, response));
+        desk_->ClaimNextReport(
+            caller, *request,
+            ReplyTo(reactor, kRpc, response,
+                    [metrics = metrics_](const v1::ClaimNextReportResponse& claimed) {
+                      if (metrics != nullptr && claimed.has_report()) metrics->ReportClaimed();
+                    }));
       },
       "");
 }
@@ -95,7 +113,12 @@ grpc::ServerUnaryReactor* TriageDeskService::RecordDecision(
   return AdmitUnary(
       *guard_, context, kRpc,
       [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-        desk_->RecordDecision(caller, *request, ReplyTo(reactor, kRpc, response));
+        desk_->RecordDecision(
+            caller, *request,
+            ReplyTo(reactor, kRpc, response,
+                    [metrics = metrics_, outcome = request->outcome()](const v1::Report&) {
+                      if (metrics != nullptr) metrics->DecisionRecorded(outcome);
+                    }));
       },
       request->report_id());
 }
@@ -141,12 +164,14 @@ grpc::ServerWriteReactor<v1::QueueSummary>* TriageDeskService::WatchQueues(
   static const triage::Rpc& kRpc = DeskRpc(__func__);
   // The refusal may be answered after Check returns (once it is on record), so its
   // reactor exists from the start; an admitted call gets a stream instead.
-  auto* refused = new FinishOnlyWriter();
+  const RpcTimer timer(guard_->rpc_observer(), kRpc);  // until the stream ends
+  auto* refused = new FinishOnlyWriter(timer);
   grpc::ServerWriteReactor<v1::QueueSummary>* stream = nullptr;
   guard_->Check(
       *context, kRpc, "",
       [&](triage::Caller caller) {
-        stream = watches_->Start(caller, {request->queues().begin(), request->queues().end()});
+        stream =
+            watches_->Start(caller, {request->queues().begin(), request->queues().end()}, timer);
       },
       [refused](absl::Status refusal) { refused->FinishWith(refusal); });
   if (stream == nullptr) return refused;

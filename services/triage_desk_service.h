@@ -12,10 +12,14 @@ namespace safeguarding::services {
 
 namespace v1 = ::safeguarding::triage::v1;
 
+class ServerMetrics;
+
 class TriageDeskService final : public v1::TriageDesk::CallbackService {
  public:
-  TriageDeskService(const AccessGuard* guard, triage::Desk* desk, QueueWatches* watches)
-      : guard_(guard), desk_(desk), watches_(watches) {}
+  // Claims and decisions are counted in `metrics`, if given.
+  TriageDeskService(const AccessGuard* guard, triage::Desk* desk, QueueWatches* watches,
+                    const ServerMetrics* metrics = nullptr)
+      : guard_(guard), desk_(desk), watches_(watches), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* context,
                                       const v1::GetReportRequest* request,
@@ -50,6 +54,7 @@ class TriageDeskService final : public v1::TriageDesk::CallbackService {
   const AccessGuard* const guard_;
   triage::Desk* const desk_;
   QueueWatches* const watches_;
+  const ServerMetrics* const metrics_;
 };
 
 }  // namespace safeguarding::services

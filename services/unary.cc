@@ -34,7 +34,11 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
     default:
       break;
   }
-  reactor->Finish(ToGrpcStatus(status));
+  grpc::Status finished = ToGrpcStatus(status);
+  if (auto* metered = dynamic_cast<MeteredReactor*>(reactor)) {
+    metered->set_code(finished.error_code());
+  }
+  reactor->Finish(std::move(finished));
 }
 
 grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,

@@ -1,7 +1,8 @@
 // Plumbing shared by every handler: admission through the AccessGuard, and finishing a call
 // exactly once with the mapped status. Unary handlers use the context's default reactor,
-// which any thread (the committer's included) may finish later; request and response stay
-// valid until then.
+// or a MeteredReactor when the guard has an RpcObserver (which then learns each call's
+// code and duration); any thread (the committer's included) may finish it later; request
+// and response stay valid until then.
 #ifndef SAFEGUARDING_SERVICES_UNARY_H_
 #define SAFEGUARDING_SERVICES_UNARY_H_
 
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/access_guard.h"
+#include "services/rpc_observer.h"
 #include "services/status_mapping.h"
 #include "triage/caller.h"
 #include "triage/rpcs.h"
@@ -32,6 +34,32 @@ const triage::Rpc& ResolveRpc(absl::string_view service, absl::string_view handl
 template <typename GrpcService>
 const triage::Rpc& RpcOf(const char* handler) {
   return ResolveRpc(GrpcService::service_full_name(), handler);
+}
+
+// The reactor of a unary call when the guard has an RpcObserver: tells it the call's code
+// and duration once gRPC is done with the call, then deletes itself.
+class MeteredReactor final : public grpc::ServerUnaryReactor {
+ public:
+  MeteredReactor(const RpcObserver* observer, const triage::Rpc& rpc) : timer_(observer, rpc) {}
+  // The code the call is finished with (FinishUnary sets it before finishing).
+  void set_code(grpc::StatusCode code) { code_ = code; }
+  void OnDone() override {
+    timer_.Done(code_);
+    delete this;
+  }
+
+ private:
+  const RpcTimer timer_;
+  grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
+};
+
+// The reactor for a call of `rpc`: metered when the guard has an observer, else the
+// context's default one.
+inline grpc::ServerUnaryReactor* NewUnaryReactor(const AccessGuard& guard,
+                                                 grpc::CallbackServerContext* context,
+                                                 const triage::Rpc& rpc) {
+  if (guard.rpc_observer() == nullptr) return context->DefaultReactor();
+  return new MeteredReactor(guard.rpc_observer(), rpc);
 }
 
 // Maps `status`, logs faults the operator must see (never contents), and finishes.
@@ -56,6 +84,17 @@ absl::AnyInvocable<void(absl::StatusOr<Response>) &&> ReplyTo(grpc::ServerUnaryR
   };
 }
 
+// As ReplyTo, and first runs `on_ok(value)` when the answer is OK (to count it, say).
+template <typename Response, typename OnOk>
+absl::AnyInvocable<void(absl::StatusOr<Response>) &&> ReplyTo(grpc::ServerUnaryReactor* reactor,
+                                                              const triage::Rpc& rpc,
+                                                              Response* response, OnOk on_ok) {
+  return [reactor, &rpc, response, on_ok = std::move(on_ok)](absl::StatusOr<Response> result) {
+    if (result.ok()) on_ok(*result);
+    FinishUnary(reactor, rpc, std::move(result), response);
+  };
+}
+
 // Runs the guard for `rpc`. Admitted: calls body(reactor, caller), which must finish
 // the reactor (now or later). Refused: audits the refusal (naming `report_id`, the report
 // the call asked for, if any) and finishes with it.
@@ -63,7 +102,7 @@ template <typename Body>
 grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
                                      const triage::Rpc& rpc, Body&& body,
                                      absl::string_view report_id = "") {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = NewUnaryReactor(guard, context, rpc);
   if (context->deadline() <= std::chrono::system_clock::now()) {
     // The client has given up already: do no work for it.
     FinishUnary(reactor, rpc, absl::DeadlineExceededError("deadline passed before start"));

@@ -1,6 +1,7 @@
 #include "storage/committer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -138,7 +139,13 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // acknowledged only once the WAL is on disk
-  return db_->Write(write_options, &batch);
+  const auto started = std::chrono::steady_clock::now();
+  rocksdb::Status written = db_->Write(write_options, &batch);
+  if (written.ok() && options_.on_batch_synced) {
+    options_.on_batch_synced(group.size(),
+                             absl::FromChrono(std::chrono::steady_clock::now() - started));
+  }
+  return written;
 }
 
 void Committer::Run() {

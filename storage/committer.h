@@ -51,6 +51,10 @@ struct CommitterOptions {
   std::function<void(bool writable)> on_writable_change;
   // Time source for audit entries (never goes backwards in the trail: see Committer).
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // Called on the committer thread after each synced write that succeeded, with how many
+  // changes it made durable and how long the write with its fsync took (for metrics).
+  // Optional; it must return quickly, since the next batch waits for it.
+  std::function<void(size_t changes, absl::Duration sync)> on_batch_synced;
 };
 
 class Committer {

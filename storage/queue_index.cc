@@ -253,35 +253,83 @@ std::optional<LiveClaim> QueueIndex::FindClaim(const ReportId& id) const {
   return it->second;
 }
 
+std::optional<ReportId> QueueIndex::Waiting::Oldest() const {
+  std::optional<ReportId> oldest;
+  for (const absl::btree_set<ReportId>& ids : by_arrival) {
+    if (!ids.empty() && (!oldest || *ids.begin() < *oldest)) oldest = *ids.begin();
+  }
+  return oldest;
+}
+
+namespace {
+
+// Runs `visit` on each report of `order` (one queue's, in claim order) due before
+// `now_micros`. In claim order the IMMEDIATE reports come first, each part by due time, so
+// only the reports already due are visited.
+template <typename Order, typename Visit>
+void ForEachPastDue(const Order& order, const std::string& queue, int64_t now_micros, Visit visit) {
+  const QueueEntry first_not_immediate{queue, QueueEntry::kImmediateTier + 1,
+                                       std::numeric_limits<int64_t>::min(), ReportId()};
+  const auto rest = order.lower_bound(first_not_immediate);
+  for (auto it = order.begin(); it != rest && it->due_micros < now_micros; ++it) visit(*it);
+  for (auto it = rest; it != order.end() && it->due_micros < now_micros; ++it) visit(*it);
+}
+
+// The slot of each queue in `out`, added (by `make`) on first use, those in `also` first.
+template <typename Counts>
+class QueueSlots {
+ public:
+  QueueSlots(std::vector<Counts>& out, const std::vector<std::string>& also) : out_(out) {
+    for (const std::string& queue : also) (*this)(queue);
+  }
+  Counts& operator()(const std::string& queue) {
+    auto [it, added] = at_.try_emplace(queue, out_.size());
+    if (added) out_.push_back(Counts{.queue = queue});
+    return out_[it->second];
+  }
+
+ private:
+  std::vector<Counts>& out_;
+  absl::flat_hash_map<std::string, size_t> at_;
+};
+
+}  // namespace
+
 std::vector<QueueCounts> QueueIndex::Counts(const std::vector<std::string>& also,
                                             int64_t now_micros) const {
   absl::MutexLock lock(&mu_);
   std::vector<QueueCounts> out;
-  absl::flat_hash_map<std::string, size_t> at;
-  auto slot = [&](const std::string& queue) -> QueueCounts& {
-    auto [it, added] = at.try_emplace(queue, out.size());
-    if (added) out.push_back(QueueCounts{.queue = queue});
-    return out[it->second];
-  };
-  for (const std::string& queue : also) slot(queue);
+  QueueSlots<QueueCounts> slot(out, also);
   for (const auto& [queue, waiting] : waiting_) {
     QueueCounts& counts = slot(queue);
     counts.waiting = waiting.order.size();
     counts.waiting_by_tier = waiting.by_tier;
-    if (!waiting.by_arrival.empty()) counts.oldest_waiting = *waiting.by_arrival.begin();
-    // Past due: in claim order the IMMEDIATE reports come first, each part by due time, so
-    // only the reports already due are visited.
-    const QueueEntry first_not_immediate{queue, QueueEntry::kImmediateTier + 1,
-                                         std::numeric_limits<int64_t>::min(), ReportId()};
-    const auto rest = waiting.order.lower_bound(first_not_immediate);
-    for (auto it = waiting.order.begin(); it != rest && it->due_micros < now_micros; ++it) {
-      ++counts.past_due;
-    }
-    for (auto it = rest; it != waiting.order.end() && it->due_micros < now_micros; ++it) {
-      ++counts.past_due;
-    }
+    counts.oldest_waiting = waiting.Oldest();
+    ForEachPastDue(waiting.order, queue, now_micros, [&](const QueueEntry&) { ++counts.past_due; });
   }
   for (const auto& [queue, claimed] : claimed_by_queue_) slot(queue).claimed = claimed;
+  return out;
+}
+
+std::vector<QueueTierCounts> QueueIndex::CountsByTier(const std::vector<std::string>& also,
+                                                      int64_t now_micros) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<QueueTierCounts> out;
+  QueueSlots<QueueTierCounts> slot(out, also);
+  for (const auto& [queue, waiting] : waiting_) {
+    QueueTierCounts& counts = slot(queue);
+    for (size_t t = 0; t < counts.tiers.size(); ++t) {
+      const absl::btree_set<ReportId>& ids = waiting.by_arrival[t];
+      counts.tiers[t].waiting = ids.size();
+      if (!ids.empty()) counts.tiers[t].oldest_waiting = *ids.begin();
+    }
+    ForEachPastDue(waiting.order, queue, now_micros, [&](const QueueEntry& entry) {
+      ++counts.tiers[ArrivalSlot(entry.tier)].past_due;
+    });
+  }
+  for (const auto& [id, claim] : claims_) {
+    ++slot(claim.entry.queue).tiers[ArrivalSlot(claim.entry.tier)].claimed;
+  }
   return out;
 }
 
@@ -319,16 +367,17 @@ absl::Status QueueIndex::Scan(absl::FunctionRef<void(const QueueKeyParts&)> visi
 
 void QueueIndex::BuildWaitingLocked(Waiting& waiting, std::vector<QueueEntry> entries) {
   SortRuns(entries);  // key order holds one run in claim order per priority
-  std::vector<ReportId> ids;
-  ids.reserve(entries.size());
+  std::array<std::vector<ReportId>, 5> ids;
   for (const QueueEntry& entry : entries) {
-    ids.push_back(entry.id);
+    ids[ArrivalSlot(entry.tier)].push_back(entry.id);
     if (entry.tier < waiting.by_tier.size()) ++waiting.by_tier[entry.tier];
   }
-  SortRuns(ids);  // arrival order follows the due time within a priority, mostly
   waiting.order.insert(std::make_move_iterator(entries.begin()),
                        std::make_move_iterator(entries.end()));
-  waiting.by_arrival.insert(ids.begin(), ids.end());
+  for (size_t t = 0; t < ids.size(); ++t) {
+    SortRuns(ids[t]);  // arrival order follows the due time within a priority, mostly
+    waiting.by_arrival[t].insert(ids[t].begin(), ids[t].end());
+  }
 }
 
 void QueueIndex::InsertWaitingLocked(const QueueEntry& entry) {
@@ -336,7 +385,7 @@ void QueueIndex::InsertWaitingLocked(const QueueEntry& entry) {
   EraseWaitingLocked(entry.id);
   Waiting& waiting = waiting_[entry.queue];
   waiting.order.insert(entry);
-  waiting.by_arrival.insert(entry.id);
+  waiting.by_arrival[ArrivalSlot(entry.tier)].insert(entry.id);
   if (entry.tier < waiting.by_tier.size()) ++waiting.by_tier[entry.tier];
   waiting_by_id_.insert_or_assign(entry.id, entry);
 }
@@ -350,7 +399,7 @@ void QueueIndex::EraseWaitingLocked(const ReportId& id) {
   if (q != waiting_.end()) {
     Waiting& waiting = q->second;
     waiting.order.erase(entry);
-    waiting.by_arrival.erase(entry.id);
+    waiting.by_arrival[ArrivalSlot(entry.tier)].erase(entry.id);
     if (entry.tier < waiting.by_tier.size()) --waiting.by_tier[entry.tier];
     if (waiting.order.empty()) waiting_.erase(q);
   }

@@ -79,6 +79,19 @@ struct QueueCounts {
   uint64_t past_due = 0;  // waiting reports due before `now`
 };
 
+// Per queue and priority, what the metrics show (services/metrics.h).
+struct QueueTierCounts {
+  struct Tier {
+    uint64_t waiting = 0;
+    uint64_t claimed = 0;
+    uint64_t past_due = 0;                   // waiting reports due before `now`
+    std::optional<ReportId> oldest_waiting;  // its id begins with its received time
+  };
+  std::string queue;
+  // [1] IMMEDIATE .. [4] ROUTINE; [0] holds any other tier a record names.
+  std::array<Tier, 5> tiers = {};
+};
+
 class QueueIndex {
  public:
   explicit QueueIndex(const Engine& engine) : engine_(engine) {}
@@ -123,6 +136,10 @@ class QueueIndex {
   std::optional<LiveClaim> FindClaim(const ReportId& id) const;
   // Every queue with waiting or claimed reports, and those in `also` (in that order, once).
   std::vector<QueueCounts> Counts(const std::vector<std::string>& also, int64_t now_micros) const;
+  // The same queues, each per priority. Costs a walk over the past-due reports and the
+  // live claims, not over every waiting report.
+  std::vector<QueueTierCounts> CountsByTier(const std::vector<std::string>& also,
+                                            int64_t now_micros) const;
   // Goes up with every change of the index: watchers compare it to see if anything moved.
   uint64_t version() const { return version_.load(); }
 
@@ -141,13 +158,19 @@ class QueueIndex {
   void EraseWaitingLocked(const ReportId& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseClaimLocked(const ReportId& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // One queue's waiting reports: in claim order, in arrival order (for the oldest wait),
-  // and counted per priority, so a summary costs no walk over them.
+  // One queue's waiting reports: in claim order, per priority in arrival order (for the
+  // oldest wait; [0] holds any other tier), and counted per priority, so a summary costs
+  // no walk over them.
   struct Waiting {
     absl::btree_set<QueueEntry> order;
-    absl::btree_set<ReportId> by_arrival;
+    std::array<absl::btree_set<ReportId>, 5> by_arrival;
     std::array<uint64_t, 5> by_tier = {};
+
+    // The oldest waiting report of any priority.
+    std::optional<ReportId> Oldest() const;
   };
+  // Where `tier` is kept in Waiting::by_arrival.
+  static size_t ArrivalSlot(uint8_t tier) { return tier < 5 ? tier : 0; }
   // Fills an empty `waiting` with `entries` (one queue's, each report once).
   void BuildWaitingLocked(Waiting& waiting, std::vector<QueueEntry> entries)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

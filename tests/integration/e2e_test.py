@@ -42,7 +42,7 @@ class Server:
         self.proc = subprocess.Popen(
             [ARGS.server_bin, "--listen=127.0.0.1:0", "--data_dir=" + data_dir, "--insecure",
              "--credentials_file=" + credentials, "--key_file=" + data_dir + ".key",
-             "--audit_key_file=" + data_dir + ".audit-key"],
+             "--audit_key_file=" + data_dir + ".audit-key", "--metrics_listen=127.0.0.1:0"],
             stdout=self.log, stderr=self.log)
         self.address = self._wait_listening()
 

@@ -25,6 +25,16 @@ std::string BinaryPath(const char* variable, const char* built) {
   return built;
 }
 
+// `args`, with metrics on a free loopback port unless they name --metrics_listen: servers
+// running at once must not all take the default port.
+std::vector<std::string> WithFreeMetricsPort(std::vector<std::string> args) {
+  for (const std::string& arg : args) {
+    if (arg.rfind("--metrics_listen", 0) == 0) return args;
+  }
+  args.push_back("--metrics_listen=127.0.0.1:0");
+  return args;
+}
+
 }  // namespace
 
 std::string ServerBinary() { return BinaryPath("TRIAGE_SERVER_BIN", TRIAGE_SERVER_BIN_PATH); }
@@ -36,7 +46,7 @@ std::string ProtoDir() { return BinaryPath("TRIAGE_PROTO_DIR", TRIAGE_PROTO_DIR_
 std::string TriagectlBinary() { return BinaryPath("TRIAGECTL_BIN", TRIAGECTL_BIN_PATH); }
 
 ServerProcess::ServerProcess(const std::vector<std::string>& args, std::string log_path)
-    : ServerProcess(ServerBinary(), args, std::move(log_path)) {}
+    : ServerProcess(ServerBinary(), WithFreeMetricsPort(args), std::move(log_path)) {}
 
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
                              std::string log_path)

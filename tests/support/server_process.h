@@ -16,7 +16,8 @@ namespace safeguarding::testing {
 
 class ServerProcess {
  public:
-  // Starts TRIAGE_SERVER_BIN with `args`; stdout and stderr go to `log_path`.
+  // Starts TRIAGE_SERVER_BIN with `args` (and --metrics_listen=127.0.0.1:0 unless they
+  // name --metrics_listen); stdout and stderr go to `log_path`.
   ServerProcess(const std::vector<std::string>& args, std::string log_path);
   // The same for another binary (e.g. a long-running triagectl command).
   ServerProcess(const std::string& binary, const std::vector<std::string>& args,

@@ -38,11 +38,13 @@ inline storage::StoreOptions TestStoreOptions(const std::string& data_dir,
   return options;
 }
 
-// Loopback port 0, plaintext, rate limiting off (tests that need it turn it on).
+// Loopback port 0, plaintext, rate limiting off (tests that need it turn it on), metrics
+// on a free loopback port (never the default one, which servers running at once share).
 inline services::ServerOptions LoopbackTestOptions(const std::string& data_dir,
                                                    const std::string& credentials_file) {
   services::ServerOptions options;
   options.listen = "127.0.0.1:0";
+  options.metrics_listen = "127.0.0.1:0";
   options.data_dir = data_dir;
   options.key_file = TestKeyFile(data_dir);
   options.audit_key_file = TestAuditKeyFile(data_dir);
