@@ -43,6 +43,12 @@ grpc::ServerUnaryReactor* AdministrationService::CreateBackup(grpc::CallbackServ
   return NotYetImplemented(*guard_, context, AdminRpc(__func__));
 }
 
+grpc::ServerUnaryReactor* AdministrationService::RecountStatistics(
+    grpc::CallbackServerContext* context, const v1::RecountStatisticsRequest*,
+    v1::RecountStatisticsResponse*) {
+  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
+}
+
 grpc::ServerUnaryReactor* AdministrationService::PurgeExpiredReports(
     grpc::CallbackServerContext* context, const v1::PurgeExpiredReportsRequest*,
     v1::PurgeExpiredReportsResponse*) {

@@ -35,6 +35,9 @@ class AdministrationService final : public v1::Administration::CallbackService {
   grpc::ServerUnaryReactor* ListEncryptionKeys(grpc::CallbackServerContext* context,
                                                const v1::ListEncryptionKeysRequest*,
                                                v1::ListEncryptionKeysResponse* response) override;
+  grpc::ServerUnaryReactor* RecountStatistics(grpc::CallbackServerContext* context,
+                                              const v1::RecountStatisticsRequest*,
+                                              v1::RecountStatisticsResponse*) override;
   grpc::ServerUnaryReactor* RotateEncryptionKey(grpc::CallbackServerContext* context,
                                                 const v1::RotateEncryptionKeyRequest*,
                                                 v1::RotateEncryptionKeyResponse*) override;

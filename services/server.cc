@@ -149,6 +149,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   if (absl::Status opened = s->OpenStore(clock); !opened.ok()) return opened;
   s->LogAuditTrailAtStart();
   s->BuildServices(clock, *std::move(credentials), *std::move(policy));
+  if (absl::Status metrics = s->ServeMetrics(clock); !metrics.ok()) return metrics;
   if (absl::Status listening = s->Listen(*transport); !listening.ok()) return listening;
   storage::ReportStore* store = s->store_.get();
   s->anchors_ = std::make_unique<AuditAnchorPublisher>(
@@ -171,6 +172,10 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
   store_options.commit = options_.commit;
   store_options.commit.now = [clock] { return clock->Now(); };
   store_options.env = options_.storage_env;
+  store_options.commit.on_batch_synced = [metrics = metrics_.get()](size_t changes,
+                                                                    absl::Duration sync) {
+    metrics->BatchSynced(changes, sync);
+  };
   store_options.commit.on_writable_change = [this](bool writable) {
     store_writable_ = writable;
     if (writable) {
@@ -214,12 +219,23 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
   guard_ = std::make_unique<AccessGuard>(
       &store_->audit(), std::make_shared<const CredentialStore>(std::move(credentials)),
       limiter_.get(), clock);
-  intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get());
+  guard_->SetRpcObserver(metrics_.get());
+  intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get(), metrics_.get());
   watches_ = std::make_unique<QueueWatches>(desk_.get());
-  desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get(), watches_.get());
-  statistics_service_ = std::make_unique<StatisticsService>(guard_.get());
+  desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get(), watches_.get(),
+                                                      metrics_.get());
+  statistics_ = std::make_unique<triage::Statistics>(store_.get(), policy_.get(), clock);
+  statistics_service_ = std::make_unique<StatisticsService>(guard_.get(), statistics_.get());
   administration_service_ =
       std::make_unique<AdministrationService>(guard_.get(), administration_.get());
+}
+
+absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
+  metrics_->SetSources(MetricSources{.queues = &store_->queue(),
+                                     .policy = policy_.get(),
+                                     .clock = clock,
+                                     .store_writable = [this] { return store_writable_.load(); }});
+  return metrics_->Serve(options_.metrics_listen);
 }
 
 absl::Status TriageServer::Listen(std::shared_ptr<grpc::ServerCredentials> transport) {
@@ -269,6 +285,7 @@ void TriageServer::LogAuditTrailAtStart() {
 }
 
 TriageServer::~TriageServer() {
+  metrics_->StopServing();  // scrapes read the queue index, the policy and the store's state
   if (server_ != nullptr) {
     Shutdown(absl::Seconds(5));
     server_->Wait();

@@ -22,6 +22,7 @@
 #include "services/audit_anchors.h"
 #include "services/credentials.h"
 #include "services/intake_service.h"
+#include "services/metrics.h"
 #include "services/queue_watch.h"
 #include "services/rate_limiter.h"
 #include "services/statistics_service.h"
@@ -31,6 +32,7 @@
 #include "triage/desk.h"
 #include "triage/intake.h"
 #include "triage/policy.h"
+#include "triage/statistics.h"
 
 namespace rocksdb {
 class Env;
@@ -49,6 +51,10 @@ struct TlsOptions {
 struct ServerOptions {
   // host:port; port 0 picks a free port (see TriageServer::port()).
   std::string listen = "127.0.0.1:50051";
+  // host:port serving Prometheus metrics on /metrics (services/metrics.h), without
+  // authentication, so loopback by default; port 0 picks a free port (see metrics_port());
+  // empty serves none.
+  std::string metrics_listen = "127.0.0.1:9464";
   std::string data_dir = "./var/db";
   // Encryption keys for report contents at rest (storage/key_ring.h). Required.
   std::string key_file;
@@ -93,7 +99,7 @@ class TriageServer {
   // of a bad policy file; FAILED_PRECONDITION naming the file or directory when the
   // credentials, policy, keys, TLS files or data directory cannot be used, the audit
   // trail is behind the anchor file, or plaintext was asked for on a non-loopback address;
-  // UNAVAILABLE when the address cannot be bound.
+  // UNAVAILABLE when the address (or --metrics_listen's) cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TriageServer>> Start(
       const ServerOptions& options);
 
@@ -101,6 +107,10 @@ class TriageServer {
   ~TriageServer();
 
   int port() const { return port_; }
+  // The port /metrics is served on; 0 when --metrics_listen is empty.
+  int metrics_port() const { return metrics_->port(); }
+  // What the metrics count (e.g. reports that arrive other than through SubmitReport).
+  const ServerMetrics& metrics() const { return *metrics_; }
   std::string address() const;
   bool tls() const { return !options_.insecure; }
 
@@ -130,15 +140,20 @@ class TriageServer {
   void BuildServices(const common::Clock* clock, CredentialStore credentials,
                      triage::TriagePolicy policy);
   [[nodiscard]] absl::Status Listen(std::shared_ptr<grpc::ServerCredentials> transport);
+  // Gives the metrics their sources and serves them on options_.metrics_listen.
+  [[nodiscard]] absl::Status ServeMetrics(const common::Clock* clock);
 
   ServerOptions options_;
   common::RealClock real_clock_;
+  // Before the store: the committer reports to it until the store is closed.
+  std::unique_ptr<ServerMetrics> metrics_ = std::make_unique<ServerMetrics>();
   std::unique_ptr<storage::ReportStore> store_;
   std::unique_ptr<triage::PolicyHolder> policy_;
   std::unique_ptr<triage::Intake> intake_;
   std::unique_ptr<triage::Desk> desk_;
   std::unique_ptr<QueueWatches> watches_;
   std::unique_ptr<triage::Administration> administration_;
+  std::unique_ptr<triage::Statistics> statistics_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;

@@ -1,10 +1,11 @@
 // gRPC handlers of safeguarding.triage.v1.Statistics: admitted by the authorisation table
-// (monitor, supervisor), answered UNIMPLEMENTED until the statistics issue builds them.
+// (monitor, supervisor), answered by triage::Statistics from the counters.
 #ifndef SAFEGUARDING_SERVICES_STATISTICS_SERVICE_H_
 #define SAFEGUARDING_SERVICES_STATISTICS_SERVICE_H_
 
 #include "safeguarding/triage/v1/statistics.grpc.pb.h"
 #include "services/access_guard.h"
+#include "triage/statistics.h"
 
 namespace safeguarding::services {
 
@@ -12,20 +13,25 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class StatisticsService final : public v1::Statistics::CallbackService {
  public:
-  explicit StatisticsService(const AccessGuard* guard) : guard_(guard) {}
+  StatisticsService(const AccessGuard* guard, const triage::Statistics* statistics)
+      : guard_(guard), statistics_(statistics) {}
 
   grpc::ServerUnaryReactor* GetVolumes(grpc::CallbackServerContext* context,
-                                       const v1::GetVolumesRequest*,
-                                       v1::GetVolumesResponse*) override;
+                                       const v1::GetVolumesRequest* request,
+                                       v1::GetVolumesResponse* response) override;
   grpc::ServerUnaryReactor* CompareVolumes(grpc::CallbackServerContext* context,
-                                           const v1::CompareVolumesRequest*,
-                                           v1::CompareVolumesResponse*) override;
+                                           const v1::CompareVolumesRequest* request,
+                                           v1::CompareVolumesResponse* response) override;
+  grpc::ServerUnaryReactor* DetectShifts(grpc::CallbackServerContext* context,
+                                         const v1::DetectShiftsRequest* request,
+                                         v1::DetectShiftsResponse* response) override;
   grpc::ServerUnaryReactor* GetQueueStatistics(grpc::CallbackServerContext* context,
-                                               const v1::GetQueueStatisticsRequest*,
-                                               v1::GetQueueStatisticsResponse*) override;
+                                               const v1::GetQueueStatisticsRequest* request,
+                                               v1::GetQueueStatisticsResponse* response) override;
 
  private:
   const AccessGuard* const guard_;
+  const triage::Statistics* const statistics_;
 };
 
 }  // namespace safeguarding::services

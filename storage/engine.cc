@@ -75,6 +75,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
       // keeps each insert in a small skiplist (a submit's counting cost 3x less than in one
       // big skiplist). See counter_keys.h for what that asks of readers.
       options.prefix_extractor = CounterGroupTransform();
+      // A query seeks every group it might need (e.g. each region with each reporter
+      // type); a prefix Bloom filter answers for the groups a table file does not hold.
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.whole_key_filtering = false;
       options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(100000));
       break;
     default:

@@ -45,6 +45,9 @@ v1::Report WorkflowOf(const v1::Report& report) {
   workflow.set_outcome(report.outcome());
   if (report.has_closed_time()) *workflow.mutable_closed_time() = report.closed_time();
   workflow.set_duplicate_of(report.duplicate_of());
+  if (report.has_first_claim_time()) {
+    *workflow.mutable_first_claim_time() = report.first_claim_time();
+  }
   return workflow;
 }
 
@@ -202,6 +205,9 @@ absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& rin
   out->set_outcome(workflow.outcome());
   if (workflow.has_closed_time()) *out->mutable_closed_time() = workflow.closed_time();
   out->set_duplicate_of(workflow.duplicate_of());
+  if (workflow.has_first_claim_time()) {
+    *out->mutable_first_claim_time() = workflow.first_claim_time();
+  }
   return absl::OkStatus();
 }
 
@@ -269,6 +275,7 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
   }
   m.Put(ColumnFamily::kWorkflow, std::string(change.id.bytes()), *std::move(workflow));
   for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
+  for (Mutation::CellCount& c : change.counts) m.Count(std::move(c.key), c.index, c.delta);
   // Queued under the sealing scope, so a rotation's re-encryption comes after it; a
   // refusal to queue is answered only once the scope is released (the answer may start
   // the next change of the report, which seals again).

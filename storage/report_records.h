@@ -57,10 +57,12 @@ struct ReportChange {
   std::vector<v1::ReportEvent> events;
   std::vector<v1::AuditEntry> audits;
   Mutation index_writes;
+  std::vector<Mutation::CellCount> counts;  // the statistics cells it adds to
 };
 
 // The mutable part of a report, as the workflow family keeps it: state, current triage,
-// event count, claim (without its claim id), outcome, closed time, duplicate_of.
+// event count, claim (without its claim id), outcome, closed time, duplicate_of, first
+// claim time.
 v1::Report WorkflowOf(const v1::Report& report);
 
 // Which reports List returns, newest first.

@@ -80,6 +80,7 @@ class ReportStore {
   QueueIndex& queue() { return *queue_; }
   const QueueIndex& queue() const { return *queue_; }
   Engine& engine() { return *engine_; }
+  const Engine& engine() const { return *engine_; }
 
   const AuditOpening& audit_opening() const { return opening_; }
   // The end of the audit chain as last made durable: the anchor to publish.

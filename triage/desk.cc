@@ -14,6 +14,7 @@
 #include "triage/audit.h"
 #include "triage/desk_internal.h"
 #include "triage/validation.h"
+#include "triage/volume_cells.h"
 
 namespace safeguarding::triage {
 namespace {
@@ -224,6 +225,7 @@ void Desk::Claim(const Caller& caller, const QueueEntry& taken, v1::Report repor
   claim.set_claim_id(live.claim_id);
   claim.set_holder(live.holder);
   *claim.mutable_expire_time() = Timestamp(now + lease);
+  if (!next.has_first_claim_time()) *next.mutable_first_claim_time() = Timestamp(now);
 
   ReportChange change{.id = entry->id, .workflow = storage::WorkflowOf(next)};
   v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_CLAIMED, caller.principal);
@@ -446,6 +448,8 @@ void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest&
     change.events.push_back(std::move(event));
     QueueIndex::DeleteClaim(change.index_writes, id);
     change.audits.push_back(AuditEntryFor(caller, next.id(), absl::StatusCode::kOk));
+    change.counts =
+        DecidedCells(next, policy_->Get()->StatisticsRegion(next.submission().region()));
     QueueIndex* queue = &store_->queue();
     CommitChange<v1::Report>(
         store_, std::move(change),

@@ -35,7 +35,8 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   *report.mutable_submission() = request.report();
   report.mutable_submission()->DiscardUnknownFields();
   const v1::ReportSubmission& submission = report.submission();
-  *report.mutable_triage() = policy_->Get()->Evaluate(submission, received);
+  const std::shared_ptr<const TriagePolicy> policy = policy_->Get();
+  *report.mutable_triage() = policy->Evaluate(submission, received);
   report.set_state(v1::REPORT_STATE_QUEUED);
   report.set_source(v1::REPORT_SOURCE_INTAKE);
   report.set_event_count(1);
@@ -56,7 +57,7 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   *change.response.mutable_received_time() = received_ts;
   change.response.set_advice(AdviceFor(submission));
   change.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
-  change.counts = ReceivedCells(report);
+  change.counts = ReceivedCells(report, policy->StatisticsRegion(submission.region()));
 
   store_->reports().Submit(std::move(change), std::move(done));
 }

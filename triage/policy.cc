@@ -12,6 +12,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "triage/shipped_policy.h"
+#include "triage/validation.h"
 
 namespace safeguarding::triage {
 namespace {
@@ -92,6 +93,7 @@ class Checker {
     CheckSla(sla);
     CheckRules();
     CheckRoutes();
+    CheckStatisticsRegions();
   }
 
  private:
@@ -211,6 +213,27 @@ class Checker {
     if (policy_.routes().empty() || policy_.routes().rbegin()->when().ByteSizeLong() != 0) {
       Problem(Child(root_, type, "routes"),
               "the last route must have no condition, so that every report gets a queue");
+    }
+  }
+
+  // Regions become counter keys, so each must be one a report can carry, and "other" (what
+  // every unlisted region counts as) is not available.
+  void CheckStatisticsRegions() {
+    const Descriptor* type = v1::PolicyFile::descriptor();
+    absl::flat_hash_set<std::string> seen;
+    for (int i = 0; i < policy_.statistics_regions_size(); ++i) {
+      const std::string& region = policy_.statistics_regions(i);
+      const Place at = Child(root_, type, "statistics_regions", i);
+      if (region.empty() || region.size() > kMaxRegionBytes ||
+          !std::all_of(region.begin(), region.end(),
+                       [](char c) { return absl::ascii_isprint(static_cast<unsigned char>(c)); })) {
+        Problem(at, absl::StrCat("a region is 1 to ", kMaxRegionBytes,
+                                 " bytes of printable ASCII, as reports spell it"));
+      } else if (region == kOtherRegion) {
+        Problem(at, "\"other\" is what every unlisted region counts as; it cannot be listed");
+      } else if (!seen.insert(region).second) {
+        Problem(at, absl::StrCat("region \"", region, "\" is listed twice"));
+      }
     }
   }
 
@@ -339,6 +362,17 @@ const TriagePolicy& TriagePolicy::Shipped() {
     return new TriagePolicy(*std::move(parsed));
   }();
   return *shipped;
+}
+
+TriagePolicy::TriagePolicy(v1::PolicyFile file, SlaTargets sla, std::vector<std::string> queues)
+    : file_(std::move(file)), sla_(sla), queues_(std::move(queues)) {
+  regions_.insert(file_.statistics_regions().begin(), file_.statistics_regions().end());
+}
+
+std::string TriagePolicy::StatisticsRegion(absl::string_view region) const {
+  if (region.empty()) return "";
+  if (regions_.contains(region)) return std::string(region);
+  return std::string(kOtherRegion);
 }
 
 bool TriagePolicy::HasQueue(absl::string_view queue) const {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -32,6 +33,9 @@ struct SlaTargets {
                                                absl::Hours(24), absl::Hours(72)};
   absl::Duration For(v1::Priority p) const { return by_priority[static_cast<size_t>(p)]; }
 };
+
+// What statistics call a region the policy does not list.
+inline constexpr absl::string_view kOtherRegion = "other";
 
 class TriagePolicy {
  public:
@@ -59,14 +63,17 @@ class TriagePolicy {
   const std::vector<std::string>& queues() const { return queues_; }
   bool HasQueue(absl::string_view queue) const;
   const v1::PolicyFile& file() const { return file_; }
+  // How statistics name `region`: itself when statistics_regions lists it, "" for none,
+  // kOtherRegion for any other (free text never becomes a counter key).
+  std::string StatisticsRegion(absl::string_view region) const;
 
  private:
-  TriagePolicy(v1::PolicyFile file, SlaTargets sla, std::vector<std::string> queues)
-      : file_(std::move(file)), sla_(sla), queues_(std::move(queues)) {}
+  TriagePolicy(v1::PolicyFile file, SlaTargets sla, std::vector<std::string> queues);
 
   v1::PolicyFile file_;
   SlaTargets sla_;
   std::vector<std::string> queues_;
+  absl::flat_hash_set<std::string> regions_;  // statistics_regions
 };
 
 // The policy in force, swapped whole when the file is reloaded. Readers keep the policy

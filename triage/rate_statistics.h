@@ -20,13 +20,14 @@
 // period's count is binomial with the comparison period's share of the days, two-sided by
 // adding up every outcome no more likely than the one observed.
 //
-// DetectShift: the most likely day a weekday-adjusted rate stepped up or down. The
-// residuals of the weekday-only model (y_d - mean of that weekday) are summed day by day;
-// with no change the running sum wanders like a Brownian bridge, and a step makes it peak
-// on the day of the change. The change day is where |sum| peaks (at least `min_segment`
-// days from either end); the statistic is that peak over sqrt(phi * sum of mu), with phi
-// from the step model at that day, and its p-value is the Kolmogorov distribution's tail
-// (the supremum of a Brownian bridge).
+// DetectShift: the most likely day a weekday-adjusted rate stepped up or down: the day
+// (at least `min_segment` days from either end) whose step model, weekday factors and one
+// rate before and one after, has the highest likelihood. Its significance: the residuals
+// of the weekday-only model (y_d - mean of that weekday) are summed day by day; with no
+// change the running sum wanders like a Brownian bridge, and a step makes it peak. The
+// statistic is the peak of |sum| over sqrt(phi * total), with phi from the step model at
+// the change day, and its p-value is the Kolmogorov distribution's tail (the supremum of
+// a Brownian bridge).
 #ifndef SAFEGUARDING_TRIAGE_RATE_STATISTICS_H_
 #define SAFEGUARDING_TRIAGE_RATE_STATISTICS_H_
 

@@ -1,14 +1,29 @@
-// The counter cells a report adds to, for the statistics: hourly counts per group, kept in
-// the counters family (storage/counter_keys.h, storage/counter_cells.h) and written in the
-// same batch as the report.
+// The counter cells reports add to, for the statistics: hourly counts per group and hourly
+// duration distributions, kept in the statistics family (storage/counter_keys.h,
+// storage/counter_cells.h) and written in the same batch as the change they count.
 //
-// A report counts in: the group of all reports; one group per (dimension, value) it has
-// (reporter type, professional role if a professional, priority, each category, region,
-// each channel, child age band, queue, source); and the pairs of its reporter type with each
-// value of every other dimension (what a dashboard needs to see, e.g., professionals' reports
-// by region). Dimensions are the contract's Dimension numbers; enum values are written as
-// their numbers, region and queue as themselves ("" for no region). The key names the UTC
-// day, the cell the hour of that day.
+// Series:
+//   received       a report, at the UTC day and hour it was received (its original time
+//                  when imported), with its first assessment (priority, queue).
+//   decided        a decision, at the day and hour it was made, with the assessment it was
+//                  decided under and its outcome.
+//   wait           per UTC hour of a decision: a log-spaced histogram (DurationBucket) of
+//                  the decided report's wait from receipt to its first claim, by queue and
+//                  priority. Keyed by the hour (hours since 1970) instead of the day.
+//   decision time  as wait, for the time from receipt to the decision.
+//   sla breaches   decisions made after the report's due time, by day and hour, by queue
+//                  and priority.
+// Wait and decision time are both counted when the report is decided, so the percentiles
+// of a window describe one population (the reports decided in it), and a recount from the
+// reports (first_claim_time, closed_time) reproduces every cell.
+//
+// A report (or decision) counts in: the group of all; one group per (dimension, value) it
+// has (reporter type, professional role if a professional, priority, each category,
+// region, each channel, child age band, queue, source, and for decisions the outcome); and
+// the pairs of its reporter type with each value of every other dimension (what a
+// dashboard needs, e.g. professionals' reports by region). Dimensions are the contract's
+// Dimension numbers; enum values are written as their numbers, queue as itself and region
+// as the policy names it for statistics (TriagePolicy::StatisticsRegion).
 #ifndef SAFEGUARDING_TRIAGE_VOLUME_CELLS_H_
 #define SAFEGUARDING_TRIAGE_VOLUME_CELLS_H_
 
@@ -16,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/report.pb.h"
 #include "storage/counter_keys.h"
@@ -25,25 +41,53 @@ namespace safeguarding::triage {
 
 namespace v1 = ::safeguarding::triage::v1;
 
-// Series of the counters family.
-inline constexpr uint8_t kReceivedSeries = 1;  // reports, by the hour they were received
+// Series of the statistics family.
+inline constexpr uint8_t kReceivedSeries = 1;
+inline constexpr uint8_t kDecidedSeries = 2;
+inline constexpr uint8_t kWaitSeries = 3;          // keyed by hour
+inline constexpr uint8_t kDecisionTimeSeries = 4;  // keyed by hour
+inline constexpr uint8_t kSlaBreachSeries = 5;
+
+// Distribution buckets: 0 holds durations under 1 s; bucket b >= 1 holds
+// [2^((b-1)/4), 2^(b/4)) seconds (four per doubling, so a percentile read from the
+// buckets is within 19% of the true value); the last bucket holds everything from
+// 2^(94/4) s (about 137 days) on.
+inline constexpr uint16_t kDurationBuckets = 96;
+uint16_t DurationBucket(absl::Duration d);
+// The bucket's bounds; the upper bound of the last is InfiniteDuration.
+absl::Duration BucketLowerBound(uint16_t bucket);
+absl::Duration BucketUpperBound(uint16_t bucket);
 
 // The child age band: "0-4", "5-7", "8-10", "11-13", "14-17", or "unknown".
 std::string AgeBand(const v1::ReportSubmission& submission);
 
-// Every (dimension, value) of `report`; categories and channels give one each.
-std::vector<storage::GroupPart> DimensionValues(const v1::Report& report);
+// Every (dimension, value) of `report` with the triage it carries; categories and channels
+// give one each; the outcome only when it has one. The reporter type is always first.
+std::vector<storage::GroupPart> DimensionValues(const v1::Report& report,
+                                                absl::string_view statistics_region);
 
-// The groups `report` counts in (see above).
-std::vector<std::vector<storage::GroupPart>> GroupsOf(const v1::Report& report);
+// The groups `values` count in: all, each value, the reporter type (values[0]) with each
+// other value.
+std::vector<std::vector<storage::GroupPart>> GroupsOf(
+    const std::vector<storage::GroupPart>& values);
 
-// The UTC day (days since 1970-01-01) and hour of that day of `t`.
+// The UTC day (days since 1970-01-01) and hour of that day of `t`; hours since 1970.
 int32_t UtcDay(absl::Time t);
 uint16_t UtcHour(absl::Time t);
+int32_t UtcHourNumber(absl::Time t);
 
-// The cells a received report adds one to: every group of GroupsOf, at the day and hour it
-// was received.
-std::vector<storage::Mutation::CellCount> ReceivedCells(const v1::Report& report);
+// The cells a received report adds one to: every group, at the day and hour it was received.
+std::vector<storage::Mutation::CellCount> ReceivedCells(const v1::Report& report,
+                                                        absl::string_view statistics_region);
+
+// The cells a decision adds to: `report` as decided (CLOSED: outcome, closed_time, the
+// triage it was decided under; first_claim_time if it was claimed), its region as
+// statistics name it.
+std::vector<storage::Mutation::CellCount> DecidedCells(const v1::Report& report,
+                                                       absl::string_view statistics_region);
+
+// The group of the duration and breach series.
+std::vector<storage::GroupPart> QueuePriorityGroup(absl::string_view queue, v1::Priority priority);
 
 }  // namespace safeguarding::triage
 

@@ -51,6 +51,10 @@ grpc::StatusCode AdmittedCode(absl::string_view path) {
       {"Administration/VerifyAuditLog", grpc::StatusCode::OK},
       {"Administration/RotateEncryptionKey", grpc::StatusCode::OK},
       {"Administration/ListEncryptionKeys", grpc::StatusCode::OK},
+      {"Statistics/GetVolumes", grpc::StatusCode::INVALID_ARGUMENT},  // no range
+      {"Statistics/CompareVolumes", grpc::StatusCode::INVALID_ARGUMENT},
+      {"Statistics/DetectShifts", grpc::StatusCode::INVALID_ARGUMENT},
+      {"Statistics/GetQueueStatistics", grpc::StatusCode::OK},
   };
   constexpr absl::string_view kPackage = "/safeguarding.triage.v1.";
   if (!absl::ConsumePrefix(&path, kPackage)) return grpc::StatusCode::UNIMPLEMENTED;

@@ -100,7 +100,7 @@ TEST_F(IntakeTest, AnAcceptedReportIsCountedInItsHourForEveryGroupItIsIn) {
   v1::SubmitReportRequest child = testing::ValidRequest("c1");
   child.mutable_report()->mutable_reporter()->set_type(v1::REPORTER_TYPE_CHILD);
   child.mutable_report()->set_child_age(9);
-  child.mutable_report()->set_region("North West");
+  child.mutable_report()->set_region("Merseyside");  // in the policy's statistics_regions
   child.mutable_report()->clear_categories();
   child.mutable_report()->add_categories(v1::CONCERN_CATEGORY_GROOMING);
   child.mutable_report()->add_categories(v1::CONCERN_CATEGORY_INAPPROPRIATE_CONTENT);
@@ -112,6 +112,7 @@ TEST_F(IntakeTest, AnAcceptedReportIsCountedInItsHourForEveryGroupItIsIn) {
   teacher.mutable_report()->mutable_reporter()->set_professional_role(
       v1::PROFESSIONAL_ROLE_TEACHER);
   teacher.mutable_report()->clear_child_age();
+  teacher.mutable_report()->set_region("St Mary's, Year 4");  // free text: counted as "other"
   ASSERT_TRUE(Submit(IntakeCaller("web-form"), teacher).ok());
   clock_.Advance(absl::Hours(1));  // 10:30: the next hour's cell
   ASSERT_TRUE(Submit(IntakeCaller("web-form"), testing::ValidRequest("late")).ok());
@@ -131,8 +132,11 @@ TEST_F(IntakeTest, AnAcceptedReportIsCountedInItsHourForEveryGroupItIsIn) {
   EXPECT_EQ(hour(CountsAt(*store_, {professional}, day), 9), 1u);
   EXPECT_EQ(hour(CountsAt(*store_, {{v1::DIMENSION_CHILD_AGE_BAND, "8-10"}}, day), 9), 2u);
   EXPECT_EQ(hour(CountsAt(*store_, {{v1::DIMENSION_CHILD_AGE_BAND, "unknown"}}, day), 9), 1u);
-  EXPECT_EQ(hour(CountsAt(*store_, {child_type, {v1::DIMENSION_REGION, "North West"}}, day), 9),
+  EXPECT_EQ(hour(CountsAt(*store_, {child_type, {v1::DIMENSION_REGION, "Merseyside"}}, day), 9),
             2u);
+  EXPECT_EQ(hour(CountsAt(*store_, {professional, {v1::DIMENSION_REGION, "other"}}, day), 9), 1u);
+  EXPECT_TRUE(CountsAt(*store_, {{v1::DIMENSION_REGION, "St Mary's, Year 4"}}, day).empty())
+      << "a region the policy does not list never becomes a counter key";
   EXPECT_EQ(hour(CountsAt(*store_,
                           {professional,
                            {v1::DIMENSION_PROFESSIONAL_ROLE,

@@ -9,6 +9,7 @@
 //   triagectl admin add-token --credentials-file F --principal P --role R
 //   triagectl admin verify-audit [--anchor SEQ:HASH ...]
 //   triagectl admin rotate-key | keys
+//   triagectl generate [--out FILE] [--shift TYPE:PERCENT@YYYY-MM-DD ...]   # synthetic data
 //
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 rejected or not found, 4 unavailable,
 // 5 audit trail broken.
@@ -32,7 +33,9 @@
 #include "tools/triagectl/connection.h"
 #include "tools/triagectl/desk_commands.h"
 #include "tools/triagectl/enum_names.h"
+#include "tools/triagectl/generate.h"
 #include "tools/triagectl/render.h"
+#include "tools/triagectl/stats_commands.h"
 
 namespace {
 
@@ -246,6 +249,8 @@ int main(int argc, char** argv) {
 
   safeguarding::tools::DeskCommands desk(app);
   safeguarding::tools::AdminCommands admin(app);
+  safeguarding::tools::GenerateCommand generate(app);
+  safeguarding::tools::StatsCommands stats(app);
 
   try {
     app.parse(argc, argv);
@@ -263,6 +268,8 @@ int main(int argc, char** argv) {
     if (show->parsed()) return RunShow(g, report_id);
     if (desk.parsed()) return desk.Run(g.connection, g.json);
     if (admin.parsed()) return admin.Run(g.connection, g.json);
+    if (generate.parsed()) return generate.Run();
+    if (stats.parsed()) return stats.Run(g.connection, g.json);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "triagectl: %s\n", e.what());
     return kExitUsage;
