@@ -10,10 +10,16 @@ const triage::Rpc& AdminRpc(const char* handler) { return RpcOf<v1::Administrati
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AdministrationService::ImportReports(grpc::CallbackServerContext* context,
-                                                               const v1::ImportReportsRequest*,
-                                                               v1::ImportReportsResponse*) {
-  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
+grpc::ServerUnaryReactor* AdministrationService::ImportReports(
+    grpc::CallbackServerContext* context, const v1::ImportReportsRequest* request,
+    v1::ImportReportsResponse* response) {
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
+  // Validation and the source-id lookups run on the handler thread; the write is one
+  // synced batch on the committer, answered from its callback.
+  return AdmitUnary(*guard_, context, kRpc,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      importer_->ImportReports(caller, *request, ReplyTo(reactor, kRpc, response));
+                    });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServerContext* context,

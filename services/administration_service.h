@@ -7,6 +7,7 @@
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/access_guard.h"
 #include "triage/administration.h"
+#include "triage/import.h"
 
 namespace safeguarding::services {
 
@@ -14,12 +15,13 @@ namespace v1 = ::safeguarding::triage::v1;
 
 class AdministrationService final : public v1::Administration::CallbackService {
  public:
-  AdministrationService(const AccessGuard* guard, const triage::Administration* admin)
-      : guard_(guard), admin_(admin) {}
+  AdministrationService(const AccessGuard* guard, const triage::Administration* admin,
+                        triage::Importer* importer)
+      : guard_(guard), admin_(admin), importer_(importer) {}
 
   grpc::ServerUnaryReactor* ImportReports(grpc::CallbackServerContext* context,
-                                          const v1::ImportReportsRequest*,
-                                          v1::ImportReportsResponse*) override;
+                                          const v1::ImportReportsRequest* request,
+                                          v1::ImportReportsResponse* response) override;
   grpc::ServerUnaryReactor* GetAuditLog(grpc::CallbackServerContext* context,
                                         const v1::GetAuditLogRequest* request,
                                         v1::GetAuditLogResponse* response) override;
@@ -45,6 +47,7 @@ class AdministrationService final : public v1::Administration::CallbackService {
  private:
   const AccessGuard* const guard_;
   const triage::Administration* const admin_;
+  triage::Importer* const importer_;
 };
 
 }  // namespace safeguarding::services

@@ -30,6 +30,7 @@
 #include "storage/report_store.h"
 #include "triage/administration.h"
 #include "triage/desk.h"
+#include "triage/import.h"
 #include "triage/intake.h"
 #include "triage/policy.h"
 #include "triage/statistics.h"
@@ -154,6 +155,7 @@ class TriageServer {
   std::unique_ptr<QueueWatches> watches_;
   std::unique_ptr<triage::Administration> administration_;
   std::unique_ptr<triage::Statistics> statistics_;
+  std::unique_ptr<triage::Importer> importer_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;

@@ -284,6 +284,76 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
   if (!queued.ok()) std::move(done)(std::move(queued));
 }
 
+namespace {
+
+// Source ids live in the requests family under a scope no principal can have (principal
+// names have no ':'), so they never meet a submission's request id.
+std::string ImportKey(absl::string_view source_id) {
+  return RequestKey("import:source", source_id);
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> ReportRecords::ImportedId(
+    absl::string_view source_id) const {
+  std::string value;
+  rocksdb::Status s =
+      engine_.db()->Get(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kRequests),
+                        ImportKey(source_id), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocksDb(s, "read import record");
+  return std::optional<std::string>(std::move(value));
+}
+
+void ReportRecords::Import(std::vector<ImportedRecord> records, Committer::Callback done) {
+  Mutation m;
+  std::vector<QueueEntry> entries;
+  DataKeys::SealingScope sealing(keys_);
+  for (ImportedRecord& r : records) {
+    const ReportId id = *ReportId::Parse(r.report.id());
+    absl::StatusOr<std::string> sealed = SealReport(r.report, id, sealing.ring());
+    absl::StatusOr<std::string> workflow =
+        r.decided ? SealWorkflow(WorkflowOf(*r.decided), id, sealing.ring()) : std::string();
+    if (!sealed.ok() || !workflow.ok()) {
+      sealing.Release();
+      std::move(done)(!sealed.ok() ? sealed.status() : workflow.status());
+      return;
+    }
+    m.Put(ColumnFamily::kReports, std::string(id.bytes()), *std::move(sealed));
+    if (r.decided) m.Put(ColumnFamily::kWorkflow, std::string(id.bytes()), *std::move(workflow));
+    for (const v1::ReportEvent& event : r.events) {
+      const std::string key = EventKey(id, event.sequence());
+      absl::StatusOr<std::string> e = SealEvent(event, key, sealing.ring());
+      if (!e.ok()) {
+        sealing.Release();
+        std::move(done)(e.status());
+        return;
+      }
+      m.Put(ColumnFamily::kEvents, key, *std::move(e));
+    }
+    if (!r.decided) {
+      const v1::TriageAssessment& triage = r.report.triage();
+      entries.push_back(
+          {triage.queue(), static_cast<uint8_t>(triage.priority()),
+           google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id});
+      QueueIndex::Add(m, entries.back());
+    }
+    m.Put(ColumnFamily::kRequests, ImportKey(r.source_id), r.report.id());
+    m.Audit(std::move(r.audit));
+    for (Mutation::CellCount& c : r.counts) m.Count(std::move(c.key), c.index, c.delta);
+  }
+  Committer::Callback committed = [this, entries = std::move(entries),
+                                   done = std::move(done)](absl::Status status) mutable {
+    if (status.ok()) {
+      for (const QueueEntry& e : entries) queue_.ApplyWaiting(e);  // claimable once durable
+    }
+    std::move(done)(std::move(status));
+  };
+  absl::Status queued = engine_.committer().Enqueue(m, committed);
+  sealing.Release();
+  if (!queued.ok()) std::move(committed)(std::move(queued));
+}
+
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {
   std::vector<v1::ReportEvent> events;
   std::unique_ptr<rocksdb::Iterator> it(

@@ -60,6 +60,18 @@ struct ReportChange {
   std::vector<Mutation::CellCount> counts;  // the statistics cells it adds to
 };
 
+// A historical report (ImportReports), written as it would have been: its report record
+// with its first assessment, its events, its workflow record when it was decided, its
+// queue entry when it is still open, its source id's record, its audit entry and counts.
+struct ImportedRecord {
+  v1::Report report;                  // as received: id, received time, triage, QUEUED, IMPORT
+  std::optional<v1::Report> decided;  // the report as decided (CLOSED), when it was
+  std::vector<v1::ReportEvent> events;
+  std::string source_id;
+  v1::AuditEntry audit;
+  std::vector<Mutation::CellCount> counts;
+};
+
 // The mutable part of a report, as the workflow family keeps it: state, current triage,
 // event count, claim (without its claim id), outcome, closed time, duplicate_of, first
 // claim time.
@@ -113,6 +125,13 @@ class ReportRecords {
   // Writes `change` in one synced batch; `done` gets the outcome (UNAVAILABLE on a fault,
   // and then nothing of it is visible).
   void Change(ReportChange change, Committer::Callback done);
+
+  // The id of the report imported under `source_id`, or nullopt; UNAVAILABLE on a fault.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> ImportedId(
+      absl::string_view source_id) const;
+  // Writes every record in one synced batch (open ones become claimable once durable);
+  // `done` gets the outcome.
+  void Import(std::vector<ImportedRecord> records, Committer::Callback done);
 
   // The history of one report, oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;

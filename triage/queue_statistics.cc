@@ -68,9 +68,12 @@ v1::DurationPercentiles PercentilesOf(const Histogram& h, Disclosure d,
     out.set_suppressed(true);
     return out;
   }
+  // A high percentile of few durations is one report's: for monitors p90 needs 10 and p99
+  // 100 durations (unset below).
+  const bool exact = d == Disclosure::kExact;
   *out.mutable_p50() = Proto(Quantile(h, n, 0.50));
-  *out.mutable_p90() = Proto(Quantile(h, n, 0.90));
-  *out.mutable_p99() = Proto(Quantile(h, n, 0.99));
+  if (exact || n >= 10) *out.mutable_p90() = Proto(Quantile(h, n, 0.90));
+  if (exact || n >= 100) *out.mutable_p99() = Proto(Quantile(h, n, 0.99));
   return out;
 }
 
@@ -117,6 +120,41 @@ void Merge(Figures& into, const Figures& f) {
   into.breaches += f.breaches;
 }
 
+// Depth, decisions and breaches per priority are each a row with the queue's figure as its
+// total (SmallCountPolicy::DiscloseRow), so a hidden priority is not the total minus the
+// others.
+void Fill(const storage::QueueCounts& c, const std::array<Figures, 5>& figures, Disclosure d,
+          const SmallCountPolicy& small, v1::QueueStatistics& q) {
+  std::vector<uint64_t> depth, decided, breaches;
+  Figures all;
+  for (int p = v1::PRIORITY_IMMEDIATE; p <= v1::PRIORITY_ROUTINE; ++p) {
+    depth.push_back(c.waiting_by_tier[p]);
+    decided.push_back(CountIn(figures[p].decision));
+    breaches.push_back(figures[p].breaches);
+    Merge(all, figures[p]);
+  }
+  const SmallCountPolicy::Row depth_row = small.DiscloseRow(depth, d);
+  const SmallCountPolicy::Row decided_row = small.DiscloseRow(decided, d);
+  const SmallCountPolicy::Row breach_row = small.DiscloseRow(breaches, d);
+  q.set_queue(c.queue);
+  *q.mutable_depth() = CountOf(depth_row.total);
+  *q.mutable_claimed() = CountOf(small.Disclose(c.claimed, d));
+  *q.mutable_past_due() = CountOf(small.Disclose(c.past_due, d));
+  *q.mutable_decided() = CountOf(decided_row.total);
+  *q.mutable_sla_breaches() = CountOf(breach_row.total);
+  *q.mutable_wait() = PercentilesOf(all.wait, d, small);
+  *q.mutable_time_to_decision() = PercentilesOf(all.decision, d, small);
+  for (int p = v1::PRIORITY_IMMEDIATE; p <= v1::PRIORITY_ROUTINE; ++p) {
+    v1::PriorityStatistics& ps = *q.add_priorities();
+    ps.set_priority(static_cast<v1::Priority>(p));
+    *ps.mutable_depth() = CountOf(depth_row.cells[p - 1]);
+    *ps.mutable_decided() = CountOf(decided_row.cells[p - 1]);
+    *ps.mutable_sla_breaches() = CountOf(breach_row.cells[p - 1]);
+    *ps.mutable_wait() = PercentilesOf(figures[p].wait, d, small);
+    *ps.mutable_time_to_decision() = PercentilesOf(figures[p].decision, d, small);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<v1::GetQueueStatisticsResponse> Statistics::Queues(
@@ -124,9 +162,11 @@ absl::StatusOr<v1::GetQueueStatisticsResponse> Statistics::Queues(
   FieldViolations v;
   absl::Duration window = kDefaultWindow;
   if (request.has_window()) {
-    window = absl::Microseconds(TimeUtil::DurationToMicroseconds(request.window()));
-    if (window < absl::Hours(1) || window > kMaxWindow) {
+    const int64_t seconds = request.window().seconds();  // checked before any arithmetic
+    if (seconds < 3600 || seconds > absl::ToInt64Seconds(kMaxWindow)) {
       v.Add("window", "must be between 1h and 366 days (default 7 days)");
+    } else {
+      window = absl::Seconds(seconds);
     }
   }
   const std::shared_ptr<const TriagePolicy> policy = policy_->Get();
@@ -147,31 +187,15 @@ absl::StatusOr<v1::GetQueueStatisticsResponse> Statistics::Queues(
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), c.queue) == wanted.end()) {
       continue;
     }
-    v1::QueueStatistics& q = *response.add_queues();
-    q.set_queue(c.queue);
-    *q.mutable_depth() = CountOf(small_counts_.Disclose(c.waiting, disclosure));
-    *q.mutable_claimed() = CountOf(small_counts_.Disclose(c.claimed, disclosure));
-    *q.mutable_past_due() = CountOf(small_counts_.Disclose(c.past_due, disclosure));
-    Figures all;
+    std::array<Figures, 5> figures;  // [1] IMMEDIATE .. [4] ROUTINE
     for (int p = v1::PRIORITY_IMMEDIATE; p <= v1::PRIORITY_ROUTINE; ++p) {
-      Figures f;
-      if (absl::Status s = ReadFigures(reader, c.queue, static_cast<v1::Priority>(p), hours, f);
+      if (absl::Status s =
+              ReadFigures(reader, c.queue, static_cast<v1::Priority>(p), hours, figures[p]);
           !s.ok()) {
         return s;
       }
-      Merge(all, f);
-      v1::PriorityStatistics& ps = *q.add_priorities();
-      ps.set_priority(static_cast<v1::Priority>(p));
-      *ps.mutable_depth() = CountOf(small_counts_.Disclose(c.waiting_by_tier[p], disclosure));
-      *ps.mutable_wait() = PercentilesOf(f.wait, disclosure, small_counts_);
-      *ps.mutable_time_to_decision() = PercentilesOf(f.decision, disclosure, small_counts_);
-      *ps.mutable_sla_breaches() = CountOf(small_counts_.Disclose(f.breaches, disclosure));
-      *ps.mutable_decided() = CountOf(small_counts_.Disclose(CountIn(f.decision), disclosure));
     }
-    *q.mutable_wait() = PercentilesOf(all.wait, disclosure, small_counts_);
-    *q.mutable_time_to_decision() = PercentilesOf(all.decision, disclosure, small_counts_);
-    *q.mutable_sla_breaches() = CountOf(small_counts_.Disclose(all.breaches, disclosure));
-    *q.mutable_decided() = CountOf(small_counts_.Disclose(CountIn(all.decision), disclosure));
+    Fill(c, figures, disclosure, small_counts_, *response.add_queues());
   }
   return response;
 }

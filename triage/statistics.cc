@@ -1,5 +1,6 @@
 #include "triage/statistics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -146,6 +147,12 @@ Disclosure Statistics::DisclosureFor(const Caller& caller) {
 absl::StatusOr<std::vector<std::vector<uint64_t>>> Statistics::Sum(
     const storage::CounterReader& reader, const GroupPlan& plan,
     const std::vector<Period>& periods) const {
+  if (plan.outputs.size() * std::max<size_t>(periods.size(), 1) > kMaxStatisticsCells) {
+    FieldViolations v;
+    v.Add("group_by", absl::StrCat("at most ", kMaxStatisticsCells,
+                                   " groups x periods per answer: narrow the range or the groups"));
+    return v.ToStatus();
+  }
   std::vector<PeriodSums> sums(plan.outputs.size(), PeriodSums(periods));
   for (const GroupPlan::Read& read : plan.reads) {
     PeriodSums& s = sums[read.output];

@@ -35,6 +35,10 @@ class FieldViolations {
   // INVALID_ARGUMENT whose message lists the fields and whose payload (type URL
   // kBadRequestTypeUrl) is a serialized google.rpc.BadRequest.
   [[nodiscard]] absl::Status ToStatus() const;
+  // (field, description), in the order added.
+  const std::vector<std::pair<std::string, std::string>>& violations() const {
+    return violations_;
+  }
 
  private:
   std::vector<std::pair<std::string, std::string>> violations_;

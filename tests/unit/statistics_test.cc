@@ -16,6 +16,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
 #include "triage/desk.h"
+#include "triage/import.h"
 #include "triage/intake.h"
 #include "triage/volume_cells.h"
 
@@ -341,6 +342,86 @@ TEST_F(StatisticsTest, WhatIsNotCountedIsRefusedNamingTheField) {
   f.set_dimension(v1::DIMENSION_REPORTER_TYPE);
   f.add_values("TEACHERS");
   EXPECT_THAT(Volumes(supervisor_, request).status().message(), HasSubstr("filters[0].values[0]"));
+}
+
+v1::ImportedReport Historical(const std::string& source_id, absl::Time received) {
+  v1::ImportedReport r;
+  r.set_source_id(source_id);
+  *r.mutable_received_time() = Ts(received);
+  *r.mutable_submission() = testing::ValidRequest("unused").report();
+  return r;
+}
+
+// ImportReports: per-item answers, idempotent on source_id, counted on the reports' own
+// hours, decided ones closed and open ones queued.
+TEST_F(StatisticsTest, ImportedReportsAreCountedOnTheirOwnHoursAndImportedOnce) {
+  Importer importer(store_.get(), &policy_, &clock_);
+  clock_.Set(Utc(2026, 3, 23, 12));
+  v1::ImportReportsRequest request;
+  v1::ImportedReport& decided = *request.add_reports() = Historical("old-1", Utc(2025, 6, 2, 10));
+  decided.set_outcome(v1::OUTCOME_ADVICE_GIVEN);
+  *decided.mutable_claim_time() = Ts(Utc(2025, 6, 2, 11));
+  *decided.mutable_decision_time() = Ts(Utc(2025, 6, 3, 9));
+  *request.add_reports() = Historical("old-2", Utc(2026, 3, 22, 8));  // still open
+  v1::ImportedReport& bad = *request.add_reports() = Historical("old-3", Utc(2027, 1, 1));
+  bad.mutable_submission()->mutable_reporter()->clear_type();
+  *request.add_reports() = Historical("old-1", Utc(2025, 6, 2, 10));  // twice in one request
+  auto import = [&](const v1::ImportReportsRequest& r) {
+    absl::Notification done;
+    absl::StatusOr<v1::ImportReportsResponse> answer;
+    importer.ImportReports(Staff("migrator", v1::ROLE_ADMIN), r,
+                           [&](absl::StatusOr<v1::ImportReportsResponse> a) {
+                             answer = std::move(a);
+                             done.Notify();
+                           });
+    done.WaitForNotification();
+    return answer;
+  };
+  absl::StatusOr<v1::ImportReportsResponse> first = import(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->results_size(), 4);
+  EXPECT_EQ(first->results(0).status(), v1::IMPORT_STATUS_IMPORTED);
+  EXPECT_EQ(first->results(1).status(), v1::IMPORT_STATUS_IMPORTED);
+  EXPECT_EQ(first->results(2).status(), v1::IMPORT_STATUS_REFUSED);
+  EXPECT_THAT(
+      first->results(2).fields(),
+      ::testing::IsSupersetOf({"reports[2].received_time", "reports[2].submission.reporter.type"}));
+  EXPECT_THAT(first->results(2).error(), HasSubstr("must not be in the future"));
+  EXPECT_EQ(first->results(3).status(), v1::IMPORT_STATUS_REFUSED);
+  EXPECT_THAT(first->results(3).error(), HasSubstr("twice"));
+
+  absl::StatusOr<v1::ImportReportsResponse> again = import(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->results(0).status(), v1::IMPORT_STATUS_ALREADY_IMPORTED);
+  EXPECT_EQ(again->results(0).report_id(), first->results(0).report_id());
+  EXPECT_EQ(again->results(1).report_id(), first->results(1).report_id());
+
+  absl::StatusOr<v1::Report> closed =
+      store_->reports().Read(*storage::ReportId::Parse(first->results(0).report_id()));
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_EQ(closed->state(), v1::REPORT_STATE_CLOSED);
+  EXPECT_EQ(closed->source(), v1::REPORT_SOURCE_IMPORT);
+  EXPECT_EQ(TimeOf(closed->received_time()), Utc(2025, 6, 2, 10));
+  uint64_t waiting = 0;
+  for (const storage::QueueCounts& c : store_->queue().Counts({}, 0)) waiting += c.waiting;
+  EXPECT_EQ(waiting, 1u) << "only the open report is queued";
+
+  v1::GetVolumesRequest volumes;
+  *volumes.mutable_start_time() = Ts(Utc(2025, 6, 1));
+  *volumes.mutable_end_time() = Ts(Utc(2025, 6, 5));
+  absl::StatusOr<v1::GetVolumesResponse> received = Volumes(supervisor_, volumes);
+  ASSERT_TRUE(received.ok());
+  ASSERT_EQ(received->series_size(), 1);
+  EXPECT_EQ(received->series(0).points(1).count().value(), 1u) << "2 June 2025, once";
+  volumes.set_measure(v1::MEASURE_DECIDED);
+  received = Volumes(supervisor_, volumes);
+  ASSERT_TRUE(received.ok());
+  EXPECT_EQ(received->series(0).points(2).count().value(), 1u) << "decided on 3 June";
+
+  v1::ImportReportsRequest too_many;
+  for (int i = 0; i <= kMaxImportBatch; ++i)
+    *too_many.add_reports() = Historical("x", Utc(2025, 1, 1));
+  EXPECT_EQ(import(too_many).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A season of daily counts: professionals weekday-heavy, falling 40% from 23 March;
