@@ -1,6 +1,7 @@
 // The triage desk as a user works it, with triagectl against the real server binary: list
 // the queues, claim the most urgent report (a second triager gets another), add a note,
 // decide, read the history, list, and the refusals' exit codes; --json prints the messages.
+// Also the statistics as a user reaches them: generate, import, stats compare/shifts/volumes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_certs.h"
 #include "tests/support/test_credentials.h"
 #include "tests/support/test_server.h"
 
@@ -177,6 +179,59 @@ TEST_F(DeskCliTest, WatchShowsDepthsChangeAndEndsCleanlyOnCtrlC) {
   EXPECT_LT(queues.output.find("immediate"), queues.output.find("child")) << queues.output;
   table.Signal(SIGINT);
   EXPECT_EQ(table.WaitForExit(absl::Seconds(10)), 0) << table.Log();
+}
+
+}  // namespace
+}  // namespace safeguarding
+
+namespace safeguarding {
+namespace {
+
+// The statistics as a user reaches them: generate a synthetic season in which
+// professionals' reports fall by half from a date, import it (twice: nothing is imported
+// again), and see the drop in `stats compare`, `stats shifts` and `stats volumes`.
+TEST_F(DeskCliTest, AGeneratedSeasonImportedShowsTheProfessionalDropInEveryStatsCommand) {
+  const std::string file = dir_.Sub("season.jsonl");
+  testing::CommandResult generated = testing::RunTriagectl(
+      {"generate", "--out", file, "--start", "2026-01-05", "--days", "140", "--per-day", "150",
+       "--seed", "7", "--shift", "professional:-50@2026-03-02"},
+      "");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  testing::CommandResult imported = Ctl({"import", file}, v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_THAT(imported.output, HasSubstr(" 0 already imported, 0 refused"));
+  testing::CommandResult again = Ctl({"import", file}, v1::ROLE_SUPERVISOR);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, ::testing::StartsWith("0 imported, "));
+
+  // Five weeks of term before and after (no school holiday in either).
+  testing::CommandResult compared = Ctl(
+      {"stats", "compare", "--baseline-from", "2026-01-05", "--baseline-to", "2026-02-09",
+       "--comparison-from", "2026-04-20", "--comparison-to", "2026-05-25", "--by", "reporter-type"},
+      v1::ROLE_MONITOR);
+  ASSERT_EQ(compared.exit_code, 0) << compared.output;
+  EXPECT_THAT(compared.output,
+              ::testing::ContainsRegex("reporter-type=PROFESSIONAL .* significant-drop"));
+  EXPECT_THAT(compared.output, ::testing::ContainsRegex("reporter-type=CHILD .* stable"));
+  EXPECT_THAT(compared.output, ::testing::ContainsRegex("reporter-type=PARENT_CARER .* stable"));
+
+  testing::CommandResult shifts = Ctl(
+      {"stats", "shifts", "--from", "2026-01-05", "--to", "2026-05-25", "--by", "reporter-type"},
+      v1::ROLE_MONITOR);
+  ASSERT_EQ(shifts.exit_code, 0) << shifts.output;
+  EXPECT_THAT(shifts.output,
+              ::testing::ContainsRegex("PROFESSIONAL .* fell [4-6][0-9]% from 2026-0(2-2|3-0)"))
+      << "found within a few days of 2 March";
+  EXPECT_THAT(shifts.output, ::testing::ContainsRegex("CHILD .* no shift"));
+
+  testing::CommandResult chart =
+      Ctl({"stats", "volumes", "--from", "2026-01-05", "--to", "2026-05-25", "--granularity",
+           "week", "--by", "reporter-type", "--svg", dir_.Sub("volumes.svg")},
+          v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(chart.exit_code, 0) << chart.output;
+  EXPECT_THAT(chart.output, HasSubstr("reporter-type=PROFESSIONAL"));
+  EXPECT_THAT(chart.output, HasSubstr("█"));
+  EXPECT_THAT(testing::ReadFileOrThrow(dir_.Sub("volumes.svg")), HasSubstr("<svg"));
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include "tools/triagectl/desk_commands.h"
 #include "tools/triagectl/enum_names.h"
 #include "tools/triagectl/generate.h"
+#include "tools/triagectl/import_command.h"
 #include "tools/triagectl/render.h"
 #include "tools/triagectl/stats_commands.h"
 
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
   safeguarding::tools::AdminCommands admin(app);
   safeguarding::tools::GenerateCommand generate(app);
   safeguarding::tools::StatsCommands stats(app);
+  safeguarding::tools::ImportCommand import(app);
 
   try {
     app.parse(argc, argv);
@@ -270,6 +272,7 @@ int main(int argc, char** argv) {
     if (admin.parsed()) return admin.Run(g.connection, g.json);
     if (generate.parsed()) return generate.Run();
     if (stats.parsed()) return stats.Run(g.connection, g.json);
+    if (import.parsed()) return import.Run(g.connection, g.json);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "triagectl: %s\n", e.what());
     return kExitUsage;
