@@ -52,13 +52,6 @@ google::protobuf::Duration Proto(absl::Duration d) {
   return TimeUtil::MicrosecondsToDuration(absl::ToInt64Microseconds(d));
 }
 
-v1::Count CountOf(const DisclosedCount& c) {
-  v1::Count count;
-  count.set_value(c.value);
-  count.set_suppressed(c.suppressed);
-  return count;
-}
-
 v1::DurationPercentiles PercentilesOf(const Histogram& h, Disclosure d,
                                       const SmallCountPolicy& small) {
   v1::DurationPercentiles out;

@@ -37,6 +37,26 @@ void CheckOrder(absl::Time start, absl::Time end, const std::string& end_field,
   if (v.empty() && end <= start) v.Add(end_field, "must be after the start");
 }
 
+// start_time and end_time of a request that has them: required, in order.
+template <typename Request>
+std::pair<absl::Time, absl::Time> RangeOf(const Request& request, FieldViolations& v) {
+  const absl::Time start =
+      RequiredTime(request.has_start_time(), request.start_time(), "start_time", v);
+  const absl::Time end = RequiredTime(request.has_end_time(), request.end_time(), "end_time", v);
+  CheckOrder(start, end, "end_time", v);
+  return {start, end};
+}
+
+// The groups of a request, once every other field has been checked into `v`.
+template <typename Request>
+absl::StatusOr<GroupPlan> PlanOf(const Request& request, const PolicyHolder& policy,
+                                 const FieldViolations& v) {
+  absl::StatusOr<GroupPlan> plan =
+      PlanGroups(request.group_by(), request.filters(), request.measure(), *policy.Get());
+  if (!v.empty()) return v.ToStatus();
+  return plan;
+}
+
 double Alpha(double alpha, FieldViolations& v) {
   if (alpha == 0) return 0.05;
   if (!(alpha > 0 && alpha <= 0.5)) v.Add("alpha", "must be between 0 and 0.5 (default 0.05)");
@@ -45,13 +65,6 @@ double Alpha(double alpha, FieldViolations& v) {
 
 google::protobuf::Timestamp Timestamp(absl::Time t) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
-
-v1::Count CountOf(const DisclosedCount& c) {
-  v1::Count count;
-  count.set_value(c.value);
-  count.set_suppressed(c.suppressed);
-  return count;
 }
 
 void SetGroup(const std::vector<v1::GroupKey>& keys,
@@ -137,6 +150,13 @@ void Describe(const RateComparison& rc, Disclosure disclosure, const SmallCountP
 
 }  // namespace
 
+v1::Count CountOf(const DisclosedCount& c) {
+  v1::Count count;
+  count.set_value(c.value);
+  count.set_suppressed(c.suppressed);
+  return count;
+}
+
 Disclosure Statistics::DisclosureFor(const Caller& caller) {
   if (caller.role == v1::ROLE_SUPERVISOR || caller.role == v1::ROLE_ADMIN) {
     return Disclosure::kExact;
@@ -170,18 +190,12 @@ absl::StatusOr<std::vector<std::vector<uint64_t>>> Statistics::Sum(
 absl::StatusOr<v1::GetVolumesResponse> Statistics::Volumes(
     Disclosure disclosure, const v1::GetVolumesRequest& request) const {
   FieldViolations v;
-  const absl::Time start =
-      RequiredTime(request.has_start_time(), request.start_time(), "start_time", v);
-  const absl::Time end = RequiredTime(request.has_end_time(), request.end_time(), "end_time", v);
-  CheckOrder(start, end, "end_time", v);
+  const auto [start, end] = RangeOf(request, v);
   v1::Granularity granularity = request.granularity();
   if (granularity == v1::GRANULARITY_UNSPECIFIED) granularity = v1::GRANULARITY_DAY;
   if (!v1::Granularity_IsValid(granularity)) v.Add("granularity", "not a granularity");
   const absl::TimeZone zone = RequestZone(request.time_zone(), "time_zone", v);
-  const std::shared_ptr<const TriagePolicy> policy = policy_->Get();
-  absl::StatusOr<GroupPlan> plan =
-      PlanGroups(request.group_by(), request.filters(), request.measure(), *policy);
-  if (!v.empty()) return v.ToStatus();
+  absl::StatusOr<GroupPlan> plan = PlanOf(request, *policy_, v);
   if (!plan.ok()) return plan.status();
   absl::StatusOr<std::vector<Period>> periods =
       PeriodsOverlapping(start, end, granularity, zone, kMaxStatisticsPeriods);
@@ -224,10 +238,7 @@ absl::StatusOr<v1::CompareVolumesResponse> Statistics::Compare(
   CheckOrder(cs, ce, "comparison_end", v);
   const double alpha = Alpha(request.alpha(), v);
   const absl::TimeZone zone = RequestZone(request.time_zone(), "time_zone", v);
-  const std::shared_ptr<const TriagePolicy> policy = policy_->Get();
-  absl::StatusOr<GroupPlan> plan =
-      PlanGroups(request.group_by(), request.filters(), request.measure(), *policy);
-  if (!v.empty()) return v.ToStatus();
+  absl::StatusOr<GroupPlan> plan = PlanOf(request, *policy_, v);
   if (!plan.ok()) return plan.status();
   const absl::Time now = clock_->Now();
   const std::vector<Period> baseline = WholeDays(bs, be, now, zone);
@@ -263,16 +274,10 @@ absl::StatusOr<v1::CompareVolumesResponse> Statistics::Compare(
 absl::StatusOr<v1::DetectShiftsResponse> Statistics::Shifts(
     Disclosure disclosure, const v1::DetectShiftsRequest& request) const {
   FieldViolations v;
-  const absl::Time start =
-      RequiredTime(request.has_start_time(), request.start_time(), "start_time", v);
-  const absl::Time end = RequiredTime(request.has_end_time(), request.end_time(), "end_time", v);
-  CheckOrder(start, end, "end_time", v);
+  const auto [start, end] = RangeOf(request, v);
   const double alpha = Alpha(request.alpha(), v);
   const absl::TimeZone zone = RequestZone(request.time_zone(), "time_zone", v);
-  const std::shared_ptr<const TriagePolicy> policy = policy_->Get();
-  absl::StatusOr<GroupPlan> plan =
-      PlanGroups(request.group_by(), request.filters(), request.measure(), *policy);
-  if (!v.empty()) return v.ToStatus();
+  absl::StatusOr<GroupPlan> plan = PlanOf(request, *policy_, v);
   if (!plan.ok()) return plan.status();
   const std::vector<Period> days = WholeDays(start, end, clock_->Now(), zone);
   if (days.size() > kMaxStatisticsPeriods) {

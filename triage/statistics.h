@@ -35,6 +35,9 @@ inline constexpr size_t kMaxStatisticsPeriods = 3700;
 // The most groups x periods one answer may hold (e.g. 100 groups over 500 days).
 inline constexpr size_t kMaxStatisticsCells = 50000;
 
+// A disclosed count as the contract carries it.
+v1::Count CountOf(const DisclosedCount& c);
+
 class Statistics {
  public:
   template <typename T>
