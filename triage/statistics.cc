@@ -49,8 +49,8 @@ std::pair<absl::Time, absl::Time> RangeOf(const Request& request, FieldViolation
 
 // The groups of a request, once every other field has been checked into `v`.
 template <typename Request>
-absl::StatusOr<GroupPlan> PlanOf(const Request& request, const PolicyHolder& policy,
-                                 const FieldViolations& v) {
+[[nodiscard]] absl::StatusOr<GroupPlan> PlanOf(const Request& request, const PolicyHolder& policy,
+                                               const FieldViolations& v) {
   absl::StatusOr<GroupPlan> plan =
       PlanGroups(request.group_by(), request.filters(), request.measure(), *policy.Get());
   if (!v.empty()) return v.ToStatus();
