@@ -11,14 +11,10 @@ namespace safeguarding::services {
 
 namespace v1 = ::safeguarding::triage::v1;
 
-class ServerMetrics;
-
 class IntakeService final : public v1::ReportIntake::CallbackService {
  public:
-  // Accepted reports are counted in `metrics`, if given.
-  IntakeService(const AccessGuard* guard, const triage::Intake* intake,
-                const ServerMetrics* metrics = nullptr)
-      : guard_(guard), intake_(intake), metrics_(metrics) {}
+  IntakeService(const AccessGuard* guard, const triage::Intake* intake)
+      : guard_(guard), intake_(intake) {}
 
   grpc::ServerUnaryReactor* SubmitReport(grpc::CallbackServerContext* context,
                                          const v1::SubmitReportRequest* request,
@@ -27,7 +23,6 @@ class IntakeService final : public v1::ReportIntake::CallbackService {
  private:
   const AccessGuard* const guard_;
   const triage::Intake* const intake_;
-  const ServerMetrics* const metrics_;
 };
 
 }  // namespace safeguarding::services

@@ -30,10 +30,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/util/time_util.h"
 #include "services/log.h"
 #include "services/net_address.h"
-#include "storage/report_id.h"
+#include "triage/statistics_groups.h"
 
 namespace safeguarding::services {
 namespace {
@@ -78,15 +77,6 @@ const char* CodeName(int code) {
                                                      "DATA_LOSS",
                                                      "UNAUTHENTICATED"};
   return code >= 0 && code < kGrpcCodes ? kNames[code] : "UNKNOWN";
-}
-
-// An enum value as the statistics API names it: "REPORTER_TYPE_PARENT_CARER" ->
-// "PARENT_CARER" (the prefix is the zero value's name without "UNSPECIFIED").
-std::string ShortName(const google::protobuf::EnumDescriptor* type, int number) {
-  const std::string prefix(absl::StripSuffix(type->value(0)->name(), "UNSPECIFIED"));
-  const google::protobuf::EnumValueDescriptor* value = type->FindValueByNumber(number);
-  if (value == nullptr) value = type->value(0);
-  return std::string(absl::StripPrefix(value->name(), prefix));
 }
 
 // The slot of enum value `number` in a table of `size`: values this build does not know
@@ -279,7 +269,7 @@ void ServerMetrics::ScrapeView::AddQueueGauges(std::vector<MetricFamily>& famili
       // Tier 0 holds only records naming no known priority: shown if it has any.
       if (tier == 0 && t.waiting == 0 && t.claimed == 0) continue;
       const std::vector<ClientMetric::Label> labels = {
-          {"queue", queue.queue}, {"priority", ShortName(v1::Priority_descriptor(), tier)}};
+          {"queue", queue.queue}, {"priority", triage::ValueName(v1::Priority_descriptor(), tier)}};
       double wait = 0;
       if (t.oldest_waiting) {
         wait = std::max(0.0, absl::ToDoubleSeconds(now - t.oldest_waiting->time()));
@@ -452,32 +442,6 @@ void ServerMetrics::ReportReceived(v1::ReporterType reporter_type, v1::Priority 
   ReportReceivedCounter(reporter_type, priority).Increment();
 }
 
-ServerMetrics::SubmitMark ServerMetrics::MarkSubmit(v1::ReporterType reporter_type) const {
-  const common::Clock* clock = state_->sources.clock;
-  return SubmitMark{reporter_type,
-                    absl::ToUnixMicros(clock != nullptr ? clock->Now() : absl::Now())};
-}
-
-void ServerMetrics::SubmitAccepted(const SubmitMark& mark,
-                                   const v1::SubmitReportResponse& response) const {
-  using google::protobuf::util::TimeUtil;
-  if (TimeUtil::TimestampToMicroseconds(response.received_time()) < mark.started_micros) {
-    return;  // the answer to an earlier request with this request id, counted then
-  }
-  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
-  const storage::QueueIndex* queues = state_->sources.queues;
-  std::optional<storage::ReportId> id = storage::ReportId::Parse(response.report_id());
-  if (queues != nullptr && id) {
-    // In the index once durable, before the answer; claimed already at the earliest.
-    if (std::optional<storage::QueueEntry> waiting = queues->FindWaiting(*id)) {
-      priority = static_cast<v1::Priority>(waiting->tier);
-    } else if (std::optional<storage::LiveClaim> claim = queues->FindClaim(*id)) {
-      priority = static_cast<v1::Priority>(claim->entry.tier);
-    }
-  }
-  ReportReceived(mark.reporter_type, priority);
-}
-
 void ServerMetrics::ReportClaimed() const { state_->claims.Increment(); }
 
 void ServerMetrics::DecisionRecorded(v1::Outcome outcome) const {
@@ -497,8 +461,9 @@ prometheus::Counter& ServerMetrics::ReportReceivedCounter(v1::ReporterType repor
   const size_t tier = Slot(priority, v1::Priority_ARRAYSIZE, v1::Priority_descriptor());
   return state.received_by[type][tier].Get(state.mu, [&]() -> Counter& {
     return state.received.Add(
-        {{"reporter_type", ShortName(v1::ReporterType_descriptor(), static_cast<int>(type))},
-         {"priority", ShortName(v1::Priority_descriptor(), static_cast<int>(tier))}});
+        {{"reporter_type",
+          triage::ValueName(v1::ReporterType_descriptor(), static_cast<int>(type))},
+         {"priority", triage::ValueName(v1::Priority_descriptor(), static_cast<int>(tier))}});
   });
 }
 
@@ -507,7 +472,7 @@ prometheus::Counter& ServerMetrics::DecisionCounter(v1::Outcome outcome) const {
   const size_t slot = Slot(outcome, v1::Outcome_ARRAYSIZE, v1::Outcome_descriptor());
   return state.decisions_by[slot].Get(state.mu, [&]() -> Counter& {
     return state.decisions.Add(
-        {{"outcome", ShortName(v1::Outcome_descriptor(), static_cast<int>(slot))}});
+        {{"outcome", triage::ValueName(v1::Outcome_descriptor(), static_cast<int>(slot))}});
   });
 }
 

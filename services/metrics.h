@@ -18,9 +18,8 @@
 //
 // Hot path: counting is an index into label children created up front or on first use
 // (a mutex only then), and prometheus-cpp's atomic adds (its histograms take a short lock
-// of their own). SubmitAccepted also looks the report's priority up in the queue index
-// (the contract's answer does not carry it): one hash lookup under the index's lock, on
-// the committer thread, which has just taken that lock to insert the report. Scrapes
+// of their own). Received reports are counted by triage::Intake's observer, which knows
+// the priority it assessed and tells a stored report from a replayed answer. Scrapes
 // take the index's lock for one pass over its queues, past-due reports and live claims.
 // Thread-safe.
 #ifndef SAFEGUARDING_SERVICES_METRICS_H_
@@ -86,17 +85,8 @@ class ServerMetrics final : public RpcObserver {
   void RpcDone(const triage::Rpc& rpc, grpc::StatusCode code,
                absl::Duration elapsed) const override;
 
-  // A report was accepted (SubmitReport, or an import).
+  // A report was stored by SubmitReport (the intake's observer).
   void ReportReceived(v1::ReporterType reporter_type, v1::Priority priority) const;
-  // SubmitReport: MarkSubmit when the call starts; SubmitAccepted with its OK answer counts
-  // the report once, with the priority the queue index holds for it. An answer replayed
-  // to a retry (received before this call began) is not counted again.
-  struct SubmitMark {
-    v1::ReporterType reporter_type = v1::REPORTER_TYPE_UNSPECIFIED;
-    int64_t started_micros = 0;
-  };
-  SubmitMark MarkSubmit(v1::ReporterType reporter_type) const;
-  void SubmitAccepted(const SubmitMark& mark, const v1::SubmitReportResponse& response) const;
   // A ClaimNextReport that handed out a report.
   void ReportClaimed() const;
   // A RecordDecision that closed a report with `outcome`.

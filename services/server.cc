@@ -205,7 +205,11 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
   Log(Severity::kInfo, "triage policy %s from %s", policy.version(),
       options_.policy_file.empty() ? "the shipped file (built in)" : options_.policy_file);
   policy_ = std::make_unique<triage::PolicyHolder>(std::move(policy));
-  intake_ = std::make_unique<triage::Intake>(store_.get(), policy_.get(), clock);
+  intake_ = std::make_unique<triage::Intake>(
+      store_.get(), policy_.get(), clock,
+      [metrics = metrics_.get()](v1::ReporterType type, v1::Priority priority) {
+        metrics->ReportReceived(type, priority);
+      });
   desk_ = std::make_unique<triage::Desk>(
       store_.get(), policy_.get(), clock,
       triage::DeskOptions{.default_lease = options_.claim_lease,
@@ -220,7 +224,7 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
       &store_->audit(), std::make_shared<const CredentialStore>(std::move(credentials)),
       limiter_.get(), clock);
   guard_->SetRpcObserver(metrics_.get());
-  intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get(), metrics_.get());
+  intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get());
   watches_ = std::make_unique<QueueWatches>(desk_.get());
   desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get(), watches_.get(),
                                                       metrics_.get());

@@ -59,6 +59,16 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   change.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
   change.counts = ReceivedCells(report, policy->StatisticsRegion(submission.region()));
 
+  if (on_received_) {
+    // The answer names the report this call stored, or the one a retry's first call did.
+    // A copy of the observer: the committer may answer while the server stops.
+    done = [observer = on_received_, id = report.id(), type = submission.reporter().type(),
+            priority = report.triage().priority(),
+            done = std::move(done)](absl::StatusOr<v1::SubmitReportResponse> r) mutable {
+      if (r.ok() && r->report_id() == id) observer(type, priority);
+      std::move(done)(std::move(r));
+    };
+  }
   store_->reports().Submit(std::move(change), std::move(done));
 }
 

@@ -11,6 +11,7 @@
 #ifndef SAFEGUARDING_TRIAGE_INTAKE_H_
 #define SAFEGUARDING_TRIAGE_INTAKE_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -29,8 +30,13 @@ class Intake {
  public:
   using SubmitCallback = storage::ReportRecords::SubmitCallback;
 
-  Intake(storage::ReportStore* store, const PolicyHolder* policy, const common::Clock* clock)
-      : store_(store), policy_(policy), clock_(clock) {}
+  // Told of each report this intake stored (not of answers replayed to retries), once it
+  // is durable, with its reporter type and priority; runs on the committer thread.
+  using ReceivedObserver = std::function<void(v1::ReporterType, v1::Priority)>;
+
+  Intake(storage::ReportStore* store, const PolicyHolder* policy, const common::Clock* clock,
+         ReceivedObserver on_received = nullptr)
+      : store_(store), policy_(policy), clock_(clock), on_received_(std::move(on_received)) {}
 
   // INVALID_ARGUMENT (with field violations) is answered at once and stores nothing.
   void Submit(const Caller& caller, const v1::SubmitReportRequest& request,
@@ -43,6 +49,7 @@ class Intake {
   storage::ReportStore* const store_;
   const PolicyHolder* const policy_;
   const common::Clock* const clock_;
+  const ReceivedObserver on_received_;
 };
 
 }  // namespace safeguarding::triage

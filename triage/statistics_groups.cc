@@ -38,14 +38,16 @@ const EnumDescriptor* EnumOf(v1::Dimension dimension) {
   }
 }
 
-// "REPORTER_TYPE_PARENT_CARER" -> "PARENT_CARER": the prefix is the zero value's name
-// without "UNSPECIFIED".
-std::string ShortName(const EnumDescriptor* type, int number) {
+}  // namespace
+
+std::string ValueName(const EnumDescriptor* type, int number) {
   const std::string prefix(absl::StripSuffix(type->value(0)->name(), "UNSPECIFIED"));
   const google::protobuf::EnumValueDescriptor* value = type->FindValueByNumber(number);
   if (value == nullptr) return absl::StrCat(number);
   return std::string(absl::StripPrefix(value->name(), prefix));
 }
+
+namespace {
 
 bool Known(v1::Dimension d) {
   return d >= v1::DIMENSION_REPORTER_TYPE && d <= v1::DIMENSION_OUTCOME;
@@ -122,7 +124,7 @@ struct Involved {
 }  // namespace
 
 std::string DimensionName(v1::Dimension dimension) {
-  return ShortName(v1::Dimension_descriptor(), dimension);
+  return ValueName(v1::Dimension_descriptor(), dimension);
 }
 
 std::vector<DimensionValue> ValuesOf(v1::Dimension dimension, const TriagePolicy& policy) {
@@ -130,7 +132,7 @@ std::vector<DimensionValue> ValuesOf(v1::Dimension dimension, const TriagePolicy
   if (const EnumDescriptor* type = EnumOf(dimension)) {
     for (int i = 0; i < type->value_count(); ++i) {
       const int number = type->value(i)->number();
-      if (number != 0) values.push_back({absl::StrCat(number), ShortName(type, number)});
+      if (number != 0) values.push_back({absl::StrCat(number), ValueName(type, number)});
     }
   } else if (dimension == v1::DIMENSION_CHILD_AGE_BAND) {
     for (const char* band : {"0-4", "5-7", "8-10", "11-13", "14-17", "unknown"}) {

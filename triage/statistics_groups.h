@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/repeated_field.h"
 #include "safeguarding/triage/v1/statistics.pb.h"
 #include "storage/counter_keys.h"
@@ -36,6 +37,11 @@ struct DimensionValue {
 
 // Every value `dimension` can take under `policy` (queues and regions from the policy).
 std::vector<DimensionValue> ValuesOf(v1::Dimension dimension, const TriagePolicy& policy);
+
+// An enum value as the statistics (and the metrics' labels) name it:
+// "REPORTER_TYPE_PARENT_CARER" -> "PARENT_CARER" (the prefix is the zero value's name
+// without "UNSPECIFIED"); an unknown number as its digits.
+std::string ValueName(const google::protobuf::EnumDescriptor* type, int number);
 
 // The name of a dimension in messages, e.g. "REPORTER_TYPE".
 std::string DimensionName(v1::Dimension dimension);
