@@ -413,12 +413,14 @@ TEST_F(MetricsTest, AWatchQueuesStreamIsCountedWhenItEnds) {
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
   const Labels cancelled = {{"method", "TriageDesk/WatchQueues"}, {"code", "CANCELLED"}};
-  Scrape scrape =
-      GetWhen([&](const Scrape& s) { return s.Value("triage_rpcs_total", cancelled) == 1.0; });
+  const Labels method = {{"method", "TriageDesk/WatchQueues"}};
+  // The call's counter and its histogram are two updates; wait for both.
+  Scrape scrape = GetWhen([&](const Scrape& s) {
+    return s.Value("triage_rpcs_total", cancelled) == 1.0 &&
+           s.Value("triage_rpc_duration_seconds_count", method) == 1.0;
+  });
   EXPECT_EQ(scrape.Value("triage_rpcs_total", cancelled), 1.0);
-  EXPECT_EQ(
-      scrape.Value("triage_rpc_duration_seconds_count", {{"method", "TriageDesk/WatchQueues"}}),
-      1.0);
+  EXPECT_EQ(scrape.Value("triage_rpc_duration_seconds_count", method), 1.0);
 }
 
 TEST_F(MetricsTest, ReportsReceivedAreLeftOutFromOneToFourAndExactFromFive) {
