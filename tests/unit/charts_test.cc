@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tools/triagectl/text.h"
 
 namespace safeguarding::tools {
 namespace {
@@ -114,6 +115,24 @@ bool HasNonAscii(const std::string& text) {
 }
 
 // --- Number formatting ---
+
+TEST(CleanTextTest, ReplacesEscapesControlsBidiOverridesAndBadBytes) {
+  // ESC sequences (C0), CSI as a C1 code point, a right-to-left override, a malformed byte.
+  const std::string hostile =
+      "a\x1b[2Jb\xc2\x9b"
+      "31mc\xe2\x80\xae"
+      "d\xff";
+  const std::string clean = CleanText(hostile);
+  EXPECT_EQ(clean, absl::StrCat("a", kReplacementCharacter, "[2Jb", kReplacementCharacter, "31mc",
+                                kReplacementCharacter, "d", kReplacementCharacter));
+  EXPECT_EQ(CleanText(hostile, /*unicode=*/false), "a?[2Jb?31mc?d?");
+  EXPECT_EQ(CleanText("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+  // Line breaks and tabs go only where asked for (a description, a note).
+  EXPECT_EQ(CleanText("one\ntwo\tthree", true, /*keep_lines=*/true), "one\ntwo\tthree");
+  EXPECT_EQ(CleanText("one\ntwo", true, /*keep_lines=*/false),
+            absl::StrCat("one", kReplacementCharacter, "two"));
+  EXPECT_EQ(CleanText("\r", true, true), kReplacementCharacter);
+}
 
 TEST(FormatCountTest, GroupsThousands) {
   EXPECT_EQ(FormatCount(0), "0");

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "tools/triagectl/text.h"
 
 namespace safeguarding::tools {
 namespace {
@@ -21,90 +22,6 @@ namespace {
 // Bounds on the options, so a mistyped flag cannot make a gigabyte of output.
 constexpr int kMaxWidth = 1000;
 constexpr int kMaxHeight = 200;
-
-constexpr char32_t kInvalid = 0xFFFFFFFF;
-constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
-
-// Decodes the code point at text[*i] and advances *i past it. A malformed sequence gives
-// kInvalid and advances one byte, so one bad byte costs one replacement character.
-char32_t DecodeUtf8(absl::string_view text, size_t* i) {
-  const auto lead = static_cast<unsigned char>(text[*i]);
-  int length = 1;
-  char32_t cp = lead;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    cp = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    cp = lead & 0x07;
-  } else if (lead >= 0x80) {
-    ++*i;
-    return kInvalid;
-  }
-  if (*i + length > text.size()) {
-    ++*i;
-    return kInvalid;
-  }
-  for (int j = 1; j < length; ++j) {
-    const auto c = static_cast<unsigned char>(text[*i + j]);
-    if ((c & 0xC0) != 0x80) {
-      ++*i;
-      return kInvalid;
-    }
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  static constexpr char32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kSmallest[length] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    ++*i;
-    return kInvalid;
-  }
-  *i += length;
-  return cp;
-}
-
-void AppendUtf8(std::string* out, char32_t cp) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// Characters that must not reach a terminal or an SVG from a user-supplied name: controls
-// (escape sequences, newlines that would break the layout) and the bidirectional overrides
-// that can make text display as something else.
-bool IsUnsafe(char32_t cp) {
-  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFFFE || cp == 0xFFFF;
-}
-
-std::string CleanText(absl::string_view text, bool unicode) {
-  std::string out;
-  for (size_t i = 0; i < text.size();) {
-    const char32_t cp = DecodeUtf8(text, &i);
-    if (cp == kInvalid || IsUnsafe(cp)) {
-      out += unicode ? kReplacement : "?";
-    } else if (!unicode && cp >= 0x80) {
-      out += '?';
-    } else {
-      AppendUtf8(&out, cp);
-    }
-  }
-  return out;
-}
 
 ChartSeries CleanSeries(const ChartSeries& series, bool unicode) {
   ChartSeries clean{CleanText(series.title, unicode), series.points};
@@ -575,8 +492,8 @@ std::string EscapeXml(absl::string_view text) {
         out += "&apos;";
         break;
       default:
-        if (cp == kInvalid || IsUnsafe(cp)) {
-          out += kReplacement;
+        if (cp == kInvalidCodePoint || IsUnsafeForDisplay(cp)) {
+          out += kReplacementCharacter;
         } else {
           AppendUtf8(&out, cp);
         }

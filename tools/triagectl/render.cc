@@ -13,6 +13,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "tools/triagectl/enum_names.h"
+#include "tools/triagectl/text.h"
 
 namespace safeguarding::tools {
 namespace {
@@ -58,9 +59,9 @@ const char* CodeName(grpc::StatusCode code) {
 }  // namespace
 
 std::string RenderSubmitted(const v1::SubmitReportResponse& r, const std::string& request_id) {
-  return absl::StrCat("Report received: ", r.report_id(), "\n",
-                      "Received at:     ", Time(r.received_time()), "\n",
-                      "Request id:      ", request_id, "\n", "Advice:          ", r.advice(), "\n");
+  return absl::StrCat(
+      "Report received: ", r.report_id(), "\n", "Received at:     ", Time(r.received_time()), "\n",
+      "Request id:      ", request_id, "\n", "Advice:          ", CleanText(r.advice()), "\n");
 }
 
 std::string RenderReport(const v1::Report& r) {
@@ -73,11 +74,11 @@ std::string RenderReport(const v1::Report& r) {
       &out, "  State:           ", EnumFlagName(v1::ReportState_descriptor(), r.state()), "\n");
   absl::StrAppend(&out,
                   "  Priority:        ", EnumFlagName(v1::Priority_descriptor(), t.priority()),
-                  ", queue ", t.queue(), ", due ", Time(t.due_time()), "\n");
-  absl::StrAppend(&out, "  Why:             ", absl::StrJoin(t.matched_rules(), ", "), " (policy ",
-                  t.policy_version(), ")\n");
+                  ", queue ", CleanText(t.queue()), ", due ", Time(t.due_time()), "\n");
+  absl::StrAppend(&out, "  Why:             ", CleanText(absl::StrJoin(t.matched_rules(), ", ")),
+                  " (policy ", t.policy_version(), ")\n");
   if (r.has_claim()) {
-    absl::StrAppend(&out, "  Claimed by:      ", r.claim().holder(), " until ",
+    absl::StrAppend(&out, "  Claimed by:      ", CleanText(r.claim().holder()), " until ",
                     Time(r.claim().expire_time()), "\n");
   }
   if (r.state() == v1::REPORT_STATE_CLOSED) {
@@ -97,7 +98,7 @@ std::string RenderReport(const v1::Report& r) {
     const v1::ContactDetails& c = s.reporter().contact();
     std::vector<std::string> parts;
     for (const std::string* p : {&c.name(), &c.email(), &c.phone()}) {
-      if (!p->empty()) parts.push_back(*p);
+      if (!p->empty()) parts.push_back(CleanText(*p));
     }
     absl::StrAppend(&out, "  Contact:         ", absl::StrJoin(parts, " / "), "\n");
   }
@@ -108,19 +109,22 @@ std::string RenderReport(const v1::Report& r) {
                   "\n");
   absl::StrAppend(&out, "  Channels:        ", EnumList(v1::Channel_descriptor(), s.channels()),
                   "\n");
-  absl::StrAppend(&out, "  Platform:        ", s.platform().empty() ? "-" : s.platform(), "\n");
-  absl::StrAppend(&out, "  Region:          ", s.region().empty() ? "-" : s.region(), "\n");
+  absl::StrAppend(&out, "  Platform:        ", s.platform().empty() ? "-" : CleanText(s.platform()),
+                  "\n");
+  absl::StrAppend(&out, "  Region:          ", s.region().empty() ? "-" : CleanText(s.region()),
+                  "\n");
   absl::StrAppend(&out, "  Danger now:      ", YesNo(s.immediate_danger()),
                   "; ongoing contact: ", YesNo(s.ongoing_contact()),
                   "; planned meeting: ", YesNo(s.planned_meeting()), "\n");
   absl::StrAppend(&out, "  Description:\n    ",
-                  absl::StrReplaceAll(s.description(), {{"\n", "\n    "}}), "\n");
+                  absl::StrReplaceAll(CleanText(s.description(), true, true), {{"\n", "\n    "}}),
+                  "\n");
   return out;
 }
 
 std::string RenderClaim(const v1::Claim& claim) {
   return absl::StrCat("Claim ", claim.claim_id(), " on ", claim.report_id(), ", held by ",
-                      claim.holder(), " until ", Time(claim.expire_time()), "\n");
+                      CleanText(claim.holder()), " until ", Time(claim.expire_time()), "\n");
 }
 
 std::string RenderQueues(const v1::ListQueuesResponse& queues) {
@@ -134,18 +138,19 @@ std::string RenderQueues(const v1::ListQueuesResponse& queues) {
     }
     const std::string oldest =
         q.depth() == 0 ? "-" : absl::FormatDuration(absl::Seconds(q.oldest_wait().seconds()));
-    absl::StrAppendFormat(&out, "%-16s %7d %9d %7d %8d %8d %8d %9d %10s\n", q.queue(), q.depth(),
-                          by[1], by[2], by[3], by[4], q.claimed(), q.sla_breaches(), oldest);
+    absl::StrAppendFormat(&out, "%-16s %7d %9d %7d %8d %8d %8d %9d %10s\n", CleanText(q.queue()),
+                          q.depth(), by[1], by[2], by[3], by[4], q.claimed(), q.sla_breaches(),
+                          oldest);
   }
   return out;
 }
 
 std::string RenderEvent(const v1::ReportEvent& e) {
-  std::string out =
-      absl::StrCat("#", e.sequence(), "  ", Time(e.time()), "  ",
-                   EnumFlagName(v1::ReportEventType_descriptor(), e.type()), "  by ", e.actor(),
-                   "  -> ", EnumFlagName(v1::ReportState_descriptor(), e.state()), ", ",
-                   EnumFlagName(v1::Priority_descriptor(), e.priority()));
+  std::string out = absl::StrCat("#", e.sequence(), "  ", Time(e.time()), "  ",
+                                 EnumFlagName(v1::ReportEventType_descriptor(), e.type()), "  by ",
+                                 CleanText(e.actor()), "  -> ",
+                                 EnumFlagName(v1::ReportState_descriptor(), e.state()), ", ",
+                                 EnumFlagName(v1::Priority_descriptor(), e.priority()));
   if (e.previous_priority() != v1::PRIORITY_UNSPECIFIED) {
     absl::StrAppend(&out, " (was ", EnumFlagName(v1::Priority_descriptor(), e.previous_priority()),
                     ")");
@@ -157,7 +162,8 @@ std::string RenderEvent(const v1::ReportEvent& e) {
   if (e.has_claim_expire_time()) absl::StrAppend(&out, "  until ", Time(e.claim_expire_time()));
   absl::StrAppend(&out, "\n");
   if (!e.text().empty()) {
-    absl::StrAppend(&out, "    ", absl::StrReplaceAll(e.text(), {{"\n", "\n    "}}), "\n");
+    absl::StrAppend(&out, "    ",
+                    absl::StrReplaceAll(CleanText(e.text(), true, true), {{"\n", "\n    "}}), "\n");
   }
   return out;
 }
@@ -169,7 +175,8 @@ std::string RenderReportList(const v1::ListReportsResponse& list) {
     absl::StrAppendFormat(
         &out, "%-26s  %-23s  %-7s  %-9s  %-13s  %-13s  %s\n", r.id(), Time(r.received_time()),
         EnumFlagName(v1::ReportState_descriptor(), r.state()),
-        EnumFlagName(v1::Priority_descriptor(), r.triage().priority()), r.triage().queue(),
+        EnumFlagName(v1::Priority_descriptor(), r.triage().priority()),
+        CleanText(r.triage().queue()),
         EnumFlagName(v1::ReporterType_descriptor(), r.submission().reporter().type()),
         Time(r.triage().due_time()));
   }
@@ -184,21 +191,22 @@ std::string RenderAuditEntry(const v1::AuditEntry& e) {
                                ? EnumFlagName(v1::Role_descriptor(), e.role())
                                : (e.principal() == "triage-server" ? "the server" : "no role");
   return absl::StrCat(Time(e.time()), "  #", e.sequence(), "  ",
-                      e.principal().empty() ? "(unauthenticated)" : e.principal(), " (", role,
-                      ")  ", e.method(), "  ", e.report_id().empty() ? "-" : e.report_id(), "  ",
-                      CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ", e.peer(),
-                      "\n");
+                      e.principal().empty() ? "(unauthenticated)" : CleanText(e.principal()), " (",
+                      role, ")  ", e.method(), "  ", e.report_id().empty() ? "-" : e.report_id(),
+                      "  ", CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ",
+                      CleanText(e.peer()), "\n");
 }
 
 std::string RenderError(const grpc::Status& status) {
-  std::string out = absl::StrCat(CodeName(status.error_code()), ": ", status.error_message(), "\n");
+  std::string out =
+      absl::StrCat(CodeName(status.error_code()), ": ", CleanText(status.error_message()), "\n");
   google::rpc::Status details;
   if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
     for (const auto& any : details.details()) {
       google::rpc::BadRequest bad_request;
       if (any.UnpackTo(&bad_request)) {
         for (const auto& v : bad_request.field_violations()) {
-          absl::StrAppend(&out, "  ", v.field(), ": ", v.description(), "\n");
+          absl::StrAppend(&out, "  ", CleanText(v.field()), ": ", CleanText(v.description()), "\n");
         }
       }
     }
