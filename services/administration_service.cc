@@ -50,9 +50,27 @@ grpc::ServerUnaryReactor* AdministrationService::CreateBackup(grpc::CallbackServ
 }
 
 grpc::ServerUnaryReactor* AdministrationService::RecountStatistics(
-    grpc::CallbackServerContext* context, const v1::RecountStatisticsRequest*,
-    v1::RecountStatisticsResponse*) {
-  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
+    grpc::CallbackServerContext* context, const v1::RecountStatisticsRequest* request,
+    v1::RecountStatisticsResponse* response) {
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
+  // Reads every report on the handler thread: a rare admin call, one at a time
+  // (docs/OPERATIONS.md).
+  return AdmitUnary(
+      *guard_, context, kRpc, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        auto reply = ReplyTo(reactor, kRpc, response);
+        recount_->RecountStatistics(
+            caller, *request,
+            [reply = std::move(reply), principal = caller.principal](
+                absl::StatusOr<v1::RecountStatisticsResponse> r) mutable {
+              if (r.ok()) {
+                Log(r->differences() == 0 ? Severity::kInfo : Severity::kWarning,
+                    "statistics recount by %s: %d reports, %d counters, %d differences", principal,
+                    static_cast<int>(r->reports_scanned()),
+                    static_cast<int>(r->counters_compared()), static_cast<int>(r->differences()));
+              }
+              std::move(reply)(std::move(r));
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::PurgeExpiredReports(

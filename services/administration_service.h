@@ -1,6 +1,6 @@
-// gRPC handlers of safeguarding.triage.v1.Administration. GetAuditLog and VerifyAuditLog
-// are built; the rest is admitted by the authorisation table and answered UNIMPLEMENTED
-// until the administration issue.
+// gRPC handlers of safeguarding.triage.v1.Administration. CreateBackup and
+// PurgeExpiredReports are admitted by the authorisation table and answered UNIMPLEMENTED
+// until the operations issue; the rest are built.
 #ifndef SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
 #define SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
 
@@ -8,6 +8,7 @@
 #include "services/access_guard.h"
 #include "triage/administration.h"
 #include "triage/import.h"
+#include "triage/recount.h"
 
 namespace safeguarding::services {
 
@@ -16,8 +17,8 @@ namespace v1 = ::safeguarding::triage::v1;
 class AdministrationService final : public v1::Administration::CallbackService {
  public:
   AdministrationService(const AccessGuard* guard, const triage::Administration* admin,
-                        triage::Importer* importer)
-      : guard_(guard), admin_(admin), importer_(importer) {}
+                        triage::Importer* importer, triage::Recount* recount)
+      : guard_(guard), admin_(admin), importer_(importer), recount_(recount) {}
 
   grpc::ServerUnaryReactor* ImportReports(grpc::CallbackServerContext* context,
                                           const v1::ImportReportsRequest* request,
@@ -38,8 +39,8 @@ class AdministrationService final : public v1::Administration::CallbackService {
                                                const v1::ListEncryptionKeysRequest*,
                                                v1::ListEncryptionKeysResponse* response) override;
   grpc::ServerUnaryReactor* RecountStatistics(grpc::CallbackServerContext* context,
-                                              const v1::RecountStatisticsRequest*,
-                                              v1::RecountStatisticsResponse*) override;
+                                              const v1::RecountStatisticsRequest* request,
+                                              v1::RecountStatisticsResponse* response) override;
   grpc::ServerUnaryReactor* RotateEncryptionKey(grpc::CallbackServerContext* context,
                                                 const v1::RotateEncryptionKeyRequest*,
                                                 v1::RotateEncryptionKeyResponse*) override;
@@ -48,6 +49,7 @@ class AdministrationService final : public v1::Administration::CallbackService {
   const AccessGuard* const guard_;
   const triage::Administration* const admin_;
   triage::Importer* const importer_;
+  triage::Recount* const recount_;
 };
 
 }  // namespace safeguarding::services

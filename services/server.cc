@@ -231,8 +231,9 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
   statistics_ = std::make_unique<triage::Statistics>(store_.get(), policy_.get(), clock);
   statistics_service_ = std::make_unique<StatisticsService>(guard_.get(), statistics_.get());
   importer_ = std::make_unique<triage::Importer>(store_.get(), policy_.get(), clock);
-  administration_service_ =
-      std::make_unique<AdministrationService>(guard_.get(), administration_.get(), importer_.get());
+  recount_ = std::make_unique<triage::Recount>(store_.get(), policy_.get());
+  administration_service_ = std::make_unique<AdministrationService>(
+      guard_.get(), administration_.get(), importer_.get(), recount_.get());
 }
 
 absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {

@@ -33,6 +33,7 @@
 #include "triage/import.h"
 #include "triage/intake.h"
 #include "triage/policy.h"
+#include "triage/recount.h"
 #include "triage/statistics.h"
 
 namespace rocksdb {
@@ -156,6 +157,7 @@ class TriageServer {
   std::unique_ptr<triage::Administration> administration_;
   std::unique_ptr<triage::Statistics> statistics_;
   std::unique_ptr<triage::Importer> importer_;
+  std::unique_ptr<triage::Recount> recount_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;

@@ -43,19 +43,17 @@ absl::Status CounterReader::Scan(
 }
 
 absl::Status CounterReader::ScanAll(
-    absl::FunctionRef<void(const CounterKeyParts& key, const std::vector<uint64_t>& cells)> each)
-    const {
+    absl::FunctionRef<void(absl::string_view key,
+                           const std::optional<std::vector<uint64_t>>& cells)>
+        each) const {
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_;
   options.total_order_seek = true;  // across groups (counter_keys.h)
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kStatistics)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::optional<CounterKeyParts> parts =
-        ParseCounterKey(absl::string_view(it->key().data(), it->key().size()));
-    const std::optional<std::vector<uint64_t>> cells =
-        DecodeCounterCells(absl::string_view(it->value().data(), it->value().size()));
-    if (parts && cells) each(*parts, *cells);
+    each(absl::string_view(it->key().data(), it->key().size()),
+         DecodeCounterCells(absl::string_view(it->value().data(), it->value().size())));
   }
   return FromRocksDb(it->status(), "read statistics");
 }

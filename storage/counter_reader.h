@@ -6,10 +6,12 @@
 #define SAFEGUARDING_STORAGE_COUNTER_READER_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "storage/counter_keys.h"
 #include "storage/engine.h"
 
@@ -33,10 +35,12 @@ class CounterReader {
       uint8_t series, const std::vector<GroupPart>& group, int32_t first, int32_t last,
       absl::FunctionRef<void(int32_t time, const std::vector<uint64_t>& cells)> each) const;
 
-  // Every key of the family in key order (a recount), with its parts and cells.
+  // Every key of the family in key order (a recount), with its cells; nullopt for a value
+  // that does not decode.
   [[nodiscard]] absl::Status ScanAll(
-      absl::FunctionRef<void(const CounterKeyParts& key, const std::vector<uint64_t>& cells)> each)
-      const;
+      absl::FunctionRef<void(absl::string_view key,
+                             const std::optional<std::vector<uint64_t>>& cells)>
+          each) const;
 
   const rocksdb::Snapshot* snapshot() const { return snapshot_; }
 

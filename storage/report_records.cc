@@ -192,7 +192,11 @@ absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& rin
   if (!s.ok()) return FromRocksDb(s, "read workflow record");
   absl::StatusOr<v1::Report> opened = OpenWorkflow(value, id, ring);
   if (!opened.ok()) return opened.status();
-  const v1::Report& workflow = *opened;
+  Apply(*opened, report);
+  return absl::OkStatus();
+}
+
+void ReportRecords::Apply(const v1::Report& workflow, v1::Report& report) {
   v1::Report* out = &report;
   out->set_state(workflow.state());
   *out->mutable_triage() = workflow.triage();
@@ -208,7 +212,39 @@ absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& rin
   if (workflow.has_first_claim_time()) {
     *out->mutable_first_claim_time() = workflow.first_claim_time();
   }
-  return absl::OkStatus();
+}
+
+absl::Status ReportRecords::ScanAll(
+    const rocksdb::Snapshot* snapshot,
+    absl::FunctionRef<void(const v1::Report& submitted, const v1::Report& current)> each) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  options.total_order_seek = true;
+  // Workflow records are keyed by report id too: one pass over each family, side by side.
+  std::unique_ptr<rocksdb::Iterator> reports(
+      engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kReports)));
+  std::unique_ptr<rocksdb::Iterator> workflows(
+      engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kWorkflow)));
+  std::shared_ptr<const KeyRing> ring = keys_.ring();
+  workflows->SeekToFirst();
+  for (reports->SeekToFirst(); reports->Valid(); reports->Next()) {
+    std::optional<ReportId> id = ReportId::FromBytes(reports->key().ToString());
+    if (!id) return absl::DataLossError("malformed report key");
+    absl::StatusOr<v1::Report> submitted =
+        OpenReport(absl::string_view(reports->value().data(), reports->value().size()), *id, *ring);
+    if (!submitted.ok()) return submitted.status();
+    while (workflows->Valid() && workflows->key().compare(reports->key()) < 0) workflows->Next();
+    v1::Report current = *submitted;
+    if (workflows->Valid() && workflows->key() == reports->key()) {
+      absl::StatusOr<v1::Report> workflow = OpenWorkflow(
+          absl::string_view(workflows->value().data(), workflows->value().size()), *id, *ring);
+      if (!workflow.ok()) return workflow.status();
+      Apply(*workflow, current);
+    }
+    each(*submitted, current);
+  }
+  if (!reports->status().ok()) return FromRocksDb(reports->status(), "scan reports");
+  return FromRocksDb(workflows->status(), "scan workflow records");
 }
 
 absl::StatusOr<ReportListing> ReportRecords::List(const ListQuery& query) const {

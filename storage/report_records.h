@@ -21,6 +21,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "safeguarding/triage/v1/access.pb.h"
@@ -31,6 +32,10 @@
 #include "storage/mutation.h"
 #include "storage/queue_index.h"
 #include "storage/report_id.h"
+
+namespace rocksdb {
+class Snapshot;
+}  // namespace rocksdb
 
 namespace safeguarding::storage {
 
@@ -133,6 +138,13 @@ class ReportRecords {
   // `done` gets the outcome.
   void Import(std::vector<ImportedRecord> records, Committer::Callback done);
 
+  // Every report on `snapshot` (e.g. CounterReader::snapshot()), in id order: as
+  // submitted, and as it stands (its workflow record applied). UNAVAILABLE on a read fault;
+  // DATA_LOSS naming the report whose record does not open.
+  [[nodiscard]] absl::Status ScanAll(
+      const rocksdb::Snapshot* snapshot,
+      absl::FunctionRef<void(const v1::Report& submitted, const v1::Report& current)> each) const;
+
   // The history of one report, oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;
 
@@ -159,6 +171,8 @@ class ReportRecords {
   void Finish(const std::string& request_key, absl::StatusOr<v1::SubmitReportResponse> result,
               SubmitCallback done);
 
+  // Sets the mutable part of `report` from its workflow record.
+  static void Apply(const v1::Report& workflow, v1::Report& report);
   // Applies the report's workflow record, if any, to `report` (as submitted).
   [[nodiscard]] absl::Status ApplyWorkflow(const ReportId& id, const KeyRing& ring,
                                            v1::Report& report) const;

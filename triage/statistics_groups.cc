@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
@@ -146,6 +147,14 @@ std::vector<DimensionValue> ValuesOf(v1::Dimension dimension, const TriagePolicy
     values.push_back({"", ""});
   }
   return values;
+}
+
+std::string ShownValue(v1::Dimension dimension, absl::string_view stored) {
+  int number = 0;
+  if (const EnumDescriptor* type = EnumOf(dimension); type && absl::SimpleAtoi(stored, &number)) {
+    return ValueName(type, number);
+  }
+  return std::string(stored);
 }
 
 absl::StatusOr<GroupPlan> PlanGroups(

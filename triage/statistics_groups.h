@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/repeated_field.h"
 #include "safeguarding/triage/v1/statistics.pb.h"
@@ -42,6 +43,10 @@ std::vector<DimensionValue> ValuesOf(v1::Dimension dimension, const TriagePolicy
 // "REPORTER_TYPE_PARENT_CARER" -> "PARENT_CARER" (the prefix is the zero value's name
 // without "UNSPECIFIED"); an unknown number as its digits.
 std::string ValueName(const google::protobuf::EnumDescriptor* type, int number);
+
+// A value as a counter key stores it, as the answers name it (enums by ValueName; queues,
+// regions and age bands as stored).
+std::string ShownValue(v1::Dimension dimension, absl::string_view stored);
 
 // The name of a dimension in messages, e.g. "REPORTER_TYPE".
 std::string DimensionName(v1::Dimension dimension);

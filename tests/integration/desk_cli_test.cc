@@ -189,7 +189,7 @@ namespace {
 
 // The statistics as a user reaches them: generate a synthetic season in which
 // professionals' reports fall by half from a date, import it (twice: nothing is imported
-// again), and see the drop in `stats compare`, `stats shifts` and `stats volumes`.
+// again), see the drop in `stats compare`, `stats shifts` and `stats volumes`, and recount.
 TEST_F(DeskCliTest, AGeneratedSeasonImportedShowsTheProfessionalDropInEveryStatsCommand) {
   const std::string file = dir_.Sub("season.jsonl");
   testing::CommandResult generated = testing::RunTriagectl(
@@ -232,6 +232,13 @@ TEST_F(DeskCliTest, AGeneratedSeasonImportedShowsTheProfessionalDropInEveryStats
   EXPECT_THAT(chart.output, HasSubstr("reporter-type=PROFESSIONAL"));
   EXPECT_THAT(chart.output, HasSubstr("█"));
   EXPECT_THAT(testing::ReadFileOrThrow(dir_.Sub("volumes.svg")), HasSubstr("<svg"));
+
+  // The counters the import kept agree with the imported reports.
+  testing::CommandResult recount = Ctl({"admin", "recount"}, v1::ROLE_ADMIN);
+  EXPECT_EQ(recount.exit_code, 0) << recount.output;
+  EXPECT_THAT(recount.output, ::testing::ContainsRegex("Recounted [1-9][0-9]+ reports; [1-9][0-9]+ "
+                                                       "counters compared: no difference"));
+  EXPECT_EQ(Ctl({"admin", "recount"}, v1::ROLE_SUPERVISOR).exit_code, 3);  // admins only
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tools/triagectl/admin_commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -12,6 +13,7 @@
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/credentials.h"
 #include "tools/triagectl/render.h"
+#include "tools/triagectl/text.h"
 #include "triage/access_policy.h"
 
 namespace safeguarding::tools {
@@ -60,6 +62,13 @@ AdminCommands::AdminCommands(CLI::App& app) {
       admin_->add_subcommand("rotate-key", "make a new encryption key current and re-encrypt");
   keys_ = admin_->add_subcommand(
       "keys", "list the data keys: current, in use, or retired (may be removed from the file)");
+  recount_ = admin_->add_subcommand(
+      "recount",
+      "recount the statistics from the reports (read-only, online) and print every counter "
+      "that differs; exit 6 if any does. Waits at least an hour (--timeout if longer)");
+  recount_->add_option("--max-differences", max_differences_, "most differences to print")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
 }
 
 bool AdminCommands::parsed() const { return audit_->parsed() || admin_->parsed(); }
@@ -70,6 +79,7 @@ int AdminCommands::Run(const ConnectionOptions& connection, bool json) {
   if (verify_audit_->parsed()) return RunVerifyAudit(connection, json);
   if (rotate_key_->parsed()) return RunRotateKey(connection, json);
   if (keys_->parsed()) return RunKeys(connection, json);
+  if (recount_->parsed()) return RunRecount(connection, json);
   return 2;
 }
 
@@ -193,6 +203,40 @@ int AdminCommands::RunRotateKey(const ConnectionOptions& connection, bool json) 
                 static_cast<unsigned long long>(response.records_to_reencrypt()));
   }
   return 0;
+}
+
+int AdminCommands::RunRecount(const ConnectionOptions& connection, bool json) {
+  ConnectionOptions long_call = connection;  // reads every report: minutes for millions
+  long_call.timeout_seconds = std::max(connection.timeout_seconds, 3600.0);
+  auto stub = v1::Administration::NewStub(OpenChannel(long_call));
+  v1::RecountStatisticsRequest request;
+  request.set_max_differences(max_differences_);
+  v1::RecountStatisticsResponse response;
+  grpc::Status status =
+      stub->RecountStatistics(NewCallContext(long_call).get(), request, &response);
+  if (!status.ok()) return ReportCallError(status);
+  if (json) {
+    std::cout << RenderJson(response);
+    return response.differences() == 0 ? 0 : 6;
+  }
+  std::printf("Recounted %llu reports; %llu counters compared: ",
+              static_cast<unsigned long long>(response.reports_scanned()),
+              static_cast<unsigned long long>(response.counters_compared()));
+  if (response.differences() == 0) {
+    std::printf("no difference.\n");
+    return 0;
+  }
+  std::printf("%llu DIFFERENCES.\n", static_cast<unsigned long long>(response.differences()));
+  std::printf("%-60s %5s %12s %12s\n", "counter", "cell", "stored", "recounted");
+  for (const v1::CounterDifference& d : response.listed()) {
+    std::printf("%-60s %5u %12llu %12llu\n", CleanText(d.counter()).c_str(), d.cell(),
+                static_cast<unsigned long long>(d.stored()),
+                static_cast<unsigned long long>(d.recounted()));
+  }
+  if (response.differences() > static_cast<uint64_t>(response.listed_size())) {
+    std::printf("(%d listed; raise --max-differences for more)\n", response.listed_size());
+  }
+  return 6;
 }
 
 }  // namespace safeguarding::tools

@@ -4,6 +4,7 @@
 //   admin verify-audit [--anchor SEQ:HASH ...]
 //   admin rotate-key
 //   admin keys
+//   admin recount [--max-differences N]
 #ifndef SAFEGUARDING_TOOLS_TRIAGECTL_ADMIN_COMMANDS_H_
 #define SAFEGUARDING_TOOLS_TRIAGECTL_ADMIN_COMMANDS_H_
 
@@ -30,6 +31,7 @@ class AdminCommands {
   int RunVerifyAudit(const ConnectionOptions& connection, bool json);
   int RunRotateKey(const ConnectionOptions& connection, bool json);
   int RunKeys(const ConnectionOptions& connection, bool json);
+  int RunRecount(const ConnectionOptions& connection, bool json);
 
   CLI::App* audit_ = nullptr;
   CLI::App* admin_ = nullptr;
@@ -37,12 +39,14 @@ class AdminCommands {
   CLI::App* verify_audit_ = nullptr;
   CLI::App* rotate_key_ = nullptr;
   CLI::App* keys_ = nullptr;
+  CLI::App* recount_ = nullptr;
 
   std::string report_id_, principal_, since_, until_;
   int limit_ = 100;
   std::string credentials_file_ = "./var/credentials";
   std::string role_;
   std::vector<std::string> anchors_;
+  int max_differences_ = 100;
 };
 
 }  // namespace safeguarding::tools
