@@ -102,6 +102,11 @@ std::optional<std::vector<uint64_t>> DecodeCounterCells(absl::string_view value)
   return cells;
 }
 
+bool DecodeCounterCellsInto(absl::string_view value, std::vector<uint64_t>& cells) {
+  cells.clear();
+  return AddValue(value, cells);
+}
+
 std::string EncodeCounterCells(const std::vector<uint64_t>& counts) {
   std::string out(1, kValueTag);
   out.reserve(1 + 8 * counts.size());

@@ -36,6 +36,8 @@ std::string CounterOperand(const std::vector<std::pair<uint16_t, uint64_t>>& del
 
 // The counts of a stored value (after merging), or nullopt if it is not a value.
 std::optional<std::vector<uint64_t>> DecodeCounterCells(absl::string_view value);
+// The same into `cells` (reusing its memory); false, and `cells` empty, if not a value.
+bool DecodeCounterCellsInto(absl::string_view value, std::vector<uint64_t>& cells);
 
 // A value holding `counts`.
 std::string EncodeCounterCells(const std::vector<uint64_t>& counts);

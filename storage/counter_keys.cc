@@ -43,6 +43,11 @@ size_t CounterGroupEnd(absl::string_view key) {
   return at;
 }
 
+int32_t CounterKeyDay(absl::string_view key) {
+  absl::string_view last = key.substr(key.size() - 4);
+  return static_cast<int32_t>(static_cast<int64_t>(*GetFixed32BE(&last)) - kDayBias);
+}
+
 std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key) {
   if (key.size() < 2 + 4) return std::nullopt;
   CounterKeyParts parts;

@@ -46,6 +46,8 @@ std::optional<std::string> CounterGroupPrefix(uint8_t series, const std::vector<
 size_t CounterGroupEnd(absl::string_view key);
 // The parts of a key; nullopt if it is not one.
 std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key);
+// The day of a key known to be one (its last four bytes); for scans within one group.
+int32_t CounterKeyDay(absl::string_view key);
 
 }  // namespace safeguarding::storage
 

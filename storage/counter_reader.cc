@@ -26,18 +26,18 @@ absl::Status CounterReader::Scan(
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kStatistics)));
   const size_t prefix = start->size() - 4;
+  std::vector<uint64_t> cells;  // one buffer for every key of the scan
   for (it->Seek(*start); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
     if (key.size() != start->size() ||
         rocksdb::Slice(key.data(), prefix) != rocksdb::Slice(start->data(), prefix)) {
-      break;
+      break;  // the group's keys end: same prefix and length, then only the day differs
     }
-    const std::optional<CounterKeyParts> parts =
-        ParseCounterKey(absl::string_view(key.data(), key.size()));
-    if (!parts || parts->day > last) break;
-    const std::optional<std::vector<uint64_t>> cells =
-        DecodeCounterCells(absl::string_view(it->value().data(), it->value().size()));
-    if (cells) each(parts->day, *cells);
+    const int32_t day = CounterKeyDay(absl::string_view(key.data(), key.size()));
+    if (day > last) break;
+    if (DecodeCounterCellsInto(absl::string_view(it->value().data(), it->value().size()), cells)) {
+      each(day, cells);
+    }
   }
   return FromRocksDb(it->status(), "read statistics");
 }

@@ -120,18 +120,32 @@ PeriodSums::PeriodSums(const std::vector<Period>& periods) : sums_(periods.size(
 void PeriodSums::AddDay(int32_t utc_day, const std::vector<uint64_t>& cells) {
   if (starts_.empty()) return;
   const int64_t day_start = int64_t{utc_day} * 86400;
-  size_t period = starts_.size();  // not found yet
-  for (size_t h = 0; h < cells.size() && h < 24; ++h) {
-    if (cells[h] == 0) continue;
-    const int64_t at = day_start + static_cast<int64_t>(h) * 3600;
-    if (at < starts_.front() || at >= ends_.back()) continue;
-    if (period == starts_.size()) {
-      period = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), at) -
-                                   starts_.begin()) -
-               1;
+  const int64_t hours = static_cast<int64_t>(std::min<size_t>(cells.size(), 24));
+  // Days come in ascending order within a group: start from the last period used.
+  if (hint_ >= starts_.size() || starts_[hint_] > day_start) {
+    const auto after = std::upper_bound(starts_.begin(), starts_.end(), day_start);
+    hint_ = after == starts_.begin() ? 0 : static_cast<size_t>(after - starts_.begin()) - 1;
+  }
+  // The hours of the day fall into a few runs, one per period (a local day boundary splits
+  // a UTC day in two); each run is summed in one loop.
+  for (int64_t h = 0; h < hours;) {
+    const int64_t at = day_start + h * 3600;
+    if (at >= ends_.back()) break;
+    if (at < starts_.front()) {
+      h = std::min(hours, (starts_.front() - day_start + 3599) / 3600);
+      continue;
     }
-    while (period + 1 < starts_.size() && starts_[period + 1] <= at) ++period;  // hours ascend
-    if (at < ends_[period]) sums_[period] += cells[h];                          // else in a gap
+    while (hint_ + 1 < starts_.size() && starts_[hint_ + 1] <= at) ++hint_;
+    if (at >= ends_[hint_]) {  // in a gap between periods: on to the next period's start
+      h = hint_ + 1 < starts_.size()
+              ? std::min(hours, (starts_[hint_ + 1] - day_start + 3599) / 3600)
+              : hours;
+      continue;
+    }
+    const int64_t run_end = std::min(hours, (ends_[hint_] - day_start + 3599) / 3600);
+    uint64_t sum = 0;
+    for (; h < run_end; ++h) sum += cells[static_cast<size_t>(h)];
+    sums_[hint_] += sum;
   }
 }
 

@@ -77,6 +77,7 @@ class PeriodSums {
   int32_t first_day_ = 0;
   int32_t last_day_ = -1;
   std::vector<uint64_t> sums_;
+  size_t hint_ = 0;  // the period AddDay ended in
 };
 
 }  // namespace safeguarding::triage
