@@ -59,7 +59,7 @@ grpc::ServerUnaryReactor* AdministrationService::RecountStatistics(
       *guard_, context, kRpc, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
         auto reply = ReplyTo(reactor, kRpc, response);
         recount_->RecountStatistics(
-            caller, *request,
+            caller, *request, [context] { return context->IsCancelled(); },
             [reply = std::move(reply), principal = caller.principal](
                 absl::StatusOr<v1::RecountStatisticsResponse> r) mutable {
               if (r.ok()) {

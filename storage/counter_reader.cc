@@ -49,6 +49,7 @@ absl::Status CounterReader::ScanAll(
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_;
   options.total_order_seek = true;  // across groups (counter_keys.h)
+  options.fill_cache = false;       // a full scan: keep the cache for the queries
   std::unique_ptr<rocksdb::Iterator> it(
       engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kStatistics)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

@@ -216,10 +216,12 @@ void ReportRecords::Apply(const v1::Report& workflow, v1::Report& report) {
 
 absl::Status ReportRecords::ScanAll(
     const rocksdb::Snapshot* snapshot,
-    absl::FunctionRef<void(const v1::Report& submitted, const v1::Report& current)> each) const {
+    absl::FunctionRef<bool(const v1::Report& submitted, const v1::Report& current)> each) const {
   rocksdb::ReadOptions options;
   options.snapshot = snapshot;
   options.total_order_seek = true;
+  options.fill_cache = false;
+  options.readahead_size = 2 << 20;
   // Workflow records are keyed by report id too: one pass over each family, side by side.
   std::unique_ptr<rocksdb::Iterator> reports(
       engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kReports)));
@@ -241,7 +243,7 @@ absl::Status ReportRecords::ScanAll(
       if (!workflow.ok()) return workflow.status();
       Apply(*workflow, current);
     }
-    each(*submitted, current);
+    if (!each(*submitted, current)) return absl::OkStatus();
   }
   if (!reports->status().ok()) return FromRocksDb(reports->status(), "scan reports");
   return FromRocksDb(workflows->status(), "scan workflow records");

@@ -139,11 +139,12 @@ class ReportRecords {
   void Import(std::vector<ImportedRecord> records, Committer::Callback done);
 
   // Every report on `snapshot` (e.g. CounterReader::snapshot()), in id order: as
-  // submitted, and as it stands (its workflow record applied). UNAVAILABLE on a read fault;
-  // DATA_LOSS naming the report whose record does not open.
+  // submitted, and as it stands (its workflow record applied), until `each` answers false.
+  // Bypasses the block cache (a full scan would evict what point reads need). UNAVAILABLE
+  // on a read fault; DATA_LOSS naming the report whose record does not open.
   [[nodiscard]] absl::Status ScanAll(
       const rocksdb::Snapshot* snapshot,
-      absl::FunctionRef<void(const v1::Report& submitted, const v1::Report& current)> each) const;
+      absl::FunctionRef<bool(const v1::Report& submitted, const v1::Report& current)> each) const;
 
   // The history of one report, oldest first.
   [[nodiscard]] absl::StatusOr<std::vector<v1::ReportEvent>> ReadEvents(const ReportId& id) const;

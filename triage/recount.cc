@@ -1,6 +1,9 @@
 #include "triage/recount.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,8 +11,10 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/btree_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "storage/counter_keys.h"
@@ -25,12 +30,12 @@ namespace {
 // Counter key -> cells, in key order (std::string orders bytes as RocksDB's comparator).
 using Cells = absl::btree_map<std::string, std::vector<uint64_t>>;
 
-void Add(const std::vector<storage::Mutation::CellCount>& counts, Cells& cells) {
-  for (const storage::Mutation::CellCount& c : counts) {
-    std::vector<uint64_t>& row = cells[c.key];
-    if (row.size() <= c.index) row.resize(c.index + 1);
-    row[c.index] += c.delta;
-  }
+// A value as stored, or its C escapes when it is not printable ASCII (a key written
+// outside the server may hold anything; the answer's strings must be UTF-8).
+std::string Printable(absl::string_view value) {
+  const bool plain =
+      std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+  return plain ? std::string(value) : absl::CHexEscape(value);
 }
 
 const char* SeriesName(uint8_t series) {
@@ -59,13 +64,13 @@ std::string CounterName(absl::string_view key) {
   for (const storage::GroupPart& part : parts->group) {
     const auto dimension = static_cast<v1::Dimension>(part.first);
     group.push_back(
-        absl::StrCat(DimensionName(dimension), "=", ShownValue(dimension, part.second)));
+        absl::StrCat(DimensionName(dimension), "=", Printable(ShownValue(dimension, part.second))));
   }
   const bool hourly = parts->series == kWaitSeries || parts->series == kDecisionTimeSeries;
   const int64_t time = parts->day;  // an hour number for the hourly series
   const int64_t day = !hourly ? time : time >= 0 ? time / 24 : -((23 - time) / 24);
   std::string when = absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + day);
-  if (hourly) absl::StrAppend(&when, "T", time - day * 24, "Z");
+  if (hourly) absl::StrAppend(&when, absl::StrFormat("T%02dZ", time - day * 24));
   return absl::StrCat(SeriesName(parts->series), " ",
                       group.empty() ? std::string("all") : absl::StrJoin(group, ","), " ", when);
 }
@@ -129,8 +134,51 @@ class Comparison {
 
 }  // namespace
 
+namespace {
+
+// Which counters a pass recounts: those whose key hashes to `index` of `count`.
+struct Pass {
+  size_t index = 0;
+  size_t count = 1;
+  bool Holds(absl::string_view key) const {
+    return count == 1 || absl::HashOf(key) % count == index;
+  }
+};
+
+// The reports' cells of one pass. False if `stopped` said so.
+[[nodiscard]] absl::StatusOr<bool> RecountPass(const storage::ReportRecords& reports,
+                                               const storage::CounterReader& reader,
+                                               const TriagePolicy& policy, const Pass& pass,
+                                               const std::function<bool()>& stopped,
+                                               uint64_t& scanned, Cells& cells) {
+  bool go_on = true;
+  std::vector<storage::Mutation::CellCount> counts;
+  absl::Status read = reports.ScanAll(
+      reader.snapshot(), [&](const v1::Report& submitted, const v1::Report& current) {
+        if (scanned++ % 1024 == 0 && stopped()) return go_on = false;  // from the first
+        const std::string region = policy.StatisticsRegion(submitted.submission().region());
+        counts = ReceivedCells(submitted, region);
+        if (current.state() == v1::REPORT_STATE_CLOSED && current.has_closed_time()) {
+          std::vector<storage::Mutation::CellCount> decided = DecidedCells(current, region);
+          counts.insert(counts.end(), std::make_move_iterator(decided.begin()),
+                        std::make_move_iterator(decided.end()));
+        }
+        for (const storage::Mutation::CellCount& c : counts) {
+          if (!pass.Holds(c.key)) continue;
+          std::vector<uint64_t>& row = cells[c.key];
+          if (row.size() <= c.index) row.resize(c.index + 1);
+          row[c.index] += c.delta;
+        }
+        return true;
+      });
+  if (!read.ok()) return read;
+  return go_on;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::RecountStatisticsResponse> Recount::Run(
-    const v1::RecountStatisticsRequest& request) const {
+    const v1::RecountStatisticsRequest& request, const std::function<bool()>& stopped) const {
   if (request.max_differences() < 0 || request.max_differences() > kMaxListedDifferences) {
     FieldViolations v;
     v.Add("max_differences", absl::StrCat("must be 0 (the default, ", kDefaultListedDifferences,
@@ -140,37 +188,41 @@ absl::StatusOr<v1::RecountStatisticsResponse> Recount::Run(
   const size_t max_listed =
       request.max_differences() == 0 ? kDefaultListedDifferences : request.max_differences();
   const std::shared_ptr<const TriagePolicy> policy = policy_->Get();
-  const storage::CounterReader reader(store_->engine());  // one snapshot for both reads
+  const storage::CounterReader reader(store_->engine());  // one snapshot for every read
+  // Enough passes that each holds about counters_per_pass_ counters in memory.
+  uint64_t stored = 0;
+  absl::Status read = reader.ScanAll(
+      [&](absl::string_view, const std::optional<std::vector<uint64_t>>&) { ++stored; });
+  if (!read.ok()) return read;
+  Pass pass{.count = static_cast<size_t>(stored / counters_per_pass_ + 1)};
   v1::RecountStatisticsResponse out;
-  Cells recounted;
-  uint64_t scanned = 0;
-  absl::Status read = store_->reports().ScanAll(
-      reader.snapshot(), [&](const v1::Report& submitted, const v1::Report& current) {
-        ++scanned;
-        const std::string region = policy->StatisticsRegion(submitted.submission().region());
-        Add(ReceivedCells(submitted, region), recounted);
-        if (current.state() == v1::REPORT_STATE_CLOSED && current.has_closed_time()) {
-          Add(DecidedCells(current, region), recounted);
-        }
-      });
-  if (!read.ok()) return read;
-  out.set_reports_scanned(scanned);
-  Comparison comparison(recounted, max_listed, out);
-  read = reader.ScanAll([&](absl::string_view key, const std::optional<std::vector<uint64_t>>& c) {
-    comparison.Stored(key, c);
-  });
-  if (!read.ok()) return read;
-  comparison.Rest();
+  for (; pass.index < pass.count; ++pass.index) {
+    Cells recounted;
+    uint64_t scanned = 0;
+    absl::StatusOr<bool> counted =
+        RecountPass(store_->reports(), reader, *policy, pass, stopped, scanned, recounted);
+    if (!counted.ok()) return counted.status();
+    if (!*counted) return absl::CancelledError("recount stopped: the call ended");
+    out.set_reports_scanned(scanned);
+    Comparison comparison(recounted, max_listed, out);
+    read =
+        reader.ScanAll([&](absl::string_view key, const std::optional<std::vector<uint64_t>>& c) {
+          if (pass.Holds(key)) comparison.Stored(key, c);
+        });
+    if (!read.ok()) return read;
+    comparison.Rest();
+  }
   return out;
 }
 
 void Recount::RecountStatistics(const Caller& caller, const v1::RecountStatisticsRequest& request,
+                                const std::function<bool()>& stopped,
                                 Done<v1::RecountStatisticsResponse> done) {
   absl::StatusOr<v1::RecountStatisticsResponse> result =
       absl::ResourceExhaustedError("a recount is already running; try again when it ends");
   if (!running_.exchange(true)) {
     absl::Cleanup ended = [this] { running_ = false; };
-    result = Run(request);
+    result = Run(request, stopped);
   }
   FinishAudited(store_->audit(), caller, "", std::move(result), std::move(done));
 }

@@ -8,11 +8,16 @@
 // statistics: after a change of `statistics_regions`, past reports' counters keep the
 // names they were counted under and the recount lists them (docs/OPERATIONS.md).
 //
-// Reads every report: minutes for millions. One recount runs at a time. Thread-safe.
+// Reads every report: minutes for millions. Memory is bounded: the counters are recounted
+// in passes of about kRecountCountersPerPass keys each (by a hash of the key), each pass
+// reading every report again (one pass up to about a year of 10 million reports). One
+// recount runs at a time; it stops when the caller goes. Thread-safe.
 #ifndef SAFEGUARDING_TRIAGE_RECOUNT_H_
 #define SAFEGUARDING_TRIAGE_RECOUNT_H_
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -28,27 +33,35 @@ namespace v1 = ::safeguarding::triage::v1;
 // Differences listed when the request names no limit, and the most it may ask for.
 inline constexpr int kDefaultListedDifferences = 100;
 inline constexpr int kMaxListedDifferences = 10000;
+// Counters held in memory by one pass (about 300 bytes each).
+inline constexpr uint64_t kRecountCountersPerPass = 500000;
 
 class Recount {
  public:
   template <typename T>
   using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
-  Recount(const storage::ReportStore* store, const PolicyHolder* policy)
-      : store_(store), policy_(policy) {}
+  Recount(const storage::ReportStore* store, const PolicyHolder* policy,
+          uint64_t counters_per_pass = kRecountCountersPerPass)
+      : store_(store), policy_(policy), counters_per_pass_(counters_per_pass) {}
 
   // Audited. INVALID_ARGUMENT naming max_differences out of 0..kMaxListedDifferences;
-  // RESOURCE_EXHAUSTED while another recount runs; UNAVAILABLE on a read fault.
+  // RESOURCE_EXHAUSTED while another recount runs; UNAVAILABLE on a read fault; CANCELLED
+  // once `stopped` answers true (asked at the first report and every 1,024 after: the call
+  // was cancelled, or the server stops).
   void RecountStatistics(const Caller& caller, const v1::RecountStatisticsRequest& request,
+                         const std::function<bool()>& stopped,
                          Done<v1::RecountStatisticsResponse> done);
 
   // The recount, unaudited.
   [[nodiscard]] absl::StatusOr<v1::RecountStatisticsResponse> Run(
-      const v1::RecountStatisticsRequest& request) const;
+      const v1::RecountStatisticsRequest& request,
+      const std::function<bool()>& stopped = [] { return false; }) const;
 
  private:
   const storage::ReportStore* const store_;
   const PolicyHolder* const policy_;
+  const uint64_t counters_per_pass_;
   std::atomic<bool> running_{false};
 };
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
@@ -18,6 +19,7 @@
 #include "triage/desk.h"
 #include "triage/import.h"
 #include "triage/intake.h"
+#include "triage/recount.h"
 #include "triage/volume_cells.h"
 
 namespace safeguarding::triage {
@@ -256,6 +258,40 @@ TEST_F(StatisticsTest, DecisionsFeedOutcomesWaitsAndTimesToDecision) {
       }
     }
   }
+}
+
+TEST_F(StatisticsTest, ARecountInManyPassesFindsWhatOnePassFindsAndStopsWhenAsked) {
+  for (int n = 0; n < 12; ++n) {
+    SubmitAt(Utc(2026, 3, 20 + n % 3, 8 + n, 5),
+             n % 2 ? v1::REPORTER_TYPE_CHILD : v1::REPORTER_TYPE_PROFESSIONAL,
+             n % 3 ? "Kent" : "Atlantis");
+  }
+  CountDay(absl::CivilDay(2026, 3, 21), v1::REPORTER_TYPE_CHILD, 2);  // counted, never received
+  const Recount one_pass(store_.get(), &policy_);
+  const Recount many_passes(store_.get(), &policy_, /*counters_per_pass=*/7);
+  v1::RecountStatisticsRequest request;
+  request.set_max_differences(1000);
+  absl::StatusOr<v1::RecountStatisticsResponse> once = one_pass.Run(request);
+  absl::StatusOr<v1::RecountStatisticsResponse> passes = many_passes.Run(request);
+  ASSERT_TRUE(once.ok()) << once.status();
+  ASSERT_TRUE(passes.ok()) << passes.status();
+  EXPECT_EQ(once->reports_scanned(), 12u);
+  EXPECT_EQ(passes->reports_scanned(), 12u);
+  EXPECT_GT(once->counters_compared(), 50u);
+  EXPECT_EQ(passes->counters_compared(), once->counters_compared());
+  EXPECT_EQ(once->differences(), 2u);  // the two groups CountDay wrote to, hour 12
+  EXPECT_EQ(passes->differences(), once->differences());
+  std::set<std::string> named;
+  for (const v1::CounterDifference& d : passes->listed()) {
+    EXPECT_EQ(d.cell(), 12u);
+    EXPECT_EQ(d.stored(), d.recounted() + 2);
+    named.insert(d.counter());
+  }
+  EXPECT_THAT(named, ::testing::UnorderedElementsAre("received all 2026-03-21",
+                                                     "received REPORTER_TYPE=CHILD 2026-03-21"));
+  // The caller went (asked from the first report on): nothing but CANCELLED.
+  EXPECT_EQ(one_pass.Run(request, [] { return true; }).status().code(),
+            absl::StatusCode::kCancelled);
 }
 
 TEST_F(StatisticsTest, VolumesAreZeroFilledDaysInTheZoneGroupedAndFiltered) {
