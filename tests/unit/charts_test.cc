@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -132,6 +133,12 @@ TEST(CleanTextTest, ReplacesEscapesControlsBidiOverridesAndBadBytes) {
   EXPECT_EQ(CleanText("one\ntwo", true, /*keep_lines=*/false),
             absl::StrCat("one", kReplacementCharacter, "two"));
   EXPECT_EQ(CleanText("\r", true, true), kReplacementCharacter);
+  // Invisible and direction-changing characters: a zero-width space, a right-to-left mark,
+  // a byte-order mark, a tag character, a noncharacter of plane 1.
+  for (const char* hidden :
+       {"\xe2\x80\x8b", "\xe2\x80\x8f", "\xef\xbb\xbf", "\xf3\xa0\x80\x81", "\xf0\x9f\xbf\xbf"}) {
+    EXPECT_EQ(CleanText(hidden), kReplacementCharacter) << absl::CHexEscape(hidden);
+  }
 }
 
 TEST(FormatCountTest, GroupsThousands) {

@@ -161,7 +161,7 @@ int AdminCommands::RunVerifyAudit(const ConnectionOptions& connection, bool json
   } else {
     std::printf("AUDIT TRAIL BROKEN at sequence %llu: %s (%llu entries checked)\n",
                 static_cast<unsigned long long>(response.first_bad_sequence()),
-                response.problem().c_str(),
+                CleanText(response.problem()).c_str(),
                 static_cast<unsigned long long>(response.entries_checked()));
   }
   return response.intact() ? 0 : 5;
@@ -178,7 +178,7 @@ int AdminCommands::RunKeys(const ConnectionOptions& connection, bool json) {
     return 0;
   }
   for (const v1::EncryptionKeyStatus& key : response.keys()) {
-    std::printf("%s  %s\n", key.key_id().c_str(),
+    std::printf("%s  %s\n", CleanText(key.key_id()).c_str(),
                 key.current()  ? "current"
                 : key.in_use() ? "in use (keep it in the key file)"
                                : "retired (nothing is sealed with it: may be removed)");
@@ -199,7 +199,7 @@ int AdminCommands::RunRotateKey(const ConnectionOptions& connection, bool json) 
     std::cout << RenderJson(response);
   } else {
     std::printf("New current key %s; %llu records are being re-encrypted in the background.\n",
-                response.key_id().c_str(),
+                CleanText(response.key_id()).c_str(),
                 static_cast<unsigned long long>(response.records_to_reencrypt()));
   }
   return 0;

@@ -2,17 +2,25 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "tools/triagectl/render.h"
+#include "tools/triagectl/text.h"
 
 namespace safeguarding::tools {
 namespace {
@@ -20,7 +28,7 @@ namespace {
 namespace v1 = ::safeguarding::triage::v1;
 
 struct Tally {
-  uint64_t imported = 0, already = 0, refused = 0, lines = 0;
+  uint64_t imported = 0, already = 0, refused = 0;
   std::vector<std::string> refusals;  // the first few, for the summary
   void Refused(std::string why) {
     ++refused;
@@ -34,8 +42,8 @@ struct Pending {
 };
 
 // Sends one batch, retrying while the server is unavailable (the call is idempotent).
-grpc::Status Send(v1::Administration::Stub& stub, const ConnectionOptions& connection,
-                  const Pending& batch, v1::ImportReportsResponse& response) {
+grpc::Status SendBatch(v1::Administration::Stub& stub, const ConnectionOptions& connection,
+                       const Pending& batch, v1::ImportReportsResponse& response) {
   grpc::Status status;
   for (int attempt = 0; attempt < 5; ++attempt) {
     response.Clear();
@@ -55,20 +63,29 @@ void Count(const Pending& batch, const v1::ImportReportsResponse& response, Tall
       ++tally.already;
     } else {
       tally.Refused(absl::StrCat("line ", batch.line_of[static_cast<size_t>(i)], " (",
-                                 r.source_id(), "): ", r.error()));
+                                 CleanText(r.source_id()), "): ", CleanText(r.error())));
     }
   }
 }
 
-void Progress(const Tally& t, uint64_t done_bytes, uint64_t total_bytes, absl::Time start) {
+void Progress(uint64_t answered, uint64_t read, uint64_t done_bytes, uint64_t total_bytes,
+              absl::Time start) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  const double rate = seconds > 0 ? static_cast<double>(t.lines) / seconds : 0;
+  const double rate = seconds > 0 ? static_cast<double>(answered) / seconds : 0;
   const double share = total_bytes > 0 ? static_cast<double>(done_bytes) / total_bytes : 1;
   const double eta = share > 0 ? seconds * (1 - share) / share : 0;
   const int filled = static_cast<int>(share * 30);
   std::fprintf(stderr, "\r[%s%s] %3.0f%%  %llu reports  %.0f/s  ETA %.0fs   ",
                std::string(filled, '#').c_str(), std::string(30 - filled, '.').c_str(), 100 * share,
-               static_cast<unsigned long long>(t.lines), rate, eta);
+               static_cast<unsigned long long>(std::max(answered, read)), rate, eta);
+}
+
+// The line number a refusal starts with ("line 12 ..."), for sorting.
+uint64_t LineOf(absl::string_view refusal) {
+  uint64_t n = 0;
+  absl::ConsumePrefix(&refusal, "line ");
+  (void)absl::SimpleAtoi(refusal.substr(0, refusal.find_first_not_of("0123456789")), &n);
+  return n;
 }
 
 }  // namespace
@@ -81,7 +98,94 @@ ImportCommand::ImportCommand(CLI::App& app) {
   command_->add_option("--batch", batch_, "reports per request")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  command_->add_option("--in-flight", in_flight_, "requests sent at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
 }
+
+namespace {
+
+// Batches read from the file, sent by `workers` threads at once (each one synced write on
+// the server, so several in flight keep it busy while each waits for its fsync); results
+// are tallied as they come.
+class Pipeline {
+ public:
+  Pipeline(v1::Administration::Stub& stub, const ConnectionOptions& connection, int workers)
+      : stub_(stub), connection_(connection), capacity_(static_cast<size_t>(workers)) {
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  ~Pipeline() { Finish(); }
+
+  // Queues a batch; waits while `workers` batches are already waiting. False once a call
+  // has failed (then stop reading).
+  bool Send(Pending batch) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &Pipeline::HasRoom));
+    if (!failure_.ok()) return false;
+    queue_.push_back(std::move(batch));
+    return true;
+  }
+
+  // Waits for every batch; the first failure, if any.
+  grpc::Status Finish() {
+    {
+      absl::MutexLock lock(&mu_);
+      closed_ = true;
+    }
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    absl::MutexLock lock(&mu_);
+    return failure_;
+  }
+
+  // Under the lock: what the batches so far gave.
+  template <typename F>
+  void Read(F f) {
+    absl::MutexLock lock(&mu_);
+    f(static_cast<const Tally&>(tally_));
+  }
+  Tally& tally() { return tally_; }  // after Finish
+
+ private:
+  bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.size() < capacity_ || !failure_.ok();
+  }
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || closed_; }
+
+  void Work() {
+    for (;;) {
+      Pending batch;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &Pipeline::HasWork));
+        if (queue_.empty()) return;  // closed and drained
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      v1::ImportReportsResponse response;
+      grpc::Status status = SendBatch(stub_, connection_, batch, response);
+      absl::MutexLock lock(&mu_);
+      if (!status.ok()) {
+        if (failure_.ok()) failure_ = status;
+        queue_.clear();
+        return;
+      }
+      Count(batch, response, tally_);
+    }
+  }
+
+  v1::Administration::Stub& stub_;
+  const ConnectionOptions& connection_;
+  const size_t capacity_;
+  absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status failure_ ABSL_GUARDED_BY(mu_);
+  Tally tally_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
 
 int ImportCommand::Run(const ConnectionOptions& connection, bool json) {
   std::ifstream in(file_, std::ios::binary | std::ios::ate);
@@ -91,37 +195,45 @@ int ImportCommand::Run(const ConnectionOptions& connection, bool json) {
   auto stub = v1::Administration::NewStub(OpenChannel(connection));
   const bool tty = isatty(STDERR_FILENO) != 0;
   const absl::Time start = absl::Now();
-  Tally tally;
+  uint64_t lines = 0;
+  std::vector<std::string> unreadable;  // lines that are not ImportedReport JSON
+  Pipeline pipeline(*stub, connection, in_flight_);
   Pending batch;
   std::string line;
   uint64_t line_number = 0;
-  auto flush = [&]() -> int {
-    if (batch.request.reports().empty()) return 0;
-    v1::ImportReportsResponse response;
-    grpc::Status status = Send(*stub, connection, batch, response);
-    if (!status.ok()) return ReportCallError(status);
-    Count(batch, response, tally);
+  bool sending = true;
+  auto flush = [&] {
+    if (batch.request.reports().empty()) return;
+    sending = pipeline.Send(std::move(batch));
     batch = Pending();
-    if (tty) Progress(tally, static_cast<uint64_t>(in.tellg()), total_bytes, start);
-    return 0;
+    if (tty) {
+      pipeline.Read([&](const Tally& t) {
+        Progress(t.imported + t.already + t.refused, lines, static_cast<uint64_t>(in.tellg()),
+                 total_bytes, start);
+      });
+    }
   };
-  while (std::getline(in, line)) {
+  while (sending && std::getline(in, line)) {
     ++line_number;
     if (line.empty()) continue;
-    ++tally.lines;
+    ++lines;
     v1::ImportedReport report;
     if (!google::protobuf::util::JsonStringToMessage(line, &report).ok()) {
-      tally.Refused(absl::StrCat("line ", line_number, ": not a JSON ImportedReport"));
+      unreadable.push_back(absl::StrCat("line ", line_number, ": not a JSON ImportedReport"));
       continue;
     }
     *batch.request.add_reports() = std::move(report);
     batch.line_of.push_back(line_number);
-    if (batch.request.reports_size() >= batch_) {
-      if (int rc = flush(); rc != 0) return rc;
-    }
+    if (batch.request.reports_size() >= batch_) flush();
   }
-  if (int rc = flush(); rc != 0) return rc;
+  flush();
+  grpc::Status failed = pipeline.Finish();
   if (tty) std::fprintf(stderr, "\n");
+  if (!failed.ok()) return ReportCallError(failed);
+  Tally& tally = pipeline.tally();
+  for (std::string& why : unreadable) tally.Refused(std::move(why));
+  std::sort(tally.refusals.begin(), tally.refusals.end(),
+            [](const auto& a, const auto& b) { return LineOf(a) < LineOf(b); });
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (json) {
     std::cout << absl::StrFormat(
@@ -130,9 +242,9 @@ int ImportCommand::Run(const ConnectionOptions& connection, bool json) {
   } else {
     std::cout << absl::StrFormat(
         "%d imported, %d already imported, %d refused, from %d lines in %.1f s (%.0f/s)\n",
-        tally.imported, tally.already, tally.refused, tally.lines, seconds,
-        seconds > 0 ? static_cast<double>(tally.lines) / seconds : 0.0);
-    for (const std::string& r : tally.refusals) std::cout << "  refused: " << r << "\n";
+        tally.imported, tally.already, tally.refused, lines, seconds,
+        seconds > 0 ? static_cast<double>(lines) / seconds : 0.0);
+    for (const std::string& r : tally.refusals) std::cout << "  refused: " << CleanText(r) << "\n";
     if (tally.refused > tally.refusals.size()) std::cout << "  ... and more\n";
   }
   return tally.refused > 0 ? 3 : 0;

@@ -19,6 +19,7 @@
 #include "tools/triagectl/charts.h"
 #include "tools/triagectl/enum_names.h"
 #include "tools/triagectl/render.h"
+#include "tools/triagectl/text.h"
 
 namespace safeguarding::tools {
 namespace {
@@ -91,7 +92,7 @@ std::string GroupName(const google::protobuf::RepeatedPtrField<v1::GroupKey>& gr
   std::vector<std::string> parts;
   for (const v1::GroupKey& g : group) {
     parts.push_back(absl::StrCat(EnumFlagName(v1::Dimension_descriptor(), g.dimension()), "=",
-                                 g.value().empty() ? "(none)" : g.value()));
+                                 g.value().empty() ? "(none)" : CleanText(g.value())));
   }
   return absl::StrJoin(parts, " ");
 }
@@ -298,10 +299,12 @@ int StatsCommands::RunShifts(const ConnectionOptions& connection, bool json) {
 
 static std::string Percentiles(const v1::DurationPercentiles& p) {
   if (p.suppressed()) return "-";
-  auto d = [](const google::protobuf::Duration& x) {
-    return absl::FormatDuration(absl::Seconds(x.seconds()));
+  // A percentile left unset (a monitor's p90 of fewer than 10, p99 of fewer than 100).
+  auto d = [](bool set, const google::protobuf::Duration& x) {
+    return set ? absl::FormatDuration(absl::Seconds(x.seconds())) : std::string("-");
   };
-  return absl::StrCat(d(p.p50()), " / ", d(p.p90()), " / ", d(p.p99()));
+  return absl::StrCat(d(p.has_p50(), p.p50()), " / ", d(p.has_p90(), p.p90()), " / ",
+                      d(p.has_p99(), p.p99()));
 }
 
 int StatsCommands::RunQueues(const ConnectionOptions& connection, bool json) {
@@ -329,10 +332,11 @@ int StatsCommands::RunQueues(const ConnectionOptions& connection, bool json) {
                                "waiting", "claimed", "past due", "decided", "late",
                                "wait p50/p90/p99", "decision p50/p90/p99");
   for (const v1::QueueStatistics& q : response.queues()) {
-    std::cout << absl::StrFormat(
-        "%-14s %-10s %7s %7s %8s %7s %8s  %-26s %s\n", q.queue(), "all", CountText(q.depth()),
-        CountText(q.claimed()), CountText(q.past_due()), CountText(q.decided()),
-        CountText(q.sla_breaches()), Percentiles(q.wait()), Percentiles(q.time_to_decision()));
+    std::cout << absl::StrFormat("%-14s %-10s %7s %7s %8s %7s %8s  %-26s %s\n",
+                                 CleanText(q.queue()), "all", CountText(q.depth()),
+                                 CountText(q.claimed()), CountText(q.past_due()),
+                                 CountText(q.decided()), CountText(q.sla_breaches()),
+                                 Percentiles(q.wait()), Percentiles(q.time_to_decision()));
     for (const v1::PriorityStatistics& p : q.priorities()) {
       std::cout << absl::StrFormat("%-14s %-10s %7s %7s %8s %7s %8s  %-26s %s\n", "",
                                    EnumFlagName(v1::Priority_descriptor(), p.priority()),

@@ -59,8 +59,13 @@ void AppendUtf8(std::string* out, char32_t cp) {
 }
 
 bool IsUnsafeForDisplay(char32_t cp) {
-  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFFFE || cp == 0xFFFF;
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||                    // C0, DEL, C1
+         cp == 0x061C || cp == 0x200E || cp == 0x200F ||               // bidi marks
+         (cp >= 0x200B && cp <= 0x200D) || cp == 0xFEFF ||             // zero-width
+         (cp >= 0x2028 && cp <= 0x202E) ||                             // separators, embeddings
+         (cp >= 0x2060 && cp <= 0x2069) ||                             // invisibles, isolates
+         (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE ||  // noncharacters
+         (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE007F);  // tags
 }
 
 std::string CleanText(absl::string_view text, bool unicode, bool keep_lines) {

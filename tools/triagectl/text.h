@@ -19,8 +19,9 @@ inline constexpr char kReplacementCharacter[] = "\xEF\xBF\xBD";  // U+FFFD
 char32_t DecodeUtf8(absl::string_view text, size_t* i);
 void AppendUtf8(std::string* out, char32_t cp);
 
-// Controls (escape sequences, line breaks that would break a layout), the bidirectional
-// overrides and isolates, and the non-characters U+FFFE and U+FFFF.
+// Controls (escape sequences, line breaks that would break a layout), bidirectional marks,
+// overrides and isolates, zero-width and other invisible characters, line and paragraph
+// separators, interlinear annotations, tag characters and the noncharacters.
 bool IsUnsafeForDisplay(char32_t cp);
 
 // `text` with every unsafe or malformed character replaced (U+FFFD, or '?' when not
