@@ -1,5 +1,6 @@
 #include "storage/counter_cells.h"
 
+#include <bit>
 #include <cstring>
 
 namespace safeguarding::storage {
@@ -9,14 +10,23 @@ constexpr char kValueTag = 0x01;
 constexpr char kOperandTag = 0x02;
 constexpr size_t kDeltaBytes = 2 + 8;
 
+// Counts are little-endian on disk: a copy on this machine, a swap on a big-endian one.
+uint64_t LittleEndian(uint64_t v) {
+  if constexpr (std::endian::native == std::endian::big) return __builtin_bswap64(v);
+  return v;
+}
+
 void PutCount(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  v = LittleEndian(v);
+  char bytes[8];
+  std::memcpy(bytes, &v, 8);
+  out->append(bytes, 8);
 }
 
 uint64_t GetCount(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return LittleEndian(v);
 }
 
 // Adds a value's counts into `cells`; false (nothing added) if it is not a value.
@@ -104,7 +114,14 @@ std::optional<std::vector<uint64_t>> DecodeCounterCells(absl::string_view value)
 
 bool DecodeCounterCellsInto(absl::string_view value, std::vector<uint64_t>& cells) {
   cells.clear();
-  return AddValue(value, cells);
+  if (value.empty() || value[0] != kValueTag || (value.size() - 1) % 8 != 0 ||
+      (value.size() - 1) / 8 > kMaxCounterCells) {
+    return false;
+  }
+  const size_t n = (value.size() - 1) / 8;
+  cells.resize(n);
+  for (size_t i = 0; i < n; ++i) cells[i] = GetCount(value.data() + 1 + 8 * i);
+  return true;
 }
 
 std::string EncodeCounterCells(const std::vector<uint64_t>& counts) {
