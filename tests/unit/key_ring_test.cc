@@ -118,6 +118,31 @@ TEST(KeyRingSealTest, SamePlaintextSealsDifferentlyWithFreshNonces) {
   EXPECT_EQ(nonces.size(), 100u);
 }
 
+// Nonces are drawn 80 at a time per thread: across many draws and several threads at once
+// none repeats, and none is all zeros (a pool handed out before it was filled).
+TEST(KeyRingSealTest, NoncesFromPooledDrawsNeverRepeatAcrossThreads) {
+  const KeyRing ring = Ring({TestKey(1)});
+  constexpr int kThreads = 4, kSeals = 1000;
+  std::vector<std::vector<std::string>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&ring, &seen, t] {
+      for (int i = 0; i < kSeals; ++i) {
+        absl::StatusOr<std::string> sealed = ring.Seal("words", "report");
+        if (sealed.ok()) seen[t].push_back(sealed->substr(5, 12));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> nonces;
+  for (const auto& list : seen) {
+    ASSERT_EQ(list.size(), static_cast<size_t>(kSeals));
+    nonces.insert(list.begin(), list.end());
+  }
+  EXPECT_EQ(nonces.size(), static_cast<size_t>(kThreads * kSeals));
+  EXPECT_EQ(nonces.count(std::string(12, '\0')), 0u);
+}
+
 TEST(KeyRingSealTest, BlobDoesNotContainThePlaintext) {
   const KeyRing ring = Ring({TestKey(1)});
   const std::string plaintext = "Reporter: the girl in year 6 has bruises again. Name: Jo";
