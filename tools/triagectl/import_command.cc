@@ -36,9 +36,27 @@ struct Tally {
   }
 };
 
+// A batch: its lines as read (parsed by the thread that sends it, so that parsing runs on
+// as many threads as there are requests in flight), then the request built from them.
 struct Pending {
+  std::vector<std::string> lines;
+  std::vector<uint64_t> line_number;  // of each of `lines`
   v1::ImportReportsRequest request;
-  std::vector<uint64_t> line_of;  // line number of each report
+  std::vector<uint64_t> line_of;  // line number of each report of `request`
+  std::vector<std::string> unreadable;
+
+  void Parse() {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      v1::ImportedReport report;
+      if (!google::protobuf::util::JsonStringToMessage(lines[i], &report).ok()) {
+        unreadable.push_back(absl::StrCat("line ", line_number[i], ": not a JSON ImportedReport"));
+        continue;
+      }
+      *request.add_reports() = std::move(report);
+      line_of.push_back(line_number[i]);
+    }
+    lines.clear();
+  }
 };
 
 // Sends one batch, retrying while the server is unavailable (the call is idempotent).
@@ -162,9 +180,13 @@ class Pipeline {
         batch = std::move(queue_.front());
         queue_.pop_front();
       }
+      batch.Parse();
       v1::ImportReportsResponse response;
-      grpc::Status status = SendBatch(stub_, connection_, batch, response);
+      grpc::Status status = batch.request.reports().empty()
+                                ? grpc::Status::OK
+                                : SendBatch(stub_, connection_, batch, response);
       absl::MutexLock lock(&mu_);
+      for (std::string& why : batch.unreadable) tally_.Refused(std::move(why));
       if (!status.ok()) {
         if (failure_.ok()) failure_ = status;
         queue_.clear();
@@ -196,14 +218,13 @@ int ImportCommand::Run(const ConnectionOptions& connection, bool json) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   const absl::Time start = absl::Now();
   uint64_t lines = 0;
-  std::vector<std::string> unreadable;  // lines that are not ImportedReport JSON
   Pipeline pipeline(*stub, connection, in_flight_);
   Pending batch;
   std::string line;
   uint64_t line_number = 0;
   bool sending = true;
   auto flush = [&] {
-    if (batch.request.reports().empty()) return;
+    if (batch.lines.empty()) return;
     sending = pipeline.Send(std::move(batch));
     batch = Pending();
     if (tty) {
@@ -217,21 +238,15 @@ int ImportCommand::Run(const ConnectionOptions& connection, bool json) {
     ++line_number;
     if (line.empty()) continue;
     ++lines;
-    v1::ImportedReport report;
-    if (!google::protobuf::util::JsonStringToMessage(line, &report).ok()) {
-      unreadable.push_back(absl::StrCat("line ", line_number, ": not a JSON ImportedReport"));
-      continue;
-    }
-    *batch.request.add_reports() = std::move(report);
-    batch.line_of.push_back(line_number);
-    if (batch.request.reports_size() >= batch_) flush();
+    batch.lines.push_back(std::move(line));
+    batch.line_number.push_back(line_number);
+    if (batch.lines.size() >= static_cast<size_t>(batch_)) flush();
   }
   flush();
   grpc::Status failed = pipeline.Finish();
   if (tty) std::fprintf(stderr, "\n");
   if (!failed.ok()) return ReportCallError(failed);
   Tally& tally = pipeline.tally();
-  for (std::string& why : unreadable) tally.Refused(std::move(why));
   std::sort(tally.refusals.begin(), tally.refusals.end(),
             [](const auto& a, const auto& b) { return LineOf(a) < LineOf(b); });
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
