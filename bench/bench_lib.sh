@@ -13,3 +13,9 @@ wait_listening() {
 }
 
 stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
+
+# "--metrics_listen=" (no metrics endpoint) for a server binary $1 that has the flag: the
+# default port would clash with any other server on the machine (e.g. `make run`).
+metrics_off() {
+  if "$1" --help 2>&1 | grep -q -- '--metrics_listen'; then echo "--metrics_listen="; fi
+}

@@ -34,7 +34,7 @@ start_server() {  # $1: build dir, $2: name; sets $address
   fi
   "$build/services/triage-server" --listen=127.0.0.1:0 --data_dir="$work/$name" \
     --key_file="$work/key" "${extra[@]}" --credentials_file="$work/credentials" --insecure \
-    --rate_limit_per_second=0 2>"$work/$name.log" &
+    --rate_limit_per_second=0 $(metrics_off "$build/services/triage-server") 2>"$work/$name.log" &
   server_pid=$!
   wait_listening "$name"
 }

@@ -24,7 +24,7 @@ one() {  # $1 label, $2 build
   "$2/services/triage-server" --listen=127.0.0.1:0 --data_dir="$work/copy/db" \
     --key_file="$work/copy/key" --audit_key_file="$work/copy/audit-key" \
     --credentials_file="$work/copy/credentials" --insecure --rate_limit_per_second=0 \
-    --claim_lease=1h 2>"$work/$1.log" &
+    --claim_lease=1h $(metrics_off "$2/services/triage-server") 2>"$work/$1.log" &
   server_pid=$!
   wait_listening "$1"
   local c0 c1 line

@@ -51,7 +51,7 @@ start_server() {  # $1: log name; sets $address and $server_pid; prints the star
   "$build/services/triage-server" --listen=127.0.0.1:0 --data_dir="$work/db" \
     --key_file="$work/key" --audit_key_file="$work/audit-key" \
     --credentials_file="$work/credentials" --insecure --rate_limit_per_second=0 \
-    --claim_lease=1h 2>"$work/$1.log" &
+    --claim_lease=1h --metrics_listen= 2>"$work/$1.log" &
   server_pid=$!
   wait_listening "$1"
   awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN { printf "start_up_seconds=%.2f\n", b - a }'

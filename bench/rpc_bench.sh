@@ -29,7 +29,7 @@ start_server() {  # $1: name, rest: extra flags; sets $address
   "$server_bin" --listen=127.0.0.1:0 --data_dir="$work/$name" --key_file="$work/key" \
     --audit_key_file="$work/audit-key" \
     --credentials_file="$work/credentials" --insecure --rate_limit_per_second=0 \
-    "$@" 2>"$work/$name.log" &
+    --metrics_listen= "$@" 2>"$work/$name.log" &
   server_pid=$!
   wait_listening "$name"
 }

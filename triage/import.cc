@@ -83,9 +83,10 @@ void Refuse(const FieldViolations& v, v1::ImportResult& result) {
   result.set_error(absl::StrJoin(parts, "; "));
 }
 
-// What the import writes for one report.
-storage::ImportedRecord Record(const v1::ImportedReport& r, const TriagePolicy& policy,
-                               const Caller& caller) {
+}  // namespace
+
+storage::ImportedRecord ImportedRecordOf(const v1::ImportedReport& r, const TriagePolicy& policy,
+                                         const Caller& caller) {
   storage::ImportedRecord record;
   record.source_id = r.source_id();
   const absl::Time received = TimeOf(r.received_time());
@@ -133,8 +134,6 @@ storage::ImportedRecord Record(const v1::ImportedReport& r, const TriagePolicy& 
   record.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);
   return record;
 }
-
-}  // namespace
 
 bool Importer::InFlight::Reserve(const std::string& source_id) {
   absl::MutexLock lock(&mu_);
@@ -184,7 +183,7 @@ absl::Status Importer::Prepare(const Caller& caller, const v1::ImportReportsRequ
       continue;
     }
     out.reserved.push_back(r.source_id());
-    out.records.push_back(Record(r, *policy, caller));
+    out.records.push_back(ImportedRecordOf(r, *policy, caller));
     result.set_status(v1::IMPORT_STATUS_IMPORTED);
     result.set_report_id(out.records.back().report.id());
   }

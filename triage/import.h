@@ -31,6 +31,12 @@ namespace v1 = ::safeguarding::triage::v1;
 
 inline constexpr int kMaxImportBatch = 1000;
 
+// What the import writes for one valid report `r` (report, events, decided workflow,
+// source id, audit entry by `caller`, counter cells), assessed by `policy`. Exposed for the
+// statistics benchmark's store, which counts as the import does.
+storage::ImportedRecord ImportedRecordOf(const v1::ImportedReport& r, const TriagePolicy& policy,
+                                         const Caller& caller);
+
 class Importer {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<v1::ImportReportsResponse>) &&>;

@@ -9,6 +9,11 @@
 //   health  grpc.health.v1.Health/Check, the no-op baseline to compare against
 //   claim   TriageDesk.ClaimNextReport (a durable claim each; needs waiting reports)
 //   cycle   ClaimNextReport, then RecordDecision of what it got: one triage cycle
+//   volumes Statistics.GetVolumes: --stats_from..--stats_to by day, by reporter type
+//   compare Statistics.CompareVolumes: the first half of that range against the second
+//   shifts  Statistics.DetectShifts over that range, by reporter type
+//   import  Administration.ImportReports, --import_batch reports a call (historical, decided,
+//           new source ids each): throughput counts calls; reports/s = rate x batch
 // Calls are spread over --channels connections. It refuses any target that is not a loopback
 // address.
 #include <grpcpp/generic/generic_stub.h>
@@ -28,9 +33,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "safeguarding/triage/v1/statistics.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/net_address.h"
 
@@ -53,6 +62,10 @@ ABSL_FLAG(absl::Duration, max_duration, absl::Seconds(60), "stop issuing after t
 ABSL_FLAG(std::string, token, "",
           "bearer token (intake for submit, triager for get); default: env TRIAGE_LOADGEN_TOKEN");
 ABSL_FLAG(std::string, run_id, "", "prefix of request ids (default: derived from the time)");
+ABSL_FLAG(std::string, stats_from, "2025-12-01",
+          "first day (Europe/London) of the statistics methods' range");
+ABSL_FLAG(std::string, stats_to, "2026-12-01", "the day after the last of that range");
+ABSL_FLAG(int32_t, import_batch, 1000, "reports per ImportReports call (1-1000)");
 
 namespace {
 
@@ -79,12 +92,41 @@ v1::SubmitReportRequest MakeSubmit(const std::string& run_id, int64_t n) {
   return r;
 }
 
+google::protobuf::Timestamp Stamp(absl::Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+// The statistics methods' range: [from, to) local days in Europe/London.
+struct StatsRange {
+  absl::Time from, middle, to;
+};
+
+// Historical reports, decided a day after they arrived, with source ids of this run.
+v1::ImportReportsRequest MakeImport(const std::string& run_id, int64_t n, int batch) {
+  v1::ImportReportsRequest request;
+  const absl::Time base = absl::Now() - absl::Hours(24 * 300);
+  for (int i = 0; i < batch; ++i) {
+    const int64_t k = n * batch + i;
+    v1::ImportedReport* r = request.add_reports();
+    r->set_source_id(absl::StrCat(run_id, "-", k));
+    const absl::Time received = base + absl::Seconds(k % (3600 * 24 * 200));
+    *r->mutable_received_time() = Stamp(received);
+    *r->mutable_submission() = MakeSubmit(run_id, k).report();
+    r->set_outcome(static_cast<v1::Outcome>(1 + k % 5));
+    *r->mutable_claim_time() = Stamp(received + absl::Hours(2));
+    *r->mutable_decision_time() = Stamp(received + absl::Hours(24));
+  }
+  return request;
+}
+
 class LoadRun {
  public:
   LoadRun(const std::vector<std::shared_ptr<grpc::Channel>>& channels, std::string method,
           int64_t total, absl::Duration max_duration, std::string run_id, std::string token,
-          std::string report_id)
+          std::string report_id, StatsRange range, int import_batch)
       : token_(std::move(token)),
+        range_(range),
+        import_batch_(import_batch),
         method_(std::move(method)),
         report_id_(std::move(report_id)),
         total_(total),
@@ -92,7 +134,9 @@ class LoadRun {
         run_id_(std::move(run_id)) {
     for (const std::shared_ptr<grpc::Channel>& channel : channels) {
       stubs_.push_back(Stubs{v1::ReportIntake::NewStub(channel), v1::TriageDesk::NewStub(channel),
-                             std::make_unique<grpc::GenericStub>(channel)});
+                             std::make_unique<grpc::GenericStub>(channel),
+                             v1::Statistics::NewStub(channel),
+                             v1::Administration::NewStub(channel)});
     }
   }
 
@@ -143,6 +187,14 @@ class LoadRun {
     grpc::ClientContext decide_context;
     v1::RecordDecisionRequest decide_request;
     grpc::ByteBuffer raw_request, raw_response;
+    v1::GetVolumesRequest volumes_request;
+    v1::GetVolumesResponse volumes_response;
+    v1::CompareVolumesRequest compare_request;
+    v1::CompareVolumesResponse compare_response;
+    v1::DetectShiftsRequest shifts_request;
+    v1::DetectShiftsResponse shifts_response;
+    v1::ImportReportsRequest import_request;
+    v1::ImportReportsResponse import_response;
     absl::Time start;
   };
 
@@ -150,6 +202,8 @@ class LoadRun {
     std::unique_ptr<v1::ReportIntake::Stub> intake;
     std::unique_ptr<v1::TriageDesk::Stub> desk;
     std::unique_ptr<grpc::GenericStub> generic;
+    std::unique_ptr<v1::Statistics::Stub> statistics;
+    std::unique_ptr<v1::Administration::Stub> admin;
   };
 
   // Open loop: call n is due at start + n / rate; it waits (and its latency grows) only
@@ -233,11 +287,54 @@ class LoadRun {
     } else if (method_ == "get") {
       call->get_request.set_report_id(report_id_);
       desk->async()->GetReport(&call->context, &call->get_request, &call->report, on_done);
+    } else if (method_ == "volumes" || method_ == "compare" || method_ == "shifts") {
+      IssueStatistics(*call, *stubs.statistics, std::move(on_done));
+    } else if (method_ == "import") {
+      call->import_request = MakeImport(run_id_, n, import_batch_);
+      stubs.admin->async()->ImportReports(
+          &call->context, &call->import_request, &call->import_response,
+          [call, on_done](grpc::Status status) mutable {
+            for (const v1::ImportResult& r : call->import_response.results()) {
+              if (status.ok() && r.status() != v1::IMPORT_STATUS_IMPORTED) {
+                status = grpc::Status(grpc::StatusCode::ABORTED, "a report was not imported");
+              }
+            }
+            on_done(status);
+          });
     } else {
       grpc::Slice empty("");  // an empty HealthCheckRequest: one empty slice, not no slices
       call->raw_request = grpc::ByteBuffer(&empty, 1);
       stubs.generic->UnaryCall(&call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
                                &call->raw_request, &call->raw_response, on_done);
+    }
+  }
+
+  template <typename OnDone>
+  void IssueStatistics(Call& call, v1::Statistics::Stub& stub, OnDone on_done) {
+    if (method_ == "volumes") {
+      v1::GetVolumesRequest& r = call.volumes_request;
+      *r.mutable_start_time() = Stamp(range_.from);
+      *r.mutable_end_time() = Stamp(range_.to);
+      r.set_granularity(v1::GRANULARITY_DAY);
+      r.add_group_by(v1::DIMENSION_REPORTER_TYPE);
+      r.set_time_zone("Europe/London");
+      stub.async()->GetVolumes(&call.context, &r, &call.volumes_response, std::move(on_done));
+    } else if (method_ == "compare") {
+      v1::CompareVolumesRequest& r = call.compare_request;
+      *r.mutable_baseline_start() = Stamp(range_.from);
+      *r.mutable_baseline_end() = Stamp(range_.middle);
+      *r.mutable_comparison_start() = Stamp(range_.middle);
+      *r.mutable_comparison_end() = Stamp(range_.to);
+      r.add_group_by(v1::DIMENSION_REPORTER_TYPE);
+      r.set_time_zone("Europe/London");
+      stub.async()->CompareVolumes(&call.context, &r, &call.compare_response, std::move(on_done));
+    } else {
+      v1::DetectShiftsRequest& r = call.shifts_request;
+      *r.mutable_start_time() = Stamp(range_.from);
+      *r.mutable_end_time() = Stamp(range_.to);
+      r.add_group_by(v1::DIMENSION_REPORTER_TYPE);
+      r.set_time_zone("Europe/London");
+      stub.async()->DetectShifts(&call.context, &r, &call.shifts_response, std::move(on_done));
     }
   }
 
@@ -260,6 +357,8 @@ class LoadRun {
   }
 
   const std::string token_;
+  const StatsRange range_;
+  const int import_batch_;
   std::vector<Stubs> stubs_;
   const std::string method_;
   const std::string report_id_;
@@ -293,9 +392,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "triage-loadgen: refusing non-loopback target %s\n", server.c_str());
     return 2;
   }
-  if (method != "submit" && method != "get" && method != "health" && method != "claim" &&
-      method != "cycle") {
-    std::fprintf(stderr, "triage-loadgen: --method must be submit, get, health, claim or cycle\n");
+  static const char* const kMethods[] = {"submit",  "get",     "health", "claim", "cycle",
+                                         "volumes", "compare", "shifts", "import"};
+  if (std::find(std::begin(kMethods), std::end(kMethods), method) == std::end(kMethods)) {
+    std::fprintf(stderr,
+                 "triage-loadgen: --method must be submit, get, health, claim, cycle, volumes, "
+                 "compare, shifts or import\n");
+    return 2;
+  }
+  StatsRange range;
+  absl::TimeZone london;
+  absl::CivilDay from, to;
+  if (!absl::LoadTimeZone("Europe/London", &london) ||
+      !absl::ParseCivilTime(absl::GetFlag(FLAGS_stats_from), &from) ||
+      !absl::ParseCivilTime(absl::GetFlag(FLAGS_stats_to), &to) || to <= from) {
+    std::fprintf(stderr, "triage-loadgen: --stats_from < --stats_to, as YYYY-MM-DD\n");
+    return 2;
+  }
+  range.from = absl::FromCivil(from, london);
+  range.middle = absl::FromCivil(from + (to - from) / 2, london);
+  range.to = absl::FromCivil(to, london);
+  const int import_batch = absl::GetFlag(FLAGS_import_batch);
+  if (import_batch < 1 || import_batch > 1000) {
+    std::fprintf(stderr, "triage-loadgen: --import_batch is 1 to 1000\n");
     return 2;
   }
   if (method == "get" && absl::GetFlag(FLAGS_report_id).empty()) {
@@ -320,7 +439,7 @@ int main(int argc, char** argv) {
     token = env;
   }
   LoadRun run(channels, method, absl::GetFlag(FLAGS_requests), absl::GetFlag(FLAGS_max_duration),
-              run_id, token, absl::GetFlag(FLAGS_report_id));
+              run_id, token, absl::GetFlag(FLAGS_report_id), range, import_batch);
   run.Run(concurrency, absl::GetFlag(FLAGS_rate));
   run.Print(method, concurrency, absl::GetFlag(FLAGS_rate));
   return 0;
