@@ -4,6 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:50051
+METRICS_LISTEN ?= 127.0.0.1:9464
 DATA_DIR ?= ./var/db
 CREDENTIALS ?= ./var/credentials
 KEY_FILE ?= ./var/key
@@ -35,7 +36,7 @@ run: build
 	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR) \
 	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) \
 	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) \
-	    --policy=$(POLICY) --insecure
+	    --policy=$(POLICY) --metrics_listen=$(METRICS_LISTEN) --insecure
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
