@@ -31,6 +31,29 @@ std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPar
   return key;
 }
 
+std::optional<std::string> EncodeGroupPart(const GroupPart& part) {
+  if (part.second.size() > 255) return std::nullopt;
+  std::string out;
+  out.reserve(2 + part.second.size());
+  out.push_back(static_cast<char>(part.first));
+  out.push_back(static_cast<char>(part.second.size()));
+  out.append(part.second);
+  return out;
+}
+
+std::string KeyOfParts(uint8_t series, std::initializer_list<absl::string_view> parts,
+                       int32_t day) {
+  size_t size = 2 + 4;
+  for (absl::string_view p : parts) size += p.size();
+  std::string key;
+  key.reserve(size);
+  key.push_back(static_cast<char>(series));
+  key.push_back(static_cast<char>(parts.size()));
+  for (absl::string_view p : parts) key.append(p.data(), p.size());
+  PutFixed32BE(&key, static_cast<uint32_t>(static_cast<int64_t>(day) + kDayBias));
+  return key;
+}
+
 size_t CounterGroupEnd(absl::string_view key) {
   if (key.size() < 2) return 0;
   const size_t n = static_cast<uint8_t>(key[1]);

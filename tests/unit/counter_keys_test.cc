@@ -59,5 +59,18 @@ TEST(CounterKeysTest, LimitsAndMalformedKeys) {
   EXPECT_FALSE(ParseCounterKey(wrong_length).has_value());
 }
 
+TEST(CounterKeysTest, KeysFromEncodedPartsAreTheKeysOfTheGroup) {
+  const GroupPart type{1, "3"}, region{6, "Thames Valley"};
+  const std::string a = *EncodeGroupPart(type), b = *EncodeGroupPart(region);
+  for (int32_t day : {-400, 0, 20514}) {
+    EXPECT_EQ(KeyOfParts(1, {}, day), *CounterKey(1, {}, day));
+    EXPECT_EQ(KeyOfParts(2, {b}, day), *CounterKey(2, {region}, day));
+    EXPECT_EQ(KeyOfParts(1, {a, b}, day), *CounterKey(1, {type, region}, day));
+    EXPECT_EQ(CounterKeyDay(KeyOfParts(1, {a, b}, day)), day);
+  }
+  EXPECT_FALSE(EncodeGroupPart({1, std::string(256, 'x')}).has_value());
+  EXPECT_TRUE(EncodeGroupPart({1, std::string(255, 'x')}).has_value());
+}
+
 }  // namespace
 }  // namespace safeguarding::storage
