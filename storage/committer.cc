@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/write_batch.h"
 #include "storage/counter_cells.h"
@@ -68,11 +70,17 @@ void Committer::CommitComputed(Compute compute, Callback done) {
 
 rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
                                         rocksdb::WriteBatch& batch) {
-  // Per key, its (index, delta) additions; nearly always one index (the hour of the batch).
-  absl::flat_hash_map<std::string, std::vector<std::pair<uint16_t, uint64_t>>> cells;
+  // Per key (read in place from the mutations), its (index, delta) additions; nearly
+  // always one index (the hour of the batch).
+  size_t cells_in_group = 0;
+  for (const Pending& p : group) cells_in_group += p.mutation.counts().size();
+  absl::flat_hash_map<absl::string_view, absl::InlinedVector<std::pair<uint16_t, uint64_t>, 1>>
+      cells;
+  // A batch of submits shares most of its keys (about 3 distinct per submit of 23 cells).
+  cells.reserve(cells_in_group / 4 + 16);
   for (const Pending& p : group) {
-    for (const Mutation::CellCount& c : p.mutation.counts()) {
-      std::vector<std::pair<uint16_t, uint64_t>>& deltas = cells[c.key];
+    for (const CellCounts::Cell c : p.mutation.counts()) {
+      auto& deltas = cells[c.key];
       auto same = std::find_if(deltas.begin(), deltas.end(),
                                [&c](const auto& d) { return d.first == c.index; });
       if (same == deltas.end()) {
@@ -83,8 +91,8 @@ rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
     }
   }
   for (const auto& [key, deltas] : cells) {
-    rocksdb::Status s = batch.Merge(handles_[static_cast<int>(ColumnFamily::kStatistics)], key,
-                                    CounterOperand(deltas));
+    rocksdb::Status s = batch.Merge(handles_[static_cast<int>(ColumnFamily::kStatistics)],
+                                    rocksdb::Slice(key.data(), key.size()), CounterOperand(deltas));
     if (!s.ok()) return s;
   }
   return rocksdb::Status::OK();

@@ -94,7 +94,7 @@ std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator() {
   return std::make_shared<CounterMergeOperator>();
 }
 
-std::string CounterOperand(const std::vector<std::pair<uint16_t, uint64_t>>& deltas) {
+std::string CounterOperand(absl::Span<const std::pair<uint16_t, uint64_t>> deltas) {
   std::string out(1, kOperandTag);
   out.reserve(1 + deltas.size() * kDeltaBytes);
   for (const auto& [index, delta] : deltas) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "rocksdb/merge_operator.h"
 
 namespace safeguarding::storage {
@@ -32,7 +33,7 @@ inline constexpr size_t kMaxCounterCells = 4096;
 std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator();
 
 // An operand adding `deltas` (index, delta); indices >= kMaxCounterCells are dropped.
-std::string CounterOperand(const std::vector<std::pair<uint16_t, uint64_t>>& deltas);
+std::string CounterOperand(absl::Span<const std::pair<uint16_t, uint64_t>> deltas);
 
 // The counts of a stored value (after merging), or nullopt if it is not a value.
 std::optional<std::vector<uint64_t>> DecodeCounterCells(absl::string_view value);

@@ -1,5 +1,7 @@
 #include "storage/counter_keys.h"
 
+#include <cstring>
+
 #include "storage/key_encoding.h"
 
 namespace safeguarding::storage {
@@ -31,27 +33,37 @@ std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPar
   return key;
 }
 
+bool AppendGroupPart(std::string* out, uint8_t dimension, absl::string_view value) {
+  if (value.size() > 255) return false;
+  out->push_back(static_cast<char>(dimension));
+  out->push_back(static_cast<char>(value.size()));
+  out->append(value.data(), value.size());
+  return true;
+}
+
 std::optional<std::string> EncodeGroupPart(const GroupPart& part) {
-  if (part.second.size() > 255) return std::nullopt;
   std::string out;
   out.reserve(2 + part.second.size());
-  out.push_back(static_cast<char>(part.first));
-  out.push_back(static_cast<char>(part.second.size()));
-  out.append(part.second);
+  if (!AppendGroupPart(&out, part.first, part.second)) return std::nullopt;
   return out;
 }
 
-std::string KeyOfParts(uint8_t series, std::initializer_list<absl::string_view> parts,
-                       int32_t day) {
+void AppendKeyOfParts(std::string* key, uint8_t series,
+                      std::initializer_list<absl::string_view> parts, int32_t day) {
+  // Written in place at its final size: the hot path of a submit (about 23 keys).
   size_t size = 2 + 4;
   for (absl::string_view p : parts) size += p.size();
-  std::string key;
-  key.reserve(size);
-  key.push_back(static_cast<char>(series));
-  key.push_back(static_cast<char>(parts.size()));
-  for (absl::string_view p : parts) key.append(p.data(), p.size());
-  PutFixed32BE(&key, static_cast<uint32_t>(static_cast<int64_t>(day) + kDayBias));
-  return key;
+  const size_t at = key->size();
+  key->resize(at + size);
+  char* out = key->data() + at;
+  *out++ = static_cast<char>(series);
+  *out++ = static_cast<char>(parts.size());
+  for (absl::string_view p : parts) {
+    if (!p.empty()) std::memcpy(out, p.data(), p.size());
+    out += p.size();
+  }
+  const uint32_t biased = static_cast<uint32_t>(static_cast<int64_t>(day) + kDayBias);
+  for (int shift = 24; shift >= 0; shift -= 8) *out++ = static_cast<char>(biased >> shift);
 }
 
 size_t CounterGroupEnd(absl::string_view key) {

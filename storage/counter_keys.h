@@ -47,12 +47,17 @@ std::optional<std::string> CounterGroupPrefix(uint8_t series, const std::vector<
 size_t CounterGroupEnd(absl::string_view key);
 // The parts of a key; nullopt if it is not one.
 std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key);
-// One (dimension, value) as a key holds it (dimension, length, bytes); nullopt if the
-// value is longer than 255 bytes. With KeyOfParts, the keys of many groups that share
-// values are built from each value's bytes once (a submit's ~23 keys).
+// One (dimension, value) as a key holds it (dimension, length, bytes), appended to `out`;
+// false, and nothing appended, if the value is longer than 255 bytes. With
+// AppendKeyOfParts, the keys of many groups that share values are built from each value's
+// bytes once (a submit's ~23 keys).
+bool AppendGroupPart(std::string* out, uint8_t dimension, absl::string_view value);
+// The same as a string; nullopt if the value is longer than 255 bytes.
 std::optional<std::string> EncodeGroupPart(const GroupPart& part);
-// The key of the group made of `parts` (each from EncodeGroupPart), in order.
-std::string KeyOfParts(uint8_t series, std::initializer_list<absl::string_view> parts, int32_t day);
+// The key of the group made of `parts` (each as AppendGroupPart writes it), in order,
+// appended to `key`.
+void AppendKeyOfParts(std::string* key, uint8_t series,
+                      std::initializer_list<absl::string_view> parts, int32_t day);
 // The day of a key known to be one (its last four bytes); for scans within one group.
 int32_t CounterKeyDay(absl::string_view key);
 

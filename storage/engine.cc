@@ -79,7 +79,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
       // type); a prefix Bloom filter answers for the groups a table file does not hold.
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       table.whole_key_filtering = false;
-      options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(100000));
+      // Skiplists as tall as RocksDB's default one (12 levels, not the hashed memtable's 4):
+      // a busy group's key gets an operand every batch, and a short skiplist would search
+      // its thousands of operands almost linearly before a flush.
+      options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(100000, 12, 4));
       break;
     default:
       break;

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "safeguarding/triage/v1/access.pb.h"
+#include "storage/cell_counts.h"
 #include "storage/column_families.h"
 
 namespace safeguarding::storage {
@@ -39,28 +41,30 @@ class Mutation {
   // Adds `delta` to cell `index` of the counters value at `key` (storage/counter_cells.h),
   // in the same batch. The committer adds up the counts of all the changes of a batch into
   // one merge operand per key, so many changes touching one cell cost one write.
-  void Count(std::string key, uint16_t index, uint64_t delta) {
-    counts_.push_back({std::move(key), index, delta});
+  void Count(absl::string_view key, uint16_t index, uint64_t delta) {
+    counts_.Add(key, index, delta);
+  }
+  // Adds all of `counts` (a report's cells, triage/volume_cells.h).
+  void Count(CellCounts counts) {
+    if (counts_.empty()) {
+      counts_ = std::move(counts);
+    } else {
+      counts_.Append(counts);
+    }
   }
 
   // Appends an entry to the audit trail in the same batch. The committer stamps its time,
   // sequence and chain hashes; the caller fills who, what, which report and the result.
   void Audit(::safeguarding::triage::v1::AuditEntry entry) { audits_.push_back(std::move(entry)); }
 
-  struct CellCount {
-    std::string key;
-    uint16_t index;
-    uint64_t delta;
-  };
-
   const std::vector<Write>& writes() const { return writes_; }
-  const std::vector<CellCount>& counts() const { return counts_; }
+  const CellCounts& counts() const { return counts_; }
   const std::vector<::safeguarding::triage::v1::AuditEntry>& audits() const { return audits_; }
   bool empty() const { return writes_.empty() && counts_.empty() && audits_.empty(); }
 
  private:
   std::vector<Write> writes_;
-  std::vector<CellCount> counts_;
+  CellCounts counts_;
   std::vector<::safeguarding::triage::v1::AuditEntry> audits_;
 };
 

@@ -140,7 +140,7 @@ void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallb
   request_value.append(report.response.SerializeAsString());
   m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
   m.Audit(std::move(report.audit));
-  for (Mutation::CellCount& c : report.counts) m.Count(std::move(c.key), c.index, c.delta);
+  m.Count(std::move(report.counts));
 
   Committer::Callback committed = [this, entry, request_key = std::move(request_key),
                                    response = std::move(report.response),
@@ -313,7 +313,7 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
   }
   m.Put(ColumnFamily::kWorkflow, std::string(change.id.bytes()), *std::move(workflow));
   for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
-  for (Mutation::CellCount& c : change.counts) m.Count(std::move(c.key), c.index, c.delta);
+  m.Count(std::move(change.counts));
   // Queued under the sealing scope, so a rotation's re-encryption comes after it; a
   // refusal to queue is answered only once the scope is released (the answer may start
   // the next change of the report, which seals again).
@@ -378,7 +378,7 @@ void ReportRecords::Import(std::vector<ImportedRecord> records, Committer::Callb
     }
     m.Put(ColumnFamily::kRequests, ImportKey(r.source_id), r.report.id());
     m.Audit(std::move(r.audit));
-    for (Mutation::CellCount& c : r.counts) m.Count(std::move(c.key), c.index, c.delta);
+    m.Count(std::move(r.counts));
   }
   Committer::Callback committed = [this, entries = std::move(entries),
                                    done = std::move(done)](absl::Status status) mutable {

@@ -27,6 +27,7 @@
 #include "safeguarding/triage/v1/access.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "storage/cell_counts.h"
 #include "storage/data_keys.h"
 #include "storage/engine.h"
 #include "storage/mutation.h"
@@ -50,7 +51,7 @@ struct NewReport {
   std::string fingerprint;            // digest of the request content, to tell retries from reuse
   v1::SubmitReportResponse response;  // replayed verbatim to retries
   v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
-  std::vector<Mutation::CellCount> counts;  // the statistics cells it adds to
+  CellCounts counts;                  // the statistics cells it adds to
 };
 
 // A change of a report after submission (a claim, a release, a decision, ...), written in
@@ -62,7 +63,7 @@ struct ReportChange {
   std::vector<v1::ReportEvent> events;
   std::vector<v1::AuditEntry> audits;
   Mutation index_writes;
-  std::vector<Mutation::CellCount> counts;  // the statistics cells it adds to
+  CellCounts counts;  // the statistics cells it adds to
 };
 
 // A historical report (ImportReports), written as it would have been: its report record
@@ -74,7 +75,7 @@ struct ImportedRecord {
   std::vector<v1::ReportEvent> events;
   std::string source_id;
   v1::AuditEntry audit;
-  std::vector<Mutation::CellCount> counts;
+  CellCounts counts;
 };
 
 // The mutable part of a report, as the workflow family keeps it: state, current triage,

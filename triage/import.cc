@@ -126,9 +126,7 @@ storage::ImportedRecord ImportedRecordOf(const v1::ImportedReport& r, const Tria
     event.set_priority(report.triage().priority());
     event.set_outcome(r.outcome());
     event.set_text("imported decision");
-    std::vector<storage::Mutation::CellCount> cells = DecidedCells(decided, region);
-    record.counts.insert(record.counts.end(), std::make_move_iterator(cells.begin()),
-                         std::make_move_iterator(cells.end()));
+    record.counts.Append(DecidedCells(decided, region));
     record.decided = std::move(decided);
   }
   record.audit = AuditEntryFor(caller, report.id(), absl::StatusCode::kOk);

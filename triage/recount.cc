@@ -152,20 +152,20 @@ struct Pass {
                                                const std::function<bool()>& stopped,
                                                uint64_t& scanned, Cells& cells) {
   bool go_on = true;
-  std::vector<storage::Mutation::CellCount> counts;
+  storage::CellCounts counts;
   absl::Status read = reports.ScanAll(
       reader.snapshot(), [&](const v1::Report& submitted, const v1::Report& current) {
         if (scanned++ % 1024 == 0 && stopped()) return go_on = false;  // from the first
         const std::string region = policy.StatisticsRegion(submitted.submission().region());
         counts = ReceivedCells(submitted, region);
         if (current.state() == v1::REPORT_STATE_CLOSED && current.has_closed_time()) {
-          std::vector<storage::Mutation::CellCount> decided = DecidedCells(current, region);
-          counts.insert(counts.end(), std::make_move_iterator(decided.begin()),
-                        std::make_move_iterator(decided.end()));
+          counts.Append(DecidedCells(current, region));
         }
-        for (const storage::Mutation::CellCount& c : counts) {
+        for (const storage::CellCounts::Cell c : counts) {
           if (!pass.Holds(c.key)) continue;
-          std::vector<uint64_t>& row = cells[c.key];
+          auto at = cells.find(c.key);  // the key copied only when new
+          if (at == cells.end()) at = cells.try_emplace(std::string(c.key)).first;
+          std::vector<uint64_t>& row = at->second;
           if (row.size() <= c.index) row.resize(c.index + 1);
           row[c.index] += c.delta;
         }

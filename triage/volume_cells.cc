@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <optional>
+#include <string>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/statistics.pb.h"
@@ -26,25 +28,70 @@ absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
 }
 
-// Adds one to every group of `values` in `series` at `t`'s day and hour. Each value is
-// encoded once and every key built at its final size (the hot path of a submit: about 23
-// keys).
-void AddGroupCells(uint8_t series, const std::vector<storage::GroupPart>& values, absl::Time t,
-                   std::vector<storage::Mutation::CellCount>& cells) {
+// Every (dimension, value) of `report` as a key holds it (storage::AppendGroupPart), one
+// after another in `encoded`, with where each ends: its triage (priority, queue), each
+// category and channel, the outcome only when it has one; the reporter type first. A
+// value over 255 bytes has no key (validation bounds them) and an empty encoding: its
+// groups are left out.
+struct EncodedValues {
+  std::string encoded;
+  absl::InlinedVector<size_t, 16> ends;
+
+  void Add(v1::Dimension dimension, absl::string_view value) {
+    storage::AppendGroupPart(&encoded, static_cast<uint8_t>(dimension), value);
+    ends.push_back(encoded.size());
+  }
+  void Add(v1::Dimension dimension, int value) { Add(dimension, absl::AlphaNum(value).Piece()); }
+};
+
+EncodedValues DimensionValues(const v1::Report& report, absl::string_view statistics_region) {
+  const v1::ReportSubmission& s = report.submission();
+  EncodedValues values;
+  values.encoded.reserve(128);
+  values.Add(v1::DIMENSION_REPORTER_TYPE, s.reporter().type());
+  if (s.reporter().type() == v1::REPORTER_TYPE_PROFESSIONAL) {
+    values.Add(v1::DIMENSION_PROFESSIONAL_ROLE, s.reporter().professional_role());
+  }
+  values.Add(v1::DIMENSION_PRIORITY, report.triage().priority());
+  for (int category : s.categories()) values.Add(v1::DIMENSION_CATEGORY, category);
+  values.Add(v1::DIMENSION_REGION, statistics_region);
+  for (int channel : s.channels()) values.Add(v1::DIMENSION_CHANNEL, channel);
+  values.Add(v1::DIMENSION_CHILD_AGE_BAND, AgeBand(s));
+  values.Add(v1::DIMENSION_QUEUE, report.triage().queue());
+  values.Add(v1::DIMENSION_SOURCE, report.source());
+  if (report.outcome() != v1::OUTCOME_UNSPECIFIED) {
+    values.Add(v1::DIMENSION_OUTCOME, report.outcome());
+  }
+  return values;
+}
+
+// Adds one to every group of `values` in `series` at `t`'s day and hour: all reports, each
+// value, the reporter type (the first value) with each other. The hot path of a submit
+// (about 23 keys): each value was encoded once, and each key is built in place in
+// `cells`' buffer.
+void AddGroupCells(uint8_t series, const EncodedValues& values, absl::Time t,
+                   storage::CellCounts& cells) {
   const int32_t day = UtcDay(t);
   const uint16_t hour = UtcHour(t);
-  // A value over 255 bytes has no key (validation bounds them): its groups are left out.
-  std::vector<std::optional<std::string>> parts;
-  parts.reserve(values.size());
-  for (const storage::GroupPart& v : values) parts.push_back(storage::EncodeGroupPart(v));
-  cells.push_back({storage::KeyOfParts(series, {}, day), hour, 1});
-  for (const std::optional<std::string>& part : parts) {
-    if (part) cells.push_back({storage::KeyOfParts(series, {*part}, day), hour, 1});
+  const std::string& encoded = values.encoded;
+  absl::InlinedVector<absl::string_view, 16> parts;
+  for (size_t i = 0; i < values.ends.size(); ++i) {
+    const size_t begin = i == 0 ? 0 : values.ends[i - 1];
+    parts.push_back(absl::string_view(encoded).substr(begin, values.ends[i] - begin));
   }
-  for (size_t i = 1; i < parts.size() && parts.front(); ++i) {  // reporter type with each
-    if (parts[i]) {
-      cells.push_back({storage::KeyOfParts(series, {*parts.front(), *parts[i]}, day), hour, 1});
-    }
+  const size_t n = parts.size();
+  const size_t first = n == 0 ? 0 : parts.front().size();
+  cells.Reserve(2 * n, 2 * n * 6 + 2 * encoded.size() + n * first);
+  auto add = [&](std::initializer_list<absl::string_view> group) {
+    cells.AddBuilt([&](std::string* keys) { storage::AppendKeyOfParts(keys, series, group, day); },
+                   hour, 1);
+  };
+  add({});
+  for (absl::string_view part : parts) {
+    if (!part.empty()) add({part});
+  }
+  for (size_t i = 1; i < n && !parts.front().empty(); ++i) {  // reporter type with each
+    if (!parts[i].empty()) add({parts.front(), parts[i]});
   }
 }
 
@@ -79,40 +126,6 @@ std::string AgeBand(const v1::ReportSubmission& submission) {
   return "14-17";
 }
 
-std::vector<storage::GroupPart> DimensionValues(const v1::Report& report,
-                                                absl::string_view statistics_region) {
-  const v1::ReportSubmission& s = report.submission();
-  std::vector<storage::GroupPart> values;
-  values.reserve(12);
-  values.push_back(Part(v1::DIMENSION_REPORTER_TYPE, Number(s.reporter().type())));
-  if (s.reporter().type() == v1::REPORTER_TYPE_PROFESSIONAL) {
-    values.push_back(
-        Part(v1::DIMENSION_PROFESSIONAL_ROLE, Number(s.reporter().professional_role())));
-  }
-  values.push_back(Part(v1::DIMENSION_PRIORITY, Number(report.triage().priority())));
-  for (int category : s.categories()) {
-    values.push_back(Part(v1::DIMENSION_CATEGORY, Number(category)));
-  }
-  values.push_back(Part(v1::DIMENSION_REGION, std::string(statistics_region)));
-  for (int channel : s.channels()) values.push_back(Part(v1::DIMENSION_CHANNEL, Number(channel)));
-  values.push_back(Part(v1::DIMENSION_CHILD_AGE_BAND, AgeBand(s)));
-  values.push_back(Part(v1::DIMENSION_QUEUE, report.triage().queue()));
-  values.push_back(Part(v1::DIMENSION_SOURCE, Number(report.source())));
-  if (report.outcome() != v1::OUTCOME_UNSPECIFIED) {
-    values.push_back(Part(v1::DIMENSION_OUTCOME, Number(report.outcome())));
-  }
-  return values;
-}
-
-std::vector<std::vector<storage::GroupPart>> GroupsOf(
-    const std::vector<storage::GroupPart>& values) {
-  std::vector<std::vector<storage::GroupPart>> groups;
-  groups.push_back({});  // all reports
-  for (const storage::GroupPart& v : values) groups.push_back({v});
-  for (size_t i = 1; i < values.size(); ++i) groups.push_back({values.front(), values[i]});
-  return groups;
-}
-
 int32_t UtcDay(absl::Time t) {
   return static_cast<int32_t>(FloorDiv(absl::ToUnixSeconds(t), kSecondsPerDay));
 }
@@ -131,19 +144,15 @@ std::vector<storage::GroupPart> QueuePriorityGroup(absl::string_view queue, v1::
           Part(v1::DIMENSION_PRIORITY, Number(priority))};
 }
 
-std::vector<storage::Mutation::CellCount> ReceivedCells(const v1::Report& report,
-                                                        absl::string_view statistics_region) {
-  std::vector<storage::Mutation::CellCount> cells;
-  cells.reserve(24);
+storage::CellCounts ReceivedCells(const v1::Report& report, absl::string_view statistics_region) {
+  storage::CellCounts cells;
   AddGroupCells(kReceivedSeries, DimensionValues(report, statistics_region),
                 TimeOf(report.received_time()), cells);
   return cells;
 }
 
-std::vector<storage::Mutation::CellCount> DecidedCells(const v1::Report& report,
-                                                       absl::string_view statistics_region) {
-  std::vector<storage::Mutation::CellCount> cells;
-  cells.reserve(30);
+storage::CellCounts DecidedCells(const v1::Report& report, absl::string_view statistics_region) {
+  storage::CellCounts cells;
   const absl::Time received = TimeOf(report.received_time());
   const absl::Time decided = TimeOf(report.closed_time());
   AddGroupCells(kDecidedSeries, DimensionValues(report, statistics_region), decided, cells);
@@ -152,7 +161,7 @@ std::vector<storage::Mutation::CellCount> DecidedCells(const v1::Report& report,
   const int32_t hour = UtcHourNumber(decided);
   auto add = [&](uint8_t series, int32_t when, uint16_t index) {
     std::optional<std::string> key = storage::CounterKey(series, group, when);
-    if (key) cells.push_back({*std::move(key), index, 1});
+    if (key) cells.Add(*key, index, 1);
   };
   if (report.has_first_claim_time()) {
     add(kWaitSeries, hour, DurationBucket(TimeOf(report.first_claim_time()) - received));

@@ -34,8 +34,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "storage/cell_counts.h"
 #include "storage/counter_keys.h"
-#include "storage/mutation.h"
 
 namespace safeguarding::triage {
 
@@ -61,30 +61,18 @@ absl::Duration BucketUpperBound(uint16_t bucket);
 // The child age band: "0-4", "5-7", "8-10", "11-13", "14-17", or "unknown".
 std::string AgeBand(const v1::ReportSubmission& submission);
 
-// Every (dimension, value) of `report` with the triage it carries; categories and channels
-// give one each; the outcome only when it has one. The reporter type is always first.
-std::vector<storage::GroupPart> DimensionValues(const v1::Report& report,
-                                                absl::string_view statistics_region);
-
-// The groups `values` count in: all, each value, the reporter type (values[0]) with each
-// other value.
-std::vector<std::vector<storage::GroupPart>> GroupsOf(
-    const std::vector<storage::GroupPart>& values);
-
 // The UTC day (days since 1970-01-01) and hour of that day of `t`; hours since 1970.
 int32_t UtcDay(absl::Time t);
 uint16_t UtcHour(absl::Time t);
 int32_t UtcHourNumber(absl::Time t);
 
 // The cells a received report adds one to: every group, at the day and hour it was received.
-std::vector<storage::Mutation::CellCount> ReceivedCells(const v1::Report& report,
-                                                        absl::string_view statistics_region);
+storage::CellCounts ReceivedCells(const v1::Report& report, absl::string_view statistics_region);
 
 // The cells a decision adds to: `report` as decided (CLOSED: outcome, closed_time, the
 // triage it was decided under; first_claim_time if it was claimed), its region as
 // statistics name it.
-std::vector<storage::Mutation::CellCount> DecidedCells(const v1::Report& report,
-                                                       absl::string_view statistics_region);
+storage::CellCounts DecidedCells(const v1::Report& report, absl::string_view statistics_region);
 
 // The group of the duration and breach series.
 std::vector<storage::GroupPart> QueuePriorityGroup(absl::string_view queue, v1::Priority priority);

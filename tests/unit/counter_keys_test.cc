@@ -62,14 +62,25 @@ TEST(CounterKeysTest, LimitsAndMalformedKeys) {
 TEST(CounterKeysTest, KeysFromEncodedPartsAreTheKeysOfTheGroup) {
   const GroupPart type{1, "3"}, region{6, "Thames Valley"};
   const std::string a = *EncodeGroupPart(type), b = *EncodeGroupPart(region);
+  auto key_of = [](uint8_t series, std::initializer_list<absl::string_view> parts, int32_t day) {
+    std::string key = "kept";  // appended to, not replaced
+    AppendKeyOfParts(&key, series, parts, day);
+    EXPECT_EQ(key.substr(0, 4), "kept");
+    return key.substr(4);
+  };
   for (int32_t day : {-400, 0, 20514}) {
-    EXPECT_EQ(KeyOfParts(1, {}, day), *CounterKey(1, {}, day));
-    EXPECT_EQ(KeyOfParts(2, {b}, day), *CounterKey(2, {region}, day));
-    EXPECT_EQ(KeyOfParts(1, {a, b}, day), *CounterKey(1, {type, region}, day));
-    EXPECT_EQ(CounterKeyDay(KeyOfParts(1, {a, b}, day)), day);
+    EXPECT_EQ(key_of(1, {}, day), *CounterKey(1, {}, day));
+    EXPECT_EQ(key_of(2, {b}, day), *CounterKey(2, {region}, day));
+    EXPECT_EQ(key_of(1, {a, b}, day), *CounterKey(1, {type, region}, day));
+    EXPECT_EQ(CounterKeyDay(key_of(1, {a, b}, day)), day);
   }
   EXPECT_FALSE(EncodeGroupPart({1, std::string(256, 'x')}).has_value());
   EXPECT_TRUE(EncodeGroupPart({1, std::string(255, 'x')}).has_value());
+  std::string out = "x";
+  EXPECT_FALSE(AppendGroupPart(&out, 1, std::string(256, 'x')));
+  EXPECT_EQ(out, "x");  // nothing appended
+  EXPECT_TRUE(AppendGroupPart(&out, type.first, type.second));
+  EXPECT_EQ(out, "x" + a);
 }
 
 }  // namespace
