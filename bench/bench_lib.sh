@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts (sourced): waiting for a server they started, stopping it.
+# Shared by the benchmark scripts (sourced): their scratch directory, keys and token;
+# waiting for a server they started, stopping it.
 # Expects $work (the scratch directory) and sets/reads $server_pid and $address.
 
 # Waits for the "listening on ADDRESS" line in $work/$1.log; sets $address.
@@ -18,4 +19,26 @@ stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 # default port would clash with any other server on the machine (e.g. `make run`).
 metrics_off() {
   if "$1" --help 2>&1 | grep -q -- '--metrics_listen'; then echo "--metrics_listen="; fi
+}
+
+# Makes $work, a fresh temp dir /tmp/$1-XXXXXX, removed at exit with the server still
+# running (if any) stopped; writes its data and audit keys.
+make_work_dir() {
+  work=$(mktemp -d "/tmp/$1-XXXXXX")
+  server_pid=""
+  trap 'cleanup_work_dir' EXIT
+  (umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
+}
+cleanup_work_dir() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+
+# Adds an intake token to $work/credentials with the triagectl of build dir $1 and exports
+# it for triage-loadgen (TRIAGE_LOADGEN_TOKEN).
+export_intake_token() {
+  TRIAGE_LOADGEN_TOKEN=$("$1/tools/triagectl" admin add-token \
+    --credentials-file "$work/credentials" --principal bench-intake --role intake 2>/dev/null)
+  export TRIAGE_LOADGEN_TOKEN
 }

@@ -12,17 +12,10 @@ before=$1
 after=$2
 rounds=${3:-3}
 concurrency=${4:-64}
-work=$(mktemp -d /tmp/triage-compare-XXXXXX)
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
 # shellcheck source=bench/bench_lib.sh
 source "$(dirname "$0")/bench_lib.sh"
-
-(umask 077; head -c 32 /dev/urandom > "$work/key"; head -c 32 /dev/urandom > "$work/audit-key")
-token=$("$after/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
-  --principal bench-intake --role intake 2>/dev/null)
-export TRIAGE_LOADGEN_TOKEN=$token
+make_work_dir triage-compare
+export_intake_token "$after"
 
 start_server() {  # $1: build dir, $2: name; sets $address
   local build=$1 name=$2 extra=()
