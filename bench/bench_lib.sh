@@ -6,7 +6,7 @@
 wait_listening() {
   local name=$1
   for _ in $(seq 200); do
-    address=$(grep -o 'listening on [^ ]*' "$work/$name.log" | cut -d' ' -f3 || true)
+    address=$(grep -os 'listening on [^ ]*' "$work/$name.log" | cut -d' ' -f3 || true)
     [ -n "$address" ] && return 0
     sleep 0.05
   done

@@ -9,6 +9,7 @@
 
 #include <random>
 #include <set>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
@@ -292,6 +293,46 @@ TEST_F(StatisticsTest, ARecountInManyPassesFindsWhatOnePassFindsAndStopsWhenAske
   // The caller went (asked from the first report on): nothing but CANCELLED.
   EXPECT_EQ(one_pass.Run(request, [] { return true; }).status().code(),
             absl::StatusCode::kCancelled);
+}
+
+// One recount at a time: a second asked while one runs is refused (RESOURCE_EXHAUSTED),
+// and once the first ends the next runs. Answers come once audited (on the committer).
+TEST_F(StatisticsTest, ASecondRecountWhileOneRunsIsRefusedAndRunsOnceItEnds) {
+  SubmitAt(Utc(2026, 3, 20, 9), v1::REPORTER_TYPE_CHILD);
+  Recount recount(store_.get(), &policy_);
+  const Caller admin = Staff("admin-1", v1::ROLE_ADMIN);
+  const v1::RecountStatisticsRequest request;
+  auto answer = [&](const std::function<bool()>& stopped) {
+    absl::Notification answered;
+    absl::StatusOr<v1::RecountStatisticsResponse> out;
+    recount.RecountStatistics(admin, request, stopped,
+                              [&](absl::StatusOr<v1::RecountStatisticsResponse> r) {
+                                out = std::move(r);
+                                answered.Notify();
+                              });
+    EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return out;
+  };
+  absl::Notification running, release;
+  absl::StatusOr<v1::RecountStatisticsResponse> first;
+  std::thread first_call([&] {
+    first = answer([&] {  // asked at the first report: the recount holds here until released
+      if (!running.HasBeenNotified()) running.Notify();
+      release.WaitForNotification();
+      return false;
+    });
+  });
+  running.WaitForNotification();
+  absl::StatusOr<v1::RecountStatisticsResponse> second = answer([] { return false; });
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted) << second.status();
+  release.Notify();
+  first_call.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->reports_scanned(), 1u);
+  EXPECT_EQ(first->differences(), 0u);
+  absl::StatusOr<v1::RecountStatisticsResponse> third = answer([] { return false; });
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->reports_scanned(), 1u);
 }
 
 TEST_F(StatisticsTest, VolumesAreZeroFilledDaysInTheZoneGroupedAndFiltered) {
