@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/internal/raw_logging.h"
 #include "absl/strings/string_view.h"
 
 namespace safeguarding::storage {
@@ -34,16 +35,17 @@ class CellCounts {
   }
   void Add(absl::string_view key, uint16_t index, uint64_t delta) {
     keys_.append(key.data(), key.size());
-    entries_.push_back({static_cast<uint32_t>(keys_.size()), index, delta});
+    entries_.push_back({End(), index, delta});
   }
   // Adds a cell whose key `append_key(std::string*)` appends to the buffer it is given
   // (built in place, e.g. with AppendKeyOfParts).
   template <typename AppendKey>
   void AddBuilt(AppendKey&& append_key, uint16_t index, uint64_t delta) {
     append_key(&keys_);
-    entries_.push_back({static_cast<uint32_t>(keys_.size()), index, delta});
+    entries_.push_back({End(), index, delta});
   }
   void Append(const CellCounts& other) {
+    ABSL_RAW_CHECK(&other != this, "CellCounts::Append of itself");  // it would never end
     Reserve(other.size(), other.keys_.size());
     for (size_t i = 0; i < other.size(); ++i) {
       const Cell c = other[i];
@@ -78,6 +80,12 @@ class CellCounts {
   Iterator end() const { return Iterator(this, size()); }
 
  private:
+  // Offsets are 32 bits: one change's keys are a few kilobytes (a message is at most a few
+  // megabytes), far from 4 GiB; past it the offsets would wrap, so it stops the process instead.
+  uint32_t End() const {
+    ABSL_RAW_CHECK(keys_.size() <= UINT32_MAX, "CellCounts: over 4 GiB of keys");
+    return static_cast<uint32_t>(keys_.size());
+  }
   template <typename Container>
   static void Grow(Container& c, size_t size) {
     if (c.capacity() < size) c.reserve(std::max(size, 2 * c.capacity()));
