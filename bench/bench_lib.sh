@@ -21,6 +21,12 @@ metrics_off() {
   if "$1" --help 2>&1 | grep -q -- '--metrics_listen'; then echo "--metrics_listen="; fi
 }
 
+# "--baseline=false" for a triage-loadgen binary $1 that runs the no-op baseline by default:
+# these scripts measure the no-op themselves, interleaved with what they compare.
+no_baseline() {
+  if "$1" --helpfull 2>&1 | grep -q -- '--baseline '; then echo "--baseline=false"; fi
+}
+
 # Makes $work, a fresh temp dir /tmp/$1-XXXXXX, removed at exit with the server still
 # running (if any) stopped; writes its data and audit keys.
 make_work_dir() {

@@ -25,39 +25,41 @@ make_work_dir triage-callgrind
 export_intake_token "$after"
 loadgen=$after/tools/triage-loadgen
 
-measure() {  # $1: build dir, $2: name; prints instructions per submit
+# Runs in this shell, not in $(...): a server started in a subshell would be out of reach of
+# the EXIT trap (and of set -e) and outlive an interrupted run.
+measure() {  # $1: build dir, $2: name; sets $per_submit, instructions per submit
   local build=$1 name=$2
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/$name.out" \
     "$build/services/triage-server" --listen=127.0.0.1:0 --data_dir="$work/$name" \
     --key_file="$work/key" --audit_key_file="$work/audit-key" \
     --credentials_file="$work/credentials" --insecure --rate_limit_per_second=0 \
-    $(metrics_off "$build/services/triage-server") 2>"$work/$name.log" &
+    $(metrics_off "$build/services/triage-server") >"$work/$name.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 600); do  # valgrind starts slowly
     grep -qs 'listening on' "$work/$name.log" && break
     sleep 0.1
   done
   wait_listening "$name"
-  "$loadgen" --server="$address" --method=submit --concurrency="$concurrency" \
-    --requests=1000 --run_id="warm-$name" >/dev/null
-  callgrind_control -i on "$server_pid" >/dev/null 2>&1
-  "$loadgen" --server="$address" --method=submit --concurrency="$concurrency" \
-    --requests="$requests" --run_id="$name" >"$work/$name.loadgen"
-  callgrind_control -i off "$server_pid" >/dev/null 2>&1
-  callgrind_control -d "$server_pid" >/dev/null 2>&1
+  "$loadgen" --server="$address" $(no_baseline "$loadgen") --method=submit \
+    --concurrency="$concurrency" --requests=1000 --run_id="warm-$name" >/dev/null
+  callgrind_control -i on "$server_pid" >/dev/null
+  "$loadgen" --server="$address" $(no_baseline "$loadgen") --method=submit \
+    --concurrency="$concurrency" --requests="$requests" --run_id="$name" >"$work/$name.loadgen"
+  callgrind_control -i off "$server_pid" >/dev/null
+  callgrind_control -d "$server_pid" >/dev/null
   stop_server
   local ok total
   ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' "$work/$name.loadgen")
   [ "${ok:-0}" -gt 0 ] || { echo "no submit succeeded on $name" >&2; exit 1; }
   total=$(cat "$work/$name.out"* | awk '/^totals:/ {s += $2} END {printf "%.0f", s}')
   if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP"; cp "$work/$name.out"* "$CALLGRIND_KEEP"; fi
-  echo $(( total / ok ))
+  per_submit=$(( total / ok ))
 }
 
 echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "# date: $(date -u +%FT%TZ); before=$before after=$after; $requests submits, $concurrency in flight"
-b=$(measure "$before" before)
-a=$(measure "$after" after)
+measure "$before" before; b=$per_submit
+measure "$after" after; a=$per_submit
 echo "before $b instructions per submit"
 echo "after $a instructions per submit"
 awk -v a="$a" -v b="$b" 'BEGIN {printf "after/before %.4f (%+.1f%%)\n", a / b, 100 * (a / b - 1)}'

@@ -38,7 +38,8 @@ run() {  # $1: side, rest: loadgen flags; prints loadgen's line and the server's
   local side=$1; shift
   local before_ticks line ok
   before_ticks=$(cpu_ticks)
-  line=$("$build/tools/triage-loadgen" --server="$address" "$@")
+  line=$("$build/tools/triage-loadgen" --server="$address" \
+    $(no_baseline "$build/tools/triage-loadgen") "$@")
   ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$line")
   echo "$side $line server_cpu_us_per_call=$(( ( $(cpu_ticks) - before_ticks) * 1000000 / hz / (ok > 0 ? ok : 1) ))"
 }

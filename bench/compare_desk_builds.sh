@@ -30,7 +30,8 @@ one() {  # $1 label, $2 build
   local c0 c1 line
   c0=$(awk '{print $14+$15}' "/proc/$server_pid/stat")
   line=$(TRIAGE_LOADGEN_TOKEN=$(cat "$work/copy/triager-token") /usr/bin/time -f "loadgen_cpu_s=%U+%S" \
-    "$after/tools/triage-loadgen" --server="$address" --method="$method" --concurrency=64 \
+    "$after/tools/triage-loadgen" --server="$address" \
+    $(no_baseline "$after/tools/triage-loadgen") --method="$method" --concurrency=64 \
     --requests="$calls" --max_duration=600s 2>&1 | tr '\n' ' ')
   c1=$(awk '{print $14+$15}' "/proc/$server_pid/stat")
   echo "$1 $line server_cpu_us_per_call=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / calls ))"

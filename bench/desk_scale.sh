@@ -63,6 +63,7 @@ measure() {  # $1 method, $2 token, $3 calls, then more loadgen flags (default: 
   [ "$n" -gt 0 ] || { echo "desk_scale.sh: no calls to make for $method" >&2; exit 1; }
   c0=$(cpu_ticks)
   TRIAGE_LOADGEN_TOKEN=$token "$build/tools/triage-loadgen" --server="$address" \
+    $(no_baseline "$build/tools/triage-loadgen") \
     --method="$method" --requests="$n" --max_duration=600s "${@:---concurrency=64}" \
     | tr '\n' ' ' | tee "$work/last"
   c1=$(cpu_ticks)

@@ -19,10 +19,19 @@ clients=${3:-64}
 rounds=${4:-3}
 pgbin=/usr/lib/postgresql/15/bin
 if [ ! -x "$pgbin/pgbench" ]; then
+  # Installs Debian's package (as root, or through sudo). Its install creates and starts a
+  # default cluster (15/main, on localhost:5432): when the install made one, it is dropped
+  # again, so that nothing of this is left listening.
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  had_main_cluster=no
+  [ -d /etc/postgresql/15/main ] && had_main_cluster=yes
+  echo "# installing postgresql-15 (Debian's package) for the comparison" >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     postgresql-15 >/dev/null
+  if [ "$had_main_cluster" = no ] && [ -d /etc/postgresql/15/main ]; then
+    $sudo pg_dropcluster --stop 15 main
+  fi
 fi
 # shellcheck source=bench/bench_lib.sh
 source "$(dirname "$0")/bench_lib.sh"
@@ -52,10 +61,10 @@ fsync_rate=$("${as_pg[@]}" "$pgbin/pg_test_fsync" -f "$pg/fsync-test" -s 2 2>/de
 echo "# disk: fdatasync ${fsync_rate:-?} ops/s (pg_test_fsync -s 2, one 8 kB write each)"
 
 "${as_pg[@]}" "$pgbin/initdb" -D "$pg/data" -U bench --auth=trust -E UTF8 >/dev/null
+pg_started=yes  # before the start: a start that times out may still leave it running
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pg/data" -w -l "$pg/log" \
   -o "-c listen_addresses='' -k $pg -c synchronous_commit=on -c fsync=on -c max_connections=$((clients + 10)) -c shared_buffers=256MB" \
   start >/dev/null
-pg_started=yes
 psql() { "${as_pg[@]}" "$pgbin/psql" -h "$pg" -U bench -q -v ON_ERROR_STOP=1 "$@"; }
 psql -d postgres -c "CREATE DATABASE bench"
 psql -d bench -c "CREATE TABLE reports (
@@ -66,12 +75,15 @@ psql -d bench -c "CREATE TABLE reports (
   queue text NOT NULL,
   received timestamptz NOT NULL DEFAULT now(),
   report bytea NOT NULL)"
-# The report: the size of triage-loadgen's (its ~430-byte description and the rest), random
-# bytes so nothing compresses it.
-cat > "$pg/insert.sql" <<'SQL'
+# The report: random bytes (nothing compresses them) of the mean size of the synthetic
+# submissions triage-loadgen sends.
+report_bytes=$("$build/tools/triage-loadgen" --reports_summary \
+  | sed -n 's/.*submission \([0-9]*\) bytes.*/\1/p')
+cat > "$pg/insert.sql" <<SQL
 INSERT INTO reports (request_id, reporter_type, priority, queue, report)
-VALUES (gen_random_uuid()::text, 1 + :client_id % 4, 2, 'child', gen_random_bytes(500));
+VALUES (gen_random_uuid()::text, 1 + :client_id % 4, 2, 'child', gen_random_bytes($report_bytes));
 SQL
+echo "# report: $report_bytes bytes a row (the mean synthetic submission)"
 psql -d bench -c "CREATE EXTENSION pgcrypto"
 chmod 644 "$pg/insert.sql"
 export_intake_token "$build"
@@ -86,7 +98,8 @@ hz=$(getconf CLK_TCK)
 run() {  # loadgen flags; prints loadgen's line with the server's CPU per call; sets $rate
   local before line ok
   before=$(cpu_ticks)
-  line=$("$build/tools/triage-loadgen" --server="$address" --concurrency="$clients" \
+  line=$("$build/tools/triage-loadgen" --server="$address" --baseline=false \
+    --concurrency="$clients" \
     --requests=100000000 --max_duration="${seconds}s" "$@")
   ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$line")
   rate=$(sed -n 's/.* rate_per_s=\([0-9]*\).*/\1/p' <<<"$line")

@@ -41,16 +41,16 @@ report_id=$(TRIAGECTL_TOKEN=$TRIAGE_LOADGEN_TOKEN "$triagectl" --server "$addres
   --reporter child --category grooming --description "benchmark report" 2>/dev/null \
   | sed -n 's/.*"reportId": "\([^"]*\)".*/\1/p')
 for i in $(seq "$repeats"); do
-  "$loadgen" --server="$address" --method=health --concurrency=64 --requests=20000
-  "$loadgen" --server="$address" --method=submit --concurrency=64 --requests=20000 --run_id="g$i"
-  "$loadgen" --server="$address" --method=submit --concurrency=1 --requests=2000 --run_id="s$i"
-  "$loadgen" --server="$address" --method=get --concurrency=64 --requests=20000 \
+  "$loadgen" --server="$address" --baseline=false --method=health --concurrency=64 --requests=20000
+  "$loadgen" --server="$address" --baseline=false --method=submit --concurrency=64 --requests=20000 --run_id="g$i"
+  "$loadgen" --server="$address" --baseline=false --method=submit --concurrency=1 --requests=2000 --run_id="s$i"
+  "$loadgen" --server="$address" --baseline=false --method=get --concurrency=64 --requests=20000 \
     --report_id="$report_id" --token="$triager_token"
 done
 stop_server
 start_server single --max_commit_batch=1
 for i in $(seq "$repeats"); do
-  "$loadgen" --server="$address" --method=submit --concurrency=64 --requests=5000 --run_id="o$i" \
+  "$loadgen" --server="$address" --baseline=false --method=submit --concurrency=64 --requests=5000 --run_id="o$i" \
     | sed 's/^method=submit/method=submit_one_fsync_per_change/'
 done
 stop_server

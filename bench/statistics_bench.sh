@@ -62,6 +62,7 @@ measure() {  # $1 method, $2 token, $3 calls, then more loadgen flags
   shift 3
   c0=$(cpu_ticks)
   TRIAGE_LOADGEN_TOKEN=$token "$build/tools/triage-loadgen" --server="$address" \
+    $(no_baseline "$build/tools/triage-loadgen") \
     --method="$method" --requests="$n" --max_duration=600s "$@" | tr '\n' ' ' | tee "$work/last"
   c1=$(cpu_ticks)
   echo "server_cpu_us_per_call=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n ))"

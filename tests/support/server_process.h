@@ -34,6 +34,7 @@ class ServerProcess {
   std::optional<int> WaitForExit(absl::Duration timeout);
   void Signal(int signal);
   std::string Log() const;
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

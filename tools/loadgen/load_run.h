@@ -1,0 +1,120 @@
+// One bounded run of triage-loadgen against a server: calls of a scenario (one method or a
+// mix) kept `concurrency` in flight (closed loop), or started at `rate` per second whatever
+// the answers (open loop: each call's latency is counted from the moment it was due, so a
+// server that falls behind shows its queueing instead of hiding it by slowing the sender;
+// `concurrency` then caps the calls in flight), until `requests` calls have been started
+// or `max_duration` has passed, whichever comes first. Per method it keeps a log-linear
+// latency histogram, the calls that succeeded and the errors by status code.
+#ifndef SAFEGUARDING_TOOLS_LOADGEN_LOAD_RUN_H_
+#define SAFEGUARDING_TOOLS_LOADGEN_LOAD_RUN_H_
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
+#include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "safeguarding/triage/v1/statistics.grpc.pb.h"
+#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
+#include "tools/loadgen/histogram.h"
+#include "tools/loadgen/workload.h"
+
+namespace safeguarding::loadgen {
+
+// The statistics methods' range: [from, to), compared as [from, middle) against [middle, to).
+struct StatsRange {
+  absl::Time from, middle, to;
+};
+
+struct RunOptions {
+  Mix mix = Mix::Only(Method::kHealth);
+  int concurrency = 64;
+  double rate = 0;       // calls per second (open loop); 0: closed loop
+  int64_t requests = 0;  // calls to start; 0: as many as fit in max_duration
+  absl::Duration max_duration = absl::Seconds(60);
+  absl::Duration call_timeout = absl::Seconds(30);
+  std::string run_id;     // prefix of request and source ids
+  std::string report_id;  // for get
+  StatsRange range;
+  int import_batch = 1000;
+};
+
+struct MethodResult {
+  LatencyHistogram latency;  // microseconds, of every answered call, failed ones included
+  int64_t ok = 0;
+  std::map<grpc::StatusCode, int64_t> errors;
+
+  int64_t error_count() const;
+  void Merge(const MethodResult& other);
+};
+
+struct RunResult {
+  absl::Duration elapsed;
+  std::map<Method, MethodResult> methods;  // the methods that were called
+
+  MethodResult Total() const;
+};
+
+class LoadRun {
+ public:
+  // `pool` is used by submit and import and must outlive the run.
+  LoadRun(const std::vector<std::shared_ptr<grpc::Channel>>& channels, RunOptions options,
+          Tokens tokens, const ReportPool* pool);
+  LoadRun(const LoadRun&) = delete;
+  LoadRun& operator=(const LoadRun&) = delete;
+
+  // Runs to the end (every call answered) and returns what happened. Once only.
+  RunResult Run();
+
+ private:
+  struct Call;
+  struct CycleCall;
+  template <typename Request, typename Response>
+  struct UnaryCall;
+  struct Stubs {
+    std::unique_ptr<triage::v1::ReportIntake::Stub> intake;
+    std::unique_ptr<triage::v1::TriageDesk::Stub> desk;
+    std::unique_ptr<grpc::GenericStub> generic;
+    std::unique_ptr<triage::v1::Statistics::Stub> statistics;
+    std::unique_ptr<triage::v1::Administration::Stub> admin;
+  };
+
+  void Pace();
+  void StartNext();
+  void Issue(int64_t n, absl::Time due);
+  void IssueDesk(Method method, absl::Time due, Stubs& stubs);
+  void IssueStatistics(Method method, absl::Time due, Stubs& stubs);
+  void IssueCycle(absl::Time due, Stubs& stubs);
+  void IssueHealth(absl::Time due, Stubs& stubs);
+  template <typename C>
+  C* NewCall(Method method, absl::Time due);
+  void Done(Call* call, const grpc::Status& status);
+  void MaybeFinish();
+  bool Open() const { return options_.rate > 0; }
+
+  const RunOptions options_;
+  const Tokens tokens_;
+  const ReportPool* const pool_;
+  std::vector<Stubs> stubs_;
+  absl::Time start_;
+  absl::Time deadline_;
+  std::atomic<int64_t> issued_{0};
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> pacing_done_{false};
+  std::atomic<int> callbacks_running_{0};
+  absl::Notification done_;
+  absl::Mutex mu_;
+  std::map<Method, MethodResult> results_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace safeguarding::loadgen
+
+#endif  // SAFEGUARDING_TOOLS_LOADGEN_LOAD_RUN_H_
