@@ -18,13 +18,16 @@ stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 # "--metrics_listen=" (no metrics endpoint) for a server binary $1 that has the flag: the
 # default port would clash with any other server on the machine (e.g. `make run`).
 metrics_off() {
-  if "$1" --help 2>&1 | grep -q -- '--metrics_listen'; then echo "--metrics_listen="; fi
+  # Not `"$1" --help | grep -q`: grep leaving early kills the writer, and pipefail fails it.
+  if grep -q -- '--metrics_listen' <<<"$("$1" --help 2>&1 || true)"; then
+    echo "--metrics_listen="
+  fi
 }
 
 # "--baseline=false" for a triage-loadgen binary $1 that runs the no-op baseline by default:
 # these scripts measure the no-op themselves, interleaved with what they compare.
 no_baseline() {
-  if "$1" --helpfull 2>&1 | grep -q -- '--baseline '; then echo "--baseline=false"; fi
+  if grep -q -- '--baseline ' <<<"$("$1" --helpfull 2>&1 || true)"; then echo "--baseline=false"; fi
 }
 
 # Makes $work, a fresh temp dir /tmp/$1-XXXXXX, removed at exit with the server still

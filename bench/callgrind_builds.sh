@@ -42,11 +42,11 @@ measure() {  # $1: build dir, $2: name; sets $per_submit, instructions per submi
   wait_listening "$name"
   "$loadgen" --server="$address" $(no_baseline "$loadgen") --method=submit \
     --concurrency="$concurrency" --requests=1000 --run_id="warm-$name" >/dev/null
-  callgrind_control -i on "$server_pid" >/dev/null
+  callgrind_control -i on "$server_pid" >/dev/null 2>&1
   "$loadgen" --server="$address" $(no_baseline "$loadgen") --method=submit \
     --concurrency="$concurrency" --requests="$requests" --run_id="$name" >"$work/$name.loadgen"
-  callgrind_control -i off "$server_pid" >/dev/null
-  callgrind_control -d "$server_pid" >/dev/null
+  callgrind_control -i off "$server_pid" >/dev/null 2>&1
+  callgrind_control -d "$server_pid" >/dev/null 2>&1
   stop_server
   local ok total
   ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' "$work/$name.loadgen")

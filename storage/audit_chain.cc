@@ -83,6 +83,9 @@ bool HeadSignatureValid(const StoredHead& stored, absl::string_view chain_key) {
 }
 
 std::string AuditEntryHash(const v1::AuditEntry& entry, absl::string_view chain_key) {
+  // proto3: an empty `hash` is not encoded, so an entry not yet hashed (the committer's)
+  // needs no copy to be encoded without it.
+  if (entry.hash().empty()) return HmacSha256(chain_key, DeterministicEncoding(entry));
   v1::AuditEntry copy = entry;
   copy.clear_hash();
   return HmacSha256(chain_key, DeterministicEncoding(copy));

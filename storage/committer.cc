@@ -102,7 +102,8 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
   rocksdb::WriteBatch batch;
   bool audited = false;
   for (Pending& p : group) {
-    for (v1::AuditEntry entry : p.mutation.audits()) {
+    // In place: a batch that fails is answered with its error and its mutations dropped.
+    for (v1::AuditEntry& entry : p.mutation.mutable_audits()) {
       head.sequence += 1;
       head.time_micros = std::max(head.time_micros, absl::ToUnixMicros(options_.now()));
       entry.set_sequence(head.sequence);

@@ -60,6 +60,8 @@ class Mutation {
   const std::vector<Write>& writes() const { return writes_; }
   const CellCounts& counts() const { return counts_; }
   const std::vector<::safeguarding::triage::v1::AuditEntry>& audits() const { return audits_; }
+  // For the committer, which numbers, chains and stores them in place.
+  std::vector<::safeguarding::triage::v1::AuditEntry>& mutable_audits() { return audits_; }
   bool empty() const { return writes_.empty() && counts_.empty() && audits_.empty(); }
 
  private:

@@ -30,23 +30,23 @@ std::string AssociatedData(const ReportId& id, absl::string_view clear) {
 
 }  // namespace
 
-absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId& id,
-                                       const KeyRing& keys) {
-  v1::Report clear = report;
+absl::StatusOr<std::string> SealReport(v1::Report clear, const ReportId& id, const KeyRing& keys) {
   v1::Report secrets;
   v1::ReportSubmission* submission = clear.mutable_submission();
   secrets.mutable_submission()->set_description(std::move(*submission->mutable_description()));
   submission->clear_description();
   if (submission->reporter().has_contact()) {
-    *secrets.mutable_submission()->mutable_reporter()->mutable_contact() =
-        submission->reporter().contact();
+    secrets.mutable_submission()->mutable_reporter()->mutable_contact()->Swap(
+        submission->mutable_reporter()->mutable_contact());
     submission->mutable_reporter()->clear_contact();
   }
-  std::string clear_bytes = clear.SerializeAsString();
+  const std::string clear_bytes = clear.SerializeAsString();
   absl::StatusOr<std::string> sealed =
       keys.Seal(secrets.SerializeAsString(), AssociatedData(id, clear_bytes));
   if (!sealed.ok()) return sealed.status();
-  std::string value(1, kFormat);
+  std::string value;
+  value.reserve(1 + 4 + clear_bytes.size() + sealed->size());
+  value.push_back(kFormat);
   PutFixed32BE(&value, static_cast<uint32_t>(clear_bytes.size()));
   value.append(clear_bytes);
   value.append(*sealed);

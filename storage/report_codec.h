@@ -24,7 +24,10 @@ namespace safeguarding::storage {
 
 namespace v1 = ::safeguarding::triage::v1;
 
-[[nodiscard]] absl::StatusOr<std::string> SealReport(const v1::Report& report, const ReportId& id,
+// The stored form of `report`: everything but the description and the reporter's contact
+// details in the clear (authenticated), those two sealed with the ring's current key. Taken
+// by value: a caller done with the report moves it in and nothing is copied.
+[[nodiscard]] absl::StatusOr<std::string> SealReport(v1::Report report, const ReportId& id,
                                                      const KeyRing& keys);
 
 // DATA_LOSS for a damaged record; FAILED_PRECONDITION when its key is not in the ring.

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstring>
 
 #include "absl/base/internal/raw_logging.h"
 #include "storage/key_encoding.h"
@@ -12,14 +13,49 @@ namespace {
 
 constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-// Value of a base32 digit, or -1.
-int DigitValue(char c) {
-  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+// Value of each byte as a base32 digit (either case), or -1.
+constexpr std::array<int8_t, 256> kDigitValues = [] {
+  std::array<int8_t, 256> values{};
+  values.fill(-1);
   for (int i = 0; i < 32; ++i) {
-    if (kAlphabet[i] == c) return i;
+    const char upper = kAlphabet[i];
+    values[static_cast<unsigned char>(upper)] = static_cast<int8_t>(i);
+    if (upper >= 'A' && upper <= 'Z') {
+      values[static_cast<unsigned char>(upper - 'A' + 'a')] = static_cast<int8_t>(i);
+    }
   }
-  return -1;
-}
+  return values;
+}();
+
+int DigitValue(char c) { return kDigitValues[static_cast<unsigned char>(c)]; }
+
+}  // namespace
+
+namespace {
+
+// The random half of ids, drawn from OpenSSL's CSPRNG a few hundred ids at a time per
+// thread: one RAND_bytes call (its locks and DRBG set-up) per 512 ids instead of one per
+// id. The buffer is as secret as the DRBG state it came from, and each byte is handed out
+// once and then zeroed. The server never forks, so no two processes share a buffer.
+class RandomBuffer {
+ public:
+  void Take(unsigned char* out, size_t n) {
+    if (used_ + n > bytes_.size()) {
+      // RAND_bytes only fails if the OS entropy source is broken; ids must never be
+      // guessable, so that is fatal rather than a silent fallback.
+      ABSL_RAW_CHECK(RAND_bytes(bytes_.data(), static_cast<int>(bytes_.size())) == 1,
+                     "RAND_bytes failed");
+      used_ = 0;
+    }
+    std::memcpy(out, bytes_.data() + used_, n);
+    std::memset(bytes_.data() + used_, 0, n);
+    used_ += n;
+  }
+
+ private:
+  std::array<unsigned char, 4096> bytes_{};
+  size_t used_ = sizeof(bytes_);  // empty: filled on first use
+};
 
 }  // namespace
 
@@ -27,10 +63,9 @@ ReportId ReportId::Generate(absl::Time received) {
   std::string bytes;
   bytes.reserve(kBytes);
   PutFixed64BE(&bytes, OrderedFromMicros(absl::ToUnixMicros(received)));
+  thread_local RandomBuffer random_buffer;
   std::array<unsigned char, 8> random;
-  // RAND_bytes only fails if the OS entropy source is broken; ids must never be guessable,
-  // so that is fatal rather than a silent fallback.
-  ABSL_RAW_CHECK(RAND_bytes(random.data(), random.size()) == 1, "RAND_bytes failed");
+  random_buffer.Take(random.data(), random.size());
   bytes.append(reinterpret_cast<const char*>(random.data()), random.size());
   return ReportId(std::move(bytes));
 }

@@ -120,8 +120,13 @@ std::optional<absl::StatusOr<v1::SubmitReportResponse>> ReportRecords::Replay(
 
 void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallback done) {
   const ReportId id = *ReportId::Parse(report.report.id());
+  const v1::TriageAssessment& triage = report.report.triage();
+  const QueueEntry entry{
+      triage.queue(), static_cast<uint8_t>(triage.priority()),
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id};
   DataKeys::SealingScope sealing(keys_);
-  absl::StatusOr<std::string> sealed = SealReport(report.report, id, sealing.ring());
+  // The report is not needed after it is sealed: moved in, not copied.
+  absl::StatusOr<std::string> sealed = SealReport(std::move(report.report), id, sealing.ring());
   if (!sealed.ok()) {
     sealing.Release();
     Finish(request_key, sealed.status(), std::move(done));
@@ -131,10 +136,6 @@ void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallb
   m.Put(ColumnFamily::kReports, std::string(id.bytes()), *std::move(sealed));
   m.Put(ColumnFamily::kEvents, EventKey(id, report.event.sequence()),
         report.event.SerializeAsString());
-  const v1::TriageAssessment& triage = report.report.triage();
-  const QueueEntry entry{
-      triage.queue(), static_cast<uint8_t>(triage.priority()),
-      google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id};
   QueueIndex::Add(m, entry);
   std::string request_value = std::move(report.fingerprint);
   request_value.append(report.response.SerializeAsString());
