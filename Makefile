@@ -42,7 +42,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 bench: build
-	@$(BUILD_DIR)/bench/triage_bench
+	@bash bench/run_all.sh $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
