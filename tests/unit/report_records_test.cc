@@ -6,8 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
@@ -104,6 +106,49 @@ TEST(ReportRecordsTest, AReusedRequestIdIsRefusedWhileTheFirstIsInFlightOrStored
   auto later = Start(**store, Report("intake-app", "req", "content B"));
   later->done.WaitForNotification();
   EXPECT_EQ(later->result.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+// The requests family is hashed by whole key in its memtable and prefix-filtered by whole
+// key in its table files: every stored request is found again, wherever it lives (memtable,
+// a flushed table file, after a reopen), and one never stored is not.
+TEST(ReportRecordsTest, EveryStoredRequestIsFoundInTheMemtableTableFilesAndAfterReopen) {
+  testing::TempDir dir;
+  // request id -> (content, report id)
+  std::map<std::string, std::pair<std::string, std::string>> ids;
+  const auto submit_all = [&](ReportStore& store, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      const std::string request = absl::StrCat("req-", i * 7919 % 1000);  // in no order
+      const std::string content = absl::StrCat("content ", i);
+      auto p = Start(store, Report("intake-app", request, content));
+      p->done.WaitForNotification();
+      ASSERT_TRUE(p->result.ok()) << p->result.status();
+      ids[request] = {content, p->result->report_id()};
+    }
+  };
+  const auto replay_all = [&](ReportStore& store) {
+    for (const auto& [request, stored] : ids) {
+      auto p = Start(store, Report("intake-app", request, stored.first));
+      p->done.WaitForNotification();
+      ASSERT_TRUE(p->result.ok()) << request << " " << p->result.status();
+      EXPECT_EQ(p->result->report_id(), stored.second) << request;  // the stored answer again
+    }
+  };
+  {
+    auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db")));
+    ASSERT_TRUE(store.ok()) << store.status();
+    submit_all(**store, 0, 150);
+    ASSERT_TRUE((*store)->engine().Flush().ok());  // these now in a table file
+    submit_all(**store, 150, 300);                 // these in the memtable
+    replay_all(**store);
+    auto other = Start(**store, Report("intake-app", "never-sent", "content"));
+    other->done.WaitForNotification();
+    ASSERT_TRUE(other->result.ok());
+    EXPECT_EQ(ids.count("never-sent"), 0u);
+    for (const auto& [request, stored] : ids) EXPECT_NE(other->result->report_id(), stored.second);
+  }
+  auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db")));
+  ASSERT_TRUE(store.ok()) << store.status();
+  replay_all(**store);
 }
 
 }  // namespace
