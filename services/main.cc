@@ -71,6 +71,12 @@ ABSL_FLAG(double, rate_limit_per_second, 200,
           "calls per second per principal (token bucket); 0 disables");
 ABSL_FLAG(double, rate_limit_burst, 2000, "token bucket size per principal");
 ABSL_FLAG(int32_t, max_receive_message_bytes, 1 << 20, "largest request accepted, in bytes");
+ABSL_FLAG(int64_t, block_cache_mb, 256,
+          "RocksDB's block cache (data, index and filter blocks of every family), in MB; at "
+          "least 8");
+ABSL_FLAG(int64_t, memtable_mb, 256,
+          "RocksDB's memtables of all families together, in MB (one family's at most 64); at "
+          "least 8");
 ABSL_FLAG(int32_t, max_commit_batch, 1024,
           "most changes made durable by one fsync (group commit); 1 = one fsync per change");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -120,6 +126,11 @@ ServerOptions OptionsFromFlags() {
   options.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
   options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  options.memory.block_cache_bytes =
+      static_cast<size_t>(std::clamp<int64_t>(absl::GetFlag(FLAGS_block_cache_mb), 0, 1 << 30))
+      << 20;
+  options.memory.memtable_bytes =
+      static_cast<size_t>(std::clamp<int64_t>(absl::GetFlag(FLAGS_memtable_mb), 0, 1 << 30)) << 20;
   options.commit.max_batch =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_commit_batch)));
   return options;

@@ -131,6 +131,21 @@ namespace {
   return absl::OkStatus();
 }
 
+// RocksDB's memory flags: too small a cache or memtable budget makes every read a disk read
+// and every few writes a flush.
+[[nodiscard]] absl::Status CheckMemory(const storage::MemoryBudget& memory) {
+  constexpr size_t kSmallest = size_t{8} << 20;
+  constexpr size_t kLargest = size_t{1} << 40;
+  for (const auto& [flag, bytes] : {std::pair{"--block_cache_mb", memory.block_cache_bytes},
+                                    std::pair{"--memtable_mb", memory.memtable_bytes}}) {
+    if (bytes < kSmallest || bytes > kLargest) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " ", bytes >> 20, ": must be at least 8 and at most 1048576 (MB)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
@@ -139,6 +154,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   const common::Clock* clock = options.clock ? options.clock : &s->real_clock_;
 
   if (absl::Status leases = CheckLeases(options); !leases.ok()) return leases;
+  if (absl::Status memory = CheckMemory(options.memory); !memory.ok()) return memory;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
       TransportCredentials(options);
   if (!transport.ok()) return transport.status();
@@ -172,6 +188,7 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
   store_options.commit = options_.commit;
   store_options.commit.now = [clock] { return clock->Now(); };
   store_options.env = options_.storage_env;
+  store_options.memory = options_.memory;
   store_options.commit.on_batch_synced = [metrics = metrics_.get()](size_t changes,
                                                                     absl::Duration sync) {
     metrics->BatchSynced(changes, sync);

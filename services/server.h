@@ -74,6 +74,8 @@ struct ServerOptions {
   // The triage policy file (triage/policy.h); empty: the shipped policy built in.
   std::string policy_file;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
+  // RocksDB's block cache and memtables (storage/engine.h); each at least 8 MB.
+  storage::MemoryBudget memory;
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);
   TlsOptions tls;

@@ -20,15 +20,13 @@ namespace {
 
 constexpr char kSchemaVersionKey[] = "schema_version";
 
-// One block cache for every family: reports, workflow records and request records are read
-// by key (a claim reads the report and its workflow record), so their blocks and filters
-// should stay in memory on a large store.
-constexpr size_t kBlockCacheBytes = size_t{256} << 20;
-// WAL kept before the families holding the oldest unflushed data are flushed: bounds the
-// replay at start after a crash (a clean stop flushes everything).
 // Longer than any request key (a length-prefixed caller scope and a request id of at most
 // a few hundred bytes), so the requests family's "prefix" is the whole key.
 constexpr size_t kMaxRequestKeyBytes = 4096;
+// The largest memtable of one family (RocksDB's default write buffer size).
+constexpr size_t kMaxFamilyMemtableBytes = size_t{64} << 20;
+// WAL kept before the families holding the oldest unflushed data are flushed: bounds the
+// replay at start after a crash (a clean stop flushes everything).
 constexpr uint64_t kMaxTotalWalBytes = uint64_t{256} << 20;
 
 // The group part of a statistics key: series, count and parts, without the day
@@ -149,14 +147,20 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   // One writer (the committer), and the counters family's hash memtable cannot take
   // concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
-  const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  // One block cache for every family: reports, workflow records and request records are
+  // read by key (a claim reads the report and its workflow record), so their blocks and
+  // filters should stay in memory on a large store.
+  const std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(options.memory.block_cache_bytes);
+  db_options.db_write_buffer_size = options.memory.memtable_bytes;
   if (options.env != nullptr) db_options.env = options.env;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kColumnFamilyCount; ++i) {
-    descriptors.emplace_back(std::string(kColumnFamilyNames[i]),
-                             FamilyOptions(static_cast<ColumnFamily>(i), cache));
+    rocksdb::ColumnFamilyOptions family = FamilyOptions(static_cast<ColumnFamily>(i), cache);
+    family.write_buffer_size = std::min(kMaxFamilyMemtableBytes, options.memory.memtable_bytes);
+    descriptors.emplace_back(std::string(kColumnFamilyNames[i]), std::move(family));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;

@@ -44,11 +44,24 @@ inline constexpr uint32_t kSchemaVersion = 2;
 // DBOptions::allow_concurrent_memtable_write = false (the statistics memtable needs it).
 rocksdb::ColumnFamilyOptions StoreFamilyOptions(ColumnFamily family);
 
+// The memory RocksDB may hold whatever the size of the store (the server's
+// --block_cache_mb and --memtable_mb). The rest of the server's memory is gRPC's, the
+// queue index (one entry per waiting report) and the requests in flight.
+struct MemoryBudget {
+  // One LRU cache for every family's data, index and filter blocks (index and filter
+  // blocks are charged to it too, so a large store's indexes do not grow outside it).
+  size_t block_cache_bytes = size_t{256} << 20;
+  // All families' memtables together (RocksDB's db_write_buffer_size: past it the largest
+  // is flushed); one family's memtable is at most 64 MB or this, whichever is smaller.
+  size_t memtable_bytes = size_t{256} << 20;
+};
+
 struct EngineOptions {
   // Directory of the database; created if missing.
   std::string path;
   // RocksDB environment; nullptr means the default. Tests pass one that injects faults.
   rocksdb::Env* env = nullptr;
+  MemoryBudget memory;
 };
 
 class Engine {

@@ -96,8 +96,8 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   const AuditKeys audit_keys(*audit_ring);
 
   std::unique_ptr<ReportStore> store(new ReportStore());
-  absl::StatusOr<std::unique_ptr<Engine>> engine =
-      Engine::Open(EngineOptions{.path = options.path, .env = options.env});
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(
+      EngineOptions{.path = options.path, .env = options.env, .memory = options.memory});
   if (!engine.ok()) return engine.status();
   store->engine_ = *std::move(engine);
   Engine& e = *store->engine_;

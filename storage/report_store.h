@@ -46,6 +46,8 @@ struct StoreOptions {
   std::optional<AuditAnchorPoint> audit_anchor;
   // RocksDB environment; nullptr means the default. Tests pass one that injects faults.
   rocksdb::Env* env = nullptr;
+  // Block cache and memtables (engine.h).
+  MemoryBudget memory;
 };
 
 // What opening found in the audit trail, for the server to tell.

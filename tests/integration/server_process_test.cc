@@ -61,7 +61,7 @@ TEST(ServerProcessTest, HelpListsTheFlags) {
        {"--listen", "--data_dir", "--max_receive_message_bytes", "--max_commit_batch",
         "--shutdown_grace", "--credentials_file", "--tls_cert", "--tls_key", "--tls_client_ca",
         "--insecure", "--insecure_allow_remote", "--rate_limit_per_second",
-        "--max_concurrent_streams"}) {
+        "--max_concurrent_streams", "--block_cache_mb", "--memtable_mb"}) {
     EXPECT_THAT(log, HasSubstr(flag));
   }
 }
@@ -103,6 +103,23 @@ TEST(ServerProcessTest, LeaseFlagsOutsideTheirBoundsAreRefused) {
            {"--claim_lease=2h", "at most --max_claim_lease (1h)"},
            {"--max_claim_lease=10s", "--max_claim_lease 10s: must be at least 30s"},
            {"--max_claim_lease=inf", "and at most 24h"}}) {
+    testing::TempDir dir;
+    TestCredentials credentials(dir.Sub("credentials"));
+    std::vector<std::string> args = ServerArgs(dir);
+    args.push_back(flag);
+    ServerProcess server(args, dir.Sub("server.log"));
+    std::optional<int> code = server.WaitForExit(kStartTimeout);
+    ASSERT_TRUE(code.has_value()) << flag;
+    EXPECT_NE(*code, 0) << flag;
+    EXPECT_THAT(server.Log(), HasSubstr(message)) << flag;
+    EXPECT_FALSE(std::filesystem::exists(dir.Sub("db"))) << flag << ": nothing opened";
+  }
+}
+
+TEST(ServerProcessTest, MemoryFlagsOutsideTheirBoundsAreRefused) {
+  for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--block_cache_mb=4", "--block_cache_mb 4: must be at least 8"},
+           {"--memtable_mb=0", "--memtable_mb 0: must be at least 8"}}) {
     testing::TempDir dir;
     TestCredentials credentials(dir.Sub("credentials"));
     std::vector<std::string> args = ServerArgs(dir);

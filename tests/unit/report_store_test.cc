@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,6 +84,29 @@ TEST(ReportStoreTest, FirstOpenCreatesEveryColumnFamily) {
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.Sub("db"), &names).ok());
   for (auto expected : kColumnFamilyNames) {
     EXPECT_THAT(names, ::testing::Contains(std::string(expected)));
+  }
+}
+
+// The memory budget reaches RocksDB: the shared block cache's capacity, the memtables'
+// total, and each family's memtable at most 64 MB or the total.
+TEST(ReportStoreTest, TheMemoryBudgetBoundsTheBlockCacheAndTheMemtables) {
+  for (const auto& [cache_mb, memtable_mb, family_mb] :
+       std::vector<std::tuple<size_t, size_t, size_t>>{{16, 24, 24}, {256, 256, 64}}) {
+    testing::TempDir dir;
+    StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
+    options.memory.block_cache_bytes = cache_mb << 20;
+    options.memory.memtable_bytes = memtable_mb << 20;
+    auto store = ReportStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    rocksdb::DB* db = (*store)->engine().db();
+    EXPECT_EQ(db->GetDBOptions().db_write_buffer_size, memtable_mb << 20);
+    for (ColumnFamily family : {ColumnFamily::kReports, ColumnFamily::kStatistics}) {
+      rocksdb::ColumnFamilyHandle* handle = (*store)->engine().handle(family);
+      EXPECT_EQ(db->GetOptions(handle).write_buffer_size, family_mb << 20);
+      uint64_t capacity = 0;
+      ASSERT_TRUE(db->GetIntProperty(handle, "rocksdb.block-cache-capacity", &capacity));
+      EXPECT_EQ(capacity, cache_mb << 20);
+    }
   }
 }
 
