@@ -41,10 +41,6 @@ make_work_dir triage-pg-compare
 # directory of its own under /tmp, like the server's store.
 pg=$(mktemp -d /tmp/triage-pg-XXXXXX)
 as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres: "$pg"
-  as_pg=(runuser -u postgres --)
-fi
 pg_started=""
 stop_postgres() {
   if [ -n "$pg_started" ]; then
@@ -53,6 +49,10 @@ stop_postgres() {
   rm -rf "$pg"
 }
 trap 'stop_postgres; cleanup_work_dir' EXIT
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres: "$pg"
+  as_pg=(runuser -u postgres --)
+fi
 
 echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), disk $(df -h "$work" | awk 'NR==2 {print $1}')"
 echo "# date: $(date -u +%FT%TZ); $clients clients / in flight, ${seconds}s each"

@@ -44,8 +44,8 @@ for i in $(seq "$repeats"); do
   "$loadgen" --server="$address" --baseline=false --method=health --concurrency=64 --requests=20000
   "$loadgen" --server="$address" --baseline=false --method=submit --concurrency=64 --requests=20000 --run_id="g$i"
   "$loadgen" --server="$address" --baseline=false --method=submit --concurrency=1 --requests=2000 --run_id="s$i"
-  "$loadgen" --server="$address" --baseline=false --method=get --concurrency=64 --requests=20000 \
-    --report_id="$report_id" --token="$triager_token"
+  TRIAGE_LOADGEN_TOKEN=$triager_token "$loadgen" --server="$address" --baseline=false \
+    --method=get --concurrency=64 --requests=20000 --report_id="$report_id"
 done
 stop_server
 start_server single --max_commit_batch=1

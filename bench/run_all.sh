@@ -77,6 +77,10 @@ ratio=$(printf '%s\n' "${ratios[@]}" | median)
 saturation=$(printf '%s\n' "${rates[@]}" | median)
 cpu=$(printf '%s\n' "${cpus[@]}" | median)
 echo "  medians: submit/no-op ${ratio}x, ${saturation} submits/s, server CPU ${cpu} us per submit"
+if ! [[ "$saturation" =~ ^[0-9]+$ ]] || [ "$saturation" -lt 2 ]; then
+  echo "run_all.sh: no saturation rate measured (submits failed?); stopping" >&2
+  exit 1
+fi
 
 echo "== open loop: half the saturation rate, then twice it"
 half=$(( saturation / 2 )) double=$(( saturation * 2 ))

@@ -184,6 +184,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The memory flags as typed (the options hold bytes, which a negative or huge value has
+  // no faithful form in); TriageServer::Start checks the bytes again for other callers.
+  for (const auto& [name, mb] : {std::pair{"--block_cache_mb", absl::GetFlag(FLAGS_block_cache_mb)},
+                                 std::pair{"--memtable_mb", absl::GetFlag(FLAGS_memtable_mb)}}) {
+    if (mb < 8 || mb > (int64_t{1} << 20)) {
+      std::fprintf(stderr, "triage-server: %s %lld: must be at least 8 and at most 1048576 (MB)\n",
+                   name, static_cast<long long>(mb));
+      return 1;
+    }
+  }
   const ServerOptions options = OptionsFromFlags();
   auto server = TriageServer::Start(options);
   if (!server.ok()) {

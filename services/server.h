@@ -74,10 +74,10 @@ struct ServerOptions {
   // The triage policy file (triage/policy.h); empty: the shipped policy built in.
   std::string policy_file;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
-  // RocksDB's block cache and memtables (storage/engine.h); each at least 8 MB.
-  storage::MemoryBudget memory;
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);
+  // RocksDB's block cache and memtables (storage/engine.h); each at least 8 MB.
+  storage::MemoryBudget memory;
   TlsOptions tls;
   // Plaintext instead of TLS: only when asked for, and only on loopback addresses unless
   // insecure_allow_remote is also set.

@@ -212,7 +212,9 @@ absl::Status Engine::Flush() {
 absl::StatusOr<bool> Engine::HoldsData() const {
   for (ColumnFamily family : {ColumnFamily::kReports, ColumnFamily::kEvents, ColumnFamily::kQueue,
                               ColumnFamily::kRequests}) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
+    rocksdb::ReadOptions read;
+    read.total_order_seek = true;  // the requests family's memtable is hashed by key
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(family)));
     it->SeekToFirst();
     if (it->Valid()) return true;
     if (!it->status().ok()) return FromRocksDb(it->status(), "scan for data");

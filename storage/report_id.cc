@@ -1,5 +1,6 @@
 #include "storage/report_id.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -39,6 +40,11 @@ namespace {
 // once and then zeroed. The server never forks, so no two processes share a buffer.
 class RandomBuffer {
  public:
+  RandomBuffer() = default;
+  RandomBuffer(const RandomBuffer&) = delete;
+  RandomBuffer& operator=(const RandomBuffer&) = delete;
+  ~RandomBuffer() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }  // nothing left behind
+
   void Take(unsigned char* out, size_t n) {
     if (used_ + n > bytes_.size()) {
       // RAND_bytes only fails if the OS entropy source is broken; ids must never be

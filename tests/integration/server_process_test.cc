@@ -119,7 +119,9 @@ TEST(ServerProcessTest, LeaseFlagsOutsideTheirBoundsAreRefused) {
 TEST(ServerProcessTest, MemoryFlagsOutsideTheirBoundsAreRefused) {
   for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
            {"--block_cache_mb=4", "--block_cache_mb 4: must be at least 8"},
-           {"--memtable_mb=0", "--memtable_mb 0: must be at least 8"}}) {
+           {"--memtable_mb=0", "--memtable_mb 0: must be at least 8"},
+           {"--memtable_mb=-5", "--memtable_mb -5: must be at least 8"},
+           {"--block_cache_mb=99999999999", "--block_cache_mb 99999999999: must be"}}) {
     testing::TempDir dir;
     TestCredentials credentials(dir.Sub("credentials"));
     std::vector<std::string> args = ServerArgs(dir);

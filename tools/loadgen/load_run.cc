@@ -105,6 +105,7 @@ void LoadRun::Pace() {
     if (due > now) absl::SleepFor(due - now);
     while (in_flight_.load() >= options_.concurrency) absl::SleepFor(absl::Microseconds(50));
     issued_.fetch_add(1);
+    in_flight_.fetch_add(1);  // before the call exists, so nobody sees the run as drained
     Issue(n, due);
   }
   pacing_done_.store(true);
@@ -112,10 +113,13 @@ void LoadRun::Pace() {
 }
 
 // Closed loop: the next call as soon as one is answered.
+// Counted in flight before deciding, so that the run is seen as drained (in flight 0) only
+// when no call is left and no other callback is about to start one.
 void LoadRun::StartNext() {
+  in_flight_.fetch_add(1);
   const int64_t n = issued_.fetch_add(1);
   if ((options_.requests > 0 && n >= options_.requests) || absl::Now() >= deadline_) {
-    if (in_flight_.load() == 0) MaybeFinish();
+    if (in_flight_.fetch_sub(1) == 1) MaybeFinish();
     return;
   }
   Issue(n, absl::Now());
@@ -123,8 +127,7 @@ void LoadRun::StartNext() {
 
 template <typename C>
 C* LoadRun::NewCall(Method method, absl::Time due) {
-  in_flight_.fetch_add(1);
-  auto* call = new C;
+  auto* call = new C;  // counted in flight by the caller of Issue
   call->method = method;
   call->due = due;
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));

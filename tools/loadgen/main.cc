@@ -141,6 +141,9 @@ int Fail(const std::string& message, int code = 2) {
   for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
     grpc::ChannelArguments args;
     args.SetInt("triage-loadgen.channel", i);
+    // gRPC would follow grpc_proxy / http(s)_proxy from the environment, even for a loopback
+    // address: the calls (and their tokens) must not leave the machine.
+    args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
     if (const std::string name = absl::GetFlag(FLAGS_tls_server_name); !name.empty()) {
       args.SetSslTargetNameOverride(name);
     }
