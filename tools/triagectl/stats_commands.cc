@@ -240,8 +240,11 @@ int StatsCommands::RunCompare(const ConnectionOptions& connection, bool json) {
     std::cout << "No reports in either period (only whole days that are over count).\n";
     return 0;
   }
-  std::cout << absl::StrFormat("%-34s %10s %10s %9s %9s %8s %9s  %s\n", "group", "baseline",
-                               "compared", "per day", "per day", "change", "p", "verdict");
+  // Two header lines: which period each count and daily rate belongs to, then what it is.
+  std::cout << absl::StrFormat("%-34s %10s %10s %9s %9s\n", "", "baseline", "compared", "baseline",
+                               "compared");
+  std::cout << absl::StrFormat("%-34s %10s %10s %9s %9s %8s %9s  %s\n", "group", "reports",
+                               "reports", "a day", "a day", "change", "p", "verdict");
   for (const v1::GroupComparison& g : response.groups()) {
     const bool hidden = g.figures_suppressed();
     std::cout << absl::StrFormat("%-34s %10s %10s %9s %9s %8s %9s  %s\n", GroupName(g.group()),
