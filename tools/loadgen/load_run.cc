@@ -13,8 +13,8 @@ google::protobuf::Timestamp Stamp(absl::Time t) {
   return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
-// The status a call's answer stands for: a claim that found nothing waiting, or an import
-// with a report not imported, is not the work asked for.
+// A claim that found nothing waiting is not the work asked for: counted as NOT_FOUND. (An
+// import with a report not imported counts as ABORTED, where the import is issued.)
 grpc::Status NotFoundUnlessClaimed(grpc::Status status, const v1::ClaimNextReportResponse& r) {
   if (status.ok() && !r.has_report()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no report waiting");
