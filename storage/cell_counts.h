@@ -1,7 +1,7 @@
 // CellCounts: the counter additions of one change (a submitted, imported or decided
 // report): per cell, the counter's key (storage/counter_keys.h), the cell's index in its
 // value (storage/counter_cells.h) and what to add. The keys are packed one after another
-// in one buffer, so the ~23 cells of a submit cost a couple of allocations rather than one
+// in one buffer, so the ~12 cells of a submit cost a couple of allocations rather than one
 // per key; the committer reads them in place.
 //
 // Thread-compatible; a value type.

@@ -33,6 +33,17 @@ std::optional<std::string> CounterKey(uint8_t series, const std::vector<GroupPar
   return key;
 }
 
+std::vector<std::pair<std::string, std::string>> SingleGroupRangesDroppedAtSchema3() {
+  std::vector<std::pair<std::string, std::string>> ranges;
+  for (int series = kFirstCountSeries; series <= kLastCountSeries; ++series) {
+    // series | 1 part | dimension > kSingleGroupDimension ... up to series | 2 parts.
+    ranges.emplace_back(
+        std::string({static_cast<char>(series), 1, static_cast<char>(kSingleGroupDimension + 1)}),
+        std::string({static_cast<char>(series), 2}));
+  }
+  return ranges;
+}
+
 bool AppendGroupPart(std::string* out, uint8_t dimension, absl::string_view value) {
   if (value.size() > 255) return false;
   out->push_back(static_cast<char>(dimension));

@@ -8,6 +8,11 @@
 // given; values are at most 255 bytes. Keys of one series and group are contiguous and in
 // day order, so a range of days is one short scan.
 //
+// Groups of one part: since schema 3 the count series (kFirstCountSeries to
+// kLastCountSeries) keep them only for dimension kSingleGroupDimension (the statistics
+// layer's reporter type; its other single dimensions are sums of pairs with it). Opening a
+// store of schema 2 deletes the others in those series (SingleGroupRangesDroppedAtSchema3).
+//
 // The statistics family hashes its memtable by group (CounterGroupEnd), so: a scan of one
 // group seeks to CounterGroupPrefix (or a key of it) with ReadOptions::prefix_same_as_start;
 // a scan across groups (a recount), SeekToFirst and SeekForPrev need
@@ -26,6 +31,14 @@
 #include "absl/strings/string_view.h"
 
 namespace safeguarding::storage {
+
+inline constexpr uint8_t kFirstCountSeries = 1;
+inline constexpr uint8_t kLastCountSeries = 2;
+inline constexpr uint8_t kSingleGroupDimension = 1;
+
+// [begin, end) ranges of the keys deleted by the upgrade to schema 3: in each count series,
+// every group of one part whose dimension is above kSingleGroupDimension.
+std::vector<std::pair<std::string, std::string>> SingleGroupRangesDroppedAtSchema3();
 
 // One (dimension, value) of a group; the numbers are the caller's (the statistics layer
 // uses the contract's Dimension enum).
@@ -50,7 +63,7 @@ std::optional<CounterKeyParts> ParseCounterKey(absl::string_view key);
 // One (dimension, value) as a key holds it (dimension, length, bytes), appended to `out`;
 // false, and nothing appended, if the value is longer than 255 bytes. With
 // AppendKeyOfParts, the keys of many groups that share values are built from each value's
-// bytes once (a submit's ~23 keys).
+// bytes once (a submit's ~12 keys).
 bool AppendGroupPart(std::string* out, uint8_t dimension, absl::string_view value);
 // The same as a string; nullopt if the value is longer than 255 bytes.
 std::optional<std::string> EncodeGroupPart(const GroupPart& part);

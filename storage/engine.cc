@@ -10,6 +10,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
 #include "storage/counter_cells.h"
 #include "storage/counter_keys.h"
 #include "storage/key_encoding.h"
@@ -99,17 +100,31 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
   return options;
 }
 
+// Records this build's schema version, after the upgrades from `from` (0: a new store).
+[[nodiscard]] absl::Status WriteSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                                       rocksdb::ColumnFamilyHandle* statistics, uint32_t from) {
+  rocksdb::WriteBatch batch;
+  if (from == 2) {  // schema 1 had no counters; schema 2 counted every single dimension
+    for (const auto& [begin, end] : SingleGroupRangesDroppedAtSchema3()) {
+      rocksdb::Status s = batch.DeleteRange(statistics, begin, end);
+      if (!s.ok()) return FromRocksDb(s, "upgrade statistics");
+    }
+  }
+  std::string encoded;
+  PutFixed32BE(&encoded, kSchemaVersion);
+  rocksdb::Status s = batch.Put(meta, kSchemaVersionKey, encoded);
+  if (!s.ok()) return FromRocksDb(s, "write schema version");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocksDb(db->Write(wo, &batch), "write schema version");
+}
+
 [[nodiscard]] absl::Status CheckSchema(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                                       rocksdb::ColumnFamilyHandle* statistics,
                                        const std::string& path) {
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, kSchemaVersionKey, &value);
-  if (s.IsNotFound()) {
-    std::string encoded;
-    PutFixed32BE(&encoded, kSchemaVersion);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocksDb(db->Put(wo, meta, kSchemaVersionKey, encoded), "write schema version");
-  }
+  if (s.IsNotFound()) return WriteSchema(db, meta, statistics, 0);
   if (!s.ok()) return FromRocksDb(s, "read schema version");
   absl::string_view in(value);
   std::optional<uint32_t> version = GetFixed32BE(&in);
@@ -118,13 +133,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family,
     return DataDirError(path, absl::StrCat("written by a newer version (schema ", *version,
                                            ", this build reads up to ", kSchemaVersion, ")"));
   }
-  if (*version < kSchemaVersion) {  // an upgrade: the new families were created at open
-    std::string encoded;
-    PutFixed32BE(&encoded, kSchemaVersion);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocksDb(db->Put(wo, meta, kSchemaVersionKey, encoded), "write schema version");
-  }
+  // An upgrade: the new families were created at open.
+  if (*version < kSchemaVersion) return WriteSchema(db, meta, statistics, *version);
   return absl::OkStatus();
 }
 
@@ -174,8 +184,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   handles.erase(handles.begin());
   std::unique_ptr<Engine> engine(
       new Engine(options.path, *std::move(lock), std::move(db), std::move(handles)));
-  if (absl::Status schema =
-          CheckSchema(engine->db(), engine->handle(ColumnFamily::kMeta), options.path);
+  if (absl::Status schema = CheckSchema(engine->db(), engine->handle(ColumnFamily::kMeta),
+                                        engine->handle(ColumnFamily::kStatistics), options.path);
       !schema.ok()) {
     return schema;
   }

@@ -36,7 +36,9 @@ using common::DataDirLock;
 // newer version fails rather than misreading it; an older one is upgraded at open.
 //   1  the first release
 //   2  the statistics family (builds of version 1 refuse the directory: see kStatistics)
-inline constexpr uint32_t kSchemaVersion = 2;
+//   3  single-dimension counters only for the reporter type (counter_keys.h): the upgrade
+//      deletes the others in the same synced batch that records the version
+inline constexpr uint32_t kSchemaVersion = 3;
 
 // The options the store opens `family` with (merge operator, filters, memtable), for tools
 // and tests that open the database directly: a family opened with other options could

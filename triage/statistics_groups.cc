@@ -163,6 +163,13 @@ absl::StatusOr<GroupPlan> PlanGroups(
     const TriagePolicy& policy) {
   absl::StatusOr<std::vector<Involved>> involved = Involve(group_by, filters, measure, policy);
   if (!involved.ok()) return involved.status();
+  // Another dimension alone is counted only with the reporter type: it is read as its pairs
+  // with each reporter type, summed (volume_cells.h).
+  if (involved->size() == 1 && involved->front().dimension != v1::DIMENSION_REPORTER_TYPE) {
+    involved->insert(involved->begin(),
+                     Involved{v1::DIMENSION_REPORTER_TYPE,
+                              ValuesOf(v1::DIMENSION_REPORTER_TYPE, policy), /*grouped=*/-1});
+  }
   GroupPlan plan;
   plan.series = measure == v1::MEASURE_DECIDED ? kDecidedSeries : kReceivedSeries;
   absl::flat_hash_map<std::string, size_t> output_of;  // output key text -> index

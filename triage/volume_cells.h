@@ -17,13 +17,17 @@
 // of a window describe one population (the reports decided in it), and a recount from the
 // reports (first_claim_time, closed_time) reproduces every cell.
 //
-// A report (or decision) counts in: the group of all; one group per (dimension, value) it
-// has (reporter type, professional role if a professional, priority, each category,
-// region, each channel, child age band, queue, source, and for decisions the outcome); and
-// the pairs of its reporter type with each value of every other dimension (what a
-// dashboard needs, e.g. professionals' reports by region). Dimensions are the contract's
-// Dimension numbers; enum values are written as their numbers, queue as itself and region
-// as the policy names it for statistics (TriagePolicy::StatisticsRegion).
+// A report (or decision) counts in: the group of all; the group of its reporter type; and
+// the pairs of its reporter type with each value of every other dimension it has
+// (professional role if a professional, priority, each category, region, each channel,
+// child age band, queue, source, and for decisions the outcome). A count by one of those
+// other dimensions alone (e.g. by region) is the sum of its pairs over the reporter types
+// (PlanGroups reads them): every counted report has a reporter type (validation requires
+// one), so the sum is exact, and a submit writes about half as many keys (12, not 21). Dimensions
+// are the contract's Dimension numbers; enum values are written as their numbers, queue as
+// itself and region as the policy names it for statistics (TriagePolicy::StatisticsRegion).
+// Stores of schema 2 also kept those single-dimension groups; opening one deletes them
+// (storage::kSingleGroupDimension).
 #ifndef SAFEGUARDING_TRIAGE_VOLUME_CELLS_H_
 #define SAFEGUARDING_TRIAGE_VOLUME_CELLS_H_
 
@@ -34,6 +38,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "safeguarding/triage/v1/statistics.pb.h"
 #include "storage/cell_counts.h"
 #include "storage/counter_keys.h"
 
@@ -47,6 +52,11 @@ inline constexpr uint8_t kDecidedSeries = 2;
 inline constexpr uint8_t kWaitSeries = 3;          // keyed by hour
 inline constexpr uint8_t kDecisionTimeSeries = 4;  // keyed by hour
 inline constexpr uint8_t kSlaBreachSeries = 5;
+// The storage layer's upgrade from schema 2 deletes the single-dimension groups of these
+// series other than the reporter type's (storage/counter_keys.h).
+static_assert(kReceivedSeries == storage::kFirstCountSeries &&
+              kDecidedSeries == storage::kLastCountSeries);
+static_assert(v1::DIMENSION_REPORTER_TYPE == storage::kSingleGroupDimension);
 
 // Distribution buckets: 0 holds durations under 1 s; bucket b >= 1 holds
 // [2^((b-1)/4), 2^(b/4)) seconds (four per doubling, so a percentile read from the

@@ -17,6 +17,9 @@
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
+#include "storage/counter_cells.h"
+#include "storage/counter_keys.h"
+#include "storage/key_encoding.h"
 #include "tests/support/faulty_fs.h"
 #include "tests/support/raw_db.h"
 #include "tests/support/temp_dir.h"
@@ -170,34 +173,78 @@ TEST(ReportStoreTest, RefusesADatabaseWithANewerSchema) {
   EXPECT_THAT(store.status().message(), HasSubstr("newer version"));
 }
 
-// A store of schema 1 opens and is marked as schema 2 (the statistics family was created
+void WriteSchemaVersion(const std::string& path, uint32_t version) {
+  testing::RawDb raw(path);
+  std::string v;
+  PutFixed32BE(&v, version);
+  raw.Put(ColumnFamily::kMeta, "schema_version", v);
+}
+
+uint32_t SchemaVersion(const std::string& path) {
+  testing::RawDb raw(path);
+  const std::string v = raw.Get(ColumnFamily::kMeta, "schema_version");
+  absl::string_view in(v);
+  return GetFixed32BE(&in).value_or(0);
+}
+
+// A store of schema 1 opens and is marked as this schema (the statistics family was created
 // at open); after that a schema-1 build would be refused by the family check above.
 TEST(ReportStoreTest, AStoreOfTheFirstSchemaIsUpgradedAtOpen) {
   testing::TempDir dir;
   OpenOrDie(dir.Sub("db")).reset();
-  auto schema = [&](uint32_t* version, bool write) {
-    testing::RawDb raw(dir.Sub("db"));
-    std::string v;
-    if (write) {
-      PutFixed32BE(&v, 1);
-      ASSERT_TRUE(
-          raw.db()
-              ->Put(rocksdb::WriteOptions(), raw.cf(ColumnFamily::kMeta), "schema_version", v)
-              .ok());
-      return;
-    }
-    ASSERT_TRUE(raw.db()
-                    ->Get(rocksdb::ReadOptions(), raw.cf(ColumnFamily::kMeta), "schema_version", &v)
-                    .ok());
-    absl::string_view in(v);
-    *version = *GetFixed32BE(&in);
-  };
-  uint32_t version = 0;
-  schema(&version, /*write=*/true);
+  WriteSchemaVersion(dir.Sub("db"), 1);
   OpenOrDie(dir.Sub("db")).reset();
-  schema(&version, /*write=*/false);
-  EXPECT_EQ(version, 2u);
-  EXPECT_EQ(version, kSchemaVersion);
+  EXPECT_EQ(SchemaVersion(dir.Sub("db")), 3u);
+  EXPECT_EQ(kSchemaVersion, 3u);
+}
+
+// Schema 2 counted every dimension alone; schema 3 keeps only the reporter type alone (the
+// others are sums of its pairs), and the upgrade deletes the rest, in the count series only.
+TEST(ReportStoreTest, AStoreOfSchemaTwoLosesItsSingleDimensionCountersAtOpen) {
+  testing::TempDir dir;
+  OpenOrDie(dir.Sub("db")).reset();
+  const int32_t day = 20535;
+  const std::vector<std::vector<GroupPart>> kept = {
+      {}, {{1, "1"}}, {{1, "3"}, {7, "Merseyside"}}, {{1, "1"}, {9, "0-4"}}};
+  const std::vector<std::vector<GroupPart>> dropped = {
+      {{2, "4"}}, {{7, "Merseyside"}}, {{11, "2"}}};
+  std::vector<std::string> kept_keys;
+  std::vector<std::string> dropped_keys;
+  for (uint8_t series : {1, 2}) {
+    for (const auto& g : kept) kept_keys.push_back(*CounterKey(series, g, day));
+    for (const auto& g : dropped) dropped_keys.push_back(*CounterKey(series, g, day));
+  }
+  // Other series keep groups of one part (none is written today, but they are not counts).
+  kept_keys.push_back(*CounterKey(5, {{7, "Merseyside"}}, day));
+  kept_keys.push_back(*CounterKey(3, {{8, "child"}}, day * 24));
+  {
+    testing::RawDb raw(dir.Sub("db"));
+    for (const auto* keys : {&kept_keys, &dropped_keys}) {
+      for (const std::string& key : *keys) {
+        raw.Put(ColumnFamily::kStatistics, key, EncodeCounterCells({0, 2, 5}));
+      }
+    }
+  }
+  WriteSchemaVersion(dir.Sub("db"), 2);
+  OpenOrDie(dir.Sub("db")).reset();
+  EXPECT_EQ(SchemaVersion(dir.Sub("db")), 3u);
+  testing::RawDb raw(dir.Sub("db"));
+  rocksdb::ReadOptions options;
+  options.total_order_seek = true;  // across groups (counter_keys.h)
+  std::unique_ptr<rocksdb::Iterator> it(
+      raw.db()->NewIterator(options, raw.cf(ColumnFamily::kStatistics)));
+  std::vector<std::string> left;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    left.push_back(it->key().ToString());
+    EXPECT_EQ(DecodeCounterCells(it->value().ToString()), (std::vector<uint64_t>{0, 2, 5}));
+  }
+  EXPECT_THAT(left, ::testing::UnorderedElementsAreArray(kept_keys));
+  for (const std::string& key : dropped_keys) {
+    std::string value;
+    EXPECT_TRUE(raw.db()
+                    ->Get(rocksdb::ReadOptions(), raw.cf(ColumnFamily::kStatistics), key, &value)
+                    .IsNotFound());
+  }
 }
 
 TEST(ReportStoreTest, SubmittedReportIsReadableWithEventAndQueueEntry) {

@@ -369,6 +369,46 @@ TEST_F(StatisticsTest, VolumesAreZeroFilledDaysInTheZoneGroupedAndFiltered) {
   EXPECT_EQ(r->series(0).total().value(), 1u);
 }
 
+// Only the reporter type is counted alone; a count by another dimension alone is the sum of
+// its pairs with every reporter type (volume_cells.h), so nothing may go missing from it.
+TEST_F(StatisticsTest, ADimensionAloneSumsItsPairsWithEveryReporterType) {
+  const absl::Time at = Utc(2026, 3, 23, 9);
+  for (int i = 0; i < 3; ++i) SubmitAt(at, v1::REPORTER_TYPE_CHILD, "Essex");
+  for (int i = 0; i < 2; ++i) SubmitAt(at, v1::REPORTER_TYPE_PROFESSIONAL, "Essex");
+  SubmitAt(at, v1::REPORTER_TYPE_PARENT_CARER, "Essex");
+  SubmitAt(at, v1::REPORTER_TYPE_OTHER_ADULT, "Essex");
+  for (int i = 0; i < 4; ++i) SubmitAt(at, v1::REPORTER_TYPE_PARENT_CARER, "Kent");
+  v1::GetVolumesRequest request;
+  *request.mutable_start_time() = Ts(Utc(2026, 3, 23));
+  *request.mutable_end_time() = Ts(Utc(2026, 3, 24));
+  request.add_group_by(v1::DIMENSION_REGION);
+  absl::StatusOr<v1::GetVolumesResponse> r = Volumes(supervisor_, request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series_size(), 2);
+  ASSERT_NE(SeriesOf(*r, "Essex"), nullptr);
+  ASSERT_NE(SeriesOf(*r, "Kent"), nullptr);
+  EXPECT_EQ(SeriesOf(*r, "Essex")->total().value(), 7u) << "every reporter type's pair";
+  EXPECT_EQ(SeriesOf(*r, "Kent")->total().value(), 4u);
+  ASSERT_EQ(SeriesOf(*r, "Essex")->group_size(), 1) << "the reporter type is not a group";
+
+  request.clear_group_by();  // a filter alone: the same sums
+  v1::DimensionFilter& essex = *request.add_filters();
+  essex.set_dimension(v1::DIMENSION_REGION);
+  essex.add_values("Essex");
+  r = Volumes(supervisor_, request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->series_size(), 1);
+  EXPECT_EQ(r->series(0).total().value(), 7u);
+
+  request.clear_filters();  // by priority: each report has exactly one
+  request.add_group_by(v1::DIMENSION_PRIORITY);
+  r = Volumes(supervisor_, request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  uint64_t total = 0;
+  for (const v1::VolumeSeries& series : r->series()) total += series.total().value();
+  EXPECT_EQ(total, 11u);
+}
+
 TEST_F(StatisticsTest, AMonitorSeesSmallCountsSuppressedAndASupervisorExactCounts) {
   for (int i = 0; i < 6; ++i) SubmitAt(Utc(2026, 3, 20, 10), v1::REPORTER_TYPE_CHILD);
   for (int i = 0; i < 2; ++i) SubmitAt(Utc(2026, 3, 21, 10), v1::REPORTER_TYPE_CHILD);
