@@ -136,13 +136,42 @@ TEST_F(LoadgenTest, AMixCallsEachMethodWithItsRolesTokenAndCountsErrorsByCode) {
   EXPECT_THAT(refused.output, HasSubstr("errors_by_code=UNAUTHENTICATED:30"));
 }
 
+// The statistics methods group and filter as asked: a refused grouping (two dimensions
+// without the reporter type) shows as INVALID_ARGUMENT for every call.
+TEST_F(LoadgenTest, StatisticsCallsGroupAndFilterAsAsked) {
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{{"--stats_by=REGION"},
+                                             {"--stats_by=REPORTER_TYPE,REGION"},
+                                             {"--stats_by=", "--stats_filter=REGION=Kent"}}) {
+    for (const char* method : {"--method=volumes", "--method=compare", "--method=shifts"}) {
+      std::vector<std::string> args{method,
+                                    "--requests=5",
+                                    "--concurrency=1",
+                                    "--baseline=false",
+                                    "--stats_from=2026-09-01",
+                                    "--stats_to=2026-12-01"};  // 4 x 45 regions x 91 days
+      args.insert(args.end(), flags.begin(), flags.end());
+      testing::CommandResult r = Loadgen(args, v1::ROLE_SUPERVISOR);
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      EXPECT_THAT(r.output, HasSubstr("ok=5 errors=0")) << method << " " << flags[0];
+    }
+  }
+  testing::CommandResult refused = Loadgen(
+      {"--method=volumes", "--requests=5", "--baseline=false", "--stats_by=REGION,CATEGORY"},
+      v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(refused.exit_code, 0) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("errors_by_code=INVALID_ARGUMENT:5"));
+}
+
 TEST_F(LoadgenTest, BadFlagsAreRefusedNamingTheFlag) {
   for (const auto& [flag, says] : std::vector<std::pair<std::string, std::string>>{
            {"--method=bogus", "--method must be"},
            {"--mix=submit:0", "--mix part 'submit:0'"},
            {"--max_duration=2h", "--max_duration"},
            {"--reports=0", "--reports"},
-           {"--tls_cert=/nonexistent", "--tls_cert needs --tls_ca"}}) {
+           {"--tls_cert=/nonexistent", "--tls_cert needs --tls_ca"},
+           {"--stats_by=REGIONS", "--stats_by: not a dimension: REGIONS"},
+           {"--stats_filter=REGION", "--stats_filter is DIMENSION=VALUE"}}) {
     std::vector<std::string> args{flag};
     if (flag.rfind("--mix", 0) == 0) args.push_back("--method=mix");
     testing::CommandResult r = Loadgen(args, v1::ROLE_INTAKE);

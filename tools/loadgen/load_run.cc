@@ -213,6 +213,17 @@ void LoadRun::IssueCycle(absl::Time due, Stubs& stubs) {
       });
 }
 
+namespace {
+
+template <typename Request>
+void SetGroups(const StatsGroups& groups, Request& r) {
+  for (v1::Dimension d : groups.by) r.add_group_by(d);
+  for (const v1::DimensionFilter& f : groups.filters) *r.add_filters() = f;
+  r.set_time_zone("Europe/London");
+}
+
+}  // namespace
+
 void LoadRun::IssueStatistics(Method method, absl::Time due, Stubs& stubs) {
   const StatsRange& range = options_.range;
   const auto done = [this](Call* call) { return [this, call](grpc::Status s) { Done(call, s); }; };
@@ -222,8 +233,7 @@ void LoadRun::IssueStatistics(Method method, absl::Time due, Stubs& stubs) {
     *r.mutable_start_time() = Stamp(range.from);
     *r.mutable_end_time() = Stamp(range.to);
     r.set_granularity(v1::GRANULARITY_DAY);
-    r.add_group_by(v1::DIMENSION_REPORTER_TYPE);
-    r.set_time_zone("Europe/London");
+    SetGroups(options_.groups, r);
     stubs.statistics->async()->GetVolumes(&call->context, &r, &call->response, done(call));
   } else if (method == Method::kCompare) {
     auto* call =
@@ -233,16 +243,14 @@ void LoadRun::IssueStatistics(Method method, absl::Time due, Stubs& stubs) {
     *r.mutable_baseline_end() = Stamp(range.middle);
     *r.mutable_comparison_start() = Stamp(range.middle);
     *r.mutable_comparison_end() = Stamp(range.to);
-    r.add_group_by(v1::DIMENSION_REPORTER_TYPE);
-    r.set_time_zone("Europe/London");
+    SetGroups(options_.groups, r);
     stubs.statistics->async()->CompareVolumes(&call->context, &r, &call->response, done(call));
   } else {
     auto* call = NewCall<UnaryCall<v1::DetectShiftsRequest, v1::DetectShiftsResponse>>(method, due);
     v1::DetectShiftsRequest& r = call->request;
     *r.mutable_start_time() = Stamp(range.from);
     *r.mutable_end_time() = Stamp(range.to);
-    r.add_group_by(v1::DIMENSION_REPORTER_TYPE);
-    r.set_time_zone("Europe/London");
+    SetGroups(options_.groups, r);
     stubs.statistics->async()->DetectShifts(&call->context, &r, &call->response, done(call));
   }
 }

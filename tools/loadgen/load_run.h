@@ -34,6 +34,12 @@ struct StatsRange {
   absl::Time from, middle, to;
 };
 
+// What the statistics methods group by and filter on.
+struct StatsGroups {
+  std::vector<triage::v1::Dimension> by = {triage::v1::DIMENSION_REPORTER_TYPE};
+  std::vector<triage::v1::DimensionFilter> filters;
+};
+
 struct RunOptions {
   Mix mix = Mix::Only(Method::kHealth);
   int concurrency = 64;
@@ -44,6 +50,7 @@ struct RunOptions {
   std::string run_id;     // prefix of request and source ids
   std::string report_id;  // for get
   StatsRange range;
+  StatsGroups groups;
   int import_batch = 1000;
 };
 

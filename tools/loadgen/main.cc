@@ -15,9 +15,10 @@
 //   get     TriageDesk.GetReport of --report_id (each read is audited: one durable write)
 //   claim   TriageDesk.ClaimNextReport (a durable claim each; needs waiting reports)
 //   cycle   ClaimNextReport, then RecordDecision of what it got: one triage cycle
-//   volumes Statistics.GetVolumes: --stats_from..--stats_to by day, by reporter type
+//   volumes Statistics.GetVolumes: --stats_from..--stats_to by day, grouped by --stats_by
+//           (default: reporter type) and filtered by --stats_filter
 //   compare Statistics.CompareVolumes: the first half of that range against the second
-//   shifts  Statistics.DetectShifts over that range, by reporter type
+//   shifts  Statistics.DetectShifts over that range
 //   import  Administration.ImportReports, --import_batch historical reports a call (new
 //           source ids each): throughput counts calls; reports/s = rate x batch
 //   mix     each call one of --mix's methods in proportion to its weight
@@ -30,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -76,6 +79,10 @@ ABSL_FLAG(std::string, run_id, "", "prefix of request and source ids (default: f
 ABSL_FLAG(std::string, stats_from, "2025-12-01",
           "first day (Europe/London) of the statistics methods' range");
 ABSL_FLAG(std::string, stats_to, "2026-12-01", "the day after the last of that range");
+ABSL_FLAG(std::vector<std::string>, stats_by, {"REPORTER_TYPE"},
+          "the statistics methods' group_by: 0-2 dimensions, e.g. REGION or REPORTER_TYPE,REGION");
+ABSL_FLAG(std::vector<std::string>, stats_filter, {},
+          "the statistics methods' filters: DIMENSION=VALUE, e.g. REPORTER_TYPE=PROFESSIONAL");
 ABSL_FLAG(int32_t, import_batch, 1000, "reports per ImportReports call (1-1000)");
 ABSL_FLAG(int32_t, reports, 5000,
           "distinct synthetic reports to submit and import, generated before the run (1-100000)");
@@ -95,6 +102,7 @@ ABSL_FLAG(std::string, tls_server_name, "",
 namespace {
 
 namespace lg = ::safeguarding::loadgen;
+namespace v1 = ::safeguarding::triage::v1;
 
 int Fail(const std::string& message, int code = 2) {
   std::fprintf(stderr, "triage-loadgen: %s\n", message.c_str());
@@ -169,6 +177,32 @@ int Fail(const std::string& message, int code = 2) {
                         absl::FromCivil(to, london)};
 }
 
+[[nodiscard]] absl::StatusOr<lg::StatsGroups> StatsGroupsFromFlags() {
+  const auto dimension = [](absl::string_view name) -> std::optional<v1::Dimension> {
+    v1::Dimension d;
+    if (!v1::Dimension_Parse(absl::StrCat("DIMENSION_", name), &d)) return std::nullopt;
+    return d;
+  };
+  lg::StatsGroups groups;
+  groups.by.clear();
+  for (const std::string& name : absl::GetFlag(FLAGS_stats_by)) {
+    std::optional<v1::Dimension> d = dimension(name);
+    if (!d) return absl::InvalidArgumentError("--stats_by: not a dimension: " + name);
+    groups.by.push_back(*d);
+  }
+  for (const std::string& filter : absl::GetFlag(FLAGS_stats_filter)) {
+    const std::pair<std::string, std::string> parts = absl::StrSplit(filter, '=');
+    std::optional<v1::Dimension> d = dimension(parts.first);
+    if (!d || parts.second.empty()) {
+      return absl::InvalidArgumentError("--stats_filter is DIMENSION=VALUE: " + filter);
+    }
+    v1::DimensionFilter& f = groups.filters.emplace_back();
+    f.set_dimension(*d);
+    f.add_values(parts.second);
+  }
+  return groups;
+}
+
 // The scenario's options from the flags; INVALID_ARGUMENT naming the flag.
 [[nodiscard]] absl::StatusOr<lg::RunOptions> OptionsFromFlags() {
   lg::RunOptions o;
@@ -204,6 +238,9 @@ int Fail(const std::string& message, int code = 2) {
   absl::StatusOr<lg::StatsRange> range = StatsRangeFromFlags();
   if (!range.ok()) return range.status();
   o.range = *range;
+  absl::StatusOr<lg::StatsGroups> groups = StatsGroupsFromFlags();
+  if (!groups.ok()) return groups.status();
+  o.groups = *std::move(groups);
   o.run_id = absl::GetFlag(FLAGS_run_id);
   if (o.run_id.empty()) o.run_id = absl::StrCat("loadgen-", absl::ToUnixMicros(absl::Now()));
   return o;
