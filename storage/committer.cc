@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/write_batch.h"
 #include "storage/counter_cells.h"
@@ -70,29 +70,22 @@ void Committer::CommitComputed(Compute compute, Callback done) {
 
 rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
                                         rocksdb::WriteBatch& batch) {
-  // Per key (read in place from the mutations), its (index, delta) additions; nearly
-  // always one index (the hour of the batch).
+  // Per (key, index), read in place from the mutations, the sum of its deltas; one operand
+  // each. A key nearly always has one index in a batch (the hour), so a second operand for
+  // the same key (a batch across an hour's end) is rare and costs nothing but its bytes.
   size_t cells_in_group = 0;
   for (const Pending& p : group) cells_in_group += p.mutation.counts().size();
-  absl::flat_hash_map<absl::string_view, absl::InlinedVector<std::pair<uint16_t, uint64_t>, 1>>
-      cells;
+  absl::flat_hash_map<std::pair<absl::string_view, uint16_t>, uint64_t> cells;
   // A batch of submits shares most of its keys (about 2 distinct per submit of 12 cells).
   cells.reserve(cells_in_group / 4 + 16);
   for (const Pending& p : group) {
-    for (const CellCounts::Cell c : p.mutation.counts()) {
-      auto& deltas = cells[c.key];
-      auto same = std::find_if(deltas.begin(), deltas.end(),
-                               [&c](const auto& d) { return d.first == c.index; });
-      if (same == deltas.end()) {
-        deltas.emplace_back(c.index, c.delta);
-      } else {
-        same->second += c.delta;
-      }
-    }
+    for (const CellCounts::Cell c : p.mutation.counts()) cells[{c.key, c.index}] += c.delta;
   }
-  for (const auto& [key, deltas] : cells) {
+  for (const auto& [cell, delta] : cells) {
+    const std::pair<uint16_t, uint64_t> addition{cell.second, delta};
     rocksdb::Status s = batch.Merge(handles_[static_cast<int>(ColumnFamily::kStatistics)],
-                                    rocksdb::Slice(key.data(), key.size()), CounterOperand(deltas));
+                                    rocksdb::Slice(cell.first.data(), cell.first.size()),
+                                    CounterOperand(absl::MakeConstSpan(&addition, 1)));
     if (!s.ok()) return s;
   }
   return rocksdb::Status::OK();

@@ -148,9 +148,9 @@ TEST_F(CommitterTest, DeleteAndMergeOpsAreApplied) {
   EXPECT_NE(Read(ColumnFamily::kMeta, "gone"), "x");
 }
 
-// Counts of the changes of one batch are added up per key into one merge operand; the
-// counts of a later batch are another operand; the sum is what is read.
-TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
+// Counts of the changes of one batch are added up per key and cell into one merge operand;
+// the counts of a later batch are another operand; the sum is what is read.
+TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKeyAndCell) {
   Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
   const std::string day = *CounterKey(1, {}, 20535), other = *CounterKey(1, {{1, "2"}}, 20535);
   // A computed change holds the committer while 20 changes queue up behind it: they go
@@ -190,7 +190,8 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
             .ok());
     return n;
   };
-  EXPECT_EQ(operands(day), 1) << "20 changes, one batch, one operand";
+  EXPECT_EQ(operands(day), 3) << "20 changes in one batch to three cells: three operands";
+  EXPECT_EQ(operands(other), 1) << "20 changes, one batch, one cell: one operand";
   EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kStatistics, day)),
             (std::vector<uint64_t>{7, 7, 6}));
   EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kStatistics, other)),
@@ -200,7 +201,7 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKey) {
   m.Count(day, 0, 10);
   committer.Commit(std::move(m), [&](absl::Status) { later.Notify(); });
   later.WaitForNotification();
-  EXPECT_EQ(operands(day), 2);
+  EXPECT_EQ(operands(day), 4);
   EXPECT_EQ(DecodeCounterCells(Read(ColumnFamily::kStatistics, day)),
             (std::vector<uint64_t>{17, 7, 6}));
 }
