@@ -28,6 +28,7 @@ std::shared_ptr<grpc::Channel> OpenChannel(const ConnectionOptions& o) {
     }
   }
   if (o.ca_file.empty() && o.cert_file.empty()) {
+    if (!o.server_name.empty()) throw UsageError("--server-name is for TLS: give --ca");
     if (!services::IsLoopbackAddress(o.server)) {
       throw UsageError("plaintext is only for loopback servers; give --ca (TLS) for " + o.server);
     }
@@ -42,7 +43,9 @@ std::shared_ptr<grpc::Channel> OpenChannel(const ConnectionOptions& o) {
     ssl.pem_cert_chain = ReadFileOrStdin(o.cert_file);
     ssl.pem_private_key = ReadFileOrStdin(o.key_file);
   }
-  return grpc::CreateChannel(o.server, grpc::SslCredentials(ssl));
+  grpc::ChannelArguments args;
+  if (!o.server_name.empty()) args.SetSslTargetNameOverride(o.server_name);
+  return grpc::CreateCustomChannel(o.server, grpc::SslCredentials(ssl), args);
 }
 
 std::unique_ptr<grpc::ClientContext> NewCallContext(const ConnectionOptions& o) {

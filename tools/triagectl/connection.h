@@ -16,6 +16,7 @@ struct ConnectionOptions {
   std::string ca_file;                     // --ca: verify the server with this CA (TLS)
   std::string cert_file;                   // --cert/--key: client certificate (mutual TLS)
   std::string key_file;
+  std::string server_name;  // --server-name: the name to verify the certificate for (TLS)
   double timeout_seconds = 10;
 };
 

@@ -10,6 +10,7 @@
 //   triagectl admin verify-audit [--anchor SEQ:HASH ...]
 //   triagectl admin rotate-key | keys
 //   triagectl generate [--out FILE] [--shift TYPE:PERCENT@YYYY-MM-DD ...]   # synthetic data
+//   triagectl [--ca CA.pem --server-name NAME] health     # exit 0 only when SERVING
 //
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 rejected or not found, 4 unavailable,
 // 5 audit trail broken.
@@ -34,6 +35,7 @@
 #include "tools/triagectl/desk_commands.h"
 #include "tools/triagectl/enum_names.h"
 #include "tools/triagectl/generate.h"
+#include "tools/triagectl/health_command.h"
 #include "tools/triagectl/import_command.h"
 #include "tools/triagectl/render.h"
 #include "tools/triagectl/stats_commands.h"
@@ -191,6 +193,9 @@ void AddGlobalFlags(CLI::App& app, Options& g) {
   app.add_option("--ca", c.ca_file, "CA certificate (PEM) to verify the server: use TLS");
   app.add_option("--cert", c.cert_file, "client certificate (PEM) for mutual TLS");
   app.add_option("--key", c.key_file, "client private key (PEM) for mutual TLS");
+  app.add_option("--server-name", c.server_name,
+                 "TLS: the name the server's certificate must have, when it is not the "
+                 "--server host (e.g. a health check on 127.0.0.1)");
   app.add_flag("--json", g.json, "print replies as protobuf JSON");
   app.add_option("--timeout", c.timeout_seconds, "deadline per call, in seconds")
       ->capture_default_str()
@@ -253,6 +258,7 @@ int main(int argc, char** argv) {
   safeguarding::tools::GenerateCommand generate(app);
   safeguarding::tools::StatsCommands stats(app);
   safeguarding::tools::ImportCommand import(app);
+  safeguarding::tools::HealthCommand health(app);
 
   try {
     app.parse(argc, argv);
@@ -273,6 +279,7 @@ int main(int argc, char** argv) {
     if (generate.parsed()) return generate.Run();
     if (stats.parsed()) return stats.Run(g.connection, g.json);
     if (import.parsed()) return import.Run(g.connection, g.json);
+    if (health.parsed()) return health.Run(g.connection);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "triagectl: %s\n", e.what());
     return kExitUsage;
