@@ -227,6 +227,7 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
   std::vector<MetricFamily> Collect() const override {
     std::vector<MetricFamily> families = state_->registry->Collect();
     AddStoreWritable(families);
+    AddAuditTrailIntact(families);
     AddQueueGauges(families);
     SuppressSmallCounts(families, k_);
     return families;
@@ -239,6 +240,14 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
         GaugeFamily("triage_store_writable",
                     "1 while the store can write, 0 while writes fail (health NOT_SERVING)"));
     family.metric.push_back(GaugeSample({}, state_->sources.store_writable() ? 1 : 0));
+  }
+  void AddAuditTrailIntact(std::vector<MetricFamily>& families) const {
+    if (!state_->sources.audit_trail_intact) return;
+    MetricFamily& family = families.emplace_back(
+        GaugeFamily("triage_audit_trail_intact",
+                    "1 while no damage to the audit trail is known; 0 once the check at start or a "
+                    "VerifyAuditLog found it damaged (until a restart checks again)"));
+    family.metric.push_back(GaugeSample({}, state_->sources.audit_trail_intact() ? 1 : 0));
   }
   void AddQueueGauges(std::vector<MetricFamily>& families) const;
 

@@ -56,6 +56,8 @@ struct MetricSources {
   const triage::PolicyHolder* policy = nullptr;
   const common::Clock* clock = nullptr;  // nullptr: the real clock
   std::function<bool()> store_writable;
+  // False once the audit trail was found damaged (at open or by VerifyAuditLog).
+  std::function<bool()> audit_trail_intact;
 };
 
 class ServerMetrics final : public RpcObserver {

@@ -234,7 +234,12 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
                           .report_problem = [](const std::string& what) {
                             Log(Severity::kError, "triage desk: %s", what);
                           }});
-  administration_ = std::make_unique<triage::Administration>(store_.get());
+  // Damage found at open or by any later verification keeps the gauge at 0 until a restart
+  // (which checks again).
+  audit_intact_ = store_->audit_opening().problem.empty();
+  administration_ = std::make_unique<triage::Administration>(store_.get(), [this](bool intact) {
+    if (!intact) audit_intact_ = false;
+  });
   limiter_ = std::make_unique<RateLimiter>(clock, options_.rate_limit_per_second,
                                            options_.rate_limit_burst);
   guard_ = std::make_unique<AccessGuard>(
@@ -254,10 +259,12 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
 }
 
 absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
-  metrics_->SetSources(MetricSources{.queues = &store_->queue(),
-                                     .policy = policy_.get(),
-                                     .clock = clock,
-                                     .store_writable = [this] { return store_writable_.load(); }});
+  metrics_->SetSources(
+      MetricSources{.queues = &store_->queue(),
+                    .policy = policy_.get(),
+                    .clock = clock,
+                    .store_writable = [this] { return store_writable_.load(); },
+                    .audit_trail_intact = [this] { return audit_intact_.load(); }});
   return metrics_->Serve(options_.metrics_listen);
 }
 

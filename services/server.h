@@ -171,6 +171,7 @@ class TriageServer {
   int port_ = 0;
   std::once_flag shutdown_once_;
   std::atomic<bool> store_writable_{true};
+  std::atomic<bool> audit_intact_{true};  // see triage_audit_trail_intact
   std::atomic<bool> shutting_down_{false};
   absl::Mutex health_mu_;
   bool serving_ ABSL_GUARDED_BY(health_mu_) = false;  // server_ is built and started

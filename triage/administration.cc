@@ -116,8 +116,9 @@ void Administration::GetAuditLog(const Caller& caller, const v1::GetAuditLogRequ
 
 void Administration::VerifyAuditLog(const Caller& caller, const v1::VerifyAuditLogRequest& request,
                                     Done<v1::VerifyAuditLogResponse> done) const {
-  FinishAudited(store_->audit(), caller, "", triage::VerifyAuditLog(*store_, request),
-                std::move(done));
+  absl::StatusOr<v1::VerifyAuditLogResponse> verified = triage::VerifyAuditLog(*store_, request);
+  if (verified.ok() && on_verified_) on_verified_(verified->intact());
+  FinishAudited(store_->audit(), caller, "", std::move(verified), std::move(done));
 }
 
 void Administration::ListEncryptionKeys(const Caller& caller,

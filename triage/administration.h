@@ -6,6 +6,9 @@
 #ifndef SAFEGUARDING_TRIAGE_ADMINISTRATION_H_
 #define SAFEGUARDING_TRIAGE_ADMINISTRATION_H_
 
+#include <functional>
+#include <utility>
+
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "safeguarding/triage/v1/administration.pb.h"
@@ -19,7 +22,10 @@ class Administration {
   template <typename T>
   using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
-  explicit Administration(storage::ReportStore* store) : store_(store) {}
+  // `on_verified`, when set, is told each verification's verdict (intact or not).
+  explicit Administration(storage::ReportStore* store,
+                          std::function<void(bool intact)> on_verified = nullptr)
+      : store_(store), on_verified_(std::move(on_verified)) {}
 
   // INVALID_ARGUMENT for a bad page size, time range or page token.
   void GetAuditLog(const Caller& caller, const v1::GetAuditLogRequest& request,
@@ -35,6 +41,7 @@ class Administration {
 
  private:
   storage::ReportStore* const store_;
+  const std::function<void(bool intact)> on_verified_;
 };
 
 }  // namespace safeguarding::triage

@@ -31,9 +31,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
+#include "storage/audit_trail.h"
+#include "tests/support/raw_db.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
@@ -513,7 +516,42 @@ TEST_F(MetricsTest, CommitHistogramsAndStoreGaugesHaveValues) {
   EXPECT_EQ(scrape.Value("triage_commit_sync_duration_seconds_count"), batches);
   EXPECT_GT(scrape.Value("triage_commit_sync_duration_seconds_sum").value_or(0), 0.0);
   EXPECT_EQ(scrape.Value("triage_store_writable"), 1.0);
+  EXPECT_EQ(scrape.Value("triage_audit_trail_intact"), 1.0);
   EXPECT_EQ(scrape.Value("triage_metrics_minimum_count"), 5.0);
+}
+
+// A trail found damaged at start shows as 0 (what the audit alert in deploy/ watches), and
+// so does one a verification finds damaged while the server runs.
+TEST_F(MetricsTest, ADamagedAuditTrailShowsAsNotIntact) {
+  SubmitOk(0);
+  auto admin = v1::Administration::NewStub(channel_);
+  auto verify = [&](std::optional<v1::AuditAnchor> anchor) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_ADMIN));
+    v1::VerifyAuditLogRequest request;
+    if (anchor) *request.add_anchors() = *anchor;
+    v1::VerifyAuditLogResponse response;
+    EXPECT_TRUE(admin->VerifyAuditLog(&context, request, &response).ok());
+    return response.intact();
+  };
+  EXPECT_TRUE(verify(std::nullopt));
+  EXPECT_EQ(Get().Value("triage_audit_trail_intact"), 1.0);
+  v1::AuditAnchor off_chain;  // entry 1 exists, with another hash
+  off_chain.set_sequence(1);
+  off_chain.set_hash(std::string(32, '\x5a'));
+  EXPECT_FALSE(verify(off_chain));
+  EXPECT_EQ(Get().Value("triage_audit_trail_intact"), 0.0);
+  EXPECT_TRUE(verify(std::nullopt));
+  EXPECT_EQ(Get().Value("triage_audit_trail_intact"), 0.0) << "0 until a restart checks again";
+
+  server_.reset();
+  {
+    testing::RawDb raw(dir_.Sub("db"));
+    for (const auto& [key, value] : raw.Audit()) raw.Delete(storage::ColumnFamily::kAudit, key);
+    raw.Delete(storage::ColumnFamily::kMeta, storage::kAuditHeadKey);
+  }
+  StartServer();
+  EXPECT_EQ(Get().Value("triage_audit_trail_intact"), 0.0);
 }
 
 TEST_F(MetricsTest, TheScrapeCarriesNoReportContentIdsPrincipalsOrTokens) {
