@@ -71,8 +71,9 @@ void Committer::CommitComputed(Compute compute, Callback done) {
 rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
                                         rocksdb::WriteBatch& batch) {
   // Per (key, index), read in place from the mutations, the sum of its deltas; one operand
-  // each. A key nearly always has one index in a batch (the hour), so a second operand for
-  // the same key (a batch across an hour's end) is rare and costs nothing but its bytes.
+  // each. A count key nearly always has one index in a batch (the hour), so a second
+  // operand for it (a batch across an hour's end) is rare; a decision's duration histograms
+  // (wait, time to decision) get one operand per bucket their batch's decisions fall in.
   size_t cells_in_group = 0;
   for (const Pending& p : group) cells_in_group += p.mutation.counts().size();
   absl::flat_hash_map<std::pair<absl::string_view, uint16_t>, uint64_t> cells;

@@ -1,7 +1,8 @@
 // Which counters a statistics request reads, and how they add up to the groups it answers.
 //
-// Counters exist for all reports, for each single (dimension, value), and for the reporter
-// type paired with each other dimension (triage/volume_cells.h). So a request may involve
+// Counters exist for all reports, for each reporter type, and for the reporter type paired
+// with each value of every other dimension (triage/volume_cells.h); another dimension alone
+// is read as its pairs with every reporter type, summed. So a request may involve
 // at most two dimensions, counting both those it groups by and those it filters on, and
 // with two one must be REPORTER_TYPE. Each value of a dimension involved is read as its own
 // group, then added into the answer's groups: with a filter on several values (or a

@@ -23,7 +23,7 @@
 // child age band, queue, source, and for decisions the outcome). A count by one of those
 // other dimensions alone (e.g. by region) is the sum of its pairs over the reporter types
 // (PlanGroups reads them): every counted report has a reporter type (validation requires
-// one), so the sum is exact, and a submit writes about half as many keys (12, not 21). Dimensions
+// one), so the sum is exact, and a submit writes about half as many keys (12, not 23). Dimensions
 // are the contract's Dimension numbers; enum values are written as their numbers, queue as
 // itself and region as the policy names it for statistics (TriagePolicy::StatisticsRegion).
 // Stores of schema 2 also kept those single-dimension groups; opening one deletes them
