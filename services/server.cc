@@ -374,7 +374,15 @@ void TriageServer::Wait() { server_->Wait(); }
 void TriageServer::UpdateHealth() {
   absl::MutexLock lock(&health_mu_);  // the committer thread may call while we stop
   if (!serving_) return;
-  server_->GetHealthCheckService()->SetServingStatus(store_writable_ && !shutting_down_);
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  const bool serving = store_writable_ && !shutting_down_;
+  // Each service by name as well as the whole server ("" ), so that a probe may name one;
+  // they share the store, so they serve or not together.
+  for (const char* name :
+       {"", v1::ReportIntake::service_full_name(), v1::TriageDesk::service_full_name(),
+        v1::Statistics::service_full_name(), v1::Administration::service_full_name()}) {
+    health->SetServingStatus(name, serving);
+  }
 }
 
 }  // namespace safeguarding::services

@@ -57,6 +57,11 @@ TEST_F(HealthCliTest, AServingServerExitsZeroAndAGoneOneDoesNot) {
   EXPECT_EQ(serving.exit_code, 0) << serving.output;
   EXPECT_THAT(serving.output, HasSubstr("SERVING"));
 
+  testing::CommandResult named =
+      Health({"health", "--service", "safeguarding.triage.v1.ReportIntake"});
+  EXPECT_EQ(named.exit_code, 0) << named.output;
+  EXPECT_THAT(named.output, HasSubstr("SERVING"));
+
   testing::CommandResult unknown = Health({"health", "--service", "no.such.Service"});
   EXPECT_EQ(unknown.exit_code, 3) << unknown.output;  // NOT_FOUND, as for other calls
   EXPECT_THAT(unknown.output, HasSubstr("NOT_FOUND"));

@@ -1,5 +1,8 @@
 #include "tools/triagectl/health_command.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/generic/generic_stub.h>
 
 #include <cstdint>
@@ -17,35 +20,38 @@ constexpr int kExitUnavailable = 4;
 
 // grpc.health.v1 is not among the project's protos (Debian ships no health.proto), and its
 // two messages are one field each: HealthCheckRequest { string service = 1; } and
-// HealthCheckResponse { ServingStatus status = 1; }, encoded here by hand.
+// HealthCheckResponse { ServingStatus status = 1; }, written and read with protobuf's wire
+// format.
+constexpr int kServiceField = 1;
+constexpr int kStatusField = 1;
+
 std::string EncodeRequest(const std::string& service) {
   std::string out;
-  if (service.empty()) return out;
-  out.push_back(0x0A);  // field 1, length-delimited
-  for (size_t n = service.size();; n >>= 7) {
-    if (n < 0x80) {
-      out.push_back(static_cast<char>(n));
-      break;
-    }
-    out.push_back(static_cast<char>((n & 0x7F) | 0x80));
-  }
-  return out + service;
+  if (service.empty()) return out;  // proto3: the default is not written
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    google::protobuf::internal::WireFormatLite::WriteString(kServiceField, service, &coded);
+  }  // the coded stream hands back what it did not write when it goes
+  return out;
 }
 
-// The status field of a HealthCheckResponse; nullopt if the bytes are not one.
+// The status field of a HealthCheckResponse (unknown fields skipped, the last status wins);
+// nullopt if the bytes are not one.
 std::optional<uint64_t> DecodeStatus(const std::string& bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream coded(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                               static_cast<int>(bytes.size()));
   uint64_t status = 0;  // UNKNOWN when absent
-  for (size_t i = 0; i < bytes.size();) {
-    const uint8_t tag = static_cast<uint8_t>(bytes[i++]);
-    if (tag != 0x08) return std::nullopt;  // only field 1, varint
-    status = 0;
-    for (int shift = 0;; shift += 7) {
-      if (i >= bytes.size() || shift > 63) return std::nullopt;
-      const uint8_t b = static_cast<uint8_t>(bytes[i++]);
-      status |= uint64_t{b & 0x7Fu} << shift;
-      if ((b & 0x80) == 0) break;
+  for (uint32_t tag = coded.ReadTag(); tag != 0; tag = coded.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == kStatusField &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      if (!coded.ReadVarint64(&status)) return std::nullopt;
+    } else if (!WireFormatLite::SkipField(&coded, tag)) {
+      return std::nullopt;
     }
   }
+  if (!coded.ConsumedEntireMessage()) return std::nullopt;
   return status;
 }
 
