@@ -173,7 +173,18 @@ absl::StatusOr<std::vector<std::vector<uint64_t>>> Statistics::Sum(
                                    " groups x periods per answer: narrow the range or the groups"));
     return v.ToStatus();
   }
-  std::vector<PeriodSums> sums(plan.outputs.size(), PeriodSums(periods));
+  const PeriodSums empty(periods);
+  const size_t days = static_cast<size_t>(
+      std::max<int64_t>(0, int64_t{empty.last_utc_day()} - empty.first_utc_day() + 1));
+  if (plan.reads.size() * days > kMaxStatisticsCounterDays) {
+    FieldViolations v;
+    v.Add("group_by",
+          absl::StrCat("at most ", kMaxStatisticsCounterDays, " counter days per answer (",
+                       plan.reads.size(), " counter groups x ", days,
+                       " days asked): narrow the range or the groups"));
+    return v.ToStatus();
+  }
+  std::vector<PeriodSums> sums(plan.outputs.size(), empty);
   for (const GroupPlan::Read& read : plan.reads) {
     PeriodSums& s = sums[read.output];
     absl::Status scanned = reader.Scan(

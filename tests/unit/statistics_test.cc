@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/counter_keys.h"
+#include "tests/support/bad_request.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_server.h"
@@ -459,6 +460,33 @@ TEST_F(StatisticsTest, WhatIsNotCountedIsRefusedNamingTheField) {
   f.set_dimension(v1::DIMENSION_REPORTER_TYPE);
   f.add_values("TEACHERS");
   EXPECT_THAT(Volumes(supervisor_, request).status().message(), HasSubstr("filters[0].values[0]"));
+}
+
+// An answer is bounded twice: groups x periods it holds, and counter groups x days it reads
+// (a dimension alone reads each of its values with every reporter type).
+TEST_F(StatisticsTest, AnAnswerTooLargeToHoldOrToReadIsRefusedSayingWhatToNarrow) {
+  v1::GetVolumesRequest request;
+  *request.mutable_start_time() = Ts(Utc(2025, 1, 1));
+  *request.mutable_end_time() = Ts(Utc(2026, 1, 1));
+  request.add_group_by(v1::DIMENSION_REPORTER_TYPE);
+  request.add_group_by(v1::DIMENSION_REGION);  // every pair, 365 days: > 50,000 cells
+  absl::StatusOr<v1::GetVolumesResponse> held = Volumes(supervisor_, request);
+  EXPECT_EQ(held.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(testing::ViolationOf(held.status(), "group_by"), HasSubstr("groups x periods"));
+  request.set_granularity(v1::GRANULARITY_MONTH);  // 12 periods: few enough cells
+  EXPECT_TRUE(Volumes(supervisor_, request).ok()) << "a year by month";
+
+  request.clear_group_by();
+  request.add_group_by(v1::DIMENSION_REGION);           // each region with every reporter type
+  *request.mutable_start_time() = Ts(Utc(2000, 1, 1));  // 26 years by month: few cells
+  absl::StatusOr<v1::GetVolumesResponse> read = Volumes(supervisor_, request);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string why = testing::ViolationOf(read.status(), "group_by");
+  EXPECT_THAT(why, HasSubstr("counter days per answer"));
+  EXPECT_THAT(why, HasSubstr("x 9497 days asked"));
+  request.clear_group_by();
+  request.add_group_by(v1::DIMENSION_REPORTER_TYPE);  // a handful of counter groups
+  EXPECT_TRUE(Volumes(supervisor_, request).ok()) << "26 years by reporter type";
 }
 
 v1::ImportedReport Historical(const std::string& source_id, absl::Time received) {

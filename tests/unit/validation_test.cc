@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
+#include "tests/support/bad_request.h"
 #include "tests/support/sample_reports.h"
 
 namespace safeguarding::triage {
@@ -35,14 +36,7 @@ v1::ContactDetails& MutableContact(v1::SubmitReportRequest& r) {
   return *MutableReporter(r).mutable_contact();
 }
 
-// The BadRequest payload of `status`, or nullopt when there is none or it does not parse.
-std::optional<google::rpc::BadRequest> BadRequestOf(const absl::Status& status) {
-  auto payload = status.GetPayload(kBadRequestTypeUrl);
-  if (!payload) return std::nullopt;
-  google::rpc::BadRequest bad_request;
-  if (!bad_request.ParseFromString(std::string(*payload))) return std::nullopt;
-  return bad_request;
-}
+using testing::BadRequestOf;
 
 std::vector<std::string> FieldsOf(const google::rpc::BadRequest& bad_request) {
   std::vector<std::string> fields;
