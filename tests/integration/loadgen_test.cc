@@ -156,11 +156,14 @@ TEST_F(LoadgenTest, StatisticsCallsGroupAndFilterAsAsked) {
       EXPECT_THAT(r.output, HasSubstr("ok=5 errors=0")) << method << " " << flags[0];
     }
   }
-  testing::CommandResult refused = Loadgen(
-      {"--method=volumes", "--requests=5", "--baseline=false", "--stats_by=REGION,CATEGORY"},
-      v1::ROLE_SUPERVISOR);
-  ASSERT_EQ(refused.exit_code, 0) << refused.output;
-  EXPECT_THAT(refused.output, HasSubstr("errors_by_code=INVALID_ARGUMENT:5"));
+  // What the server refuses shows that the groups and filters reach it as given.
+  for (const char* flag : {"--stats_by=REGION,CATEGORY", "--stats_filter=REGION=Nowhere",
+                           "--stats_filter=REGION=Kent=x"}) {
+    testing::CommandResult refused = Loadgen(
+        {"--method=volumes", "--requests=5", "--baseline=false", flag}, v1::ROLE_SUPERVISOR);
+    ASSERT_EQ(refused.exit_code, 0) << refused.output;
+    EXPECT_THAT(refused.output, HasSubstr("errors_by_code=INVALID_ARGUMENT:5")) << flag;
+  }
 }
 
 TEST_F(LoadgenTest, BadFlagsAreRefusedNamingTheFlag) {
@@ -171,6 +174,7 @@ TEST_F(LoadgenTest, BadFlagsAreRefusedNamingTheFlag) {
            {"--reports=0", "--reports"},
            {"--tls_cert=/nonexistent", "--tls_cert needs --tls_ca"},
            {"--stats_by=REGIONS", "--stats_by: not a dimension: REGIONS"},
+           {"--stats_by=UNSPECIFIED", "--stats_by: not a dimension: UNSPECIFIED"},
            {"--stats_filter=REGION", "--stats_filter is DIMENSION=VALUE"}}) {
     std::vector<std::string> args{flag};
     if (flag.rfind("--mix", 0) == 0) args.push_back("--method=mix");

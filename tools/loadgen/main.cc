@@ -180,7 +180,10 @@ int Fail(const std::string& message, int code = 2) {
 [[nodiscard]] absl::StatusOr<lg::StatsGroups> StatsGroupsFromFlags() {
   const auto dimension = [](absl::string_view name) -> std::optional<v1::Dimension> {
     v1::Dimension d;
-    if (!v1::Dimension_Parse(absl::StrCat("DIMENSION_", name), &d)) return std::nullopt;
+    if (!v1::Dimension_Parse(absl::StrCat("DIMENSION_", name), &d) ||
+        d == v1::DIMENSION_UNSPECIFIED) {
+      return std::nullopt;
+    }
     return d;
   };
   lg::StatsGroups groups;
@@ -191,7 +194,9 @@ int Fail(const std::string& message, int code = 2) {
     groups.by.push_back(*d);
   }
   for (const std::string& filter : absl::GetFlag(FLAGS_stats_filter)) {
-    const std::pair<std::string, std::string> parts = absl::StrSplit(filter, '=');
+    // The value is all after the first '=' (the server judges it).
+    const std::pair<std::string, std::string> parts =
+        absl::StrSplit(filter, absl::MaxSplits('=', 1));
     std::optional<v1::Dimension> d = dimension(parts.first);
     if (!d || parts.second.empty()) {
       return absl::InvalidArgumentError("--stats_filter is DIMENSION=VALUE: " + filter);
