@@ -193,6 +193,13 @@ const v1::VolumeSeries* SeriesOf(const v1::GetVolumesResponse& r, const std::str
   return nullptr;
 }
 
+template <typename Request>
+void AddFilter(Request& request, v1::Dimension dimension, const std::string& value) {
+  v1::DimensionFilter& filter = *request.add_filters();
+  filter.set_dimension(dimension);
+  filter.add_values(value);
+}
+
 // A decision counts its outcome at the hour it is made, and its wait (receipt to first
 // claim) and time to decision in the distributions GetQueueStatistics reads.
 TEST_F(StatisticsTest, DecisionsFeedOutcomesWaitsAndTimesToDecision) {
@@ -360,9 +367,7 @@ TEST_F(StatisticsTest, VolumesAreZeroFilledDaysInTheZoneGroupedAndFiltered) {
   EXPECT_EQ(child->total().value(), 7u);
   EXPECT_EQ(child->group(0).dimension(), v1::DIMENSION_REPORTER_TYPE);
 
-  v1::DimensionFilter& essex = *request.add_filters();
-  essex.set_dimension(v1::DIMENSION_REGION);
-  essex.add_values("Essex");
+  AddFilter(request, v1::DIMENSION_REGION, "Essex");
   r = Volumes(supervisor_, request);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->series_size(), 1);
@@ -393,9 +398,7 @@ TEST_F(StatisticsTest, ADimensionAloneSumsItsPairsWithEveryReporterType) {
   ASSERT_EQ(SeriesOf(*r, "Essex")->group_size(), 1) << "the reporter type is not a group";
 
   request.clear_group_by();  // a filter alone: the same sums
-  v1::DimensionFilter& essex = *request.add_filters();
-  essex.set_dimension(v1::DIMENSION_REGION);
-  essex.add_values("Essex");
+  AddFilter(request, v1::DIMENSION_REGION, "Essex");
   r = Volumes(supervisor_, request);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->series_size(), 1);
