@@ -272,6 +272,10 @@ void ServerMetrics::ScrapeView::AddQueueGauges(std::vector<MetricFamily>& famili
   MetricFamily oldest = GaugeFamily(
       "triage_queue_oldest_wait_seconds",
       "Seconds the oldest waiting report has waited since it was received; 0 when none waits");
+  // A time, like the oldest wait, so never left out: the SLA alert must see one late report.
+  MetricFamily overdue = GaugeFamily(
+      "triage_queue_most_overdue_seconds",
+      "Seconds the most overdue waiting report is past its due time; 0 when none is past due");
   for (const storage::QueueTierCounts& queue : counts) {
     for (size_t tier = 0; tier < queue.tiers.size(); ++tier) {
       const storage::QueueTierCounts::Tier& t = queue.tiers[tier];
@@ -287,9 +291,15 @@ void ServerMetrics::ScrapeView::AddQueueGauges(std::vector<MetricFamily>& famili
       claimed.metric.push_back(GaugeSample(labels, static_cast<double>(t.claimed)));
       past_due.metric.push_back(GaugeSample(labels, static_cast<double>(t.past_due)));
       oldest.metric.push_back(GaugeSample(labels, wait));
+      double late = 0;
+      if (t.earliest_past_due_micros) {
+        late = std::max(
+            0.0, absl::ToDoubleSeconds(now - absl::FromUnixMicros(*t.earliest_past_due_micros)));
+      }
+      overdue.metric.push_back(GaugeSample(labels, late));
     }
   }
-  for (MetricFamily* family : {&depth, &claimed, &past_due, &oldest}) {
+  for (MetricFamily* family : {&depth, &claimed, &past_due, &oldest, &overdue}) {
     families.push_back(std::move(*family));
   }
 }

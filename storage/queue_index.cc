@@ -324,7 +324,11 @@ std::vector<QueueTierCounts> QueueIndex::CountsByTier(const std::vector<std::str
       if (!ids.empty()) counts.tiers[t].oldest_waiting = *ids.begin();
     }
     ForEachPastDue(waiting.order, queue, now_micros, [&](const QueueEntry& entry) {
-      ++counts.tiers[ArrivalSlot(entry.tier)].past_due;
+      QueueTierCounts::Tier& tier = counts.tiers[ArrivalSlot(entry.tier)];
+      ++tier.past_due;
+      if (!tier.earliest_past_due_micros || entry.due_micros < *tier.earliest_past_due_micros) {
+        tier.earliest_past_due_micros = entry.due_micros;
+      }
     });
   }
   for (const auto& [id, claim] : claims_) {

@@ -84,8 +84,9 @@ struct QueueTierCounts {
   struct Tier {
     uint64_t waiting = 0;
     uint64_t claimed = 0;
-    uint64_t past_due = 0;                   // waiting reports due before `now`
-    std::optional<ReportId> oldest_waiting;  // its id begins with its received time
+    uint64_t past_due = 0;                            // waiting reports due before `now`
+    std::optional<int64_t> earliest_past_due_micros;  // the due time of the most overdue
+    std::optional<ReportId> oldest_waiting;           // its id begins with its received time
   };
   std::string queue;
   // [1] IMMEDIATE .. [4] ROUTINE; [0] holds any other tier a record names.

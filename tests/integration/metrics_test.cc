@@ -468,6 +468,7 @@ TEST_F(MetricsTest, QueueGaugesFollowClaimsAndDecisionsByOutcome) {
   EXPECT_EQ(scrape.Value("triage_queue_depth", place), 12.0);
   EXPECT_EQ(scrape.Value("triage_queue_claimed", place), 0.0);
   EXPECT_EQ(scrape.Value("triage_queue_past_due", place), 0.0);
+  EXPECT_EQ(scrape.Value("triage_queue_most_overdue_seconds", place), 0.0);
   EXPECT_EQ(scrape.Value("triage_claims_total"), 0.0);
 
   std::vector<v1::ClaimNextReportResponse> claims;
@@ -503,6 +504,23 @@ TEST_F(MetricsTest, QueueGaugesFollowClaimsAndDecisionsByOutcome) {
   EXPECT_EQ(scrape.Value("triage_queue_past_due", place), 7.0);
   EXPECT_EQ(scrape.Value("triage_queue_claimed", place), 0.0);
   EXPECT_GE(scrape.Value("triage_queue_oldest_wait_seconds", place).value_or(0), 30.0 * 24 * 3600);
+  // Due at most 72 h after receipt (ROUTINE), so past due by at least 27 days.
+  EXPECT_GE(scrape.Value("triage_queue_most_overdue_seconds", place).value_or(0), 27.0 * 24 * 3600);
+}
+
+// One late report is a breach to alert on: its count is left out (1 < k) but how late it
+// is, a time, is not.
+TEST_F(MetricsTest, OneReportPastDueShowsInHowOverdueWhileItsCountIsLeftOut) {
+  const Labels place = PlaceOf(SubmitOk(0));
+  EXPECT_EQ(Get().Value("triage_queue_most_overdue_seconds", place), 0.0) << "not yet due";
+  clock_.Advance(absl::Hours(24 * 4));  // past every SLA of the shipped policy
+  Scrape scrape = GetWhen([&](const Scrape& s) {
+    return s.Value("triage_queue_most_overdue_seconds", place).value_or(0) > 0;
+  });
+  EXPECT_FALSE(scrape.Value("triage_queue_past_due", place).has_value());
+  const double late = scrape.Value("triage_queue_most_overdue_seconds", place).value_or(0);
+  EXPECT_GE(late, 24.0 * 3600);  // due within 72 h of receipt, 96 h ago
+  EXPECT_LE(late, 4.0 * 24 * 3600);
 }
 
 TEST_F(MetricsTest, CommitHistogramsAndStoreGaugesHaveValues) {
