@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   golang-github-gogo-googleapis-dev libcli11-dev prometheus-cpp-dev
-  python3-grpcio python3-protobuf openssl libgoogle-perftools-dev
+  python3-grpcio python3-protobuf python3-yaml systemd openssl libgoogle-perftools-dev
 )
 
 missing=()
