@@ -124,14 +124,14 @@ class Dockerfile(unittest.TestCase):
         run = " ".join(l for l in self.runtime() if l.upper().startswith("RUN "))
         listed = re.search(r"apt-get install -y --no-install-recommends ([^&]+)", run).group(1).split()
         installed = dpkg_status()
-        closure, todo = set(), list(listed) + ["libc6", "libgcc-s1", "libstdc++6"]  # in the base
-        while todo:
-            p = todo.pop()
+        closure, pending = set(), list(listed) + ["libc6", "libgcc-s1", "libstdc++6"]  # in the base
+        while pending:
+            p = pending.pop()
             if p in closure:
                 continue
             closure.add(p)
             for alternatives in installed.get(p, []):
-                todo.append(next((a for a in alternatives if a in installed), alternatives[0]))
+                pending.append(next((a for a in alternatives if a in installed), alternatives[0]))
         for binary in (ARGS.server_bin, ARGS.triagectl_bin):
             missing = {p for p in packages_of_binary(binary) if not p.endswith("-i386")} - closure
             self.assertFalse(missing, f"{binary} needs {missing}, not in the runtime stage")
