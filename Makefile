@@ -10,6 +10,7 @@ CREDENTIALS ?= ./var/credentials
 KEY_FILE ?= ./var/key
 AUDIT_KEY_FILE ?= ./var/audit-key
 AUDIT_ANCHOR_FILE ?= ./var/audit-anchor
+BACKUP_DIR ?= ./var/backups
 POLICY ?= deploy/config/policy.textproto
 
 .PHONY: all deps configure build run test bench format clean
@@ -36,6 +37,7 @@ run: build
 	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR) \
 	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) \
 	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) \
+	    --backup_dir=$(BACKUP_DIR) \
 	    --policy=$(POLICY) --metrics_listen=$(METRICS_LISTEN) --insecure
 
 test: build

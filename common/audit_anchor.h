@@ -2,11 +2,12 @@
 // recorded outside the data directory, so that an older copy put back is detected. Its text
 // form "SEQ:HASH" (the hash as 64 hex digits) is what the server logs and keeps in its
 // anchor file and what `triagectl admin verify-audit --anchor` takes. Shared by the store,
-// the server and triagectl, which links no storage.
+// the server and triagectl, which links no storage; so is the anchor file.
 #ifndef SAFEGUARDING_COMMON_AUDIT_ANCHOR_H_
 #define SAFEGUARDING_COMMON_AUDIT_ANCHOR_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,6 +25,18 @@ struct AuditAnchorPoint {
   // INVALID_ARGUMENT naming what is wrong.
   [[nodiscard]] static absl::StatusOr<AuditAnchorPoint> Parse(absl::string_view text);
 };
+
+// The anchor in `path`: its last line that is neither empty nor a comment ("#").
+// nullopt if the file does not exist; FAILED_PRECONDITION naming the file if it cannot be
+// read or holds no valid anchor.
+[[nodiscard]] absl::StatusOr<std::optional<AuditAnchorPoint>> ReadAnchorFile(
+    const std::string& path);
+
+// Replaces `path` with `anchor` under a "# `comment`" line (written aside, fsynced, renamed
+// into place). The server publishes its head this way; `triagectl admin restore` writes the
+// head of the backup it restored.
+[[nodiscard]] absl::Status WriteAnchorFile(const std::string& path, const AuditAnchorPoint& anchor,
+                                           absl::string_view comment);
 
 }  // namespace safeguarding::common
 

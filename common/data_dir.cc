@@ -13,29 +13,33 @@
 
 namespace safeguarding::common {
 
-absl::Status DataDirError(absl::string_view path, absl::string_view why) {
-  return absl::FailedPreconditionError(absl::StrCat("data directory ", path, ": ", why));
+absl::Status DirError(absl::string_view kind, absl::string_view path, absl::string_view why) {
+  return absl::FailedPreconditionError(absl::StrCat(kind, " ", path, ": ", why));
 }
 
-absl::StatusOr<DataDirLock> DataDirLock::Acquire(const std::string& path) {
+absl::Status DataDirError(absl::string_view path, absl::string_view why) {
+  return DirError("data directory", path, why);
+}
+
+absl::StatusOr<DataDirLock> DataDirLock::Acquire(const std::string& path, absl::string_view kind) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return DataDirError(path, absl::StrCat("cannot create: ", ec.message()));
+  if (ec) return DirError(kind, path, absl::StrCat("cannot create: ", ec.message()));
   std::filesystem::permissions(path, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  if (ec) return DataDirError(path, absl::StrCat("cannot restrict to mode 0700: ", ec.message()));
+  if (ec) return DirError(kind, path, absl::StrCat("cannot restrict to mode 0700: ", ec.message()));
   const std::string lock_path = path + "/SERVER.lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return DataDirError(path, absl::StrCat("cannot open lock file: ", std::strerror(errno)));
+    return DirError(kind, path, absl::StrCat("cannot open lock file: ", std::strerror(errno)));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return DataDirError(path, "in use by another process (is another server running on it?)");
+      return DirError(kind, path, "in use by another process (is a server running on it?)");
     }
-    return DataDirError(path, absl::StrCat("cannot lock: ", std::strerror(err)));
+    return DirError(kind, path, absl::StrCat("cannot lock: ", std::strerror(err)));
   }
   return DataDirLock(fd);
 }

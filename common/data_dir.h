@@ -16,13 +16,18 @@ namespace safeguarding::common {
 // FAILED_PRECONDITION "data directory <path>: <why>": how every problem with the directory
 // itself is told.
 [[nodiscard]] absl::Status DataDirError(absl::string_view path, absl::string_view why);
+// The same for another kind of directory ("backup directory <path>: <why>").
+[[nodiscard]] absl::Status DirError(absl::string_view kind, absl::string_view path,
+                                    absl::string_view why);
 
 // Holds the lock until destroyed. Movable, not copyable.
 class DataDirLock {
  public:
-  // FAILED_PRECONDITION (DataDirError) if the directory cannot be created, restricted or
-  // locked, naming why ("in use by another process" when another holds the lock).
-  [[nodiscard]] static absl::StatusOr<DataDirLock> Acquire(const std::string& path);
+  // FAILED_PRECONDITION (DirError with `kind`) if the directory cannot be created,
+  // restricted or locked, naming why ("in use by another process" when another holds the
+  // lock). A backup directory is locked the same way.
+  [[nodiscard]] static absl::StatusOr<DataDirLock> Acquire(
+      const std::string& path, absl::string_view kind = "data directory");
 
   DataDirLock(DataDirLock&& other) noexcept;
   DataDirLock& operator=(DataDirLock&& other) noexcept;

@@ -45,8 +45,47 @@ grpc::ServerUnaryReactor* AdministrationService::VerifyAuditLog(
 
 grpc::ServerUnaryReactor* AdministrationService::CreateBackup(grpc::CallbackServerContext* context,
                                                               const v1::CreateBackupRequest*,
-                                                              v1::CreateBackupResponse*) {
-  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
+                                                              v1::CreateBackupResponse* response) {
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
+  // Runs on the backups' own thread while the server goes on serving; answered when the
+  // backup is complete (minutes for a large store). A cancelled call does not stop it.
+  return AdmitUnary(
+      *guard_, context, kRpc, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        auto reply = ReplyTo(reactor, kRpc, response);
+        backups_->Create(caller, [reply = std::move(reply), principal = caller.principal](
+                                     absl::StatusOr<v1::CreateBackupResponse> r) mutable {
+          if (r.ok()) {
+            Log(Severity::kInfo, "backup %s by %s: %d files, %d MB; %d older deleted",
+                r->backup_id(), principal, static_cast<int>(r->backup().files()),
+                static_cast<int>(r->backup().size_bytes() >> 20),
+                static_cast<int>(r->backups_deleted()));
+          } else {
+            Log(Severity::kError, "backup by %s failed: %s", principal, r.status().ToString());
+          }
+          std::move(reply)(std::move(r));
+        });
+      });
+}
+
+grpc::ServerUnaryReactor* AdministrationService::ListBackups(grpc::CallbackServerContext* context,
+                                                             const v1::ListBackupsRequest*,
+                                                             v1::ListBackupsResponse* response) {
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
+  return AdmitUnary(*guard_, context, kRpc,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      backups_->List(caller, ReplyTo(reactor, kRpc, response));
+                    });
+}
+
+grpc::ServerUnaryReactor* AdministrationService::VerifyBackup(
+    grpc::CallbackServerContext* context, const v1::VerifyBackupRequest* request,
+    v1::VerifyBackupResponse* response) {
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
+  // Re-reads the backup's files on the backups' thread.
+  return AdmitUnary(*guard_, context, kRpc,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      backups_->Verify(caller, *request, ReplyTo(reactor, kRpc, response));
+                    });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::RecountStatistics(

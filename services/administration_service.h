@@ -1,12 +1,13 @@
-// gRPC handlers of safeguarding.triage.v1.Administration. CreateBackup and
-// PurgeExpiredReports are admitted by the authorisation table and answered UNIMPLEMENTED
-// until the operations issue; the rest are built.
+// gRPC handlers of safeguarding.triage.v1.Administration. PurgeExpiredReports is admitted
+// by the authorisation table and answered UNIMPLEMENTED until retention is built; the rest
+// are built.
 #ifndef SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
 #define SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
 
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/access_guard.h"
 #include "triage/administration.h"
+#include "triage/backups.h"
 #include "triage/import.h"
 #include "triage/recount.h"
 
@@ -17,8 +18,9 @@ namespace v1 = ::safeguarding::triage::v1;
 class AdministrationService final : public v1::Administration::CallbackService {
  public:
   AdministrationService(const AccessGuard* guard, const triage::Administration* admin,
-                        triage::Importer* importer, triage::Recount* recount)
-      : guard_(guard), admin_(admin), importer_(importer), recount_(recount) {}
+                        triage::Importer* importer, triage::Recount* recount,
+                        triage::Backups* backups)
+      : guard_(guard), admin_(admin), importer_(importer), recount_(recount), backups_(backups) {}
 
   grpc::ServerUnaryReactor* ImportReports(grpc::CallbackServerContext* context,
                                           const v1::ImportReportsRequest* request,
@@ -31,7 +33,13 @@ class AdministrationService final : public v1::Administration::CallbackService {
                                            v1::VerifyAuditLogResponse* response) override;
   grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* context,
                                          const v1::CreateBackupRequest*,
-                                         v1::CreateBackupResponse*) override;
+                                         v1::CreateBackupResponse* response) override;
+  grpc::ServerUnaryReactor* ListBackups(grpc::CallbackServerContext* context,
+                                        const v1::ListBackupsRequest*,
+                                        v1::ListBackupsResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyBackup(grpc::CallbackServerContext* context,
+                                         const v1::VerifyBackupRequest* request,
+                                         v1::VerifyBackupResponse* response) override;
   grpc::ServerUnaryReactor* PurgeExpiredReports(grpc::CallbackServerContext* context,
                                                 const v1::PurgeExpiredReportsRequest*,
                                                 v1::PurgeExpiredReportsResponse*) override;
@@ -50,6 +58,7 @@ class AdministrationService final : public v1::Administration::CallbackService {
   const triage::Administration* const admin_;
   triage::Importer* const importer_;
   triage::Recount* const recount_;
+  triage::Backups* const backups_;
 };
 
 }  // namespace safeguarding::services

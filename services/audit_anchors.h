@@ -18,19 +18,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/audit_anchor.h"
 #include "storage/audit_chain.h"
 
 namespace safeguarding::services {
 
-// The anchor in `path`: its last line that is neither empty nor a comment ("#").
-// nullopt if the file does not exist; FAILED_PRECONDITION naming the file if it cannot be
-// read or holds no valid anchor.
-[[nodiscard]] absl::StatusOr<std::optional<storage::AuditAnchorPoint>> ReadAnchorFile(
-    const std::string& path);
-
-// Replaces `path` with `anchor` (written aside, fsynced, renamed into place).
-[[nodiscard]] absl::Status WriteAnchorFile(const std::string& path,
-                                           const storage::AuditAnchorPoint& anchor);
+using common::ReadAnchorFile;
+using common::WriteAnchorFile;
 
 class AuditAnchorPublisher {
  public:

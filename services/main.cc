@@ -53,6 +53,12 @@ ABSL_FLAG(std::string, credentials_file, "./var/credentials",
 ABSL_FLAG(std::string, policy, "",
           "triage policy file (protobuf text format, see deploy/config/policy.textproto); "
           "empty: the shipped policy, built in; re-read on SIGHUP");
+ABSL_FLAG(std::string, backup_dir, "",
+          "directory for CreateBackup's backups (RocksDB BackupEngine: incremental, "
+          "checksummed), outside the data directory, ideally on another volume; empty: no "
+          "backups");
+ABSL_FLAG(uint32_t, backups_to_keep, 7,
+          "after each backup, delete the oldest beyond this many (at least 1)");
 ABSL_FLAG(absl::Duration, claim_lease, absl::Minutes(15),
           "how long a claim lasts unless renewed, when ClaimNextReport asks for no lease "
           "(30s to --max_claim_lease; the server refuses to start otherwise)");
@@ -115,6 +121,8 @@ ServerOptions OptionsFromFlags() {
                                              absl::Milliseconds(100), absl::Minutes(1));
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   options.policy_file = absl::GetFlag(FLAGS_policy);
+  options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
+  options.backups_to_keep = absl::GetFlag(FLAGS_backups_to_keep);
   options.claim_lease = absl::GetFlag(FLAGS_claim_lease);
   options.max_claim_lease = absl::GetFlag(FLAGS_max_claim_lease);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);

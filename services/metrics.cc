@@ -228,6 +228,7 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
     std::vector<MetricFamily> families = state_->registry->Collect();
     AddStoreWritable(families);
     AddAuditTrailIntact(families);
+    AddLastBackup(families);
     AddQueueGauges(families);
     SuppressSmallCounts(families, k_);
     return families;
@@ -248,6 +249,15 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
                     "1 while no damage to the audit trail is known; 0 once the check at start or a "
                     "VerifyAuditLog found it damaged (until a restart checks again)"));
     family.metric.push_back(GaugeSample({}, state_->sources.audit_trail_intact() ? 1 : 0));
+  }
+  void AddLastBackup(std::vector<MetricFamily>& families) const {
+    if (!state_->sources.last_backup_time) return;
+    const std::optional<absl::Time> last = state_->sources.last_backup_time();
+    MetricFamily& family = families.emplace_back(GaugeFamily(
+        "triage_backup_last_success_timestamp_seconds",
+        "When the newest backup in --backup_dir was taken (Unix seconds); 0 while there is none"));
+    family.metric.push_back(
+        GaugeSample({}, last ? static_cast<double>(absl::ToUnixSeconds(*last)) : 0));
   }
   void AddQueueGauges(std::vector<MetricFamily>& families) const;
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -58,6 +59,8 @@ struct MetricSources {
   std::function<bool()> store_writable;
   // False once the audit trail was found damaged (at open or by VerifyAuditLog).
   std::function<bool()> audit_trail_intact;
+  // When the newest backup was taken (nullopt: none yet); unset without --backup_dir.
+  std::function<std::optional<absl::Time>()> last_backup_time;
 };
 
 class ServerMetrics final : public RpcObserver {

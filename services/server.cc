@@ -163,6 +163,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   absl::StatusOr<triage::TriagePolicy> policy = LoadPolicy(options);
   if (!policy.ok()) return policy.status();
   if (absl::Status opened = s->OpenStore(clock); !opened.ok()) return opened;
+  if (absl::Status backups = s->OpenBackups(); !backups.ok()) return backups;
   s->LogAuditTrailAtStart();
   s->BuildServices(clock, *std::move(credentials), *std::move(policy));
   if (absl::Status metrics = s->ServeMetrics(clock); !metrics.ok()) return metrics;
@@ -217,6 +218,19 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
   return absl::OkStatus();
 }
 
+absl::Status TriageServer::OpenBackups() {
+  absl::StatusOr<std::unique_ptr<triage::Backups>> backups = triage::Backups::Open(
+      store_.get(),
+      triage::BackupOptions{.dir = options_.backup_dir, .keep = options_.backups_to_keep});
+  if (!backups.ok()) return backups.status();
+  backups_ = *std::move(backups);
+  if (!options_.backup_dir.empty()) {
+    Log(Severity::kInfo, "backups in %s (keeping the last %d)", options_.backup_dir,
+        static_cast<int>(options_.backups_to_keep));
+  }
+  return absl::OkStatus();
+}
+
 void TriageServer::BuildServices(const common::Clock* clock, CredentialStore credentials,
                                  triage::TriagePolicy policy) {
   Log(Severity::kInfo, "triage policy %s from %s", policy.version(),
@@ -255,7 +269,7 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
   importer_ = std::make_unique<triage::Importer>(store_.get(), policy_.get(), clock);
   recount_ = std::make_unique<triage::Recount>(store_.get(), policy_.get());
   administration_service_ = std::make_unique<AdministrationService>(
-      guard_.get(), administration_.get(), importer_.get(), recount_.get());
+      guard_.get(), administration_.get(), importer_.get(), recount_.get(), backups_.get());
 }
 
 absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
@@ -264,7 +278,10 @@ absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
                     .policy = policy_.get(),
                     .clock = clock,
                     .store_writable = [this] { return store_writable_.load(); },
-                    .audit_trail_intact = [this] { return audit_intact_.load(); }});
+                    .audit_trail_intact = [this] { return audit_intact_.load(); },
+                    .last_backup_time = options_.backup_dir.empty()
+                                            ? std::function<std::optional<absl::Time>()>()
+                                            : [this] { return backups_->NewestBackupTime(); }});
   return metrics_->Serve(options_.metrics_listen);
 }
 
@@ -328,7 +345,8 @@ TriageServer::~TriageServer() {
     anchors_->Publish("at stop");
     anchors_.reset();
   }
-  // The domain's background work (the lease keeper) stops before the store it uses.
+  // The domain's background work (the lease keeper, backups) stops before the store it uses.
+  backups_.reset();
   desk_service_.reset();
   watches_.reset();
   desk_.reset();
@@ -365,6 +383,7 @@ void TriageServer::Shutdown(absl::Duration grace) {
     shutting_down_ = true;
     UpdateHealth();
     if (watches_ != nullptr) watches_->FinishAll();  // watchers never hold up the drain
+    if (backups_ != nullptr) backups_->Stop();       // nor does a backup: it ends CANCELLED
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   });
 }

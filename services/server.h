@@ -29,6 +29,7 @@
 #include "services/triage_desk_service.h"
 #include "storage/report_store.h"
 #include "triage/administration.h"
+#include "triage/backups.h"
 #include "triage/desk.h"
 #include "triage/import.h"
 #include "triage/intake.h"
@@ -73,6 +74,10 @@ struct ServerOptions {
   std::string credentials_file;
   // The triage policy file (triage/policy.h); empty: the shipped policy built in.
   std::string policy_file;
+  // Where CreateBackup writes backups (triage/backups.h), outside the data directory;
+  // empty: no backups. After each backup the oldest beyond backups_to_keep are deleted.
+  std::string backup_dir;
+  uint32_t backups_to_keep = 7;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);
@@ -141,6 +146,8 @@ class TriageServer {
 
   // The steps of Start, in order.
   [[nodiscard]] absl::Status OpenStore(const common::Clock* clock);
+  // Opens --backup_dir (if given): refused inside the data directory or in use elsewhere.
+  [[nodiscard]] absl::Status OpenBackups();
   void BuildServices(const common::Clock* clock, CredentialStore credentials,
                      triage::TriagePolicy policy);
   [[nodiscard]] absl::Status Listen(std::shared_ptr<grpc::ServerCredentials> transport);
@@ -160,6 +167,7 @@ class TriageServer {
   std::unique_ptr<triage::Statistics> statistics_;
   std::unique_ptr<triage::Importer> importer_;
   std::unique_ptr<triage::Recount> recount_;
+  std::unique_ptr<triage::Backups> backups_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;

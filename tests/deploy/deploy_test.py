@@ -241,7 +241,7 @@ def start_server():
         [ARGS.server_bin, f"--listen=127.0.0.1:{grpc_port}", f"--data_dir={d}/db",
          f"--key_file={d}/key", f"--audit_key_file={d}/audit-key", f"--credentials_file={creds}",
          f"--audit_anchor_file={d}/anchor", f"--metrics_listen=127.0.0.1:{metrics_port}",
-         "--insecure"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         f"--backup_dir={d}/backups", "--insecure"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ctl = [ARGS.triagectl_bin, "--server", f"127.0.0.1:{grpc_port}"]
     for _ in range(100):
         if subprocess.run(ctl + ["health"], capture_output=True).returncode == 0:

@@ -69,6 +69,7 @@ AdminCommands::AdminCommands(CLI::App& app) {
   recount_->add_option("--max-differences", max_differences_, "most differences to print")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
+  backups_ = std::make_unique<BackupCommands>(*admin_);
 }
 
 bool AdminCommands::parsed() const { return audit_->parsed() || admin_->parsed(); }
@@ -80,6 +81,7 @@ int AdminCommands::Run(const ConnectionOptions& connection, bool json) {
   if (rotate_key_->parsed()) return RunRotateKey(connection, json);
   if (keys_->parsed()) return RunKeys(connection, json);
   if (recount_->parsed()) return RunRecount(connection, json);
+  if (backups_->parsed()) return backups_->Run(connection, json);
   return 2;
 }
 

@@ -5,13 +5,16 @@
 //   admin rotate-key
 //   admin keys
 //   admin recount [--max-differences N]
+//   admin backup | backups | verify-backup | restore            (backup_commands.h)
 #ifndef SAFEGUARDING_TOOLS_TRIAGECTL_ADMIN_COMMANDS_H_
 #define SAFEGUARDING_TOOLS_TRIAGECTL_ADMIN_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "tools/triagectl/backup_commands.h"
 #include "tools/triagectl/connection.h"
 
 namespace safeguarding::tools {
@@ -40,6 +43,7 @@ class AdminCommands {
   CLI::App* rotate_key_ = nullptr;
   CLI::App* keys_ = nullptr;
   CLI::App* recount_ = nullptr;
+  std::unique_ptr<BackupCommands> backups_;
 
   std::string report_id_, principal_, since_, until_;
   int limit_ = 100;

@@ -9,11 +9,13 @@
 //   triagectl admin add-token --credentials-file F --principal P --role R
 //   triagectl admin verify-audit [--anchor SEQ:HASH ...]
 //   triagectl admin rotate-key | keys
+//   triagectl admin backup | backups | verify-backup ID      (server's --backup_dir)
+//   triagectl admin restore --backup-dir D --data-dir X [--backup-id N] [--audit-anchor-file A]
 //   triagectl generate [--out FILE] [--shift TYPE:PERCENT@YYYY-MM-DD ...]   # synthetic data
 //   triagectl [--ca CA.pem --server-name NAME] health     # exit 0 only when SERVING
 //
 // Exit codes: 0 ok, 1 other error, 2 usage, 3 rejected or not found, 4 unavailable,
-// 5 audit trail broken.
+// 5 audit trail broken or backup damaged.
 #include <grpcpp/grpcpp.h>
 #include <openssl/rand.h>
 

@@ -1,0 +1,166 @@
+#include "storage/backup.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/utilities/backup_engine.h"
+#include "storage/rocksdb_status.h"
+
+namespace safeguarding::storage {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr char kKind[] = "backup directory";
+
+rocksdb::BackupEngineOptions EngineOptions(const std::string& dir) {
+  rocksdb::BackupEngineOptions options(dir);
+  options.share_table_files = true;  // incremental: a table file is copied once
+  options.share_files_with_checksum = true;
+  options.sync = true;                    // a backup is complete only once its files are on disk
+  options.max_background_operations = 1;  // leave the other core to the server
+  return options;
+}
+
+// BackupEngine or BackupEngineReadOnly on `dir`; the caller owns it.
+template <typename BackupEngineT>
+[[nodiscard]] absl::StatusOr<BackupEngineT*> OpenEngine(const std::string& dir) {
+  BackupEngineT* engine = nullptr;
+  rocksdb::IOStatus s = BackupEngineT::Open(EngineOptions(dir), rocksdb::Env::Default(), &engine);
+  if (!s.ok()) return common::DirError(kKind, dir, absl::StrCat("cannot open: ", s.ToString()));
+  return engine;
+}
+
+StoredBackup FromInfo(const rocksdb::BackupInfo& info) {
+  StoredBackup backup;
+  backup.id = info.backup_id;
+  backup.create_time = absl::FromUnixSeconds(info.timestamp);
+  backup.size_bytes = info.size;
+  backup.files = info.number_files;
+  if (!backup.metadata.ParseFromString(info.app_metadata)) backup.metadata.Clear();
+  return backup;
+}
+
+[[nodiscard]] absl::Status InDirectory(const std::string& dir, const rocksdb::Status& s,
+                                       absl::string_view what) {
+  return FromRocksDb(s, absl::StrCat(kKind, " ", dir, ": ", what));
+}
+
+}  // namespace
+
+triage::v1::BackupInfo BackupInfoOf(const StoredBackup& backup) {
+  triage::v1::BackupInfo info;
+  info.set_backup_id(absl::StrCat(backup.id));
+  *info.mutable_create_time() =
+      TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(backup.create_time));
+  info.set_size_bytes(backup.size_bytes);
+  info.set_files(backup.files);
+  *info.mutable_metadata() = backup.metadata;
+  return info;
+}
+
+BackupDirectory::BackupDirectory(std::string path, common::DataDirLock lock)
+    : path_(std::move(path)), lock_(std::move(lock)) {}
+
+BackupDirectory::~BackupDirectory() = default;
+
+absl::StatusOr<std::unique_ptr<BackupDirectory>> BackupDirectory::Open(const std::string& dir) {
+  absl::StatusOr<common::DataDirLock> lock = common::DataDirLock::Acquire(dir, kKind);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<rocksdb::BackupEngine*> engine = OpenEngine<rocksdb::BackupEngine>(dir);
+  if (!engine.ok()) return engine.status();
+  std::unique_ptr<BackupDirectory> backups(new BackupDirectory(dir, *std::move(lock)));
+  backups->writable_.reset(*engine);
+  backups->reader_ = *engine;
+  return backups;
+}
+
+absl::StatusOr<std::unique_ptr<BackupDirectory>> BackupDirectory::OpenReadOnly(
+    const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return common::DirError(kKind, dir, "does not exist");
+  }
+  absl::StatusOr<common::DataDirLock> lock = common::DataDirLock::Acquire(dir, kKind);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<rocksdb::BackupEngineReadOnly*> engine =
+      OpenEngine<rocksdb::BackupEngineReadOnly>(dir);
+  if (!engine.ok()) return engine.status();
+  std::unique_ptr<BackupDirectory> backups(new BackupDirectory(dir, *std::move(lock)));
+  backups->read_only_.reset(*engine);
+  backups->reader_ = *engine;
+  return backups;
+}
+
+absl::StatusOr<BackupDirectory::Created> BackupDirectory::Create(
+    rocksdb::DB* db, const triage::v1::BackupMetadata& metadata, uint32_t keep) {
+  if (writable_ == nullptr) return absl::InternalError("backup directory opened read-only");
+  rocksdb::CreateBackupOptions options;
+  // Table files rather than a long write-ahead log: the next backup shares them.
+  options.flush_before_backup = true;
+  options.decrease_background_thread_cpu_priority = true;
+  options.background_thread_cpu_priority = rocksdb::CpuPriority::kLow;
+  rocksdb::BackupID id = 0;
+  rocksdb::IOStatus s =
+      writable_->CreateNewBackupWithMetadata(options, db, metadata.SerializeAsString(), &id);
+  if (s.IsIncomplete()) return absl::CancelledError("backup stopped: the server is stopping");
+  if (!s.ok()) return InDirectory(path_, s, "cannot write a backup");
+  absl::StatusOr<StoredBackup> created = Get(id);
+  if (!created.ok()) return created.status();
+  Created result{*std::move(created), 0};
+  const size_t before = List().size();
+  if (rocksdb::IOStatus purged = writable_->PurgeOldBackups(std::max<uint32_t>(keep, 1));
+      !purged.ok()) {
+    return InDirectory(path_, purged, "backup written, but older ones cannot be deleted");
+  }
+  result.deleted = static_cast<uint32_t>(before - List().size());
+  return result;
+}
+
+void BackupDirectory::Stop() {
+  if (writable_ != nullptr) writable_->StopBackup();
+}
+
+std::vector<StoredBackup> BackupDirectory::List() const {
+  std::vector<rocksdb::BackupInfo> infos;
+  reader_->GetBackupInfo(&infos);
+  std::vector<StoredBackup> backups;
+  backups.reserve(infos.size());
+  for (const rocksdb::BackupInfo& info : infos) backups.push_back(FromInfo(info));
+  return backups;
+}
+
+absl::StatusOr<StoredBackup> BackupDirectory::Get(uint32_t id) const {
+  rocksdb::BackupInfo info;
+  rocksdb::Status s = reader_->GetBackupInfo(id, &info);
+  if (s.IsNotFound() || s.IsCorruption()) {
+    return absl::NotFoundError(absl::StrCat("no backup ", id, " in ", path_));
+  }
+  if (!s.ok()) return InDirectory(path_, s, absl::StrCat("cannot read backup ", id));
+  return FromInfo(info);
+}
+
+absl::Status BackupDirectory::Verify(uint32_t id) const {
+  if (absl::StatusOr<StoredBackup> known = Get(id); !known.ok()) return known.status();
+  rocksdb::IOStatus s = reader_->VerifyBackup(id, /*verify_with_checksum=*/true);
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsNotFound() || s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat("backup ", id, ": ", s.ToString()));
+  }
+  return InDirectory(path_, s, absl::StrCat("cannot verify backup ", id));
+}
+
+absl::Status BackupDirectory::Restore(uint32_t id, const std::string& data_dir) const {
+  if (absl::StatusOr<StoredBackup> known = Get(id); !known.ok()) return known.status();
+  rocksdb::IOStatus s =
+      reader_->RestoreDBFromBackup(rocksdb::RestoreOptions(), id, data_dir, data_dir);
+  if (!s.ok()) return InDirectory(path_, s, absl::StrCat("cannot restore backup ", id));
+  return absl::OkStatus();
+}
+
+}  // namespace safeguarding::storage
