@@ -59,7 +59,7 @@ absl::StatusOr<std::optional<AuditAnchorPoint>> ReadAnchorFile(const std::string
 absl::Status WriteAnchorFile(const std::string& path, const AuditAnchorPoint& anchor,
                              absl::string_view comment) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return FileError(tmp, "cannot create");
   const std::string text =
       absl::StrCat("# ", comment, " (sequence:hash)\n", anchor.ToString(), "\n");

@@ -53,6 +53,23 @@ StoredBackup FromInfo(const rocksdb::BackupInfo& info) {
 
 }  // namespace
 
+absl::Status CheckApart(const std::string& backup_dir, const std::string& data_dir) {
+  std::error_code ec;
+  const std::filesystem::path backups = std::filesystem::weakly_canonical(backup_dir, ec);
+  const std::filesystem::path data = std::filesystem::weakly_canonical(data_dir, ec);
+  if (ec) return absl::OkStatus();  // BackupDirectory::Open names what is wrong with it
+  auto within = [](const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    auto [end, unused] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+    return end == outer.end();
+  };
+  if (within(backups, data) || within(data, backups)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backup directory ", backup_dir, ": must be outside the data directory ",
+                     data_dir, " (and not contain it): put it on another volume"));
+  }
+  return absl::OkStatus();
+}
+
 triage::v1::BackupInfo BackupInfoOf(const StoredBackup& backup) {
   triage::v1::BackupInfo info;
   info.set_backup_id(absl::StrCat(backup.id));
@@ -60,6 +77,7 @@ triage::v1::BackupInfo BackupInfoOf(const StoredBackup& backup) {
       TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(backup.create_time));
   info.set_size_bytes(backup.size_bytes);
   info.set_files(backup.files);
+  info.set_damaged(backup.damaged);
   *info.mutable_metadata() = backup.metadata;
   return info;
 }
@@ -132,23 +150,33 @@ std::vector<StoredBackup> BackupDirectory::List() const {
   std::vector<StoredBackup> backups;
   backups.reserve(infos.size());
   for (const rocksdb::BackupInfo& info : infos) backups.push_back(FromInfo(info));
+  std::vector<rocksdb::BackupID> damaged;
+  reader_->GetCorruptedBackups(&damaged);
+  for (rocksdb::BackupID id : damaged) backups.push_back(StoredBackup{.id = id, .damaged = true});
+  std::sort(backups.begin(), backups.end(),
+            [](const StoredBackup& a, const StoredBackup& b) { return a.id < b.id; });
   return backups;
 }
 
 absl::StatusOr<StoredBackup> BackupDirectory::Get(uint32_t id) const {
   rocksdb::BackupInfo info;
   rocksdb::Status s = reader_->GetBackupInfo(id, &info);
-  if (s.IsNotFound() || s.IsCorruption()) {
-    return absl::NotFoundError(absl::StrCat("no backup ", id, " in ", path_));
-  }
+  if (s.IsCorruption()) return StoredBackup{.id = id, .damaged = true};
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no backup ", id, " in ", path_));
   if (!s.ok()) return InDirectory(path_, s, absl::StrCat("cannot read backup ", id));
   return FromInfo(info);
 }
 
 absl::Status BackupDirectory::Verify(uint32_t id) const {
-  if (absl::StatusOr<StoredBackup> known = Get(id); !known.ok()) return known.status();
+  absl::StatusOr<StoredBackup> known = Get(id);
+  if (!known.ok()) return known.status();
+  if (known->damaged) {
+    return absl::DataLossError(
+        absl::StrCat("backup ", id, ": its description (meta/", id, ") is damaged"));
+  }
   rocksdb::IOStatus s = reader_->VerifyBackup(id, /*verify_with_checksum=*/true);
   if (s.ok()) return absl::OkStatus();
+  if (s.IsIncomplete()) return absl::CancelledError("verification stopped: the server is stopping");
   if (s.IsNotFound() || s.IsCorruption()) {
     return absl::DataLossError(absl::StrCat("backup ", id, ": ", s.ToString()));
   }
@@ -156,7 +184,9 @@ absl::Status BackupDirectory::Verify(uint32_t id) const {
 }
 
 absl::Status BackupDirectory::Restore(uint32_t id, const std::string& data_dir) const {
-  if (absl::StatusOr<StoredBackup> known = Get(id); !known.ok()) return known.status();
+  absl::StatusOr<StoredBackup> known = Get(id);
+  if (!known.ok()) return known.status();
+  if (known->damaged) return absl::DataLossError(absl::StrCat("backup ", id, " is damaged"));
   rocksdb::IOStatus s =
       reader_->RestoreDBFromBackup(rocksdb::RestoreOptions(), id, data_dir, data_dir);
   if (!s.ok()) return InDirectory(path_, s, absl::StrCat("cannot restore backup ", id));

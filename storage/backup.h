@@ -41,7 +41,16 @@ struct StoredBackup {
   uint32_t files = 0;
   // What the server recorded with it; empty if it could not be decoded.
   triage::v1::BackupMetadata metadata;
+  // Its description in the directory is unreadable: only the id is known, and it cannot
+  // be verified or restored.
+  bool damaged = false;
 };
+
+// FAILED_PRECONDITION, naming both, unless the two directories are apart (neither inside
+// the other): a backup directory inside the data directory would be copied into its own
+// backups and lost with the volume it was meant to survive; a data directory restored
+// inside the backup directory would overwrite backups.
+[[nodiscard]] absl::Status CheckApart(const std::string& backup_dir, const std::string& data_dir);
 
 // As the contract shows it (ListBackups, `triagectl admin backups`).
 triage::v1::BackupInfo BackupInfoOf(const StoredBackup& backup);
@@ -53,7 +62,7 @@ class BackupDirectory {
   // created, locked (in use by another process) or read as a backup directory.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<BackupDirectory>> Open(
       const std::string& dir);
-  // The same for an existing directory, without writing to it.
+  // The same for an existing directory, for reading (it only takes the lock: SERVER.lock).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<BackupDirectory>> OpenReadOnly(
       const std::string& dir);
 
@@ -77,12 +86,14 @@ class BackupDirectory {
 
   // Oldest first.
   [[nodiscard]] std::vector<StoredBackup> List() const;
-  // NOT_FOUND if there is no such backup (or it is known to be corrupt).
+  // NOT_FOUND if there is no such backup. A damaged description is a StoredBackup with
+  // `damaged` set.
   [[nodiscard]] absl::StatusOr<StoredBackup> Get(uint32_t id) const;
   // Re-reads every file of backup `id`: OK if each has its recorded size and checksum,
   // DATA_LOSS saying which does not, NOT_FOUND for an unknown id.
   [[nodiscard]] absl::Status Verify(uint32_t id) const;
-  // Writes backup `id` into `data_dir`, which must be empty (the caller holds its lock).
+  // Writes backup `id` into `data_dir`, which RocksDB empties first (every file in it,
+  // whatever its name, is deleted): a staging directory of the caller's, never a live one.
   // Verify first: a restore copies what it finds.
   [[nodiscard]] absl::Status Restore(uint32_t id, const std::string& data_dir) const;
 

@@ -1,7 +1,5 @@
 #include "triage/backups.h"
 
-#include <algorithm>
-#include <filesystem>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -36,25 +34,6 @@ namespace {
   return id;
 }
 
-// A backup directory inside the data directory (or around it) would be copied into its own
-// backups, and lost with the volume it was meant to survive.
-[[nodiscard]] absl::Status Apart(const std::string& backup_dir, const std::string& data_dir) {
-  std::error_code ec;
-  const std::filesystem::path backups = std::filesystem::weakly_canonical(backup_dir, ec);
-  const std::filesystem::path data = std::filesystem::weakly_canonical(data_dir, ec);
-  if (ec) return absl::OkStatus();  // BackupDirectory::Open names what is wrong with it
-  auto within = [](const std::filesystem::path& inner, const std::filesystem::path& outer) {
-    auto [end, unused] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
-    return end == outer.end();
-  };
-  if (within(backups, data) || within(data, backups)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("backup directory ", backup_dir, ": must be outside the data directory ",
-                     data_dir, " (and not contain it): put it on another volume"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 Backups::Backups(storage::ReportStore* store, BackupOptions options,
@@ -73,7 +52,8 @@ absl::StatusOr<std::unique_ptr<Backups>> Backups::Open(storage::ReportStore* sto
   }
   std::unique_ptr<storage::BackupDirectory> directory;
   if (!options.dir.empty()) {
-    if (absl::Status apart = Apart(options.dir, store->engine().path()); !apart.ok()) {
+    if (absl::Status apart = storage::CheckApart(options.dir, store->engine().path());
+        !apart.ok()) {
       return apart;
     }
     absl::StatusOr<std::unique_ptr<storage::BackupDirectory>> opened =
@@ -149,12 +129,13 @@ void Backups::Create(const Caller& caller, Done<v1::CreateBackupResponse> done) 
     // the trail (entries committed during the copy may be in it too).
     absl::StatusOr<storage::BackupDirectory::Created> created =
         directory_->Create(store_->engine().db(), MetadataNow(caller), options_.keep);
+    {
+      // Even after a failure: a backup written before its purge failed is listed.
+      absl::MutexLock lock(&mu_);
+      listed_ = directory_->List();
+    }
     absl::StatusOr<v1::CreateBackupResponse> result;
     if (created.ok()) {
-      {
-        absl::MutexLock lock(&mu_);
-        listed_ = directory_->List();
-      }
       v1::CreateBackupResponse response;
       *response.mutable_backup() = storage::BackupInfoOf(created->backup);
       response.set_backup_id(response.backup().backup_id());
@@ -175,8 +156,10 @@ void Backups::Create(const Caller& caller, Done<v1::CreateBackupResponse> done) 
 
 std::optional<absl::Time> Backups::NewestBackupTime() const {
   absl::MutexLock lock(&mu_);
-  if (listed_.empty()) return std::nullopt;
-  return listed_.back().create_time;
+  for (auto it = listed_.rbegin(); it != listed_.rend(); ++it) {
+    if (!it->damaged) return it->create_time;
+  }
+  return std::nullopt;
 }
 
 void Backups::List(const Caller& caller, Done<v1::ListBackupsResponse> done) const {

@@ -210,6 +210,10 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   const common::AuditAnchorPoint head{backup.backup().metadata().audit_head().sequence(),
                                       backup.backup().metadata().audit_head().hash()};
   EXPECT_THAT(restored.output, HasSubstr("now holds the backup's audit head " + head.ToString()));
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find("restoring"), std::string::npos)
+        << "the staging directory is gone once swapped in";
+  }
 
   Start(dir_.Sub("backups"));  // on the restored directory, checked against the new anchor
   std::map<v1::ReportState, int> states;
@@ -368,6 +372,13 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
   EXPECT_THAT(refused.output, HasSubstr("in use by another process"));
   server_.reset();
 
+  // A data directory inside the backup directory would overwrite backups: refused.
+  testing::CommandResult inside =
+      testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
+                             dir_.Sub("backups/meta")},
+                            "");
+  EXPECT_NE(inside.exit_code, 0);
+  EXPECT_THAT(inside.output, HasSubstr("outside the data directory"));
   testing::CommandResult listed = testing::RunTriagectl(
       {"admin", "verify-backup", "1", "--backup-dir", dir_.Sub("backups")}, "");
   EXPECT_EQ(listed.exit_code, 5) << listed.output;
@@ -384,6 +395,20 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
   }
   EXPECT_EQ(asides, 0);
   Start(dir_.Sub("backups"));
+
+  // A backup whose description is unreadable is listed as damaged, not left out.
+  v1::CreateBackupResponse second;
+  ASSERT_TRUE(
+      admin_->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &second).ok());
+  server_.reset();
+  std::ofstream(dir_.Sub("backups/meta/" + second.backup_id()), std::ios::trunc) << "garbage";
+  testing::CommandResult damaged_list =
+      testing::RunTriagectl({"admin", "backups", "--backup-dir", dir_.Sub("backups")}, "");
+  EXPECT_EQ(damaged_list.exit_code, 0) << damaged_list.output;
+  EXPECT_THAT(damaged_list.output, HasSubstr(second.backup_id() + "      DAMAGED"));
+  testing::CommandResult damaged_verify = testing::RunTriagectl(
+      {"admin", "verify-backup", second.backup_id(), "--backup-dir", dir_.Sub("backups")}, "");
+  EXPECT_EQ(damaged_verify.exit_code, 5) << damaged_verify.output;
 }
 
 TEST_F(BackupTest, WithoutABackupDirectoryEveryCallSaysHowToGetOne) {

@@ -1,5 +1,8 @@
 #include "tools/triagectl/backup_commands.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -16,6 +19,7 @@
 #include "absl/time/time.h"
 #include "common/audit_anchor.h"
 #include "common/data_dir.h"
+#include "common/file_sync.h"
 #include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "storage/backup.h"
@@ -51,6 +55,11 @@ void PrintBackups(const v1::ListBackupsResponse& list) {
   std::printf("%-6s %-21s %10s %6s  %-12s %s\n", "id", "taken (UTC)", "MB", "files", "audit head",
               "data keys");
   for (const v1::BackupInfo& b : list.backups()) {
+    if (b.damaged()) {
+      std::printf("%-6s DAMAGED: its description cannot be read (neither verified nor restored)\n",
+                  CleanText(b.backup_id()).c_str());
+      continue;
+    }
     std::printf("%-6s %-21s %10.1f %6u  %-12llu %s\n", CleanText(b.backup_id()).c_str(),
                 When(b.create_time()).c_str(), static_cast<double>(b.size_bytes()) / (1 << 20),
                 b.files(), static_cast<unsigned long long>(b.metadata().audit_head().sequence()),
@@ -98,67 +107,99 @@ uint32_t ParseIdOrUsage(const std::string& text) {
   return id;
 }
 
-// Moves a data directory that holds anything out of the way (the lock shows that no server
-// is using it). Returns where it went, or "" if there was nothing to move.
-[[nodiscard]] absl::StatusOr<std::string> MoveDataDirAside(const std::string& data_dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(data_dir, ec) || std::filesystem::is_empty(data_dir, ec)) {
-    return std::string();
-  }
-  {
-    absl::StatusOr<common::DataDirLock> lock = common::DataDirLock::Acquire(data_dir);
-    if (!lock.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(lock.status().message(), ": stop the server before restoring"));
-    }
-  }
-  const std::string aside = AsidePath(data_dir);
-  std::filesystem::rename(data_dir, aside, ec);
-  if (ec) {
-    return common::DataDirError(
-        data_dir, absl::StrCat("cannot move it aside to ", aside, ": ", ec.message()));
-  }
-  return aside;
+// "D" -> "D.restoring-20261207T101500Z": where the backup is written before it replaces
+// anything, beside D so that the final renames stay on one file system.
+std::string StagingPath(const std::string& data_dir) {
+  return absl::StrCat(data_dir, ".restoring-",
+                      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()));
 }
 
-// Writes backup `id` into the (new, empty) data directory, holding its lock meanwhile so
-// that no server starts on a half-restored directory.
-[[nodiscard]] absl::Status RestoreInto(const storage::BackupDirectory& dir, uint32_t id,
-                                       const std::string& data_dir) {
-  absl::StatusOr<common::DataDirLock> lock = common::DataDirLock::Acquire(data_dir);
-  if (!lock.ok()) return lock.status();
-  return dir.Restore(id, data_dir);
+[[nodiscard]] absl::Status Errno(const std::string& path, absl::string_view what) {
+  return common::DataDirError(path, absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+// Writes backup `id` into a new staging directory and makes it durable. On failure the
+// staging directory (a partial copy of ours) is removed and nothing else has changed.
+[[nodiscard]] absl::StatusOr<std::string> RestoreToStaging(const storage::BackupDirectory& dir,
+                                                           uint32_t id,
+                                                           const std::string& data_dir) {
+  const std::string staging = StagingPath(data_dir);
+  if (::mkdir(staging.c_str(), 0700) != 0) return Errno(staging, "cannot create");
+  absl::Status restored = dir.Restore(id, staging);
+  if (restored.ok()) restored = common::SyncParentDirectory(staging + "/CURRENT");
+  if (restored.ok()) restored = common::SyncParentDirectory(staging);
+  if (!restored.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(staging, ec);
+    return absl::Status(restored.code(),
+                        absl::StrCat(restored.message(), " (nothing was changed)"));
+  }
+  return staging;
+}
+
+// Puts the staging directory in the data directory's place in one atomic exchange (so a
+// server starting meanwhile finds either the old directory, locked by us, or the restored
+// one, never none), then moves the old one aside. Returns where it went ("" if there was
+// no data directory).
+[[nodiscard]] absl::StatusOr<std::string> SwapIn(const std::string& staging,
+                                                 const std::string& data_dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(data_dir, ec)) {
+    if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, data_dir.c_str(), RENAME_NOREPLACE) != 0) {
+      return Errno(data_dir, absl::StrCat("cannot move ", staging, " into place"));
+    }
+    if (absl::Status synced = common::SyncParentDirectory(data_dir); !synced.ok()) return synced;
+    return std::string();
+  }
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, data_dir.c_str(), RENAME_EXCHANGE) != 0) {
+    return Errno(data_dir, absl::StrCat("cannot exchange it with ", staging));
+  }
+  const std::string aside = AsidePath(data_dir);
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, aside.c_str(), RENAME_NOREPLACE) != 0) {
+    // The restored directory is in place; the old one is at the staging path, intact.
+    std::fprintf(stderr, "triagectl: the old data directory stays at %s: %s\n", staging.c_str(),
+                 std::strerror(errno));
+    return staging;
+  }
+  if (absl::Status synced = common::SyncParentDirectory(data_dir); !synced.ok()) return synced;
+  return aside;
 }
 
 // Moves the anchor file aside and writes the backup's audit head in its place: the restored
 // trail holds at least that head, so the server starts and goes on anchoring it.
 [[nodiscard]] absl::Status ReplaceAnchor(const std::string& anchor_file,
-                                         const storage::StoredBackup& backup) {
+                                         const storage::StoredBackup& backup, std::FILE* out) {
   std::error_code ec;
+  std::string before = "none";
   if (std::filesystem::exists(anchor_file, ec)) {
     absl::StatusOr<std::optional<common::AuditAnchorPoint>> old =
         common::ReadAnchorFile(anchor_file);
+    before = old.ok() && old->has_value() ? (*old)->ToString() : "no valid anchor";
     const std::string aside = AsidePath(anchor_file);
-    std::filesystem::rename(anchor_file, aside, ec);
-    if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat("audit anchor file ", anchor_file,
-                                                        ": cannot move it aside: ", ec.message()));
+    if (::renameat2(AT_FDCWD, anchor_file.c_str(), AT_FDCWD, aside.c_str(), RENAME_NOREPLACE) !=
+        0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit anchor file ", anchor_file, ": cannot move it aside: ", std::strerror(errno)));
     }
-    std::printf("Anchor file moved to %s (it held %s): file it with the incident.\n", aside.c_str(),
-                old.ok() && old->has_value() ? (*old)->ToString().c_str() : "no valid anchor");
+    std::fprintf(out, "Anchor file moved to %s (it held %s): file it with the incident.\n",
+                 aside.c_str(), before.c_str());
   }
   const v1::AuditAnchor& head = backup.metadata.audit_head();
   if (head.sequence() == 0) {
-    std::printf("The backup records no audit head; the server starts a new anchor file.\n");
+    std::fprintf(out, "The backup records no audit head; the server starts a new anchor file.\n");
     return absl::OkStatus();
   }
   const common::AuditAnchorPoint anchor{head.sequence(), head.hash()};
+  // The comment keeps the restore on record beside the anchor: which backup, when, and the
+  // anchor it replaced (anchors published after the backup no longer lie on the chain).
   absl::Status written = common::WriteAnchorFile(
       anchor_file, anchor,
-      absl::StrCat("audit head of backup ", backup.id, ", written by triagectl admin restore"));
+      absl::StrCat("restored from backup ", backup.id, " by triagectl admin restore at ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()),
+                   "; the anchor before the restore was ", before, "\n# audit head of the backup"));
   if (written.ok()) {
-    std::printf("Anchor file %s now holds the backup's audit head %s.\n", anchor_file.c_str(),
-                anchor.ToString().c_str());
+    std::fprintf(out, "Anchor file %s now holds the backup's audit head %s.\n", anchor_file.c_str(),
+                 anchor.ToString().c_str());
   }
   return written;
 }
@@ -290,47 +331,80 @@ int BackupCommands::RunVerify(const ConnectionOptions& connection, bool json) {
 }
 
 int BackupCommands::RunRestore(bool json) {
+  ::umask(077);  // the restored files hold what the data directory holds: owner only
+  std::FILE* out = json ? stderr : stdout;  // --json: only the JSON on stdout
+  std::error_code ec;
+  if (std::filesystem::is_symlink(data_dir_, ec)) {
+    return Fail(common::DataDirError(data_dir_, "is a symbolic link: give the real path"));
+  }
+  if (absl::Status apart = storage::CheckApart(backup_dir_, data_dir_); !apart.ok()) {
+    return Fail(apart);
+  }
   int exit_code = 0;
   std::unique_ptr<storage::BackupDirectory> dir = OpenOffline(backup_dir_, &exit_code);
   if (dir == nullptr) return exit_code;
-  const std::vector<storage::StoredBackup> backups = dir->List();
-  if (backups.empty())
-    return Fail(absl::NotFoundError(absl::StrCat("no backups in ", backup_dir_)));
-  const uint32_t id = backup_id_.empty() ? backups.back().id : ParseIdOrUsage(backup_id_);
-  absl::StatusOr<storage::StoredBackup> backup = dir->Get(id);
+  absl::StatusOr<storage::StoredBackup> backup = ChooseBackup(*dir);
   if (!backup.ok()) return Fail(backup.status());
   // Nothing is changed before the backup is known to be whole.
-  if (absl::Status verified = dir->Verify(id); !verified.ok()) {
+  if (absl::Status verified = dir->Verify(backup->id); !verified.ok()) {
     std::fprintf(stderr, "triagectl: not restoring: %s\n", CleanText(verified.message()).c_str());
     return verified.code() == absl::StatusCode::kDataLoss ? kExitDamaged : 1;
   }
-  absl::StatusOr<std::string> aside = MoveDataDirAside(data_dir_);
+  // Held until the end: no server starts on the old directory while it is replaced.
+  std::optional<common::DataDirLock> old_lock;
+  if (std::filesystem::exists(data_dir_, ec)) {
+    absl::StatusOr<common::DataDirLock> lock = common::DataDirLock::Acquire(data_dir_);
+    if (!lock.ok()) {
+      return Fail(absl::FailedPreconditionError(
+          absl::StrCat(lock.status().message(), ": stop the server before restoring")));
+    }
+    old_lock = *std::move(lock);
+  }
+  absl::StatusOr<std::string> staging = RestoreToStaging(*dir, backup->id, data_dir_);
+  if (!staging.ok()) return Fail(staging.status());
+  absl::StatusOr<std::string> aside = SwapIn(*staging, data_dir_);
   if (!aside.ok()) return Fail(aside.status());
   if (!aside->empty()) {
-    std::printf("Data directory moved to %s (kept: nothing is deleted).\n", aside->c_str());
-  }
-  if (absl::Status restored = RestoreInto(*dir, id, data_dir_); !restored.ok()) {
-    return Fail(restored);
+    std::fprintf(out, "Data directory moved to %s (kept: nothing is deleted).\n", aside->c_str());
   }
   const v1::BackupInfo info = storage::BackupInfoOf(*backup);
-  std::printf("Restored backup %u (taken %s) into %s.\n", id, When(info.create_time()).c_str(),
-              data_dir_.c_str());
+  std::fprintf(out, "Restored backup %u (taken %s) into %s.\n", backup->id,
+               When(info.create_time()).c_str(), data_dir_.c_str());
   if (!anchor_file_.empty()) {
-    if (absl::Status anchored = ReplaceAnchor(anchor_file_, *backup); !anchored.ok()) {
+    if (absl::Status anchored = ReplaceAnchor(anchor_file_, *backup, out); !anchored.ok()) {
       return Fail(anchored);
     }
   } else {
-    std::printf(
-        "No --audit-anchor-file: if the server has one, move it aside before starting "
-        "(it is ahead of the restored trail).\n");
+    std::fprintf(out,
+                 "No --audit-anchor-file: if the server has one, move it aside before "
+                 "starting (it is ahead of the restored trail).\n");
   }
-  std::printf(
-      "Start the server with a key file holding the data keys %s, then check:\n"
-      "  triagectl admin verify-audit --anchor %s\n  triagectl admin recount\n",
-      CleanText(absl::StrJoin(info.metadata().key_ids(), ", ")).c_str(),
-      HeadOf(info.metadata()).c_str());
+  std::fprintf(out,
+               "Start the server with a key file holding the data keys %s, then check:\n"
+               "  triagectl admin verify-audit --anchor %s\n  triagectl admin recount\n",
+               CleanText(absl::StrJoin(info.metadata().key_ids(), ", ")).c_str(),
+               HeadOf(info.metadata()).c_str());
   if (json) std::cout << RenderJson(info);
   return 0;
+}
+
+absl::StatusOr<storage::StoredBackup> BackupCommands::ChooseBackup(
+    const storage::BackupDirectory& dir) const {
+  std::vector<storage::StoredBackup> backups = dir.List();
+  std::erase_if(backups, [](const storage::StoredBackup& b) { return b.damaged; });
+  if (backups.empty() && backup_id_.empty()) {
+    return absl::NotFoundError(absl::StrCat("no intact backup in ", backup_dir_));
+  }
+  absl::StatusOr<storage::StoredBackup> backup =
+      dir.Get(backup_id_.empty() ? backups.back().id : ParseIdOrUsage(backup_id_));
+  if (!backup.ok()) return backup.status();
+  if (backup->damaged || backup->metadata.schema_version() == 0) {
+    return absl::DataLossError(
+        absl::StrCat("backup ", backup->id,
+                     ": its description cannot be read, so its audit head is not "
+                     "known; choose another (admin backups)"));
+  }
+  return backup;
 }
 
 }  // namespace safeguarding::tools

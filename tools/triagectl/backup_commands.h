@@ -6,8 +6,10 @@
 //   admin restore --backup-dir D --data-dir X [--backup-id N] [--audit-anchor-file A]
 //                                                   offline: bring one back (the newest by
 //                                                   default) after verifying it
-// Restore never deletes: a data directory in the way is moved aside, and so is the anchor
-// file, which then holds the backup's audit head so the restored trail is still anchored.
+// Restore never deletes: the backup is written to a staging directory beside the data
+// directory and swapped in atomically; the old data directory is moved aside, and so is the
+// anchor file, which then holds the backup's audit head so the restored trail is still
+// anchored.
 #ifndef SAFEGUARDING_TOOLS_TRIAGECTL_BACKUP_COMMANDS_H_
 #define SAFEGUARDING_TOOLS_TRIAGECTL_BACKUP_COMMANDS_H_
 
@@ -15,6 +17,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "storage/backup.h"
 #include "tools/triagectl/connection.h"
 
 namespace safeguarding::tools {
@@ -33,6 +37,10 @@ class BackupCommands {
   int RunList(const ConnectionOptions& connection, bool json);
   int RunVerify(const ConnectionOptions& connection, bool json);
   int RunRestore(bool json);
+  // The backup to restore: --backup-id, else the newest intact one. DATA_LOSS for one
+  // whose description (and so its audit head) cannot be read.
+  [[nodiscard]] absl::StatusOr<storage::StoredBackup> ChooseBackup(
+      const storage::BackupDirectory& dir) const;
 
   CLI::App* backup_ = nullptr;
   CLI::App* list_ = nullptr;
