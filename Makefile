@@ -13,7 +13,7 @@ AUDIT_ANCHOR_FILE ?= ./var/audit-anchor
 BACKUP_DIR ?= ./var/backups
 POLICY ?= deploy/config/policy.textproto
 
-.PHONY: all deps configure build run test bench format clean
+.PHONY: all deps configure build run test crashtest bench format clean
 
 all: build
 
@@ -42,6 +42,16 @@ run: build
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+# The crash campaign in full: 200 SIGKILL cycles under load, then its negative control
+# (a server that acknowledges before the write is durable must be caught losing writes).
+CRASH_CYCLES ?= 200
+crashtest: build
+	@$(BUILD_DIR)/tests/triage-crashtest --cycles=$(CRASH_CYCLES) \
+	    --server_bin=$(BUILD_DIR)/services/triage-server 2>$(BUILD_DIR)/crashtest-server.log
+	@$(BUILD_DIR)/tests/triage-crashtest --cycles=20 --expect_loss --anchor=false \
+	    --server_bin=$(BUILD_DIR)/tests/triage-server-negative-control \
+	    2>>$(BUILD_DIR)/crashtest-server.log
 
 bench: build
 	@bash bench/run_all.sh $(BUILD_DIR)

@@ -7,6 +7,7 @@
 // code is then 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -53,6 +54,10 @@ ABSL_FLAG(std::string, credentials_file, "./var/credentials",
 ABSL_FLAG(std::string, policy, "",
           "triage policy file (protobuf text format, see deploy/config/policy.textproto); "
           "empty: the shipped policy, built in; re-read on SIGHUP");
+ABSL_FLAG(int64_t, min_free_disk_mb, 1024,
+          "writes are refused (UNAVAILABLE, health NOT_SERVING) while the data directory's "
+          "file system has less than this free, so the disk never fills under the database; "
+          "they resume by themselves once there is room again; 0: no check");
 ABSL_FLAG(std::string, backup_dir, "",
           "directory for CreateBackup's backups (RocksDB BackupEngine: incremental, "
           "checksummed), outside the data directory, ideally on another volume; empty: no "
@@ -141,6 +146,14 @@ ServerOptions OptionsFromFlags() {
       static_cast<size_t>(std::clamp<int64_t>(absl::GetFlag(FLAGS_memtable_mb), 0, 1 << 30)) << 20;
   options.commit.max_batch =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_commit_batch)));
+  options.commit.min_free_bytes =
+      static_cast<uint64_t>(std::clamp<int64_t>(absl::GetFlag(FLAGS_min_free_disk_mb), 0, 1 << 30))
+      << 20;
+#ifdef TRIAGE_CRASH_NEGATIVE_CONTROL
+  // Only in tests/crash's triage-server-negative-control, never in triage-server.
+  options.commit.negative_control_skip_wal = true;
+  Log(Severity::kError, "NEGATIVE CONTROL BUILD: acknowledging writes before they are durable");
+#endif
   return options;
 }
 
@@ -177,6 +190,9 @@ void HandleSignals(const sigset_t& signals, TriageServer& server, const ServerOp
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything the server creates (RocksDB's files, backups, the anchor file) is the
+  // service user's alone: copies made with `cp -a`, `rsync -a` or tar keep the modes.
+  ::umask(077);
   ParseFlags(argc, argv);
   // Debian builds Abseil without NDEBUG, so every Mutex lock would feed the lock-order graph
   // of its deadlock detector (about 2% of a desk change's instructions). The tests keep the

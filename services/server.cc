@@ -194,14 +194,16 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
                                                                     absl::Duration sync) {
     metrics->BatchSynced(changes, sync);
   };
-  store_options.commit.on_writable_change = [this](bool writable) {
+  store_options.commit.on_writable_change = [this](bool writable, const std::string& why) {
     store_writable_ = writable;
     if (writable) {
       Log(Severity::kInfo, "storage writes work again; health SERVING");
     } else {
       Log(Severity::kError,
-          "storage cannot write; health NOT_SERVING (reads need the audit "
-          "trail and fail too; restart once the disk is healthy)");
+          "storage cannot write (%s); health NOT_SERVING (reads need the audit trail and fail "
+          "too); probing every second: it heals by itself once a full disk has room again, an "
+          "I/O error from a failing device needs a restart after the repair",
+          why);
     }
     UpdateHealth();
   };

@@ -95,6 +95,8 @@ struct ServerOptions {
   // Per-principal token bucket; <= 0 disables.
   double rate_limit_per_second = 200;
   double rate_limit_burst = 2000;
+  // Group commit, and the free space kept on the data directory's file system
+  // (commit.min_free_bytes, --min_free_disk_mb; 0 here: the flag's default is 1024 MB).
   storage::CommitterOptions commit;
   // Source of time; nullptr means the real clock.
   const common::Clock* clock = nullptr;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "google/protobuf/util/time_util.h"
@@ -16,6 +17,9 @@
 
 namespace safeguarding::storage {
 namespace {
+
+// Written (empty) by the probe that checks whether writes work again.
+constexpr char kWriteProbeKey[] = "write_probe";
 
 CommitterOptions Normalized(CommitterOptions options) {
   if (options.max_batch == 0) options.max_batch = 1;
@@ -142,6 +146,10 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // acknowledged only once the WAL is on disk
+  if (options_.negative_control_skip_wal) {
+    write_options.sync = false;
+    write_options.disableWAL = true;
+  }
   const auto started = std::chrono::steady_clock::now();
   rocksdb::Status written = db_->Write(write_options, &batch);
   if (written.ok() && options_.on_batch_synced) {
@@ -151,16 +159,56 @@ rocksdb::Status Committer::WriteGroup(std::vector<Pending>& group, AuditHead& he
   return written;
 }
 
+rocksdb::Status Committer::CheckFreeSpace() const {
+  if (options_.min_free_bytes == 0 || !options_.free_bytes) return rocksdb::Status::OK();
+  absl::StatusOr<uint64_t> free = options_.free_bytes();
+  if (!free.ok())
+    return rocksdb::Status::IOError("free space", std::string(free.status().message()));
+  if (*free >= options_.min_free_bytes) return rocksdb::Status::OK();
+  return rocksdb::Status::NoSpace(absl::StrCat(
+      "disk nearly full: ", *free >> 20, " MB free, below the ", options_.min_free_bytes >> 20,
+      " MB kept free (--min_free_disk_mb); writes resume by themselves once there is room"));
+}
+
+rocksdb::Status Committer::Probe() {
+  rocksdb::Status s = db_->Resume();
+  if (s.ok()) s = CheckFreeSpace();
+  if (!s.ok()) return s;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  rocksdb::WriteBatch probe;
+  s = probe.Put(handles_[static_cast<int>(ColumnFamily::kMeta)], kWriteProbeKey, "");
+  if (s.ok()) s = db_->Write(write_options, &probe);
+  return s;
+}
+
+void Committer::SetWritable(const rocksdb::Status& s) {
+  if (write_failed_ != !s.ok() && options_.on_writable_change) {
+    options_.on_writable_change(s.ok(), s.ok() ? std::string() : s.ToString());
+  }
+  write_failed_ = !s.ok();
+}
+
 void Committer::Run() {
   std::vector<Pending> group;
   for (;;) {
     bool computed = false;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      const absl::Condition work(
           +[](Committer* c)
                ABSL_SHARED_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->pending_.empty(); },
-          this));
+          this);
+      if (!write_failed_) {
+        mu_.Await(work);
+      } else if (!mu_.AwaitWithTimeout(work, options_.probe_interval)) {
+        // Nothing to write while writes fail: see whether they work again, so that health
+        // returns to SERVING without waiting for a client (who may be routed elsewhere).
+        mu_.Unlock();
+        SetWritable(Probe());
+        mu_.Lock();
+        continue;
+      }
       if (pending_.empty()) return;  // stopping, and everything is committed
       // A computed change goes alone, so it reads everything committed before it.
       computed = pending_.front().compute != nullptr;
@@ -182,12 +230,10 @@ void Committer::Run() {
     // After a failed write RocksDB refuses further writes until resumed; try to resume
     // (it succeeds once the disk is healthy again) rather than fail forever.
     rocksdb::Status s = write_failed_ ? db_->Resume() : rocksdb::Status::OK();
+    if (s.ok()) s = CheckFreeSpace();
     AuditHead head = audit_head_;
     if (s.ok()) s = WriteGroup(group, head);
-    if (write_failed_ != !s.ok() && options_.on_writable_change) {
-      options_.on_writable_change(s.ok());
-    }
-    write_failed_ = !s.ok();
+    SetWritable(s);
     if (s.ok() && head.sequence != audit_head_.sequence) {
       audit_head_ = std::move(head);  // a failed batch leaves no trace in the chain
       absl::MutexLock lock(&head_mu_);

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,15 +47,29 @@ struct CommitterOptions {
   // Most changes waiting for the committer; beyond it Commit() answers RESOURCE_EXHAUSTED
   // at once, so a flood cannot grow memory without bound.
   size_t max_pending = 1 << 17;
-  // Called on the committer thread when writing starts failing (false) or works again
-  // (true), so the server can tell its health checks. Optional.
-  std::function<void(bool writable)> on_writable_change;
+  // Called on the committer thread when writing starts failing (false, with the error) or
+  // works again (true), so the server can tell its health checks. Optional.
+  std::function<void(bool writable, const std::string& why)> on_writable_change;
+  // Batches are refused (UNAVAILABLE, nothing written) while the file system holds fewer
+  // free bytes than this, so the disk never fills under RocksDB: a write-ahead-log append
+  // that failed for lack of space cannot be resumed in-process with RocksDB 7.8. 0: no
+  // check. `free_bytes` tells the free bytes (the engine passes statvfs of the data
+  // directory; tests a fake).
+  uint64_t min_free_bytes = 0;
+  std::function<absl::StatusOr<uint64_t>()> free_bytes;
+  // While writes fail, how often the committer tries by itself (free space, Resume, and a
+  // small synced write) so that it heals without waiting for a client's write.
+  absl::Duration probe_interval = absl::Seconds(1);
   // Time source for audit entries (never goes backwards in the trail: see Committer).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Called on the committer thread after each synced write that succeeded, with how many
   // changes it made durable and how long the write with its fsync took (for metrics).
   // Optional; it must return quickly, since the next batch waits for it.
   std::function<void(size_t changes, absl::Duration sync)> on_batch_synced;
+  // The crash campaign's negative control only (tests/crash, a server binary built there):
+  // batches skip the write-ahead log, so changes are acknowledged before they are durable
+  // and a SIGKILL loses them. No flag of the real server sets it.
+  bool negative_control_skip_wal = false;
 };
 
 class Committer {
@@ -100,6 +115,12 @@ class Committer {
   void Run();
   // Builds and writes one batch; on success `head` is the new end of the audit chain.
   rocksdb::Status WriteGroup(std::vector<Pending>& group, AuditHead& head);
+  // NoSpace while fewer than min_free_bytes are free.
+  rocksdb::Status CheckFreeSpace() const;
+  // After a failure: whether writing works again (Resume, free space, a synced write).
+  rocksdb::Status Probe();
+  // Tells the server when writability changes.
+  void SetWritable(const rocksdb::Status& s);
   // The counts of every change of `group`, added up per key: one merge operand each.
   rocksdb::Status AppendCounts(const std::vector<Pending>& group, rocksdb::WriteBatch& batch);
 

@@ -1,5 +1,9 @@
 #include "storage/engine.h"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -208,6 +212,15 @@ Engine::~Engine() {
 }  // lock_ is released last
 
 void Engine::StartCommitter(CommitterOptions options, AuditHead audit_head, std::string chain_key) {
+  if (!options.free_bytes) {
+    options.free_bytes = [path = path_]() -> absl::StatusOr<uint64_t> {
+      struct statvfs fs;
+      if (::statvfs(path.c_str(), &fs) != 0) {
+        return absl::UnavailableError(absl::StrCat("statvfs ", path, ": ", std::strerror(errno)));
+      }
+      return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    };
+  }
   committer_ = std::make_unique<Committer>(db_.get(), handles_, std::move(options),
                                            std::move(audit_head), std::move(chain_key));
 }

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -276,60 +277,168 @@ TEST_F(IntakeServerTest, SecondServerOnTheSamePortFailsInsteadOfSharingIt) {
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen"));
 }
 
-TEST(IntakeServerFaultTest, ADiskFaultAnswersUnavailableFlipsHealthAndLosesNothing) {
-  testing::TempDir dir;
-  testing::TestCredentials credentials(dir.Sub("credentials"));
-  testing::FaultyEnv faulty;
-  services::ServerOptions options = testing::LoopbackTestOptions(dir.Sub("db"), credentials.path());
-  options.storage_env = faulty.env.get();
-  auto server = services::TriageServer::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
-  auto intake = v1::ReportIntake::NewStub(channel);
-  auto desk = v1::TriageDesk::NewStub(channel);
-  auto submit = [&](const std::string& request_id, v1::SubmitReportResponse* out) {
-    grpc::ClientContext context;
-    testing::Authorize(context, credentials.token(v1::ROLE_INTAKE));
-    return intake->SubmitReport(&context, ValidRequest(request_id), out);
-  };
-  v1::SubmitReportResponse before;
-  ASSERT_TRUE(submit("before-fault", &before).ok());
-  EXPECT_EQ(HealthStatusBytes(channel), std::string("\x08\x01", 2));
+// A server on a store whose disk the test can fail (FaultyEnv) or whose free space it sets.
+class IntakeServerFaultTest : public ::testing::Test {
+ protected:
+  static constexpr char kServing[] = "\x08\x01";
+  static constexpr char kNotServing[] = "\x08\x02";
 
-  faulty.fs->set_fail_wal(true);
+  IntakeServerFaultTest()
+      : credentials_(dir_.Sub("credentials")),
+        options_(testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path())) {
+    options_.storage_env = faulty_.env.get();
+    options_.commit.probe_interval = absl::Milliseconds(100);
+  }
+
+  // Starts (or restarts) the server with options_.
+  void Start() {
+    server_.reset();
+    auto server = services::TriageServer::Start(options_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    intake_ = v1::ReportIntake::NewStub(channel_);
+    desk_ = v1::TriageDesk::NewStub(channel_);
+  }
+  // Restarts on a healthy disk, the same files.
+  void RestartHealthy() {
+    options_.storage_env = nullptr;
+    Start();
+  }
+
+  grpc::Status Submit(const std::string& request_id, v1::SubmitReportResponse* out) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
+    return intake_->SubmitReport(&context, ValidRequest(request_id), out);
+  }
+  grpc::Status Get(const std::string& report_id) {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+    v1::GetReportRequest get;
+    get.set_report_id(report_id);
+    v1::Report report;
+    return desk_->GetReport(&context, get, &report);
+  }
+  std::string Health() { return HealthStatusBytes(channel_); }
+  // Polls health until it is `expected` or the time is up; returns the last answer.
+  std::string AwaitHealth(const std::string& expected, absl::Duration within) {
+    const absl::Time give_up = absl::Now() + within;
+    std::string health = Health();
+    while (health != expected && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(50));
+      health = Health();
+    }
+    return health;
+  }
+  uint64_t Waiting() {
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
+    v1::ListQueuesResponse queues;
+    EXPECT_TRUE(desk_->ListQueues(&context, v1::ListQueuesRequest(), &queues).ok());
+    uint64_t waiting = 0;
+    for (const v1::QueueSummary& queue : queues.queues()) waiting += queue.depth();
+    return waiting;
+  }
+
+  testing::TempDir dir_;
+  testing::TestCredentials credentials_;
+  testing::FaultyEnv faulty_;
+  services::ServerOptions options_;
+  std::unique_ptr<services::TriageServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ReportIntake::Stub> intake_;
+  std::unique_ptr<v1::TriageDesk::Stub> desk_;
+};
+
+// An I/O error on the WAL (a failing device): UNAVAILABLE, NOT_SERVING, reads refused too
+// (their audit entry cannot be written); after a restart on a healthy disk the acknowledged
+// report is there and the client's retry is stored.
+TEST_F(IntakeServerFaultTest, ADiskFaultAnswersUnavailableFlipsHealthAndLosesNothing) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  v1::SubmitReportResponse before;
+  ASSERT_TRUE(Submit("before-fault", &before).ok());
+  EXPECT_EQ(Health(), kServing);
+
+  faulty_.fs->set_fail_wal(true);
   v1::SubmitReportResponse lost;
-  grpc::Status failed = submit("during-fault", &lost);
+  grpc::Status failed = Submit("during-fault", &lost);
   EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(failed.error_message(), HasSubstr("retry with the same request_id"));
   EXPECT_THAT(failed.error_message(), ::testing::Not(HasSubstr("injected")))
       << "storage internals stay on the server";
-  EXPECT_FALSE((*server)->store_writable());
-  EXPECT_EQ(HealthStatusBytes(channel), std::string("\x08\x02", 2)) << "NOT_SERVING";
+  EXPECT_FALSE(server_->store_writable());
+  EXPECT_EQ(Health(), kNotServing);
   // A read needs its audit entry written first: nothing is disclosed without a trace.
-  grpc::ClientContext read_context;
-  testing::Authorize(read_context, credentials.token(v1::ROLE_TRIAGER));
-  v1::GetReportRequest get;
-  get.set_report_id(before.report_id());
-  v1::Report report;
-  EXPECT_EQ(desk->GetReport(&read_context, get, &report).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Get(before.report_id()).error_code(), grpc::StatusCode::UNAVAILABLE);
 
-  // Restart on a healthy disk: the acknowledged report is there and the client's retry of
-  // the failed request is stored now.
-  faulty.fs->set_fail_wal(false);
-  server->reset();
-  options.storage_env = nullptr;
-  server = services::TriageServer::Start(options);
-  ASSERT_TRUE(server.ok()) << server.status();
-  channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
-  intake = v1::ReportIntake::NewStub(channel);
-  desk = v1::TriageDesk::NewStub(channel);
-  EXPECT_EQ(HealthStatusBytes(channel), std::string("\x08\x01", 2));
+  faulty_.fs->set_fail_wal(false);
+  ASSERT_NO_FATAL_FAILURE(RestartHealthy());
+  EXPECT_EQ(Health(), kServing);
   v1::SubmitReportResponse retried;
-  EXPECT_TRUE(submit("during-fault", &retried).ok());
-  grpc::ClientContext again;
-  testing::Authorize(again, credentials.token(v1::ROLE_TRIAGER));
-  EXPECT_TRUE(desk->GetReport(&again, get, &report).ok());
+  EXPECT_TRUE(Submit("during-fault", &retried).ok());
+  EXPECT_TRUE(Get(before.report_id()).ok());
+}
+
+// The disk fills under RocksDB (ENOSPC from a WAL append): writes answer UNAVAILABLE and
+// health NOT_SERVING; when space returns the store resumes in-process (no restart, no client
+// write needed first), the client's retry is stored once and nothing acknowledged is lost.
+TEST_F(IntakeServerFaultTest, AFullDiskAnswersUnavailableAndRecoversWithoutARestart) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  v1::SubmitReportResponse before;
+  ASSERT_TRUE(Submit("before-full", &before).ok());
+
+  faulty_.fs->set_wal_disk_full(true);
+  v1::SubmitReportResponse refused;
+  grpc::Status full = Submit("while-full", &refused);
+  EXPECT_EQ(full.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(full.error_message(), HasSubstr("retry with the same request_id"));
+  EXPECT_EQ(Health(), kNotServing);
+  absl::SleepFor(absl::Milliseconds(500));  // several probes, all on a full disk
+  EXPECT_EQ(Health(), kNotServing);
+  EXPECT_FALSE(server_->store_writable());
+
+  faulty_.fs->set_wal_disk_full(false);  // space returns; nobody writes meanwhile
+  ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing);
+  EXPECT_TRUE(server_->store_writable());
+  v1::SubmitReportResponse retried, again;
+  ASSERT_TRUE(Submit("while-full", &retried).ok());
+  ASSERT_TRUE(Submit("while-full", &again).ok());
+  EXPECT_EQ(again.report_id(), retried.report_id()) << "the retry is one report";
+
+  ASSERT_NO_FATAL_FAILURE(RestartHealthy());  // the same files: both reports, each once
+  EXPECT_TRUE(Get(before.report_id()).ok());
+  EXPECT_TRUE(Get(retried.report_id()).ok());
+  EXPECT_EQ(Waiting(), 2u);
+}
+
+// Free space below --min_free_disk_mb: writes are refused before the disk fills under
+// RocksDB (where every background job would fail too), health says NOT_SERVING, and once
+// there is room again the committer's own probe brings the server back without a restart
+// and without any client writing first; nothing acknowledged is lost.
+TEST_F(IntakeServerFaultTest, ANearlyFullDiskIsRefusedEarlyAndHealsWithoutARestart) {
+  std::atomic<uint64_t> free_bytes{uint64_t{10} << 30};
+  options_.commit.min_free_bytes = uint64_t{1} << 30;
+  options_.commit.free_bytes = [&]() -> absl::StatusOr<uint64_t> { return free_bytes.load(); };
+  ASSERT_NO_FATAL_FAILURE(Start());
+  v1::SubmitReportResponse before;
+  ASSERT_TRUE(Submit("before-full", &before).ok());
+
+  free_bytes = uint64_t{300} << 20;  // 300 MB left: under the 1 GB kept free
+  v1::SubmitReportResponse refused;
+  grpc::Status full = Submit("while-full", &refused);
+  EXPECT_EQ(full.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(full.error_message(), HasSubstr("retry with the same request_id"));
+  EXPECT_FALSE(server_->store_writable());
+  EXPECT_EQ(Health(), kNotServing);
+  absl::SleepFor(absl::Milliseconds(300));  // it stays refused while the disk stays full
+  EXPECT_EQ(Health(), kNotServing);
+
+  free_bytes = uint64_t{5} << 30;  // room again; no client writes meanwhile
+  EXPECT_EQ(AwaitHealth(kServing, absl::Seconds(10)), kServing);
+  EXPECT_TRUE(server_->store_writable());
+  v1::SubmitReportResponse retried;
+  ASSERT_TRUE(Submit("while-full", &retried).ok());
+  EXPECT_TRUE(Get(before.report_id()).ok());
 }
 
 }  // namespace

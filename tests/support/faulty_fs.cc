@@ -5,35 +5,49 @@
 namespace safeguarding::testing {
 namespace {
 
+using WalFault = FaultyFileSystem::WalFault;
+
+rocksdb::IOStatus Injected(WalFault fault, const char* what) {
+  switch (fault) {
+    case WalFault::kNone:
+      return rocksdb::IOStatus::OK();
+    case WalFault::kIoError:
+      return rocksdb::IOStatus::IOError("injected WAL failure", what);
+    case WalFault::kNoSpace:
+      return rocksdb::IOStatus::NoSpace("injected full disk", what);
+  }
+  return rocksdb::IOStatus::OK();
+}
+
 class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file,
-                std::shared_ptr<std::atomic<bool>> fail)
-      : rocksdb::FSWritableFileOwnerWrapper(std::move(file)), fail_(std::move(fail)) {}
+                std::shared_ptr<std::atomic<WalFault>> fault)
+      : rocksdb::FSWritableFileOwnerWrapper(std::move(file)), fault_(std::move(fault)) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    if (fail_->load()) return rocksdb::IOStatus::IOError("injected WAL append failure");
+    if (rocksdb::IOStatus s = Injected(fault_->load(), "append"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
-    if (fail_->load()) return rocksdb::IOStatus::IOError("injected WAL append failure");
+    if (rocksdb::IOStatus s = Injected(fault_->load(), "append"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (fail_->load()) return rocksdb::IOStatus::IOError("injected WAL sync failure");
+    if (rocksdb::IOStatus s = Injected(fault_->load(), "sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
-    if (fail_->load()) return rocksdb::IOStatus::IOError("injected WAL sync failure");
+    if (rocksdb::IOStatus s = Injected(fault_->load(), "sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
 
  private:
-  std::shared_ptr<std::atomic<bool>> fail_;
+  std::shared_ptr<std::atomic<WalFault>> fault_;
 };
 
 class GatedTableFile : public rocksdb::FSRandomAccessFileOwnerWrapper {
@@ -99,7 +113,7 @@ rocksdb::IOStatus FaultyFileSystem::NewWritableFile(
     std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* dbg) {
   rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
   if (s.ok() && absl::EndsWith(name, ".log")) {
-    *result = std::make_unique<FaultyWalFile>(std::move(*result), fail_wal_);
+    *result = std::make_unique<FaultyWalFile>(std::move(*result), wal_fault_);
   }
   return s;
 }

@@ -1,5 +1,6 @@
 // FaultyFileSystem: a RocksDB FileSystem that passes everything through until told to fail
-// writes and syncs of the write-ahead log, to test how the store answers a disk fault, or to
+// writes and syncs of the write-ahead log (with an I/O error, or as a full disk), to test how
+// the store answers a disk fault, or to
 // hold reads of table (SST) files, to stand for a slow disk read (a cache miss on a large
 // store) while a test checks what else still proceeds.
 #ifndef SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
@@ -19,8 +20,14 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   FaultyFileSystem() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
   const char* Name() const override { return "FaultyFileSystem"; }
 
-  // While true, appends and syncs of WAL files (*.log) fail with an I/O error.
-  void set_fail_wal(bool fail) { fail_wal_->store(fail); }
+  // What appends and syncs of WAL files (*.log) do.
+  enum class WalFault { kNone, kIoError, kNoSpace };
+  // While true, they fail with an I/O error (EIO: the device is failing).
+  void set_fail_wal(bool fail) { wal_fault_->store(fail ? WalFault::kIoError : WalFault::kNone); }
+  // While true, they fail as on a full disk (ENOSPC).
+  void set_wal_disk_full(bool full) {
+    wal_fault_->store(full ? WalFault::kNoSpace : WalFault::kNone);
+  }
 
   // While held, reads of *.sst files wait (table_reads_waiting() counts them) until
   // released.
@@ -37,7 +44,8 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override;
 
  private:
-  std::shared_ptr<std::atomic<bool>> fail_wal_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<WalFault>> wal_fault_ =
+      std::make_shared<std::atomic<WalFault>>(WalFault::kNone);
 
  public:
   // Shared with the files it opens (which may outlive a call).
