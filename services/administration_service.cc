@@ -113,9 +113,15 @@ grpc::ServerUnaryReactor* AdministrationService::RecountStatistics(
 }
 
 grpc::ServerUnaryReactor* AdministrationService::PurgeExpiredReports(
-    grpc::CallbackServerContext* context, const v1::PurgeExpiredReportsRequest*,
-    v1::PurgeExpiredReportsResponse*) {
-  return NotYetImplemented(*guard_, context, AdminRpc(__func__));
+    grpc::CallbackServerContext* context, const v1::PurgeExpiredReportsRequest* request,
+    v1::PurgeExpiredReportsResponse* response) {
+  static const triage::Rpc& kRpc = AdminRpc(__func__);
+  // Runs on the retention's own thread, a chunk of reports per group commit, while the
+  // server goes on serving; answered when the purge (and its compaction) is done.
+  return AdmitUnary(*guard_, context, kRpc,
+                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+                      retention_->Purge(caller, *request, ReplyTo(reactor, kRpc, response));
+                    });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::ListEncryptionKeys(

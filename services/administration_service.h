@@ -1,6 +1,4 @@
-// gRPC handlers of safeguarding.triage.v1.Administration. PurgeExpiredReports is admitted
-// by the authorisation table and answered UNIMPLEMENTED until retention is built; the rest
-// are built.
+// gRPC handlers of safeguarding.triage.v1.Administration.
 #ifndef SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
 #define SAFEGUARDING_SERVICES_ADMINISTRATION_SERVICE_H_
 
@@ -10,6 +8,7 @@
 #include "triage/backups.h"
 #include "triage/import.h"
 #include "triage/recount.h"
+#include "triage/retention.h"
 
 namespace safeguarding::services {
 
@@ -19,8 +18,13 @@ class AdministrationService final : public v1::Administration::CallbackService {
  public:
   AdministrationService(const AccessGuard* guard, const triage::Administration* admin,
                         triage::Importer* importer, triage::Recount* recount,
-                        triage::Backups* backups)
-      : guard_(guard), admin_(admin), importer_(importer), recount_(recount), backups_(backups) {}
+                        triage::Backups* backups, triage::Retention* retention)
+      : guard_(guard),
+        admin_(admin),
+        importer_(importer),
+        recount_(recount),
+        backups_(backups),
+        retention_(retention) {}
 
   grpc::ServerUnaryReactor* ImportReports(grpc::CallbackServerContext* context,
                                           const v1::ImportReportsRequest* request,
@@ -41,8 +45,8 @@ class AdministrationService final : public v1::Administration::CallbackService {
                                          const v1::VerifyBackupRequest* request,
                                          v1::VerifyBackupResponse* response) override;
   grpc::ServerUnaryReactor* PurgeExpiredReports(grpc::CallbackServerContext* context,
-                                                const v1::PurgeExpiredReportsRequest*,
-                                                v1::PurgeExpiredReportsResponse*) override;
+                                                const v1::PurgeExpiredReportsRequest* request,
+                                                v1::PurgeExpiredReportsResponse* response) override;
   grpc::ServerUnaryReactor* ListEncryptionKeys(grpc::CallbackServerContext* context,
                                                const v1::ListEncryptionKeysRequest*,
                                                v1::ListEncryptionKeysResponse* response) override;
@@ -59,6 +63,7 @@ class AdministrationService final : public v1::Administration::CallbackService {
   triage::Importer* const importer_;
   triage::Recount* const recount_;
   triage::Backups* const backups_;
+  triage::Retention* const retention_;
 };
 
 }  // namespace safeguarding::services

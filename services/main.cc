@@ -58,6 +58,14 @@ ABSL_FLAG(int64_t, min_free_disk_mb, 1024,
           "writes are refused (UNAVAILABLE, health NOT_SERVING) while the data directory's "
           "file system has less than this free, so the disk never fills under the database; "
           "they resume by themselves once there is room again; 0: no check");
+ABSL_FLAG(std::string, retention, "",
+          "Retention periods per outcome, after which a closed report's description, contact "
+          "details and notes are purged (a tombstone and the statistics stay): "
+          "OUTCOME=PERIOD,... e.g. no_further_action=400d,duplicate=90d; outcomes not named, "
+          "and open reports, are kept for ever. Empty: no purge.");
+ABSL_FLAG(std::string, purge_daily_at, "02:30",
+          "Time of day (HH:MM, UTC) of the daily retention purge; empty: none (the "
+          "PurgeExpiredReports RPC still purges on demand). Unused without --retention.");
 ABSL_FLAG(std::string, backup_dir, "",
           "directory for CreateBackup's backups (RocksDB BackupEngine: incremental, "
           "checksummed), outside the data directory, ideally on another volume; empty: no "
@@ -127,6 +135,8 @@ ServerOptions OptionsFromFlags() {
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   options.policy_file = absl::GetFlag(FLAGS_policy);
   options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
+  options.retention = absl::GetFlag(FLAGS_retention);
+  options.purge_daily_at = absl::GetFlag(FLAGS_purge_daily_at);
   options.backups_to_keep = absl::GetFlag(FLAGS_backups_to_keep);
   options.claim_lease = absl::GetFlag(FLAGS_claim_lease);
   options.max_claim_lease = absl::GetFlag(FLAGS_max_claim_lease);

@@ -146,6 +146,31 @@ namespace {
   return absl::OkStatus();
 }
 
+[[nodiscard]] absl::StatusOr<triage::RetentionOptions> RetentionFrom(const ServerOptions& options) {
+  triage::RetentionOptions retention;
+  absl::StatusOr<std::map<v1::Outcome, absl::Duration>> periods =
+      triage::ParseRetentionPeriods(options.retention);
+  if (!periods.ok()) return periods.status();
+  retention.periods = *std::move(periods);
+  absl::StatusOr<std::optional<absl::Duration>> daily =
+      triage::ParseDailyAt(options.purge_daily_at);
+  if (!daily.ok()) return daily.status();
+  retention.daily_at = *daily;
+  retention.schedule_poll = options.purge_schedule_poll;
+  retention.on_run = [](const triage::Caller& by,
+                        const absl::StatusOr<v1::PurgeExpiredReportsResponse>& result) {
+    if (!result.ok()) {
+      Log(Severity::kError, "retention purge by %s failed: %s", by.principal,
+          result.status().ToString());
+    } else {
+      Log(Severity::kInfo, "retention purge by %s%s: %d reports purged of %d closed examined",
+          by.principal, result->dry_run() ? " (dry run)" : "", static_cast<int>(result->purged()),
+          static_cast<int>(result->examined()));
+    }
+  };
+  return retention;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOptions& options) {
@@ -162,10 +187,12 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<triage::TriagePolicy> policy = LoadPolicy(options);
   if (!policy.ok()) return policy.status();
+  absl::StatusOr<triage::RetentionOptions> retention = RetentionFrom(options);
+  if (!retention.ok()) return retention.status();
   if (absl::Status opened = s->OpenStore(clock); !opened.ok()) return opened;
   if (absl::Status backups = s->OpenBackups(); !backups.ok()) return backups;
   s->LogAuditTrailAtStart();
-  s->BuildServices(clock, *std::move(credentials), *std::move(policy));
+  s->BuildServices(clock, *std::move(credentials), *std::move(policy), *std::move(retention));
   if (absl::Status metrics = s->ServeMetrics(clock); !metrics.ok()) return metrics;
   if (absl::Status listening = s->Listen(*transport); !listening.ok()) return listening;
   storage::ReportStore* store = s->store_.get();
@@ -234,7 +261,7 @@ absl::Status TriageServer::OpenBackups() {
 }
 
 void TriageServer::BuildServices(const common::Clock* clock, CredentialStore credentials,
-                                 triage::TriagePolicy policy) {
+                                 triage::TriagePolicy policy, triage::RetentionOptions retention) {
   Log(Severity::kInfo, "triage policy %s from %s", policy.version(),
       options_.policy_file.empty() ? "the shipped file (built in)" : options_.policy_file);
   policy_ = std::make_unique<triage::PolicyHolder>(std::move(policy));
@@ -270,8 +297,17 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
   statistics_service_ = std::make_unique<StatisticsService>(guard_.get(), statistics_.get());
   importer_ = std::make_unique<triage::Importer>(store_.get(), policy_.get(), clock);
   recount_ = std::make_unique<triage::Recount>(store_.get(), policy_.get());
-  administration_service_ = std::make_unique<AdministrationService>(
-      guard_.get(), administration_.get(), importer_.get(), recount_.get(), backups_.get());
+  if (retention.periods.empty()) {
+    Log(Severity::kInfo, "retention: none (--retention): closed reports are kept for ever");
+  } else {
+    Log(Severity::kInfo, "retention: %s%s", triage::DescribeRetention(retention.periods),
+        retention.daily_at ? absl::StrCat("; purged daily at ", options_.purge_daily_at, " UTC")
+                           : std::string("; no daily purge (--purge_daily_at)"));
+  }
+  retention_ = std::make_unique<triage::Retention>(store_.get(), clock, std::move(retention));
+  administration_service_ =
+      std::make_unique<AdministrationService>(guard_.get(), administration_.get(), importer_.get(),
+                                              recount_.get(), backups_.get(), retention_.get());
 }
 
 absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
@@ -347,8 +383,10 @@ TriageServer::~TriageServer() {
     anchors_->Publish("at stop");
     anchors_.reset();
   }
-  // The domain's background work (the lease keeper, backups) stops before the store it uses.
+  // The domain's background work (the lease keeper, backups, retention) stops before the
+  // store it uses.
   backups_.reset();
+  retention_.reset();
   desk_service_.reset();
   watches_.reset();
   desk_.reset();
@@ -386,6 +424,7 @@ void TriageServer::Shutdown(absl::Duration grace) {
     UpdateHealth();
     if (watches_ != nullptr) watches_->FinishAll();  // watchers never hold up the drain
     if (backups_ != nullptr) backups_->Stop();       // nor does a backup: it ends CANCELLED
+    if (retention_ != nullptr) retention_->Stop();   // a purge stops after its chunk
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   });
 }

@@ -35,6 +35,7 @@
 #include "triage/intake.h"
 #include "triage/policy.h"
 #include "triage/recount.h"
+#include "triage/retention.h"
 #include "triage/statistics.h"
 
 namespace rocksdb {
@@ -78,6 +79,13 @@ struct ServerOptions {
   // empty: no backups. After each backup the oldest beyond backups_to_keep are deleted.
   std::string backup_dir;
   uint32_t backups_to_keep = 7;
+  // Retention (triage/retention.h): --retention, the period per outcome after which a
+  // closed report's contents are purged (empty: none), and --purge_daily_at, the time of
+  // day (HH:MM UTC) of the daily purge (empty: none; PurgeExpiredReports still works).
+  std::string retention;
+  std::string purge_daily_at;
+  // How often the daily purge looks at the clock (real time; tests shorten it).
+  absl::Duration purge_schedule_poll = absl::Minutes(1);
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);
@@ -151,7 +159,7 @@ class TriageServer {
   // Opens --backup_dir (if given): refused inside the data directory or in use elsewhere.
   [[nodiscard]] absl::Status OpenBackups();
   void BuildServices(const common::Clock* clock, CredentialStore credentials,
-                     triage::TriagePolicy policy);
+                     triage::TriagePolicy policy, triage::RetentionOptions retention);
   [[nodiscard]] absl::Status Listen(std::shared_ptr<grpc::ServerCredentials> transport);
   // Gives the metrics their sources and serves them on options_.metrics_listen.
   [[nodiscard]] absl::Status ServeMetrics(const common::Clock* clock);
@@ -170,6 +178,7 @@ class TriageServer {
   std::unique_ptr<triage::Importer> importer_;
   std::unique_ptr<triage::Recount> recount_;
   std::unique_ptr<triage::Backups> backups_;
+  std::unique_ptr<triage::Retention> retention_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<IntakeService> intake_service_;

@@ -17,11 +17,6 @@ const triage::Rpc& ResolveRpc(absl::string_view service, absl::string_view handl
   return rpc;
 }
 
-absl::Status NotBuiltYet(const triage::Rpc& rpc) {
-  return absl::UnimplementedError(
-      absl::StrCat(rpc.path(), " is part of the contract but not built yet"));
-}
-
 void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
                  const absl::Status& status) {
   switch (status.code()) {
@@ -39,14 +34,6 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
     metered->set_code(finished.error_code());
   }
   reactor->Finish(std::move(finished));
-}
-
-grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,
-                                            grpc::CallbackServerContext* context,
-                                            const triage::Rpc& rpc) {
-  return AdmitUnary(guard, context, rpc, [&rpc](grpc::ServerUnaryReactor* reactor, triage::Caller) {
-    FinishUnary(reactor, rpc, NotBuiltYet(rpc));
-  });
 }
 
 }  // namespace safeguarding::services

@@ -115,15 +115,6 @@ grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackSer
   return reactor;
 }
 
-// What an admitted caller of an RPC that is not built yet gets: UNIMPLEMENTED.
-[[nodiscard]] absl::Status NotBuiltYet(const triage::Rpc& rpc);
-
-// For RPCs of the contract that a later version implements: admitted callers get
-// UNIMPLEMENTED, so the authorisation table already holds for them.
-grpc::ServerUnaryReactor* NotYetImplemented(const AccessGuard& guard,
-                                            grpc::CallbackServerContext* context,
-                                            const triage::Rpc& rpc);
-
 }  // namespace safeguarding::services
 
 #endif  // SAFEGUARDING_SERVICES_UNARY_H_

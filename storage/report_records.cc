@@ -48,6 +48,7 @@ v1::Report WorkflowOf(const v1::Report& report) {
   if (report.has_first_claim_time()) {
     *workflow.mutable_first_claim_time() = report.first_claim_time();
   }
+  if (report.has_purge_time()) *workflow.mutable_purge_time() = report.purge_time();
   return workflow;
 }
 
@@ -170,6 +171,15 @@ void ReportRecords::Finish(const std::string& request_key,
 }
 
 absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
+  absl::StatusOr<v1::Report> report = ReadSubmitted(id);
+  if (!report.ok()) return report;
+  if (absl::Status applied = ApplyWorkflow(id, *keys_.ring(), *report); !applied.ok()) {
+    return applied;
+  }
+  return report;
+}
+
+absl::StatusOr<v1::Report> ReportRecords::ReadSubmitted(const ReportId& id) const {
   std::string value;
   rocksdb::Status s = engine_.db()->Get(
       rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports), AsSlice(id.bytes()), &value);
@@ -177,11 +187,7 @@ absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
     return absl::NotFoundError(absl::StrCat("report ", id.ToString(), " not found"));
   }
   if (!s.ok()) return FromRocksDb(s, "read report");
-  std::shared_ptr<const KeyRing> ring = keys_.ring();
-  absl::StatusOr<v1::Report> report = OpenReport(value, id, *ring);
-  if (!report.ok()) return report;
-  if (absl::Status applied = ApplyWorkflow(id, *ring, *report); !applied.ok()) return applied;
-  return report;
+  return OpenReport(value, id, *keys_.ring());
 }
 
 absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& ring,
@@ -213,6 +219,7 @@ void ReportRecords::Apply(const v1::Report& workflow, v1::Report& report) {
   if (workflow.has_first_claim_time()) {
     *out->mutable_first_claim_time() = workflow.first_claim_time();
   }
+  if (workflow.has_purge_time()) *out->mutable_purge_time() = workflow.purge_time();
 }
 
 absl::Status ReportRecords::ScanAll(
@@ -296,6 +303,16 @@ absl::StatusOr<ReportListing> ReportRecords::List(const ListQuery& query) const 
 void ReportRecords::Change(ReportChange change, Committer::Callback done) {
   Mutation m = std::move(change.index_writes);
   DataKeys::SealingScope sealing(keys_);
+  if (change.submitted) {
+    absl::StatusOr<std::string> sealed =
+        SealReport(*std::move(change.submitted), change.id, sealing.ring());
+    if (!sealed.ok()) {
+      sealing.Release();
+      std::move(done)(sealed.status());
+      return;
+    }
+    m.Put(ColumnFamily::kReports, std::string(change.id.bytes()), *std::move(sealed));
+  }
   for (const v1::ReportEvent& event : change.events) {
     const std::string key = EventKey(change.id, event.sequence());
     absl::StatusOr<std::string> sealed = SealEvent(event, key, sealing.ring());
@@ -391,6 +408,55 @@ void ReportRecords::Import(std::vector<ImportedRecord> records, Committer::Callb
   absl::Status queued = engine_.committer().Enqueue(m, committed);
   sealing.Release();
   if (!queued.ok()) std::move(committed)(std::move(queued));
+}
+
+absl::StatusOr<std::string> ReportRecords::ScanWorkflows(
+    absl::string_view from, size_t limit,
+    absl::FunctionRef<void(const ReportId& id, const v1::Report& workflow)> each) const {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;  // a pass over every record would evict what reads need
+  std::unique_ptr<rocksdb::Iterator> it(
+      engine_.db()->NewIterator(options, engine_.handle(ColumnFamily::kWorkflow)));
+  std::shared_ptr<const KeyRing> ring = keys_.ring();
+  size_t seen = 0;
+  for (it->Seek(AsSlice(from)); it->Valid(); it->Next()) {
+    if (seen++ == limit) return it->key().ToString();
+    std::optional<ReportId> id = ReportId::FromBytes(it->key().ToString());
+    if (!id) return absl::DataLossError("malformed workflow key");
+    absl::StatusOr<v1::Report> workflow =
+        OpenWorkflow(absl::string_view(it->value().data(), it->value().size()), *id, *ring);
+    if (!workflow.ok()) {
+      return absl::Status(workflow.status().code(),
+                          absl::StrCat("workflow record of report ", id->ToString(), ": ",
+                                       workflow.status().message()));
+    }
+    each(*id, *workflow);
+  }
+  if (!it->status().ok()) return FromRocksDb(it->status(), "scan workflow records");
+  return std::string();
+}
+
+absl::Status ReportRecords::CompactContents(const ReportId& first, const ReportId& last) {
+  // Every family first: a write-ahead log file is deleted only once no family's memtable
+  // holds anything from it, and the logs hold the old contents too.
+  rocksdb::FlushOptions flush;
+  rocksdb::Status flushed = engine_.db()->Flush(flush, engine_.handles());
+  if (!flushed.ok()) return FromRocksDb(flushed, "flush before compaction");
+  rocksdb::CompactRangeOptions options;
+  // Rewrite the bottom level too: that is where the old versions of old reports lie.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  const std::string begin(first.bytes());
+  const std::string end_report(last.bytes());
+  rocksdb::Slice begin_slice(begin), end_slice(end_report);
+  rocksdb::Status s = engine_.db()->CompactRange(options, engine_.handle(ColumnFamily::kReports),
+                                                 &begin_slice, &end_slice);
+  if (!s.ok()) return FromRocksDb(s, "compact reports");
+  // Event keys are the report id and a sequence: the range ends after the last id's events.
+  const std::string end_events = end_report + std::string(9, '\xff');
+  rocksdb::Slice events_end(end_events);
+  s = engine_.db()->CompactRange(options, engine_.handle(ColumnFamily::kEvents), &begin_slice,
+                                 &events_end);
+  return FromRocksDb(s, "compact events");
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {

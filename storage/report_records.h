@@ -60,6 +60,9 @@ struct NewReport {
 struct ReportChange {
   ReportId id;
   v1::Report workflow;  // WorkflowOf(the report as it now stands)
+  // When set, the report record (as submitted) is replaced by this: a purge writes it
+  // without its contents. `events` may then rewrite earlier events too (same sequence).
+  std::optional<v1::Report> submitted;
   std::vector<v1::ReportEvent> events;
   std::vector<v1::AuditEntry> audits;
   Mutation index_writes;
@@ -122,6 +125,22 @@ class ReportRecords {
   // The report as it stands: as submitted, with its workflow record applied. NOT_FOUND if
   // there is no such report; UNAVAILABLE on a storage fault.
   [[nodiscard]] absl::StatusOr<v1::Report> Read(const ReportId& id) const;
+
+  // The report as submitted, without its workflow record (see Read).
+  [[nodiscard]] absl::StatusOr<v1::Report> ReadSubmitted(const ReportId& id) const;
+
+  // Workflow records (the reports that changed after submission) in id order, from the key
+  // `from` on (empty: the first): `each` sees up to `limit` of them. Returns the key to go
+  // on from, empty at the end. Bypasses the block cache. DATA_LOSS naming a report whose
+  // record does not open; UNAVAILABLE on a read fault.
+  [[nodiscard]] absl::StatusOr<std::string> ScanWorkflows(
+      absl::string_view from, size_t limit,
+      absl::FunctionRef<void(const ReportId& id, const v1::Report& workflow)> each) const;
+
+  // Flushes every family (so the write-ahead logs holding old contents are deleted), then
+  // compacts the report records and events of the ids from `first` to `last`, the bottom
+  // level included, so that overwritten contents (a purge) leave the store's files.
+  [[nodiscard]] absl::Status CompactContents(const ReportId& first, const ReportId& last);
 
   // Reports matching `query`, newest first, as they stand, without their contents. Stops
   // after a page, or after `max_scanned` reports (a page may then be short; its token goes

@@ -15,23 +15,16 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-// 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, as google.protobuf.Timestamp
-// defines; outside it the conversion to microseconds would overflow.
-bool ValidTimestamp(const google::protobuf::Timestamp& t) {
-  return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
-         t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 && t.nanos() <= 999999999;
-}
-
 [[nodiscard]] absl::StatusOr<v1::GetAuditLogResponse> ReadAuditLog(
     const storage::ReportStore& store, const v1::GetAuditLogRequest& request) {
   FieldViolations v;
   if (request.page_size() < 0 || request.page_size() > 1000) {
     v.Add("page_size", "must be between 0 (server default, 100) and 1000");
   }
-  if (request.has_start_time() && !ValidTimestamp(request.start_time())) {
+  if (request.has_start_time() && !IsValidTimestamp(request.start_time())) {
     v.Add("start_time", "is not a valid timestamp");
   }
-  if (request.has_end_time() && !ValidTimestamp(request.end_time())) {
+  if (request.has_end_time() && !IsValidTimestamp(request.end_time())) {
     v.Add("end_time", "is not a valid timestamp");
   }
   if (!v.empty()) return v.ToStatus();

@@ -462,6 +462,10 @@ void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest&
 
 absl::Status Desk::MayChange(const Caller& caller, const v1::Report& report,
                              bool closed_too) const {
+  if (report.has_purge_time()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "report ", report.id(), " was purged under the retention period: it takes no change"));
+  }
   if (report.state() == v1::REPORT_STATE_CLOSED && !closed_too) {
     return absl::FailedPreconditionError(absl::StrCat("report ", report.id(), " is CLOSED"));
   }

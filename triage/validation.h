@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/triage_desk.pb.h"
 
@@ -36,15 +37,17 @@ class FieldViolations {
   // kBadRequestTypeUrl) is a serialized google.rpc.BadRequest.
   [[nodiscard]] absl::Status ToStatus() const;
   // (field, description), in the order added.
-  const std::vector<std::pair<std::string, std::string>>& violations() const {
-    return violations_;
-  }
+  const std::vector<std::pair<std::string, std::string>>& violations() const { return violations_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> violations_;
 };
 
 inline constexpr char kBadRequestTypeUrl[] = "type.googleapis.com/google.rpc.BadRequest";
+
+// 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, as google.protobuf.Timestamp
+// defines; outside it the conversion to microseconds would overflow.
+bool IsValidTimestamp(const google::protobuf::Timestamp& t);
 
 // Structurally valid UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsValidUtf8(absl::string_view s);

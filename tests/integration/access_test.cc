@@ -57,6 +57,8 @@ grpc::StatusCode AdmittedCode(absl::string_view path) {
       {"Administration/CreateBackup", grpc::StatusCode::FAILED_PRECONDITION},
       {"Administration/ListBackups", grpc::StatusCode::FAILED_PRECONDITION},
       {"Administration/VerifyBackup", grpc::StatusCode::FAILED_PRECONDITION},
+      // No --retention either: nothing may be purged.
+      {"Administration/PurgeExpiredReports", grpc::StatusCode::FAILED_PRECONDITION},
       {"Statistics/GetVolumes", grpc::StatusCode::INVALID_ARGUMENT},  // no range
       {"Statistics/CompareVolumes", grpc::StatusCode::INVALID_ARGUMENT},
       {"Statistics/DetectShifts", grpc::StatusCode::INVALID_ARGUMENT},

@@ -27,6 +27,7 @@
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
 #include "tests/support/sample_reports.h"
+#include "tests/support/server_clients.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
@@ -60,13 +61,8 @@ class BackupTest : public ::testing::Test {
     options.backup_dir = backup_dir;
     options.backups_to_keep = 3;
     options.audit_anchor_file = dir_.Sub("anchor");
-    auto server = services::TriageServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-    intake_ = v1::ReportIntake::NewStub(channel);
-    desk_ = v1::TriageDesk::NewStub(channel);
-    admin_ = v1::Administration::NewStub(channel);
+    absl::Status started = s_.Start(options);
+    ASSERT_TRUE(started.ok()) << started;
   }
 
   std::unique_ptr<grpc::ClientContext> As(v1::Role role) {
@@ -82,7 +78,7 @@ class BackupTest : public ::testing::Test {
         testing::ValidRequest(absl::StrCat("backup-test-", next_request_.fetch_add(1)));
     request.mutable_report()->set_description(description);
     v1::SubmitReportResponse response;
-    grpc::Status status = intake_->SubmitReport(As(v1::ROLE_INTAKE).get(), request, &response);
+    grpc::Status status = s_.intake->SubmitReport(As(v1::ROLE_INTAKE).get(), request, &response);
     if (!status.ok()) return false;
     *id = response.report_id();
     return true;
@@ -91,8 +87,8 @@ class BackupTest : public ::testing::Test {
   // Claims the next report and decides it; false when nothing waits.
   bool ClaimAndDecide(std::string* id) {
     v1::ClaimNextReportResponse claimed;
-    grpc::Status status =
-        desk_->ClaimNextReport(As(v1::ROLE_TRIAGER).get(), v1::ClaimNextReportRequest(), &claimed);
+    grpc::Status status = s_.desk->ClaimNextReport(As(v1::ROLE_TRIAGER).get(),
+                                                   v1::ClaimNextReportRequest(), &claimed);
     if (!status.ok() || !claimed.has_claim()) return false;
     *id = claimed.claim().report_id();
     v1::RecordDecisionRequest request;
@@ -101,7 +97,7 @@ class BackupTest : public ::testing::Test {
     request.set_outcome(v1::OUTCOME_NO_FURTHER_ACTION);
     request.set_note("decided in the backup test");
     v1::Report report;
-    return desk_->RecordDecision(As(v1::ROLE_TRIAGER).get(), request, &report).ok();
+    return s_.desk->RecordDecision(As(v1::ROLE_TRIAGER).get(), request, &report).ok();
   }
 
   void SubmitRecorded(int n) {
@@ -143,10 +139,7 @@ class BackupTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::TestCredentials credentials_{dir_.Sub("credentials")};
-  std::unique_ptr<services::TriageServer> server_;
-  std::unique_ptr<v1::ReportIntake::Stub> intake_;
-  std::unique_ptr<v1::TriageDesk::Stub> desk_;
-  std::unique_ptr<v1::Administration::Stub> admin_;
+  testing::ServerClients s_;
 
   std::atomic<int> next_request_{0};
   std::atomic<Phase> phase_{kBefore};
@@ -165,7 +158,7 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   phase_ = kDuring;
   v1::CreateBackupResponse backup;
   grpc::Status backed_up =
-      admin_->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup);
+      s_.admin->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup);
   phase_ = kAfter;
   absl::SleepFor(absl::Milliseconds(300));
   stop = true;
@@ -181,7 +174,7 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   v1::VerifyBackupRequest verify;
   verify.set_backup_id(backup.backup_id());
   v1::VerifyBackupResponse verified;
-  ASSERT_TRUE(admin_->VerifyBackup(As(v1::ROLE_ADMIN).get(), verify, &verified).ok());
+  ASSERT_TRUE(s_.admin->VerifyBackup(As(v1::ROLE_ADMIN).get(), verify, &verified).ok());
   EXPECT_TRUE(verified.intact()) << verified.problem();
 
   // What came after the backup: must not come back.
@@ -198,7 +191,7 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   ASSERT_GT(sent_after, 20);            // some of the load came after it too
   ASSERT_GT(acknowledged_before, 150);  // and some before it
   ASSERT_GT(decided_.size(), 0u);
-  server_.reset();
+  s_.server.reset();
 
   testing::CommandResult restored =
       testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
@@ -222,7 +215,7 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
     v1::GetReportRequest request;
     request.set_report_id(id);
     v1::Report report;
-    grpc::Status status = desk_->GetReport(As(v1::ROLE_SUPERVISOR).get(), request, &report);
+    grpc::Status status = s_.desk->GetReport(As(v1::ROLE_SUPERVISOR).get(), request, &report);
     if (sent.acknowledged == kBefore) {
       ASSERT_TRUE(status.ok()) << id << " acknowledged before the backup is missing";
     }
@@ -249,7 +242,8 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   // Nothing else is in the store, and the counters agree with the reports.
   v1::RecountStatisticsResponse recount;
   ASSERT_TRUE(
-      admin_->RecountStatistics(As(v1::ROLE_ADMIN).get(), v1::RecountStatisticsRequest(), &recount)
+      s_.admin
+          ->RecountStatistics(As(v1::ROLE_ADMIN).get(), v1::RecountStatisticsRequest(), &recount)
           .ok());
   EXPECT_EQ(recount.reports_scanned(), static_cast<uint64_t>(found));
   EXPECT_EQ(recount.differences(), 0u);
@@ -257,7 +251,7 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   // The queues hold exactly the open reports.
   v1::ListQueuesResponse queues;
   ASSERT_TRUE(
-      desk_->ListQueues(As(v1::ROLE_SUPERVISOR).get(), v1::ListQueuesRequest(), &queues).ok());
+      s_.desk->ListQueues(As(v1::ROLE_SUPERVISOR).get(), v1::ListQueuesRequest(), &queues).ok());
   uint64_t waiting = 0, claimed = 0;
   for (const v1::QueueSummary& q : queues.queues()) {
     waiting += q.depth();
@@ -272,14 +266,14 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   anchor->set_sequence(head.sequence);
   anchor->set_hash(head.hash);
   v1::VerifyAuditLogResponse trail;
-  ASSERT_TRUE(admin_->VerifyAuditLog(As(v1::ROLE_ADMIN).get(), audit, &trail).ok());
+  ASSERT_TRUE(s_.admin->VerifyAuditLog(As(v1::ROLE_ADMIN).get(), audit, &trail).ok());
   EXPECT_TRUE(trail.intact()) << trail.problem();
   EXPECT_EQ(trail.anchors_checked(), 1u);
 
   // The backup directory is still the server's, with the backup in it.
   v1::ListBackupsResponse listed;
   ASSERT_TRUE(
-      admin_->ListBackups(As(v1::ROLE_ADMIN).get(), v1::ListBackupsRequest(), &listed).ok());
+      s_.admin->ListBackups(As(v1::ROLE_ADMIN).get(), v1::ListBackupsRequest(), &listed).ok());
   ASSERT_EQ(listed.backups_size(), 1);
   EXPECT_EQ(listed.backups(0).backup_id(), "1");
 }
@@ -291,13 +285,13 @@ TEST_F(BackupTest, KeepsTheLastNAndListsThemOldestFirst) {
     ASSERT_TRUE(Submit("one more", &id));
     v1::CreateBackupResponse backup;
     ASSERT_TRUE(
-        admin_->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup).ok());
+        s_.admin->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup).ok());
     EXPECT_EQ(backup.backup_id(), absl::StrCat(i));
     EXPECT_EQ(backup.backups_deleted(), i > 3 ? 1u : 0u);
   }
   v1::ListBackupsResponse listed;
   ASSERT_TRUE(
-      admin_->ListBackups(As(v1::ROLE_ADMIN).get(), v1::ListBackupsRequest(), &listed).ok());
+      s_.admin->ListBackups(As(v1::ROLE_ADMIN).get(), v1::ListBackupsRequest(), &listed).ok());
   ASSERT_EQ(listed.backups_size(), 3);
   EXPECT_EQ(listed.backups(0).backup_id(), "3");
   EXPECT_EQ(listed.backups(2).backup_id(), "5");
@@ -307,10 +301,10 @@ TEST_F(BackupTest, KeepsTheLastNAndListsThemOldestFirst) {
   v1::VerifyBackupRequest request;
   v1::VerifyBackupResponse response;
   request.set_backup_id("1");  // deleted
-  EXPECT_EQ(admin_->VerifyBackup(As(v1::ROLE_ADMIN).get(), request, &response).error_code(),
+  EXPECT_EQ(s_.admin->VerifyBackup(As(v1::ROLE_ADMIN).get(), request, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
   request.set_backup_id("three");
-  grpc::Status malformed = admin_->VerifyBackup(As(v1::ROLE_ADMIN).get(), request, &response);
+  grpc::Status malformed = s_.admin->VerifyBackup(As(v1::ROLE_ADMIN).get(), request, &response);
   EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(malformed.error_message(), HasSubstr("backup_id"));
 
@@ -319,7 +313,7 @@ TEST_F(BackupTest, KeepsTheLastNAndListsThemOldestFirst) {
   audit.set_principal("admin-1");
   audit.set_page_size(100);
   v1::GetAuditLogResponse entries;
-  ASSERT_TRUE(admin_->GetAuditLog(As(v1::ROLE_ADMIN).get(), audit, &entries).ok());
+  ASSERT_TRUE(s_.admin->GetAuditLog(As(v1::ROLE_ADMIN).get(), audit, &entries).ok());
   std::map<std::string, int> methods;
   for (const v1::AuditEntry& e : entries.entries()) ++methods[e.method()];
   EXPECT_EQ(methods["/safeguarding.triage.v1.Administration/CreateBackup"], 5);
@@ -355,13 +349,13 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
   }
   v1::CreateBackupResponse backup;
   ASSERT_TRUE(
-      admin_->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup).ok());
+      s_.admin->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup).ok());
   DamageLargestTableFile(dir_.Sub("backups"));
 
   v1::VerifyBackupRequest request;
   request.set_backup_id(backup.backup_id());
   v1::VerifyBackupResponse response;
-  ASSERT_TRUE(admin_->VerifyBackup(As(v1::ROLE_ADMIN).get(), request, &response).ok());
+  ASSERT_TRUE(s_.admin->VerifyBackup(As(v1::ROLE_ADMIN).get(), request, &response).ok());
   EXPECT_FALSE(response.intact());
   EXPECT_THAT(response.problem(), HasSubstr(".sst"));
 
@@ -370,7 +364,7 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
       {"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir", dir_.Sub("db")}, "");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.output, HasSubstr("in use by another process"));
-  server_.reset();
+  s_.server.reset();
 
   // A data directory inside the backup directory would overwrite backups: refused.
   testing::CommandResult inside =
@@ -399,8 +393,8 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
   // A backup whose description is unreadable is listed as damaged, not left out.
   v1::CreateBackupResponse second;
   ASSERT_TRUE(
-      admin_->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &second).ok());
-  server_.reset();
+      s_.admin->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &second).ok());
+  s_.server.reset();
   std::ofstream(dir_.Sub("backups/meta/" + second.backup_id()), std::ios::trunc) << "garbage";
   testing::CommandResult damaged_list =
       testing::RunTriagectl({"admin", "backups", "--backup-dir", dir_.Sub("backups")}, "");
@@ -415,13 +409,13 @@ TEST_F(BackupTest, WithoutABackupDirectoryEveryCallSaysHowToGetOne) {
   Start("");
   v1::CreateBackupResponse backup;
   grpc::Status status =
-      admin_->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup);
+      s_.admin->CreateBackup(As(v1::ROLE_ADMIN).get(), v1::CreateBackupRequest(), &backup);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(), HasSubstr("--backup_dir"));
   v1::ListBackupsResponse listed;
-  EXPECT_EQ(
-      admin_->ListBackups(As(v1::ROLE_ADMIN).get(), v1::ListBackupsRequest(), &listed).error_code(),
-      grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s_.admin->ListBackups(As(v1::ROLE_ADMIN).get(), v1::ListBackupsRequest(), &listed)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(BackupTest, TheBackupDirectoryMustBeOutsideTheDataDirectory) {

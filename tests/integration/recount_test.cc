@@ -29,6 +29,7 @@
 #include "storage/counter_cells.h"
 #include "tests/support/raw_db.h"
 #include "tests/support/sample_reports.h"
+#include "tests/support/server_clients.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
 #include "tests/support/test_server.h"
@@ -60,13 +61,8 @@ class RecountTest : public ::testing::Test {
     services::ServerOptions options =
         testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path());
     options.clock = &clock_;
-    auto server = services::TriageServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-    intake_ = v1::ReportIntake::NewStub(channel);
-    desk_ = v1::TriageDesk::NewStub(channel);
-    admin_ = v1::Administration::NewStub(channel);
+    absl::Status started = s_.Start(options);
+    ASSERT_TRUE(started.ok()) << started;
   }
 
   grpc::Status Recount(v1::RecountStatisticsResponse* response, int max_differences = 0,
@@ -75,7 +71,7 @@ class RecountTest : public ::testing::Test {
     testing::Authorize(context, credentials_.token(role));
     v1::RecountStatisticsRequest request;
     request.set_max_differences(max_differences);
-    return admin_->RecountStatistics(&context, request, response);
+    return s_.admin->RecountStatistics(&context, request, response);
   }
 
   // A random submission: every reporter type, roles, one to three categories, channels,
@@ -128,7 +124,7 @@ class RecountTest : public ::testing::Test {
     grpc::ClientContext context;
     testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
     v1::SubmitReportResponse response;
-    grpc::Status status = intake_->SubmitReport(&context, request, &response);
+    grpc::Status status = s_.intake->SubmitReport(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     if (!reports_.insert(response.report_id()).second) ++seen_["replayed submits"];
   }
@@ -137,7 +133,8 @@ class RecountTest : public ::testing::Test {
     grpc::ClientContext context;
     testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
     v1::ClaimNextReportResponse response;
-    grpc::Status status = desk_->ClaimNextReport(&context, v1::ClaimNextReportRequest(), &response);
+    grpc::Status status =
+        s_.desk->ClaimNextReport(&context, v1::ClaimNextReportRequest(), &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     if (response.has_claim()) held_.push_back(response.claim());
   }
@@ -161,13 +158,13 @@ class RecountTest : public ::testing::Test {
         request.set_duplicate_of(*reports_.begin());
       }
       request.set_note("decided in the recount test");
-      status = desk_->RecordDecision(&context, request, &report);
+      status = s_.desk->RecordDecision(&context, request, &report);
     } else {
       v1::ReleaseReportRequest request;
       request.set_report_id(claim.report_id());
       request.set_claim_id(claim.claim_id());
       request.set_reason("released in the recount test");
-      status = desk_->ReleaseReport(&context, request, &report);
+      status = s_.desk->ReleaseReport(&context, request, &report);
     }
     EXPECT_TRUE(status.ok() || status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
                 status.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
@@ -187,7 +184,7 @@ class RecountTest : public ::testing::Test {
     request.set_priority(Pick<v1::Priority>(v1::Priority_descriptor(), random_));
     request.set_reason("reassessed in the recount test");
     v1::Report report;
-    grpc::Status status = desk_->Reprioritise(&context, request, &report);
+    grpc::Status status = s_.desk->Reprioritise(&context, request, &report);
     EXPECT_TRUE(status.ok() || status.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
         << status.error_code() << " " << status.error_message();
     if (status.ok()) ++seen_["reprioritised"];
@@ -220,7 +217,7 @@ class RecountTest : public ::testing::Test {
     grpc::ClientContext context;
     testing::Authorize(context, credentials_.token(v1::ROLE_ADMIN));
     v1::ImportReportsResponse response;
-    grpc::Status status = admin_->ImportReports(&context, request, &response);
+    grpc::Status status = s_.admin->ImportReports(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     for (const v1::ImportResult& result : response.results()) {
       ASSERT_NE(result.status(), v1::IMPORT_STATUS_REFUSED) << result.error();
@@ -239,10 +236,7 @@ class RecountTest : public ::testing::Test {
   testing::TestCredentials credentials_{dir_.Sub("credentials")};
   common::FakeClock clock_{absl::FromUnixSeconds(1774256400)};  // 2026-03-23 09:00 UTC
   std::mt19937 random_{20261202};
-  std::unique_ptr<services::TriageServer> server_;
-  std::unique_ptr<v1::ReportIntake::Stub> intake_;
-  std::unique_ptr<v1::TriageDesk::Stub> desk_;
-  std::unique_ptr<v1::Administration::Stub> admin_;
+  testing::ServerClients s_;
   std::vector<v1::SubmitReportRequest> requests_;
   std::set<std::string> reports_;
   std::vector<v1::Claim> held_;
@@ -292,7 +286,7 @@ TEST_F(RecountTest, AgreesAfterThousandsOfRandomOperations) {
                   << ", recounted " << d.recounted();
   }
   // ... and again after a restart (the counters were durable with the reports).
-  server_.reset();
+  s_.server.reset();
   Start();
   v1::RecountStatisticsResponse again;
   ASSERT_TRUE(Recount(&again).ok());
@@ -310,7 +304,7 @@ TEST_F(RecountTest, ACounterChangedBehindTheServersBackIsFoundAndNamed) {
   ASSERT_EQ(before.differences(), 0u);
 
   // With the server stopped, one cell of one counter gains 3 and another counter goes.
-  server_.reset();
+  s_.server.reset();
   std::string bumped_key, deleted_key;
   uint64_t deleted_total = 0;
   {
@@ -375,7 +369,7 @@ TEST_F(RecountTest, EveryRecountIsAudited) {
   v1::GetAuditLogRequest request;
   request.set_page_size(1000);
   v1::GetAuditLogResponse log;
-  ASSERT_TRUE(admin_->GetAuditLog(&context, request, &log).ok());
+  ASSERT_TRUE(s_.admin->GetAuditLog(&context, request, &log).ok());
   std::vector<int> codes;
   for (const v1::AuditEntry& e : log.entries()) {
     if (absl::StrContains(e.method(), "RecountStatistics")) {

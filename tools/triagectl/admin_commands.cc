@@ -69,6 +69,14 @@ AdminCommands::AdminCommands(CLI::App& app) {
   recount_->add_option("--max-differences", max_differences_, "most differences to print")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000));
+  purge_ = admin_->add_subcommand(
+      "purge",
+      "purge the contents of closed reports past their retention period (the server's "
+      "--retention): description, contact details and notes; a tombstone and the statistics "
+      "stay. Waits at least an hour (--timeout if longer)");
+  purge_->add_flag("--dry-run", dry_run_, "count what would be purged; change nothing");
+  purge_->add_option("--closed-before", closed_before_,
+                     "only reports decided before this time (RFC 3339)");
   backups_ = std::make_unique<BackupCommands>(*admin_);
 }
 
@@ -81,6 +89,7 @@ int AdminCommands::Run(const ConnectionOptions& connection, bool json) {
   if (rotate_key_->parsed()) return RunRotateKey(connection, json);
   if (keys_->parsed()) return RunKeys(connection, json);
   if (recount_->parsed()) return RunRecount(connection, json);
+  if (purge_->parsed()) return RunPurge(connection, json);
   if (backups_->parsed()) return backups_->Run(connection, json);
   return 2;
 }
@@ -239,6 +248,27 @@ int AdminCommands::RunRecount(const ConnectionOptions& connection, bool json) {
     std::printf("(%d listed; raise --max-differences for more)\n", response.listed_size());
   }
   return 6;
+}
+
+int AdminCommands::RunPurge(const ConnectionOptions& connection, bool json) {
+  v1::PurgeExpiredReportsRequest request;
+  request.set_dry_run(dry_run_);
+  if (!closed_before_.empty()) {
+    *request.mutable_closed_before() = ParseTimeOrUsage(closed_before_, "closed-before");
+  }
+  ConnectionOptions long_call = connection;  // examines every closed report
+  long_call.timeout_seconds = std::max(connection.timeout_seconds, 3600.0);
+  auto stub = v1::Administration::NewStub(OpenChannel(long_call));
+  v1::PurgeExpiredReportsResponse response;
+  grpc::Status status =
+      stub->PurgeExpiredReports(NewCallContext(long_call).get(), request, &response);
+  if (!status.ok()) return ReportCallError(status);
+  if (json) {
+    std::cout << RenderJson(response);
+    return 0;
+  }
+  std::cout << RenderPurge(response);
+  return 0;
 }
 
 }  // namespace safeguarding::tools

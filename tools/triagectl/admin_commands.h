@@ -35,6 +35,7 @@ class AdminCommands {
   int RunRotateKey(const ConnectionOptions& connection, bool json);
   int RunKeys(const ConnectionOptions& connection, bool json);
   int RunRecount(const ConnectionOptions& connection, bool json);
+  int RunPurge(const ConnectionOptions& connection, bool json);
 
   CLI::App* audit_ = nullptr;
   CLI::App* admin_ = nullptr;
@@ -43,6 +44,7 @@ class AdminCommands {
   CLI::App* rotate_key_ = nullptr;
   CLI::App* keys_ = nullptr;
   CLI::App* recount_ = nullptr;
+  CLI::App* purge_ = nullptr;
   std::unique_ptr<BackupCommands> backups_;
 
   std::string report_id_, principal_, since_, until_;
@@ -51,6 +53,8 @@ class AdminCommands {
   std::string role_;
   std::vector<std::string> anchors_;
   int max_differences_ = 100;
+  bool dry_run_ = false;
+  std::string closed_before_;
 };
 
 }  // namespace safeguarding::tools

@@ -11,6 +11,7 @@
 //   triagectl admin rotate-key | keys
 //   triagectl admin backup | backups | verify-backup ID      (server's --backup_dir)
 //   triagectl admin restore --backup-dir D --data-dir X [--backup-id N] [--audit-anchor-file A]
+//   triagectl admin purge [--dry-run] [--closed-before T]   (server's --retention)
 //   triagectl generate [--out FILE] [--shift TYPE:PERCENT@YYYY-MM-DD ...]   # synthetic data
 //   triagectl [--ca CA.pem --server-name NAME] health     # exit 0 only when SERVING
 //

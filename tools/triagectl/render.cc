@@ -87,6 +87,10 @@ std::string RenderReport(const v1::Report& r) {
                     r.duplicate_of().empty() ? "" : absl::StrCat(" of ", r.duplicate_of()), ", ",
                     Time(r.closed_time()), "\n");
   }
+  if (r.has_purge_time()) {
+    absl::StrAppend(&out, "  Purged:          ", Time(r.purge_time()),
+                    " (retention: description, contact details and notes deleted)\n");
+  }
   std::string reporter = EnumFlagName(v1::ReporterType_descriptor(), s.reporter().type());
   if (s.reporter().professional_role() != v1::PROFESSIONAL_ROLE_UNSPECIFIED) {
     absl::StrAppend(
@@ -195,6 +199,21 @@ std::string RenderAuditEntry(const v1::AuditEntry& e) {
                       role, ")  ", e.method(), "  ", e.report_id().empty() ? "-" : e.report_id(),
                       "  ", CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ",
                       CleanText(e.peer()), "\n");
+}
+
+std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge) {
+  std::string out =
+      absl::StrCat(purge.dry_run() ? "Dry run: would purge " : "Purged ", purge.purged(),
+                   " reports (of ", purge.examined(), " closed, not yet purged) as of ",
+                   Time(purge.as_of()), purge.by_outcome_size() == 0 ? ".\n" : ":\n");
+  for (const v1::PurgedCount& c : purge.by_outcome()) {
+    absl::StrAppend(
+        &out, "  ",
+        absl::StrFormat("%-36s %10lld", EnumFlagName(v1::Outcome_descriptor(), c.outcome()),
+                        static_cast<long long>(c.count())),
+        "\n");
+  }
+  return out;
 }
 
 std::string RenderError(const grpc::Status& status) {

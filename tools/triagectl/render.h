@@ -7,6 +7,7 @@
 #include <string>
 
 #include "safeguarding/triage/v1/access.pb.h"
+#include "safeguarding/triage/v1/administration.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
 #include "safeguarding/triage/v1/triage_desk.pb.h"
@@ -27,6 +28,8 @@ std::string RenderQueues(const v1::ListQueuesResponse& queues);
 std::string RenderEvent(const v1::ReportEvent& event);
 // One line per report: id, received, state, priority, queue, reporter, due.
 std::string RenderReportList(const v1::ListReportsResponse& list);
+// "Purged N reports (of M closed, not yet purged) as of T:" and one line per outcome.
+std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge);
 // "INVALID_ARGUMENT: invalid fields: ..." plus one line per google.rpc.BadRequest field
 // violation carried in the status details.
 std::string RenderError(const grpc::Status& status);
