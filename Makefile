@@ -12,6 +12,8 @@ AUDIT_KEY_FILE ?= ./var/audit-key
 AUDIT_ANCHOR_FILE ?= ./var/audit-anchor
 BACKUP_DIR ?= ./var/backups
 POLICY ?= deploy/config/policy.textproto
+# Retention periods per outcome (docs/OPERATIONS.md "Retention and purge"); empty: none.
+RETENTION ?=
 
 .PHONY: all deps configure build run test crashtest bench format clean
 
@@ -37,7 +39,7 @@ run: build
 	@exec $(BUILD_DIR)/services/triage-server --listen=$(LISTEN) --data_dir=$(DATA_DIR) \
 	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) \
 	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) \
-	    --backup_dir=$(BACKUP_DIR) \
+	    --backup_dir=$(BACKUP_DIR) --retention=$(RETENTION) \
 	    --policy=$(POLICY) --metrics_listen=$(METRICS_LISTEN) --insecure
 
 test: build

@@ -56,7 +56,8 @@ const Histogram::BucketBoundaries kBatchSizes = {1, 2, 4, 8, 16, 32, 64, 128, 25
 // The series that count reports, which small-count suppression applies to.
 constexpr const char* kReportCounts[] = {"triage_reports_received_total", "triage_claims_total",
                                          "triage_decisions_total",        "triage_queue_depth",
-                                         "triage_queue_claimed",          "triage_queue_past_due"};
+                                         "triage_queue_claimed",          "triage_queue_past_due",
+                                         "triage_reports_purged_total"};
 
 const char* CodeName(int code) {
   static constexpr const char* kNames[kGrpcCodes] = {"OK",
@@ -157,6 +158,12 @@ ClientMetric GaugeSample(std::vector<ClientMetric::Label> labels, double value) 
   return sample;
 }
 
+ClientMetric CounterSample(double value) {
+  ClientMetric sample;
+  sample.counter.value = value;
+  return sample;
+}
+
 MetricFamily GaugeFamily(std::string name, std::string help) {
   return MetricFamily{.name = std::move(name), .help = std::move(help), .type = MetricType::Gauge};
 }
@@ -229,6 +236,7 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
     AddStoreWritable(families);
     AddAuditTrailIntact(families);
     AddLastBackup(families);
+    AddRetention(families);
     AddQueueGauges(families);
     SuppressSmallCounts(families, k_);
     return families;
@@ -258,6 +266,19 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
         "When the newest backup in --backup_dir was taken (Unix seconds); 0 while there is none"));
     family.metric.push_back(
         GaugeSample({}, last ? static_cast<double>(absl::ToUnixSeconds(*last)) : 0));
+  }
+  void AddRetention(std::vector<MetricFamily>& families) const {
+    if (!state_->sources.reports_purged) return;
+    families.push_back(MetricFamily{
+        .name = "triage_reports_purged_total",
+        .help = "Reports whose contents retention purged since start (--retention)",
+        .type = MetricType::Counter,
+        .metric = {CounterSample(static_cast<double>(state_->sources.reports_purged()))}});
+    families.push_back(MetricFamily{
+        .name = "triage_retention_purge_failures_total",
+        .help = "Purges (requested or daily) that ended in an error since start",
+        .type = MetricType::Counter,
+        .metric = {CounterSample(static_cast<double>(state_->sources.purge_failures()))}});
   }
   void AddQueueGauges(std::vector<MetricFamily>& families) const;
 

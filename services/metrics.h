@@ -61,6 +61,9 @@ struct MetricSources {
   std::function<bool()> audit_trail_intact;
   // When the newest backup was taken (nullopt: none yet); unset without --backup_dir.
   std::function<std::optional<absl::Time>()> last_backup_time;
+  // Reports purged by retention and failed purges since start (both set, or neither).
+  std::function<uint64_t()> reports_purged;
+  std::function<uint64_t()> purge_failures;
 };
 
 class ServerMetrics final : public RpcObserver {

@@ -319,7 +319,9 @@ absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
                     .audit_trail_intact = [this] { return audit_intact_.load(); },
                     .last_backup_time = options_.backup_dir.empty()
                                             ? std::function<std::optional<absl::Time>()>()
-                                            : [this] { return backups_->NewestBackupTime(); }});
+                                            : [this] { return backups_->NewestBackupTime(); },
+                    .reports_purged = [this] { return retention_->purged_count(); },
+                    .purge_failures = [this] { return retention_->failed_runs(); }});
   return metrics_->Serve(options_.metrics_listen);
 }
 

@@ -536,6 +536,9 @@ TEST_F(MetricsTest, CommitHistogramsAndStoreGaugesHaveValues) {
   EXPECT_EQ(scrape.Value("triage_store_writable"), 1.0);
   EXPECT_EQ(scrape.Value("triage_audit_trail_intact"), 1.0);
   EXPECT_EQ(scrape.Value("triage_metrics_minimum_count"), 5.0);
+  EXPECT_EQ(scrape.type["triage_reports_purged_total"], "counter");
+  EXPECT_EQ(scrape.Value("triage_reports_purged_total"), 0.0) << "no --retention here";
+  EXPECT_EQ(scrape.Value("triage_retention_purge_failures_total"), 0.0);
 }
 
 // A trail found damaged at start shows as 0 (what the audit alert in deploy/ watches), and
