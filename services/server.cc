@@ -157,6 +157,10 @@ namespace {
   if (!daily.ok()) return daily.status();
   retention.daily_at = *daily;
   retention.schedule_poll = options.purge_schedule_poll;
+  retention.on_report_failed = [](const std::string& report_id, const absl::Status& why) {
+    Log(Severity::kError, "retention: report %s could not be purged (skipped): %s", report_id,
+        why.ToString());
+  };
   retention.on_run = [](const triage::Caller& by,
                         const absl::StatusOr<v1::PurgeExpiredReportsResponse>& result) {
     if (!result.ok()) {
@@ -380,15 +384,15 @@ TriageServer::~TriageServer() {
     serving_ = false;
     server_.reset();
   }
+  // The domain's background work that writes audit entries ends before the stop anchor.
+  backups_.reset();
+  retention_.reset();
   if (anchors_ != nullptr) {
     // Every call has finished, so no audit entry is still on its way.
     anchors_->Publish("at stop");
     anchors_.reset();
   }
-  // The domain's background work (the lease keeper, backups, retention) stops before the
-  // store it uses.
-  backups_.reset();
-  retention_.reset();
+  // The lease keeper stops before the store it uses.
   desk_service_.reset();
   watches_.reset();
   desk_.reset();

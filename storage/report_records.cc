@@ -6,6 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
@@ -436,27 +437,42 @@ absl::StatusOr<std::string> ReportRecords::ScanWorkflows(
   return std::string();
 }
 
-absl::Status ReportRecords::CompactContents(const ReportId& first, const ReportId& last) {
+absl::Status ReportRecords::CompactContents(const std::vector<IdRange>& ranges,
+                                            std::atomic<bool>* canceled,
+                                            absl::Duration snapshot_wait) {
+  rocksdb::DB* db = engine_.db();
+  // A snapshot older than the overwrite keeps the old values through any compaction: wait
+  // (a while, and not past a stop) for the ones taken before it (a verification, a recount).
+  const rocksdb::SequenceNumber written = db->GetLatestSequenceNumber();
+  const absl::Time give_up = absl::Now() + snapshot_wait;
+  uint64_t oldest = 0;
+  while (db->GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence, &oldest) &&
+         oldest != 0 && oldest <= written && absl::Now() < give_up &&
+         !(canceled != nullptr && canceled->load())) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   // Every family first: a write-ahead log file is deleted only once no family's memtable
   // holds anything from it, and the logs hold the old contents too.
-  rocksdb::FlushOptions flush;
-  rocksdb::Status flushed = engine_.db()->Flush(flush, engine_.handles());
-  if (!flushed.ok()) return FromRocksDb(flushed, "flush before compaction");
+  rocksdb::Status s = db->Flush(rocksdb::FlushOptions(), engine_.handles());
+  if (!s.ok()) return FromRocksDb(s, "flush before compaction");
   rocksdb::CompactRangeOptions options;
   // Rewrite the bottom level too: that is where the old versions of old reports lie.
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
-  const std::string begin(first.bytes());
-  const std::string end_report(last.bytes());
-  rocksdb::Slice begin_slice(begin), end_slice(end_report);
-  rocksdb::Status s = engine_.db()->CompactRange(options, engine_.handle(ColumnFamily::kReports),
-                                                 &begin_slice, &end_slice);
-  if (!s.ok()) return FromRocksDb(s, "compact reports");
-  // Event keys are the report id and a sequence: the range ends after the last id's events.
-  const std::string end_events = end_report + std::string(9, '\xff');
-  rocksdb::Slice events_end(end_events);
-  s = engine_.db()->CompactRange(options, engine_.handle(ColumnFamily::kEvents), &begin_slice,
-                                 &events_end);
-  return FromRocksDb(s, "compact events");
+  options.canceled = canceled;
+  for (const IdRange& range : ranges) {
+    const std::string begin(range.first.bytes());
+    const std::string end_report(range.last.bytes());
+    // Event keys are the report id and a sequence: the range ends after the last id's.
+    const std::string end_events = end_report + std::string(9, '\xff');
+    rocksdb::Slice begin_slice(begin), end_slice(end_report), events_end(end_events);
+    s = db->CompactRange(options, engine_.handle(ColumnFamily::kReports), &begin_slice, &end_slice);
+    if (s.ok()) {
+      s = db->CompactRange(options, engine_.handle(ColumnFamily::kEvents), &begin_slice,
+                           &events_end);
+    }
+    if (!s.ok()) return FromRocksDb(s, "compact purged reports");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {

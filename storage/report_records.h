@@ -14,6 +14,7 @@
 #define SAFEGUARDING_STORAGE_REPORT_RECORDS_H_
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "safeguarding/triage/v1/access.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
@@ -137,10 +139,18 @@ class ReportRecords {
       absl::string_view from, size_t limit,
       absl::FunctionRef<void(const ReportId& id, const v1::Report& workflow)> each) const;
 
-  // Flushes every family (so the write-ahead logs holding old contents are deleted), then
-  // compacts the report records and events of the ids from `first` to `last`, the bottom
-  // level included, so that overwritten contents (a purge) leave the store's files.
-  [[nodiscard]] absl::Status CompactContents(const ReportId& first, const ReportId& last);
+  // Report ids `first` to `last`, both included.
+  struct IdRange {
+    ReportId first, last;
+  };
+  // Waits (up to `snapshot_wait`) for snapshots older than now to be released, flushes
+  // every family (so the write-ahead logs holding old contents are deleted), then compacts
+  // the report records and events of each range, the bottom level included, so that
+  // overwritten contents (a purge) leave the store's files. `canceled` (may be null) stops
+  // it early: Aborted/Incomplete, as UNAVAILABLE.
+  [[nodiscard]] absl::Status CompactContents(const std::vector<IdRange>& ranges,
+                                             std::atomic<bool>* canceled,
+                                             absl::Duration snapshot_wait);
 
   // Reports matching `query`, newest first, as they stand, without their contents. Stops
   // after a page, or after `max_scanned` reports (a page may then be short; its token goes

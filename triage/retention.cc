@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "triage/audit.h"
 #include "triage/validation.h"
@@ -22,6 +23,10 @@ constexpr absl::string_view kOutcomePrefix = "OUTCOME_";
 // The principal and method the audit trail names for the daily purge.
 constexpr char kServerActor[] = "triage-server";
 constexpr char kScheduledMethod[] = "server:retention-purge";
+// How long the compaction after a purge waits for older snapshots to go.
+constexpr absl::Duration kSnapshotWait = absl::Minutes(10);
+// Purged reports received further apart than this are compacted as separate ranges.
+constexpr absl::Duration kRangeGap = absl::Hours(6);
 
 absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
@@ -101,10 +106,10 @@ std::string DescribeRetention(const std::map<v1::Outcome, absl::Duration>& perio
   std::vector<std::string> items;
   for (const auto& [outcome, period] : periods) {
     std::string name = v1::Outcome_Name(outcome).substr(kOutcomePrefix.size());
-    const int64_t hours = absl::ToInt64Hours(period);
+    const bool whole_days = period % absl::Hours(24) == absl::ZeroDuration();
     items.push_back(absl::StrCat(
         absl::AsciiStrToLower(name), "=",
-        hours % 24 == 0 ? absl::StrCat(hours / 24, "d") : absl::FormatDuration(period)));
+        whole_days ? absl::StrCat(period / absl::Hours(24), "d") : absl::FormatDuration(period)));
   }
   return absl::StrJoin(items, ",");
 }
@@ -124,6 +129,7 @@ Retention::~Retention() {
 }
 
 void Retention::Stop() {
+  cancel_compaction_ = true;
   absl::MutexLock lock(&mu_);
   stopping_ = true;
 }
@@ -246,7 +252,17 @@ bool Retention::Due(const v1::Report& workflow, absl::Time now,
   if (period == options_.periods.end()) return false;
   const absl::Time closed = TimeOf(workflow.closed_time());
   if (closed_before && closed >= *closed_before) return false;
-  return closed + period->second <= now;
+  return closed + period->second <= now && !OriginalOpen(workflow);
+}
+
+bool Retention::OriginalOpen(const v1::Report& report) const {
+  if (report.outcome() != v1::OUTCOME_DUPLICATE || report.duplicate_of().empty()) return false;
+  std::optional<ReportId> original = ReportId::Parse(report.duplicate_of());
+  if (!original) return false;
+  absl::StatusOr<v1::Report> read = store_->reports().Read(*original);
+  // A duplicate is evidence in its original's case: kept while that case is open (or
+  // cannot be read just now).
+  return !read.ok() ? !absl::IsNotFound(read.status()) : read->state() != v1::REPORT_STATE_CLOSED;
 }
 
 absl::StatusOr<v1::PurgeExpiredReportsResponse> Retention::Run(const Request& request) {
@@ -254,13 +270,28 @@ absl::StatusOr<v1::PurgeExpiredReportsResponse> Retention::Run(const Request& re
   v1::PurgeExpiredReportsResponse response;
   response.set_dry_run(request.dry_run);
   *response.mutable_as_of() = TimestampOf(now);
+  std::vector<storage::ReportRecords::IdRange> purged;
+  absl::Status stopped = ScanAndPurge(request, now, response, purged);
+  // What was purged is compacted even when the run stopped early.
+  absl::Status compacted = purged.empty() ? absl::OkStatus()
+                                          : store_->reports().CompactContents(
+                                                purged, &cancel_compaction_, kSnapshotWait);
+  if (!stopped.ok()) return stopped;
+  if (!compacted.ok()) return compacted;
+  return response;
+}
+
+absl::Status Retention::ScanAndPurge(const Request& request, absl::Time now,
+                                     v1::PurgeExpiredReportsResponse& response,
+                                     std::vector<storage::ReportRecords::IdRange>& purged) {
   std::map<v1::Outcome, uint64_t> by_outcome;
-  std::optional<ReportId> first, last;
+  absl::Status stopped;
   std::string from;
   do {
     if (stopping()) {
-      return absl::CancelledError(absl::StrCat("the server is stopping; ", response.purged(),
-                                               " reports were purged before it did"));
+      stopped = absl::CancelledError(absl::StrCat("the server is stopping; ", response.purged(),
+                                                  " reports were purged before it did"));
+      break;
     }
     std::vector<ReportId> due;
     std::vector<v1::Outcome> outcomes;
@@ -272,38 +303,48 @@ absl::StatusOr<v1::PurgeExpiredReportsResponse> Retention::Run(const Request& re
           due.push_back(id);
           outcomes.push_back(workflow.outcome());
         });
-    if (!next.ok()) return next.status();
-    std::vector<bool> purged(due.size(), true);
-    if (!request.dry_run && !due.empty()) {
-      absl::StatusOr<std::vector<bool>> written = PurgeChunk(due, request, now);
-      if (!written.ok()) return written.status();
-      purged = *std::move(written);
+    if (!next.ok()) {
+      stopped = next.status();
+      break;
     }
+    std::vector<ChunkResult> results(due.size(), ChunkResult::kPurged);
+    if (!request.dry_run && !due.empty()) stopped = PurgeChunk(due, request, now, results);
     for (size_t i = 0; i < due.size(); ++i) {
-      if (!purged[i]) continue;  // changed meanwhile (e.g. already purged)
+      if (results[i] == ChunkResult::kFailed) {
+        response.set_failed(response.failed() + 1);
+        if (response.failed_report_ids_size() < 100) {
+          response.add_failed_report_ids(due[i].ToString());
+        }
+      }
+      if (results[i] != ChunkResult::kPurged) continue;
       ++by_outcome[outcomes[i]];
       response.set_purged(response.purged() + 1);
-      if (!first) first = due[i];
-      last = due[i];
-    }
-    if (!request.dry_run) {
-      absl::MutexLock lock(&mu_);
-      purged_ += static_cast<uint64_t>(std::count(purged.begin(), purged.end(), true));
+      if (!request.dry_run) AddToRanges(due[i], purged);
     }
     from = *std::move(next);
-  } while (!from.empty());
+  } while (!from.empty() && stopped.ok());
   for (const auto& [outcome, count] : by_outcome) {
     v1::PurgedCount* c = response.add_by_outcome();
     c->set_outcome(outcome);
     c->set_count(count);
   }
-  if (!request.dry_run && first) {
-    if (absl::Status compacted = store_->reports().CompactContents(*first, *last);
-        !compacted.ok()) {
-      return compacted;
-    }
+  if (!request.dry_run) {
+    absl::MutexLock lock(&mu_);
+    purged_ += response.purged();
   }
-  return response;
+  return stopped;
+}
+
+void Retention::AddToRanges(const ReportId& id,
+                            std::vector<storage::ReportRecords::IdRange>& ranges) {
+  // Reports received close together share table files: one range for them, a new one
+  // after a gap, so the compaction rewrites the files that held purged reports, not every
+  // file between the oldest and the newest.
+  if (!ranges.empty() && id.time() - ranges.back().last.time() < kRangeGap) {
+    ranges.back().last = id;
+  } else {
+    ranges.push_back({.first = id, .last = id});
+  }
 }
 
 absl::StatusOr<std::optional<storage::ReportChange>> Retention::PurgeChange(const ReportId& id,
@@ -321,9 +362,11 @@ absl::StatusOr<std::optional<storage::ReportChange>> Retention::PurgeChange(cons
   next.set_event_count(next.event_count() + 1);
   *next.mutable_purge_time() = TimestampOf(now);
   storage::ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
-  // The tombstone: the report as submitted without the reporter's words and contact.
+  // The tombstone: the report as submitted without the reporter's words, contact and the
+  // free-text platform name (what is counted stays, so the statistics still agree).
   submitted->mutable_submission()->clear_description();
   submitted->mutable_submission()->mutable_reporter()->clear_contact();
+  submitted->mutable_submission()->clear_platform();
   change.submitted = *std::move(submitted);
   for (v1::ReportEvent& event : *events) {
     if (event.text().empty()) continue;
@@ -344,42 +387,52 @@ absl::StatusOr<std::optional<storage::ReportChange>> Retention::PurgeChange(cons
   return change;
 }
 
-absl::StatusOr<std::vector<bool>> Retention::PurgeChunk(const std::vector<ReportId>& ids,
-                                                        const Request& request, absl::Time now) {
+absl::Status Retention::PurgeChunk(const std::vector<ReportId>& ids, const Request& request,
+                                   absl::Time now, std::vector<ChunkResult>& results) {
   absl::Mutex mu;
-  std::vector<bool> purged(ids.size(), false);
   absl::Status failure;
   absl::BlockingCounter pending(static_cast<int>(ids.size()));
-  auto finish = [&](size_t i, absl::StatusOr<bool> result) {
+  auto finish = [&](size_t i, const absl::Status& status) {
     {
       absl::MutexLock lock(&mu);
-      if (result.ok()) {
-        purged[i] = *result;
-      } else if (failure.ok()) {
-        failure = result.status();
-      }
+      results[i] = status.ok() ? ChunkResult::kPurged : ChunkResult::kFailed;
+      if (absl::IsUnavailable(status) && failure.ok()) failure = status;
     }
     pending.DecrementCount();
   };
+  storage::QueueIndex* queue = &store_->queue();
   for (size_t i = 0; i < ids.size(); ++i) {
     const ReportId id = ids[i];
-    storage::QueueIndex* queue = &store_->queue();
-    queue->Acquire(id, [this, queue, id, i, now, &request, &finish]() {
-      absl::StatusOr<std::optional<storage::ReportChange>> change = PurgeChange(id, request, now);
-      if (!change.ok() || !*change) {
-        queue->Release(id);
-        finish(i, change.ok() ? absl::StatusOr<bool>(false) : change.status());
-        return;
+    // Held on this thread, not in the callback: the reads and the sealing below never run
+    // on the committer thread that may release the report.
+    absl::Notification held;
+    queue->Acquire(id, [&held] { held.Notify(); });
+    held.WaitForNotification();
+    absl::StatusOr<std::optional<storage::ReportChange>> change = PurgeChange(id, request, now);
+    if (!change.ok() || !*change) {
+      queue->Release(id);
+      if (!change.ok()) {
+        ReportFailure(id, change.status());
+        finish(i, change.status());
+      } else {
+        results[i] = ChunkResult::kNotDue;  // changed meanwhile
+        pending.DecrementCount();
       }
-      store_->reports().Change(**std::move(change), [queue, id, i, &finish](absl::Status status) {
-        queue->Release(id);
-        finish(i, status.ok() ? absl::StatusOr<bool>(true) : absl::StatusOr<bool>(status));
-      });
+      continue;
+    }
+    store_->reports().Change(**std::move(change), [queue, id, i, &finish](absl::Status status) {
+      queue->Release(id);
+      finish(i, status);
     });
   }
   pending.Wait();
-  if (!failure.ok()) return failure;
-  return purged;
+  return failure;
+}
+
+void Retention::ReportFailure(const ReportId& id, const absl::Status& status) const {
+  if (options_.on_report_failed && !absl::IsUnavailable(status)) {
+    options_.on_report_failed(id.ToString(), status);
+  }
 }
 
 }  // namespace safeguarding::triage

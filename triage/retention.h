@@ -14,6 +14,7 @@
 #ifndef SAFEGUARDING_TRIAGE_RETENTION_H_
 #define SAFEGUARDING_TRIAGE_RETENTION_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,6 +51,8 @@ struct RetentionOptions {
   // Told of every run's result, requested or scheduled (the server logs it).
   std::function<void(const Caller& by, const absl::StatusOr<v1::PurgeExpiredReportsResponse>&)>
       on_run;
+  // Told of each due report that could not be purged (its id and why; never its contents).
+  std::function<void(const std::string& report_id, const absl::Status& why)> on_report_failed;
 };
 
 // "--retention": comma-separated OUTCOME=PERIOD, the outcome as named in the contract
@@ -104,16 +107,32 @@ class Retention {
   // The scheduled purge, if its time has come; then the next time.
   void RunScheduleIfDue();
   [[nodiscard]] absl::StatusOr<v1::PurgeExpiredReportsResponse> Run(const Request& request);
-  // Whether `workflow` (a report's workflow record) is due for purging at `now`.
+  enum class ChunkResult { kPurged, kNotDue, kFailed };
+  // Whether `workflow` (a report's workflow record, or the report) is due for purging at
+  // `now`: closed, past its outcome's period, before `closed_before`, not a duplicate
+  // whose original is open.
   bool Due(const v1::Report& workflow, absl::Time now,
            const std::optional<absl::Time>& closed_before) const;
+  bool OriginalOpen(const v1::Report& report) const;
+  // Scans every workflow record and purges what is due (with dry_run: counts it), adding
+  // to `response` and (not in a dry run) the id ranges it purged to `purged`. Returns why it
+  // stopped early: CANCELLED (stopping), UNAVAILABLE, or a scan that failed.
+  [[nodiscard]] absl::Status ScanAndPurge(const Request& request, absl::Time now,
+                                          v1::PurgeExpiredReportsResponse& response,
+                                          std::vector<storage::ReportRecords::IdRange>& purged);
+  static void AddToRanges(const storage::ReportId& id,
+                          std::vector<storage::ReportRecords::IdRange>& ranges);
   // The change that purges report `id` (held): nullopt when it is not due (any more).
   [[nodiscard]] absl::StatusOr<std::optional<storage::ReportChange>> PurgeChange(
       const storage::ReportId& id, const Request& request, absl::Time now) const;
-  // Purges `ids` (one change each, in parallel: one group commit), checking each again
-  // under its lock; returns which it purged, or the first failure.
-  [[nodiscard]] absl::StatusOr<std::vector<bool>> PurgeChunk(
-      const std::vector<storage::ReportId>& ids, const Request& request, absl::Time now);
+  // Purges `ids` (one change each, sharing group commits), each checked again under its
+  // lock, taken on this thread; `results` says what became of each. A report that cannot
+  // be purged (damaged, a missing key) is skipped as kFailed; returns the first
+  // UNAVAILABLE, after which the run stops.
+  [[nodiscard]] absl::Status PurgeChunk(const std::vector<storage::ReportId>& ids,
+                                        const Request& request, absl::Time now,
+                                        std::vector<ChunkResult>& results);
+  void ReportFailure(const storage::ReportId& id, const absl::Status& status) const;
   bool stopping() const;
 
   storage::ReportStore* const store_;
@@ -128,6 +147,7 @@ class Retention {
   std::optional<absl::Time> next_scheduled_ ABSL_GUARDED_BY(mu_);
   uint64_t purged_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t failed_runs_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<bool> cancel_compaction_{false};
   std::thread worker_;
 };
 

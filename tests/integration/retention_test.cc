@@ -208,6 +208,7 @@ TEST_F(RetentionTest, APurgeDeletesOnlyExpiredContentsAndKeepsTombstonesCountsAn
     EXPECT_TRUE(tombstone.has_purge_time()) << id;
     EXPECT_EQ(tombstone.submission().description(), "");
     EXPECT_FALSE(tombstone.submission().reporter().has_contact());
+    EXPECT_EQ(tombstone.submission().platform(), "") << "free text too";
     EXPECT_EQ(tombstone.submission().reporter().type(), v1::REPORTER_TYPE_PARENT_CARER);
     EXPECT_EQ(tombstone.state(), v1::REPORT_STATE_CLOSED);
     EXPECT_TRUE(tombstone.has_received_time());
@@ -254,6 +255,62 @@ TEST_F(RetentionTest, APurgeDeletesOnlyExpiredContentsAndKeepsTombstonesCountsAn
   EXPECT_FALSE(AnyFileHolds(dir_.Sub("db"), sealed));
   ASSERT_NO_FATAL_FAILURE(Start());  // and the tombstones read back after a restart
   EXPECT_TRUE(Get(nfa).has_purge_time());
+}
+
+// A duplicate is evidence in its original's case: kept while the original is open, purged
+// once that is decided too.
+TEST_F(RetentionTest, ADuplicateIsKeptWhileItsOriginalIsOpen) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const std::string original = Submit(1), duplicate = Submit(2);
+  v1::ClaimNextReportResponse held;
+  ASSERT_TRUE(s_.desk->ClaimNextReport(As(v1::ROLE_TRIAGER).get(), {}, &held).ok());
+  ASSERT_EQ(held.report().id(), original);
+  ASSERT_NO_FATAL_FAILURE(Decide(duplicate, v1::OUTCOME_DUPLICATE, original));
+  v1::ReleaseReportRequest release;  // back in its queue, still open
+  release.set_report_id(original);
+  release.set_claim_id(held.claim().claim_id());
+  release.set_reason("waiting for the school");
+  v1::Report released;
+  ASSERT_TRUE(s_.desk->ReleaseReport(As(v1::ROLE_TRIAGER).get(), release, &released).ok());
+  clock_.Advance(absl::Hours(24 * 8));
+  v1::PurgeExpiredReportsResponse kept;
+  ASSERT_TRUE(Purge(false, &kept).ok());
+  EXPECT_EQ(kept.purged(), 0u);
+  EXPECT_FALSE(Get(duplicate).has_purge_time());
+
+  ASSERT_NO_FATAL_FAILURE(Decide(original, v1::OUTCOME_REFERRED_TO_POLICE));
+  v1::PurgeExpiredReportsResponse purged;
+  ASSERT_TRUE(Purge(false, &purged).ok());
+  EXPECT_EQ(purged.purged(), 1u);
+  EXPECT_TRUE(Get(duplicate).has_purge_time());
+  EXPECT_FALSE(Get(original).has_purge_time()) << "a police referral has no period";
+}
+
+// A report that cannot be opened (here its record damaged on disk) is skipped and named; the
+// rest are purged and the run succeeds.
+TEST_F(RetentionTest, ADamagedReportIsSkippedAndNamedAndTheRestPurged) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const std::string damaged = Submit(1), fine = Submit(2);
+  ASSERT_NO_FATAL_FAILURE(Decide(damaged, v1::OUTCOME_NO_FURTHER_ACTION));
+  ASSERT_NO_FATAL_FAILURE(Decide(fine, v1::OUTCOME_NO_FURTHER_ACTION));
+  s_.server.reset();
+  {
+    testing::RawDb raw(dir_.Sub("db"));
+    const std::string key(storage::ReportId::Parse(damaged)->bytes());
+    std::string value = raw.Get(storage::ColumnFamily::kReports, key);
+    value[value.size() - 20] ^= 0x01;  // inside the sealed part: it no longer opens
+    raw.Put(storage::ColumnFamily::kReports, key, value);
+  }
+  ASSERT_NO_FATAL_FAILURE(Start());
+  clock_.Advance(absl::Hours(24 * 31));
+  v1::PurgeExpiredReportsResponse response;
+  grpc::Status status = Purge(false, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.purged(), 1u);
+  EXPECT_EQ(response.failed(), 1u);
+  ASSERT_EQ(response.failed_report_ids_size(), 1);
+  EXPECT_EQ(response.failed_report_ids(0), damaged);
+  EXPECT_TRUE(Get(fine).has_purge_time());
 }
 
 TEST_F(RetentionTest, TheDailyPurgeRunsByItselfAtItsTimeAndIsAudited) {
