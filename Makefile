@@ -15,7 +15,7 @@ POLICY ?= deploy/config/policy.textproto
 # Retention periods per outcome (docs/OPERATIONS.md "Retention and purge"); empty: none.
 RETENTION ?=
 
-.PHONY: all deps configure build run test crashtest bench format clean
+.PHONY: all deps configure build run test fuzz-build fuzz crashtest bench format clean
 
 all: build
 
@@ -42,8 +42,18 @@ run: build
 	    --backup_dir=$(BACKUP_DIR) --retention=$(RETENTION) \
 	    --policy=$(POLICY) --metrics_listen=$(METRICS_LISTEN) --insecure
 
-test: build
+test: build fuzz-build
 	@cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+# The libFuzzer targets (tests/fuzz) in their own clang-14 tree, $(BUILD_DIR)/fuzz; ctest
+# runs each briefly (label fuzz). `make fuzz` runs each for FUZZ_SECONDS, one after the
+# other, under nice (docs/BENCHMARKS.md "Fuzzing").
+FUZZ_SECONDS ?= 180
+fuzz-build: deps
+	@bash scripts/fuzz.sh build $(BUILD_DIR)
+
+fuzz: deps
+	@bash scripts/fuzz.sh long $(BUILD_DIR) $(FUZZ_SECONDS)
 
 # The crash campaign in full: 200 SIGKILL cycles under load, then its negative control
 # (a server that acknowledges before the write is durable must be caught losing writes).

@@ -9,6 +9,7 @@ packages=(
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   golang-github-gogo-googleapis-dev libcli11-dev prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-yaml systemd openssl libgoogle-perftools-dev
+  clang-14 libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz): clang, libFuzzer, sanitizers
 )
 
 missing=()
