@@ -14,6 +14,8 @@ BACKUP_DIR ?= ./var/backups
 POLICY ?= deploy/config/policy.textproto
 # Retention periods per outcome (docs/OPERATIONS.md "Retention and purge"); empty: none.
 RETENTION ?=
+# Time of day (UTC) of the daily purge; empty: none (docs/OPERATIONS.md: empty the first time).
+PURGE_DAILY_AT ?= 02:30
 
 .PHONY: all deps configure build run test fuzz-build fuzz crashtest bench format clean
 
@@ -40,6 +42,7 @@ run: build
 	    --credentials_file=$(CREDENTIALS) --key_file=$(KEY_FILE) \
 	    --audit_key_file=$(AUDIT_KEY_FILE) --audit_anchor_file=$(AUDIT_ANCHOR_FILE) \
 	    --backup_dir=$(BACKUP_DIR) --retention=$(RETENTION) \
+	    --purge_daily_at=$(PURGE_DAILY_AT) \
 	    --policy=$(POLICY) --metrics_listen=$(METRICS_LISTEN) --insecure
 
 test: build fuzz-build
