@@ -35,7 +35,7 @@ class FuzzStore {
 
   // Runs `call(done)` and waits for `done` to be called with its answer.
   template <typename T, typename Call>
-  static absl::StatusOr<T> Await(Call call) {
+  [[nodiscard]] static absl::StatusOr<T> Await(Call call) {
     absl::Notification finished;
     absl::StatusOr<T> answer = absl::UnknownError("no answer");
     call([&](absl::StatusOr<T> a) {

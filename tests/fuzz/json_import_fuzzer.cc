@@ -41,7 +41,8 @@ triage::Importer& TheImporter() {
   return *importer;
 }
 
-absl::StatusOr<v1::ImportReportsResponse> Import(const v1::ImportReportsRequest& request) {
+[[nodiscard]] absl::StatusOr<v1::ImportReportsResponse> Import(
+    const v1::ImportReportsRequest& request) {
   triage::Caller caller =
       FuzzStore::Supervisor("/safeguarding.triage.v1.Administration/ImportReports");
   caller.principal = "fuzz-admin";

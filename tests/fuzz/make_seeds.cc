@@ -1,8 +1,9 @@
 // Writes the binary seeds of tests/fuzz/corpus/ (wire-format requests, encoded keys, sealed
 // records, page tokens) from real encoders, so they stay what the code writes:
-//   build/fuzz/make_seeds tests/fuzz/corpus
+//   cmake --build build/fuzz --target make_seeds && build/fuzz/make_seeds tests/fuzz/corpus
 // The text seeds (the shipped policy, JSON lines from `triagectl generate`) are copied by
-// hand; see docs/BENCHMARKS.md "Fuzzing".
+// hand; see docs/BENCHMARKS.md "Fuzzing". Sealed records differ from run to run (a fresh
+// nonce each), and every one of them opens.
 #include <cstdio>
 #include <fstream>
 #include <string>

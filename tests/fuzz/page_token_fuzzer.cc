@@ -85,7 +85,7 @@ bool RefusesPageToken(const absl::Status& status) {
          absl::StrContains(status.message(), "page_token");
 }
 
-absl::StatusOr<v1::ListReportsResponse> List(const std::string& token) {
+[[nodiscard]] absl::StatusOr<v1::ListReportsResponse> List(const std::string& token) {
   v1::ListReportsRequest request;
   request.set_page_size(4);
   request.set_page_token(token);
@@ -132,8 +132,8 @@ void CheckListReports(const std::string& token) {
   CheckListing(*following, next_bytes);
 }
 
-absl::StatusOr<v1::GetAuditLogResponse> AuditLog(const std::string& token,
-                                                 const std::string& report_id) {
+[[nodiscard]] absl::StatusOr<v1::GetAuditLogResponse> AuditLog(const std::string& token,
+                                                               const std::string& report_id) {
   v1::GetAuditLogRequest request;
   request.set_page_size(3);
   request.set_page_token(token);
