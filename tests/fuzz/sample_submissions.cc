@@ -1,20 +1,12 @@
 #include "tests/fuzz/sample_submissions.h"
 
+#include "tests/support/sample_reports.h"
+
 namespace safeguarding::fuzz {
 namespace {
 
-v1::ReportSubmission Child13Grooming() {
-  v1::ReportSubmission s;
-  s.mutable_reporter()->set_type(v1::REPORTER_TYPE_CHILD);
-  s.set_child_age(13);
-  s.add_categories(v1::CONCERN_CATEGORY_GROOMING);
-  s.add_channels(v1::CHANNEL_ONLINE_GAMING);
-  s.set_platform("ExampleGame");
-  s.set_region("Thames Valley");
-  s.set_ongoing_contact(true);
-  s.set_description("Someone I met in a game keeps asking me for photos.");
-  return s;
-}
+// The tests' valid sample: a 13-year-old child reporting grooming in an online game.
+v1::ReportSubmission Child13Grooming() { return testing::ValidSubmission(); }
 
 v1::ReportSubmission ImmediateDanger() {
   v1::ReportSubmission s = Child13Grooming();
