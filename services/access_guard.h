@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "services/call_budget.h"
 #include "services/credentials.h"
 #include "services/rate_limiter.h"
 #include "services/rpc_observer.h"
@@ -46,6 +47,10 @@ class AccessGuard {
   // serving, not while calls run.
   void SetRpcObserver(const RpcObserver* observer) { observer_ = observer; }
   const RpcObserver* rpc_observer() const { return observer_; }
+  // The budgets unary calls take a slot of before they are checked (call_budget.h;
+  // optional, set before serving).
+  void SetCallBudgets(CallBudgets* budgets) { budgets_ = budgets; }
+  CallBudgets* call_budgets() const { return budgets_; }
 
   // Fills `caller` with what is known (peer, method, and the principal and role once
   // authenticated) and returns OK when the call of `rpc` may proceed, else the refusal
@@ -76,6 +81,7 @@ class AccessGuard {
   const storage::AuditTrail* const audit_;
   RateLimiter* const limiter_;
   const RpcObserver* observer_ = nullptr;
+  CallBudgets* budgets_ = nullptr;
   mutable RateLimiter refusal_audits_;  // keyed by peer address
   mutable absl::Mutex mu_;
   std::shared_ptr<const CredentialStore> credentials_ ABSL_GUARDED_BY(mu_);

@@ -14,12 +14,14 @@ grpc::ServerUnaryReactor* AdministrationService::ImportReports(
     grpc::CallbackServerContext* context, const v1::ImportReportsRequest* request,
     v1::ImportReportsResponse* response) {
   static const triage::Rpc& kRpc = AdminRpc(__func__);
-  // Validation and the source-id lookups run on the handler thread; the write is one
-  // synced batch on the committer, answered from its callback.
-  return AdmitUnary(*guard_, context, kRpc,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      importer_->ImportReports(caller, *request, ReplyTo(reactor, kRpc, response));
-                    });
+  // Validation, sealing and the source-id lookups run on the bulk worker (off gRPC's
+  // threads, at a lower CPU priority than intake); the write is one synced batch on the
+  // committer, answered from its callback.
+  return AdmitUnaryOnPool(
+      *guard_, bulk_pool_, context, kRpc,
+      [this, request, response](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        importer_->ImportReports(caller, *request, ReplyTo(reactor, kRpc, response));
+      });
 }
 
 grpc::ServerUnaryReactor* AdministrationService::GetAuditLog(grpc::CallbackServerContext* context,

@@ -4,6 +4,7 @@
 
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "services/access_guard.h"
+#include "services/worker_pool.h"
 #include "triage/administration.h"
 #include "triage/backups.h"
 #include "triage/import.h"
@@ -18,8 +19,10 @@ class AdministrationService final : public v1::Administration::CallbackService {
  public:
   AdministrationService(const AccessGuard* guard, const triage::Administration* admin,
                         triage::Importer* importer, triage::Recount* recount,
-                        triage::Backups* backups, triage::Retention* retention)
+                        triage::Backups* backups, triage::Retention* retention,
+                        WorkerPool* bulk_pool)
       : guard_(guard),
+        bulk_pool_(bulk_pool),
         admin_(admin),
         importer_(importer),
         recount_(recount),
@@ -59,6 +62,7 @@ class AdministrationService final : public v1::Administration::CallbackService {
 
  private:
   const AccessGuard* const guard_;
+  WorkerPool* const bulk_pool_;  // imports run there
   const triage::Administration* const admin_;
   triage::Importer* const importer_;
   triage::Recount* const recount_;

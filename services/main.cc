@@ -86,6 +86,17 @@ ABSL_FLAG(bool, insecure, false, "serve plaintext instead of TLS (loopback addre
 ABSL_FLAG(bool, insecure_allow_remote, false,
           "with --insecure, also allow plaintext on non-loopback addresses (never in production)");
 ABSL_FLAG(int32_t, max_concurrent_streams, 100, "concurrent calls per client connection");
+ABSL_FLAG(int64_t, max_calls_in_flight, 4096,
+          "intake and triage desk calls worked on at once; beyond, RESOURCE_EXHAUSTED at once "
+          "(0: no limit)");
+ABSL_FLAG(int64_t, max_statistics_in_flight, 16,
+          "statistics queries worked on or waiting for a statistics worker at once; beyond, "
+          "RESOURCE_EXHAUSTED (0: no limit)");
+ABSL_FLAG(int64_t, max_admin_calls_in_flight, 4,
+          "administration calls (imports, audit-log reads, backups, ...) at once; beyond, "
+          "RESOURCE_EXHAUSTED (0: no limit)");
+ABSL_FLAG(int32_t, statistics_threads, 2,
+          "threads answering statistics queries, at a lower CPU priority than intake");
 ABSL_FLAG(double, rate_limit_per_second, 200,
           "calls per second per principal (token bucket); 0 disables");
 ABSL_FLAG(double, rate_limit_burst, 2000, "token bucket size per principal");
@@ -146,6 +157,10 @@ ServerOptions OptionsFromFlags() {
   options.insecure = absl::GetFlag(FLAGS_insecure);
   options.insecure_allow_remote = absl::GetFlag(FLAGS_insecure_allow_remote);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.call_budgets = {.interactive = absl::GetFlag(FLAGS_max_calls_in_flight),
+                          .statistics = absl::GetFlag(FLAGS_max_statistics_in_flight),
+                          .bulk = absl::GetFlag(FLAGS_max_admin_calls_in_flight)};
+  options.statistics_threads = std::clamp(absl::GetFlag(FLAGS_statistics_threads), 1, 64);
   options.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
   options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);

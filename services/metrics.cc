@@ -211,6 +211,7 @@ struct ServerMetrics::State {
   Family<Counter>& decisions;
   Histogram& batch_sizes;
   Histogram& sync_seconds;
+  Counter& changes_dropped;
 
   absl::Mutex mu;  // held only while a label child or an RpcSlot is made
   // Every RPC of the contract, made up front: looked up without a lock.
@@ -237,6 +238,7 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
     AddAuditTrailIntact(families);
     AddLastBackup(families);
     AddRetention(families);
+    AddCallBudgets(families);
     AddQueueGauges(families);
     SuppressSmallCounts(families, k_);
     return families;
@@ -279,6 +281,32 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
         .help = "Purges (requested or daily) that ended in an error since start",
         .type = MetricType::Counter,
         .metric = {CounterSample(static_cast<double>(state_->sources.purge_failures()))}});
+  }
+  void AddCallBudgets(std::vector<MetricFamily>& families) const {
+    const CallBudgets* budgets = state_->sources.call_budgets;
+    if (budgets == nullptr) return;
+    MetricFamily in_flight = GaugeFamily("triage_calls_in_flight",
+                                         "Calls being worked on now, per budget (call_budget.h)");
+    MetricFamily limit = GaugeFamily("triage_calls_in_flight_limit",
+                                     "The most calls a budget admits at once (0: no limit)");
+    MetricFamily shed{.name = "triage_calls_shed_total",
+                      .help =
+                          "Calls refused with RESOURCE_EXHAUSTED because their budget "
+                          "was full, since start",
+                      .type = MetricType::Counter};
+    for (int i = 0; i < kCallClasses; ++i) {
+      const auto c = static_cast<CallClass>(i);
+      const std::vector<ClientMetric::Label> labels = {
+          {.name = "budget", .value = std::string(CallClassName(c))}};
+      in_flight.metric.push_back(GaugeSample(labels, static_cast<double>(budgets->in_flight(c))));
+      limit.metric.push_back(GaugeSample(labels, static_cast<double>(budgets->limit(c))));
+      ClientMetric sample = CounterSample(static_cast<double>(budgets->refused(c)));
+      sample.label = labels;
+      shed.metric.push_back(std::move(sample));
+    }
+    families.push_back(std::move(in_flight));
+    families.push_back(std::move(limit));
+    families.push_back(std::move(shed));
   }
   void AddQueueGauges(std::vector<MetricFamily>& families) const;
 
@@ -368,7 +396,13 @@ ServerMetrics::State::State(uint64_t k)
                        .Name("triage_commit_sync_duration_seconds")
                        .Help("Time of one group commit's synced write (with its fsync)")
                        .Register(*registry)
-                       .Add({}, kSyncSeconds)) {
+                       .Add({}, kSyncSeconds)),
+      changes_dropped(prometheus::BuildCounter()
+                          .Name("triage_changes_dropped_total")
+                          .Help("Changes the committer dropped unwritten because their call "
+                                "had been cancelled or had passed its deadline")
+                          .Register(*registry)
+                          .Add({})) {
   prometheus::BuildGauge()
       .Name("triage_metrics_minimum_count")
       .Help("k: series counting reports are left out of the scrape while 1 to k-1")
@@ -496,6 +530,10 @@ void ServerMetrics::ReportClaimed() const { state_->claims.Increment(); }
 
 void ServerMetrics::DecisionRecorded(v1::Outcome outcome) const {
   DecisionCounter(outcome).Increment();
+}
+
+void ServerMetrics::ChangesDropped(size_t changes) const {
+  state_->changes_dropped.Increment(static_cast<double>(changes));
 }
 
 void ServerMetrics::BatchSynced(size_t changes, absl::Duration sync) const {

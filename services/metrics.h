@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
+#include "services/call_budget.h"
 #include "services/rpc_observer.h"
 #include "storage/queue_index.h"
 #include "triage/policy.h"
@@ -64,6 +65,8 @@ struct MetricSources {
   // Reports purged by retention and failed purges since start (both set, or neither).
   std::function<uint64_t()> reports_purged;
   std::function<uint64_t()> purge_failures;
+  // Calls in flight, limits and refusals per budget; nullptr: not shown.
+  const CallBudgets* call_budgets = nullptr;
 };
 
 class ServerMetrics final : public RpcObserver {
@@ -101,6 +104,8 @@ class ServerMetrics final : public RpcObserver {
   void DecisionRecorded(v1::Outcome outcome) const;
   // A group commit made `changes` durable; its synced write took `sync`.
   void BatchSynced(size_t changes, absl::Duration sync) const;
+  // The committer dropped `changes` unwritten: their calls had ended.
+  void ChangesDropped(size_t changes) const;
 
   uint64_t minimum_count() const { return minimum_count_; }
 

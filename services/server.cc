@@ -225,6 +225,9 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
                                                                     absl::Duration sync) {
     metrics->BatchSynced(changes, sync);
   };
+  store_options.commit.on_dropped = [metrics = metrics_.get()](size_t changes) {
+    metrics->ChangesDropped(changes);
+  };
   store_options.commit.on_writable_change = [this](bool writable, const std::string& why) {
     store_writable_ = writable;
     if (writable) {
@@ -293,12 +296,18 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
       &store_->audit(), std::make_shared<const CredentialStore>(std::move(credentials)),
       limiter_.get(), clock);
   guard_->SetRpcObserver(metrics_.get());
+  call_budgets_ = std::make_unique<CallBudgets>(options_.call_budgets);
+  guard_->SetCallBudgets(call_budgets_.get());
+  statistics_pool_ = std::make_unique<WorkerPool>("triage-stats", options_.statistics_threads,
+                                                  options_.worker_nice);
+  bulk_pool_ = std::make_unique<WorkerPool>("triage-bulk", 1, options_.worker_nice);
   intake_service_ = std::make_unique<IntakeService>(guard_.get(), intake_.get());
   watches_ = std::make_unique<QueueWatches>(desk_.get());
   desk_service_ = std::make_unique<TriageDeskService>(guard_.get(), desk_.get(), watches_.get(),
                                                       metrics_.get());
   statistics_ = std::make_unique<triage::Statistics>(store_.get(), policy_.get(), clock);
-  statistics_service_ = std::make_unique<StatisticsService>(guard_.get(), statistics_.get());
+  statistics_service_ =
+      std::make_unique<StatisticsService>(guard_.get(), statistics_.get(), statistics_pool_.get());
   importer_ = std::make_unique<triage::Importer>(store_.get(), policy_.get(), clock);
   recount_ = std::make_unique<triage::Recount>(store_.get(), policy_.get());
   if (retention.periods.empty()) {
@@ -309,9 +318,9 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
                            : std::string("; no daily purge (--purge_daily_at)"));
   }
   retention_ = std::make_unique<triage::Retention>(store_.get(), clock, std::move(retention));
-  administration_service_ =
-      std::make_unique<AdministrationService>(guard_.get(), administration_.get(), importer_.get(),
-                                              recount_.get(), backups_.get(), retention_.get());
+  administration_service_ = std::make_unique<AdministrationService>(
+      guard_.get(), administration_.get(), importer_.get(), recount_.get(), backups_.get(),
+      retention_.get(), bulk_pool_.get());
 }
 
 absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
@@ -325,7 +334,8 @@ absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
                                             ? std::function<std::optional<absl::Time>()>()
                                             : [this] { return backups_->NewestBackupTime(); },
                     .reports_purged = [this] { return retention_->purged_count(); },
-                    .purge_failures = [this] { return retention_->failed_runs(); }});
+                    .purge_failures = [this] { return retention_->failed_runs(); },
+                    .call_budgets = call_budgets_.get()});
   return metrics_->Serve(options_.metrics_listen);
 }
 
@@ -392,6 +402,9 @@ TriageServer::~TriageServer() {
     anchors_->Publish("at stop");
     anchors_.reset();
   }
+  // Every call has finished, so the workers are idle.
+  statistics_pool_.reset();
+  bulk_pool_.reset();
   // The lease keeper stops before the store it uses.
   desk_service_.reset();
   watches_.reset();

@@ -20,6 +20,7 @@
 #include "services/access_guard.h"
 #include "services/administration_service.h"
 #include "services/audit_anchors.h"
+#include "services/call_budget.h"
 #include "services/credentials.h"
 #include "services/intake_service.h"
 #include "services/metrics.h"
@@ -27,6 +28,7 @@
 #include "services/rate_limiter.h"
 #include "services/statistics_service.h"
 #include "services/triage_desk_service.h"
+#include "services/worker_pool.h"
 #include "storage/report_store.h"
 #include "triage/administration.h"
 #include "triage/backups.h"
@@ -100,6 +102,13 @@ struct ServerOptions {
   int max_receive_message_bytes = 1 << 20;
   // Concurrent calls per connection.
   int max_concurrent_streams = 100;
+  // Calls worked on at once, per kind (call_budget.h): beyond, RESOURCE_EXHAUSTED at
+  // once. 0: no limit.
+  CallBudgetLimits call_budgets;
+  // Workers for statistics queries, and for imports (one); both at `worker_nice` (0-19)
+  // below the handler threads' CPU priority (worker_pool.h).
+  int statistics_threads = 2;
+  int worker_nice = 10;
   // Per-principal token bucket; <= 0 disables.
   double rate_limit_per_second = 200;
   double rate_limit_burst = 2000;
@@ -181,6 +190,9 @@ class TriageServer {
   std::unique_ptr<triage::Retention> retention_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
+  std::unique_ptr<CallBudgets> call_budgets_;
+  std::unique_ptr<WorkerPool> statistics_pool_;  // after the domain parts its tasks use
+  std::unique_ptr<WorkerPool> bulk_pool_;
   std::unique_ptr<IntakeService> intake_service_;
   std::unique_ptr<TriageDeskService> desk_service_;
   std::unique_ptr<StatisticsService> statistics_service_;

@@ -9,24 +9,27 @@ const triage::Rpc& StatisticsRpc(const char* handler) { return RpcOf<v1::Statist
 
 }  // namespace
 
-// Each reads counters on the handler thread: a few thousand keys at most (a year of days
-// for each group asked for), answered in milliseconds (docs/BENCHMARKS.md).
+// Each reads counters on a statistics worker (pool_: off gRPC's threads, at a lower CPU
+// priority than intake): a few thousand keys at most (a year of days for each group asked
+// for), answered in milliseconds (docs/BENCHMARKS.md).
 grpc::ServerUnaryReactor* StatisticsService::GetVolumes(grpc::CallbackServerContext* context,
                                                         const v1::GetVolumesRequest* request,
                                                         v1::GetVolumesResponse* response) {
   static const triage::Rpc& kRpc = StatisticsRpc(__func__);
-  return AdmitUnary(*guard_, context, kRpc,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      statistics_->GetVolumes(caller, *request, ReplyTo(reactor, kRpc, response));
-                    });
+  return AdmitUnaryOnPool(
+      *guard_, pool_, context, kRpc,
+      [this, request, response](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        statistics_->GetVolumes(caller, *request, ReplyTo(reactor, kRpc, response));
+      });
 }
 
 grpc::ServerUnaryReactor* StatisticsService::CompareVolumes(
     grpc::CallbackServerContext* context, const v1::CompareVolumesRequest* request,
     v1::CompareVolumesResponse* response) {
   static const triage::Rpc& kRpc = StatisticsRpc(__func__);
-  return AdmitUnary(
-      *guard_, context, kRpc, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+  return AdmitUnaryOnPool(
+      *guard_, pool_, context, kRpc,
+      [this, request, response](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
         statistics_->CompareVolumes(caller, *request, ReplyTo(reactor, kRpc, response));
       });
 }
@@ -35,18 +38,20 @@ grpc::ServerUnaryReactor* StatisticsService::DetectShifts(grpc::CallbackServerCo
                                                           const v1::DetectShiftsRequest* request,
                                                           v1::DetectShiftsResponse* response) {
   static const triage::Rpc& kRpc = StatisticsRpc(__func__);
-  return AdmitUnary(*guard_, context, kRpc,
-                    [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
-                      statistics_->DetectShifts(caller, *request, ReplyTo(reactor, kRpc, response));
-                    });
+  return AdmitUnaryOnPool(
+      *guard_, pool_, context, kRpc,
+      [this, request, response](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+        statistics_->DetectShifts(caller, *request, ReplyTo(reactor, kRpc, response));
+      });
 }
 
 grpc::ServerUnaryReactor* StatisticsService::GetQueueStatistics(
     grpc::CallbackServerContext* context, const v1::GetQueueStatisticsRequest* request,
     v1::GetQueueStatisticsResponse* response) {
   static const triage::Rpc& kRpc = StatisticsRpc(__func__);
-  return AdmitUnary(
-      *guard_, context, kRpc, [&](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
+  return AdmitUnaryOnPool(
+      *guard_, pool_, context, kRpc,
+      [this, request, response](grpc::ServerUnaryReactor* reactor, triage::Caller caller) {
         statistics_->GetQueueStatistics(caller, *request, ReplyTo(reactor, kRpc, response));
       });
 }

@@ -30,9 +30,7 @@ void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
       break;
   }
   grpc::Status finished = ToGrpcStatus(status);
-  if (auto* metered = dynamic_cast<MeteredReactor*>(reactor)) {
-    metered->set_code(finished.error_code());
-  }
+  if (auto* ours = dynamic_cast<CallReactor*>(reactor)) ours->set_code(finished.error_code());
   reactor->Finish(std::move(finished));
 }
 

@@ -1,23 +1,27 @@
-// Plumbing shared by every handler: admission through the AccessGuard, and finishing a call
-// exactly once with the mapped status. Unary handlers use the context's default reactor,
-// or a MeteredReactor when the guard has an RpcObserver (which then learns each call's
-// code and duration); any thread (the committer's included) may finish it later; request
-// and response stay valid until then.
+// Plumbing shared by every handler: admission (the call budgets, then the AccessGuard), and
+// finishing a call exactly once with the mapped status. Unary handlers use a CallReactor;
+// any thread (the committer's included) may finish it later; request and response stay
+// valid until then.
 #ifndef SAFEGUARDING_SERVICES_UNARY_H_
 #define SAFEGUARDING_SERVICES_UNARY_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/call_liveness.h"
 #include "services/access_guard.h"
+#include "services/call_budget.h"
 #include "services/rpc_observer.h"
 #include "services/status_mapping.h"
+#include "services/worker_pool.h"
 #include "triage/caller.h"
 #include "triage/rpcs.h"
 
@@ -36,31 +40,37 @@ const triage::Rpc& RpcOf(const char* handler) {
   return ResolveRpc(GrpcService::service_full_name(), handler);
 }
 
-// The reactor of a unary call when the guard has an RpcObserver: tells it the call's code
-// and duration once gRPC is done with the call, then deletes itself.
-class MeteredReactor final : public grpc::ServerUnaryReactor {
+// The reactor of every unary call: tells the guard's RpcObserver (if any) the call's code
+// and duration once gRPC is done with the call, gives back the call's budget slot (if it
+// took one), and marks the call's liveness cancelled when gRPC reports the client gone or
+// the deadline passed, so the store drops the call's change unwritten. Deletes itself.
+class CallReactor final : public grpc::ServerUnaryReactor {
  public:
-  MeteredReactor(const RpcObserver* observer, const triage::Rpc& rpc) : timer_(observer, rpc) {}
+  CallReactor(const RpcObserver* observer, const triage::Rpc& rpc, absl::Time deadline)
+      : timer_(observer, rpc), liveness_(std::make_shared<common::CallLiveness>(deadline)) {}
   // The code the call is finished with (FinishUnary sets it before finishing).
   void set_code(grpc::StatusCode code) { code_ = code; }
+  // Holds a slot of `budgets` for class `c` until the call is done.
+  void HoldSlot(CallBudgets* budgets, CallClass c) {
+    budgets_ = budgets;
+    class_ = c;
+  }
+  const std::shared_ptr<common::CallLiveness>& liveness() const { return liveness_; }
+
+  void OnCancel() override { liveness_->Cancel(); }
   void OnDone() override {
     timer_.Done(code_);
+    if (budgets_ != nullptr) budgets_->Release(class_);
     delete this;
   }
 
  private:
   const RpcTimer timer_;
+  const std::shared_ptr<common::CallLiveness> liveness_;
+  CallBudgets* budgets_ = nullptr;
+  CallClass class_ = CallClass::kInteractive;
   grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
 };
-
-// The reactor for a call of `rpc`: metered when the guard has an observer, else the
-// context's default one.
-inline grpc::ServerUnaryReactor* NewUnaryReactor(const AccessGuard& guard,
-                                                 grpc::CallbackServerContext* context,
-                                                 const triage::Rpc& rpc) {
-  if (guard.rpc_observer() == nullptr) return context->DefaultReactor();
-  return new MeteredReactor(guard.rpc_observer(), rpc);
-}
 
 // Maps `status`, logs faults the operator must see (never contents), and finishes.
 void FinishUnary(grpc::ServerUnaryReactor* reactor, const triage::Rpc& rpc,
@@ -102,17 +112,52 @@ template <typename Body>
 grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
                                      const triage::Rpc& rpc, Body&& body,
                                      absl::string_view report_id = "") {
-  grpc::ServerUnaryReactor* reactor = NewUnaryReactor(guard, context, rpc);
+  auto* reactor = new CallReactor(guard.rpc_observer(), rpc, absl::FromChrono(context->deadline()));
   if (context->deadline() <= std::chrono::system_clock::now()) {
     // The client has given up already: do no work for it.
     FinishUnary(reactor, rpc, absl::DeadlineExceededError("deadline passed before start"));
     return reactor;
   }
+  if (CallBudgets* budgets = guard.call_budgets(); budgets != nullptr) {
+    // Before authentication: a refusal here costs next to nothing.
+    const CallClass c = CallBudgets::ClassOf(rpc);
+    if (absl::Status slot = budgets->Acquire(c); !slot.ok()) {
+      FinishUnary(reactor, rpc, slot);
+      return reactor;
+    }
+    reactor->HoldSlot(budgets, c);
+  }
   guard.Check(
       *context, rpc, report_id,
-      [&](triage::Caller caller) { std::forward<Body>(body)(reactor, std::move(caller)); },
+      [&](triage::Caller caller) {
+        caller.liveness = reactor->liveness();
+        std::forward<Body>(body)(reactor, std::move(caller));
+      },
       [reactor, &rpc](absl::Status refusal) { FinishUnary(reactor, rpc, refusal); });
   return reactor;
+}
+
+// As AdmitUnary, but the body runs on `pool` (worker_pool.h), off gRPC's threads and at a
+// lower CPU priority; if the caller has given up by the time a worker is free, it does not
+// run and the call ends CANCELLED.
+template <typename Body>
+grpc::ServerUnaryReactor* AdmitUnaryOnPool(const AccessGuard& guard, WorkerPool* pool,
+                                           grpc::CallbackServerContext* context,
+                                           const triage::Rpc& rpc, Body body) {
+  return AdmitUnary(guard, context, rpc,
+                    [pool, &rpc, body = std::move(body)](grpc::ServerUnaryReactor* reactor,
+                                                         triage::Caller caller) mutable {
+                      std::shared_ptr<const common::CallLiveness> liveness = caller.liveness;
+                      pool->Post(
+                          std::move(liveness),
+                          [body = std::move(body), reactor, caller = std::move(caller)]() mutable {
+                            std::move(body)(reactor, std::move(caller));
+                          },
+                          [reactor, &rpc] {
+                            FinishUnary(reactor, rpc,
+                                        absl::CancelledError("the call ended before it started"));
+                          });
+                    });
 }
 
 }  // namespace safeguarding::services

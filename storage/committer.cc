@@ -189,6 +189,30 @@ void Committer::SetWritable(const rocksdb::Status& s) {
   write_failed_ = !s.ok();
 }
 
+void Committer::DropUnwanted(std::vector<Pending>& group) {
+  // Real time, not options_.now (the audit's clock, a fake one in tests): deadlines are
+  // the clients' wall-clock times.
+  const absl::Time now = absl::Now();
+  size_t kept = 0;
+  std::vector<Pending> dropped;
+  for (Pending& p : group) {
+    if (p.mutation.Wanted(now)) {
+      if (&group[kept] != &p) group[kept] = std::move(p);
+      ++kept;
+    } else {
+      dropped.push_back(std::move(p));
+    }
+  }
+  if (dropped.empty()) return;
+  group.resize(kept);
+  for (Pending& p : dropped) {
+    std::move(p.done)(absl::CancelledError(
+        "the call ended (cancelled, or its deadline passed) before its change was written: "
+        "nothing was stored; a client still waiting retries with the same request_id"));
+  }
+  if (options_.on_dropped) options_.on_dropped(dropped.size());
+}
+
 void Committer::Run() {
   std::vector<Pending> group;
   for (;;) {
@@ -218,6 +242,8 @@ void Committer::Run() {
       } while (!computed && !pending_.empty() && pending_.front().compute == nullptr &&
                group.size() < options_.max_batch);
     }
+    if (!computed) DropUnwanted(group);
+    if (group.empty()) continue;
     if (computed) {
       absl::StatusOr<Mutation> mutation = std::move(group[0].compute)();
       if (!mutation.ok()) {

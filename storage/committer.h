@@ -12,10 +12,12 @@
 // (audit_chain.h).
 //
 // Guarantees: callbacks run on the committer thread, in submission order, exactly once,
-// with OK only after the synced write succeeded. After a failed write every mutation of
-// that batch gets the error (none of it is visible), and the next batch first asks RocksDB
-// to resume writing. Errors RocksDB can recover from (e.g. a full disk that was cleared)
-// then heal without a restart; a failed WAL append cannot, and writes keep failing with
+// with OK only after the synced write succeeded. A change whose caller has given up by the
+// time its batch is built (Mutation::SetWanted) is answered CANCELLED and never written:
+// under a flood, the disk's time goes to calls that can still be answered. After a failed write
+// every mutation of that batch gets the error (none of it is visible), and the next batch first
+// asks RocksDB to resume writing. Errors RocksDB can recover from (e.g. a full disk that was
+// cleared) then heal without a restart; a failed WAL append cannot, and writes keep failing with
 // UNAVAILABLE until the process restarts, while reads go on. The destructor commits what is
 // pending, then joins the thread. Commit() is thread-safe.
 #ifndef SAFEGUARDING_STORAGE_COMMITTER_H_
@@ -66,6 +68,9 @@ struct CommitterOptions {
   // changes it made durable and how long the write with its fsync took (for metrics).
   // Optional; it must return quickly, since the next batch waits for it.
   std::function<void(size_t changes, absl::Duration sync)> on_batch_synced;
+  // Called on the committer thread with how many changes it dropped unwritten because
+  // nobody waited for them any more (Mutation::SetWanted). Optional; must return quickly.
+  std::function<void(size_t dropped)> on_dropped;
   // The crash campaign's negative control only (tests/crash, a server binary built there):
   // batches skip the write-ahead log, so changes are acknowledged before they are durable
   // and a SIGKILL loses them. No flag of the real server sets it.
@@ -113,6 +118,9 @@ class Committer {
   };
 
   void Run();
+  // Answers CANCELLED, unwritten, the changes of `group` nobody waits for any more, and
+  // removes them (the rest keep their order).
+  void DropUnwanted(std::vector<Pending>& group);
   // Builds and writes one batch; on success `head` is the new end of the audit chain.
   rocksdb::Status WriteGroup(std::vector<Pending>& group, AuditHead& head);
   // NoSpace while fewer than min_free_bytes are free.

@@ -8,10 +8,14 @@
 #define SAFEGUARDING_STORAGE_MUTATION_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/call_liveness.h"
 #include "safeguarding/triage/v1/access.pb.h"
 #include "storage/cell_counts.h"
 #include "storage/column_families.h"
@@ -57,6 +61,16 @@ class Mutation {
   // sequence and chain hashes; the caller fills who, what, which report and the result.
   void Audit(::safeguarding::triage::v1::AuditEntry entry) { audits_.push_back(std::move(entry)); }
 
+  // Who waits for this change: when nobody does any more (the call was cancelled or its
+  // deadline passed) as the committer takes it, the committer answers CANCELLED and writes
+  // nothing of it. Unset: always written (internal work, audit-only records).
+  void SetWanted(std::function<bool(absl::Time now)> wanted) { wanted_ = std::move(wanted); }
+  void SetWanted(std::shared_ptr<const common::CallLiveness> liveness) {
+    if (liveness == nullptr) return;
+    wanted_ = [liveness = std::move(liveness)](absl::Time now) { return liveness->Wanted(now); };
+  }
+  bool Wanted(absl::Time now) const { return !wanted_ || wanted_(now); }
+
   const std::vector<Write>& writes() const { return writes_; }
   const CellCounts& counts() const { return counts_; }
   const std::vector<::safeguarding::triage::v1::AuditEntry>& audits() const { return audits_; }
@@ -68,6 +82,7 @@ class Mutation {
   std::vector<Write> writes_;
   CellCounts counts_;
   std::vector<::safeguarding::triage::v1::AuditEntry> audits_;
+  std::function<bool(absl::Time)> wanted_;
 };
 
 }  // namespace safeguarding::storage

@@ -81,8 +81,10 @@ void ReportRecords::Submit(NewReport report, SubmitCallback done) {
     auto [it, reserved] = stripe.in_flight.try_emplace(request_key);
     if (reserved) {
       it->second.fingerprint = report.fingerprint;
+      it->second.callers.push_back(report.liveness);
     } else if (it->second.fingerprint == report.fingerprint) {
       it->second.waiters.push_back(std::move(done));  // answered with the first
+      it->second.callers.push_back(std::move(report.liveness));
       return;
     } else {
       refused = ReusedRequestId();
@@ -99,6 +101,17 @@ void ReportRecords::Submit(NewReport report, SubmitCallback done) {
     return;
   }
   Write(std::move(report), std::move(request_key), std::move(done));
+}
+
+bool ReportRecords::AnyCallerWaits(const std::string& request_key, absl::Time now) {
+  Stripe& stripe = StripeFor(request_key);
+  absl::MutexLock lock(&stripe.mu);
+  auto it = stripe.in_flight.find(request_key);
+  if (it == stripe.in_flight.end()) return true;
+  for (const std::shared_ptr<const common::CallLiveness>& caller : it->second.callers) {
+    if (caller == nullptr || caller->Wanted(now)) return true;
+  }
+  return false;
 }
 
 std::optional<absl::StatusOr<v1::SubmitReportResponse>> ReportRecords::Replay(
@@ -144,6 +157,10 @@ void ReportRecords::Write(NewReport report, std::string request_key, SubmitCallb
   m.Put(ColumnFamily::kRequests, request_key, std::move(request_value));
   m.Audit(std::move(report.audit));
   m.Count(std::move(report.counts));
+  if (report.liveness != nullptr) {
+    // The key is in the committed callback too; this copy costs one short allocation.
+    m.SetWanted([this, request_key](absl::Time now) { return AnyCallerWaits(request_key, now); });
+  }
 
   Committer::Callback committed = [this, entry, request_key = std::move(request_key),
                                    response = std::move(report.response),
@@ -333,6 +350,7 @@ void ReportRecords::Change(ReportChange change, Committer::Callback done) {
   m.Put(ColumnFamily::kWorkflow, std::string(change.id.bytes()), *std::move(workflow));
   for (v1::AuditEntry& entry : change.audits) m.Audit(std::move(entry));
   m.Count(std::move(change.counts));
+  m.SetWanted(std::move(change.liveness));
   // Queued under the sealing scope, so a rotation's re-encryption comes after it; a
   // refusal to queue is answered only once the scope is released (the answer may start
   // the next change of the report, which seals again).

@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/call_liveness.h"
 #include "safeguarding/triage/v1/access.pb.h"
 #include "safeguarding/triage/v1/intake.pb.h"
 #include "safeguarding/triage/v1/report.pb.h"
@@ -54,6 +56,9 @@ struct NewReport {
   v1::SubmitReportResponse response;  // replayed verbatim to retries
   v1::AuditEntry audit;               // the submission's audit entry (chained by the committer)
   CellCounts counts;                  // the statistics cells it adds to
+  // The call's client; nullptr: internal. Not written while any caller of this request id
+  // still waits (a retry joins the first call), dropped unwritten once none does.
+  std::shared_ptr<const common::CallLiveness> liveness;
 };
 
 // A change of a report after submission (a claim, a release, a decision, ...), written in
@@ -69,6 +74,9 @@ struct ReportChange {
   std::vector<v1::AuditEntry> audits;
   Mutation index_writes;
   CellCounts counts;  // the statistics cells it adds to
+  // The call's client: dropped unwritten once it no longer waits. nullptr: internal work
+  // (lease expiry, a purge), always written.
+  std::shared_ptr<const common::CallLiveness> liveness;
 };
 
 // A historical report (ImportReports), written as it would have been: its report record
@@ -183,6 +191,9 @@ class ReportRecords {
   struct InFlight {
     std::string fingerprint;
     std::vector<SubmitCallback> waiters;
+    // Of the first call and each waiter; the write is wanted while any of them is (a
+    // nullptr one always is).
+    std::vector<std::shared_ptr<const common::CallLiveness>> callers;
   };
   // Request keys whose first submission is being looked up or committed.
   struct Stripe {
@@ -192,6 +203,8 @@ class ReportRecords {
   static constexpr size_t kStripes = 64;
 
   Stripe& StripeFor(const std::string& request_key);
+  // Whether any caller of the request in flight under `request_key` still waits.
+  bool AnyCallerWaits(const std::string& request_key, absl::Time now);
   // Answers from the request log when the request was stored before; nullopt to go on.
   std::optional<absl::StatusOr<v1::SubmitReportResponse>> Replay(
       const std::string& request_key, absl::string_view raw_fingerprint) const;

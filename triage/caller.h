@@ -4,8 +4,10 @@
 #ifndef SAFEGUARDING_TRIAGE_CALLER_H_
 #define SAFEGUARDING_TRIAGE_CALLER_H_
 
+#include <memory>
 #include <string>
 
+#include "common/call_liveness.h"
 #include "safeguarding/triage/v1/access.pb.h"
 
 namespace safeguarding::triage {
@@ -18,6 +20,10 @@ struct Caller {
   std::string method;
   // Transport peer ("ipv4:127.0.0.1:5555").
   std::string peer;
+  // Whether the client still waits for the answer (its deadline, a cancellation); changes
+  // it asks for carry it, so the store drops them unwritten once nobody waits. nullptr:
+  // not a client's call.
+  std::shared_ptr<const common::CallLiveness> liveness;
 };
 
 }  // namespace safeguarding::triage

@@ -228,6 +228,7 @@ void Desk::Claim(const Caller& caller, const QueueEntry& taken, v1::Report repor
   if (!next.has_first_claim_time()) *next.mutable_first_claim_time() = Timestamp(now);
 
   ReportChange change{.id = entry->id, .workflow = storage::WorkflowOf(next)};
+  change.liveness = caller.liveness;
   v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_CLAIMED, caller.principal);
   *event.mutable_claim_expire_time() = claim.expire_time();
   change.events.push_back(std::move(event));
@@ -319,6 +320,7 @@ void Desk::RenewClaim(const Caller& caller, const v1::RenewClaimRequest& request
     *next.mutable_claim()->mutable_expire_time() = Timestamp(now + lease);
     next.mutable_claim()->set_claim_id(live.claim_id);
     ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    change.liveness = caller.liveness;
     v1::ReportEvent event =
         EventOf(next, now, v1::REPORT_EVENT_TYPE_CLAIM_RENEWED, caller.principal);
     *event.mutable_claim_expire_time() = next.claim().expire_time();
@@ -358,6 +360,7 @@ void Desk::ReleaseReport(const Caller& caller, const v1::ReleaseReportRequest& r
     next.clear_claim();
     next.set_event_count(next.event_count() + 1);
     ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    change.liveness = caller.liveness;
     v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_RELEASED, caller.principal);
     event.set_text(request.reason());
     change.events.push_back(std::move(event));
@@ -441,6 +444,7 @@ void Desk::RecordDecision(const Caller& caller, const v1::RecordDecisionRequest&
     *next.mutable_closed_time() = Timestamp(now);
     if (original) next.set_duplicate_of(original->ToString());
     ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    change.liveness = caller.liveness;
     v1::ReportEvent event = EventOf(next, now, v1::REPORT_EVENT_TYPE_DECIDED, caller.principal);
     event.set_text(request.note());
     event.set_outcome(request.outcome());
@@ -512,6 +516,7 @@ void Desk::Reprioritise(const Caller& caller, const v1::ReprioritiseRequest& req
         Timestamp(policy_->Get()->DueTime(request.priority(), received));
     next.set_event_count(next.event_count() + 1);
     ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    change.liveness = caller.liveness;
     v1::ReportEvent event =
         EventOf(next, now, v1::REPORT_EVENT_TYPE_REPRIORITISED, caller.principal);
     event.set_text(request.reason());
@@ -559,6 +564,7 @@ void Desk::AddNote(const Caller& caller, const v1::AddNoteRequest& request,
     v1::Report& next = *report;
     next.set_event_count(next.event_count() + 1);
     ReportChange change{.id = id, .workflow = storage::WorkflowOf(next)};
+    change.liveness = caller.liveness;
     v1::ReportEvent event =
         EventOf(next, clock_->Now(), v1::REPORT_EVENT_TYPE_NOTE_ADDED, caller.principal);
     event.set_text(request.text());

@@ -51,6 +51,7 @@ void Intake::Submit(const Caller& caller, const v1::SubmitReportRequest& request
   event.set_priority(report.triage().priority());
 
   change.caller_scope = caller.principal;
+  change.liveness = caller.liveness;
   change.request_id = request.request_id();
   change.fingerprint = Fingerprint(submission);
   change.response.set_report_id(report.id());

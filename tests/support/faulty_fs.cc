@@ -22,8 +22,11 @@ rocksdb::IOStatus Injected(WalFault fault, const char* what) {
 class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file,
-                std::shared_ptr<std::atomic<WalFault>> fault)
-      : rocksdb::FSWritableFileOwnerWrapper(std::move(file)), fault_(std::move(fault)) {}
+                std::shared_ptr<std::atomic<WalFault>> fault,
+                std::shared_ptr<FaultyFileSystem::Gate> sync_gate)
+      : rocksdb::FSWritableFileOwnerWrapper(std::move(file)),
+        fault_(std::move(fault)),
+        sync_gate_(std::move(sync_gate)) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
@@ -37,17 +40,20 @@ class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    sync_gate_->Pass();
     if (rocksdb::IOStatus s = Injected(fault_->load(), "sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
+    sync_gate_->Pass();
     if (rocksdb::IOStatus s = Injected(fault_->load(), "sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
 
  private:
   std::shared_ptr<std::atomic<WalFault>> fault_;
+  std::shared_ptr<FaultyFileSystem::Gate> sync_gate_;
 };
 
 class GatedTableFile : public rocksdb::FSRandomAccessFileOwnerWrapper {
@@ -83,20 +89,22 @@ void FaultyFileSystem::Gate::Pass() {
   --waiting;
 }
 
-void FaultyFileSystem::HoldTableReads() {
-  absl::MutexLock lock(&gate_->mu);
-  gate_->held = true;
+void FaultyFileSystem::Gate::Hold(bool hold) {
+  absl::MutexLock lock(&mu);
+  held = hold;
 }
 
-void FaultyFileSystem::ReleaseTableReads() {
-  absl::MutexLock lock(&gate_->mu);
-  gate_->held = false;
+int FaultyFileSystem::Gate::Waiting() {
+  absl::MutexLock lock(&mu);
+  return waiting;
 }
 
-int FaultyFileSystem::table_reads_waiting() const {
-  absl::MutexLock lock(&gate_->mu);
-  return gate_->waiting;
-}
+void FaultyFileSystem::HoldTableReads() { gate_->Hold(true); }
+void FaultyFileSystem::ReleaseTableReads() { gate_->Hold(false); }
+int FaultyFileSystem::table_reads_waiting() const { return gate_->Waiting(); }
+void FaultyFileSystem::HoldWalSyncs() { wal_sync_gate_->Hold(true); }
+void FaultyFileSystem::ReleaseWalSyncs() { wal_sync_gate_->Hold(false); }
+int FaultyFileSystem::wal_syncs_waiting() const { return wal_sync_gate_->Waiting(); }
 
 rocksdb::IOStatus FaultyFileSystem::NewRandomAccessFile(
     const std::string& name, const rocksdb::FileOptions& options,
@@ -113,7 +121,7 @@ rocksdb::IOStatus FaultyFileSystem::NewWritableFile(
     std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* dbg) {
   rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
   if (s.ok() && absl::EndsWith(name, ".log")) {
-    *result = std::make_unique<FaultyWalFile>(std::move(*result), wal_fault_);
+    *result = std::make_unique<FaultyWalFile>(std::move(*result), wal_fault_, wal_sync_gate_);
   }
   return s;
 }

@@ -2,7 +2,8 @@
 // writes and syncs of the write-ahead log (with an I/O error, or as a full disk), to test how
 // the store answers a disk fault, or to
 // hold reads of table (SST) files, to stand for a slow disk read (a cache miss on a large
-// store) while a test checks what else still proceeds.
+// store) while a test checks what else still proceeds, or to hold syncs of the
+// write-ahead log, to stand for a slow disk under a flood of writes.
 #ifndef SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
 #define SAFEGUARDING_TESTS_SUPPORT_FAULTY_FS_H_
 
@@ -34,6 +35,10 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   void HoldTableReads();
   void ReleaseTableReads();
   int table_reads_waiting() const;
+  // While held, syncs of WAL files wait (wal_syncs_waiting() counts them) until released.
+  void HoldWalSyncs();
+  void ReleaseWalSyncs();
+  int wal_syncs_waiting() const;
 
   rocksdb::IOStatus NewRandomAccessFile(const std::string& name,
                                         const rocksdb::FileOptions& options,
@@ -54,10 +59,13 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
     bool held ABSL_GUARDED_BY(mu) = false;
     int waiting ABSL_GUARDED_BY(mu) = 0;
     void Pass();
+    void Hold(bool held);
+    int Waiting();
   };
 
  private:
-  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();  // table reads
+  std::shared_ptr<Gate> wal_sync_gate_ = std::make_shared<Gate>();
 };
 
 // An Env over a FaultyFileSystem; keep both alive while a store uses them.

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/call_liveness.h"
 #include "rocksdb/db.h"
 #include "storage/audit_trail.h"
 #include "storage/counter_cells.h"
@@ -253,6 +255,69 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
   EXPECT_EQ(head->head.sequence, 7u);
   EXPECT_EQ(principals,
             (std::vector<std::string>{"triage-server", "p0", "p1", "p2", "p2", "p3", "p4"}));
+}
+
+// Work whose caller has gone (cancelled while it waited, or past its deadline) is answered
+// CANCELLED and never written, and leaves no gap in the audit chain; the rest of the same
+// batch is written. Whether a change is wanted is asked when its batch is built, not when
+// it was queued.
+TEST_F(CommitterTest, ChangesNobodyWaitsForAreDroppedUnwrittenWhenTheirBatchIsBuilt) {
+  const AuditKeys keys(*KeyRing::FromKeys({std::string(32, 'a')}));
+  std::atomic<size_t> dropped_reported{0};
+  CommitterOptions options;
+  options.on_dropped = [&](size_t n) { dropped_reported += n; };
+  AuditHead start;
+  start.key_id = keys.current_id();
+  std::vector<absl::Status> answers(3);
+  {
+    Committer committer(db_.get(), handles_, options, start, keys.current_chain_key());
+    // Hold the committer so that all three wait in one queue.
+    absl::Notification holding, release;
+    committer.CommitComputed(
+        [&]() -> absl::StatusOr<Mutation> {
+          holding.Notify();
+          release.WaitForNotification();
+          return Mutation();
+        },
+        [](absl::Status) {});
+    holding.WaitForNotification();
+
+    auto live = std::make_shared<common::CallLiveness>(absl::InfiniteFuture());
+    auto cancelled = std::make_shared<common::CallLiveness>(absl::InfiniteFuture());
+    auto expired = std::make_shared<common::CallLiveness>(absl::Now() - absl::Seconds(1));
+    absl::Mutex mu;
+    int answered = 0;
+    const std::shared_ptr<common::CallLiveness> callers[] = {live, cancelled, expired};
+    for (int i = 0; i < 3; ++i) {
+      Mutation m;
+      m.Put(ColumnFamily::kReports, absl::StrCat("r", i), "report");
+      v1::AuditEntry entry;
+      entry.set_principal(absl::StrCat("p", i));
+      m.Audit(entry);
+      m.SetWanted(callers[i]);
+      committer.Commit(std::move(m), [&, i](absl::Status s) {
+        absl::MutexLock lock(&mu);
+        answers[i] = s;
+        ++answered;
+      });
+    }
+    cancelled->Cancel();  // after it was queued: still dropped
+    release.Notify();
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 3; }, &answered));
+  }
+  EXPECT_TRUE(answers[0].ok()) << answers[0];
+  EXPECT_EQ(answers[1].code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(answers[2].code(), absl::StatusCode::kCancelled);
+  EXPECT_NE(answers[1].message().find("nothing was stored"), std::string::npos);
+  EXPECT_EQ(Read(ColumnFamily::kReports, "r0"), "report");
+  EXPECT_EQ(Read(ColumnFamily::kReports, "r1"), "<NotFound: >");
+  EXPECT_EQ(Read(ColumnFamily::kReports, "r2"), "<NotFound: >");
+  EXPECT_EQ(dropped_reported.load(), 2u);
+  auto head = DecodeStoredHead(Read(ColumnFamily::kMeta, kAuditHeadKey));
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->head.sequence, 1u) << "only the written change's entry is in the chain";
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ int64_t MethodResult::error_count() const {
 
 void MethodResult::Merge(const MethodResult& other) {
   latency.Merge(other.latency);
+  ok_latency.Merge(other.ok_latency);
   ok += other.ok;
   for (const auto& [code, count] : other.errors) errors[code] += count;
 }
@@ -273,6 +274,7 @@ void LoadRun::Done(Call* call, const grpc::Status& status) {
     r.latency.Record(latency_us);
     if (status.ok()) {
       ++r.ok;
+      r.ok_latency.Record(latency_us);
     } else {
       ++r.errors[status.error_code()];
     }

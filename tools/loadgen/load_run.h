@@ -55,7 +55,8 @@ struct RunOptions {
 };
 
 struct MethodResult {
-  LatencyHistogram latency;  // microseconds, of every answered call, failed ones included
+  LatencyHistogram latency;     // microseconds, of every answered call, failed ones included
+  LatencyHistogram ok_latency;  // of the calls that succeeded only
   int64_t ok = 0;
   std::map<grpc::StatusCode, int64_t> errors;
 

@@ -68,6 +68,9 @@ ABSL_FLAG(double, rate, 0,
           "the calls in flight. 0: closed loop (--concurrency calls always in flight)");
 ABSL_FLAG(absl::Duration, max_duration, absl::Seconds(60),
           "stop starting calls after this long (each phase; at most 1h)");
+ABSL_FLAG(absl::Duration, call_timeout, absl::Seconds(30),
+          "each call's deadline, from when it is sent (a client that gives up: the server drops "
+          "what is still waiting for it)");
 ABSL_FLAG(bool, baseline, true,
           "first run the no-op (Health/Check) with the same concurrency and connections, and "
           "give every result as a ratio to it too");
@@ -230,6 +233,10 @@ int Fail(const std::string& message, int code = 2) {
   o.max_duration = absl::GetFlag(FLAGS_max_duration);
   if (o.max_duration <= absl::ZeroDuration() || o.max_duration > absl::Hours(1)) {
     return absl::InvalidArgumentError("--max_duration is more than 0 and at most 1h");
+  }
+  o.call_timeout = absl::GetFlag(FLAGS_call_timeout);
+  if (o.call_timeout <= absl::ZeroDuration() || o.call_timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError("--call_timeout is more than 0 and at most 1h");
   }
   o.import_batch = absl::GetFlag(FLAGS_import_batch);
   if (o.import_batch < 1 || o.import_batch > 1000) {

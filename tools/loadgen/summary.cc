@@ -49,7 +49,13 @@ std::string MethodFields(const MethodResult& r, double seconds) {
       r.ok, r.error_count(), seconds, static_cast<double>(h.count()) / seconds,
       Ms(h.Percentile(0.5)), Ms(h.Percentile(0.9)), Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)),
       Ms(h.max()));
-  if (!r.errors.empty()) absl::StrAppend(&line, " errors_by_code=", ErrorsByCode(r, ":", ""));
+  if (!r.errors.empty()) {
+    // With errors, the latency of the calls that succeeded too: shed calls answer fast.
+    const LatencyHistogram& ok = r.ok_latency;
+    absl::StrAppendFormat(&line, " ok_p50_ms=%.2f ok_p99_ms=%.2f ok_p999_ms=%.2f errors_by_code=%s",
+                          Ms(ok.Percentile(0.5)), Ms(ok.Percentile(0.99)), Ms(ok.Percentile(0.999)),
+                          ErrorsByCode(r, ":", ""));
+  }
   return line;
 }
 
@@ -58,11 +64,13 @@ std::string MethodJson(const MethodResult& r, double seconds) {
   return absl::StrFormat(
       "\"calls\":%d,\"ok\":%d,\"errors\":%d,\"rate_per_s\":%.1f,\"goodput_per_s\":%.1f,"
       "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,"
-      "\"mean\":%.3f},\"errors_by_code\":{%s}",
+      "\"mean\":%.3f},\"ok_latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
+      "\"errors_by_code\":{%s}",
       h.count(), r.ok, r.error_count(), static_cast<double>(h.count()) / seconds,
       static_cast<double>(r.ok) / seconds, Ms(h.Percentile(0.5)), Ms(h.Percentile(0.9)),
       Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)), Ms(h.max()), h.mean() / 1000.0,
-      ErrorsByCode(r, ":", "\""));
+      Ms(r.ok_latency.Percentile(0.5)), Ms(r.ok_latency.Percentile(0.99)),
+      Ms(r.ok_latency.Percentile(0.999)), ErrorsByCode(r, ":", "\""));
 }
 
 std::string NumberOrNull(double value) {

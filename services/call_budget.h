@@ -1,0 +1,63 @@
+// CallBudgets: how many calls of each kind the server works on at once, so that past its
+// capacity it sheds load instead of queueing without end, and so that no kind of work can
+// crowd out another. Reports come first: a flood of dashboard queries or a large import
+// fills its own budget and is refused there, while submits and the desk keep theirs.
+//
+//   kInteractive  ReportIntake and TriageDesk (and anything not named below)
+//   kStatistics   the Statistics service
+//   kBulk         Administration (imports, audit-log reads, backups, recounts, purges)
+//
+// A call takes a slot before it is authenticated (refusing costs next to nothing) and gives
+// it back when gRPC is done with it; a full budget answers RESOURCE_EXHAUSTED at once,
+// naming the budget and its flag. A limit of 0 means no limit.
+//
+// Thread-safe (atomics).
+#ifndef SAFEGUARDING_SERVICES_CALL_BUDGET_H_
+#define SAFEGUARDING_SERVICES_CALL_BUDGET_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "triage/rpcs.h"
+
+namespace safeguarding::services {
+
+enum class CallClass { kInteractive = 0, kStatistics = 1, kBulk = 2 };
+inline constexpr int kCallClasses = 3;
+
+struct CallBudgetLimits {
+  int64_t interactive = 4096;
+  int64_t statistics = 16;
+  int64_t bulk = 4;
+};
+
+// "interactive", "statistics", "bulk": the label of the metrics.
+absl::string_view CallClassName(CallClass c);
+
+class CallBudgets {
+ public:
+  explicit CallBudgets(CallBudgetLimits limits);
+
+  static CallClass ClassOf(const triage::Rpc& rpc);
+
+  // Takes a slot of `c`: OK, or RESOURCE_EXHAUSTED when its budget is full (nothing taken).
+  [[nodiscard]] absl::Status Acquire(CallClass c);
+  void Release(CallClass c);
+
+  int64_t in_flight(CallClass c) const;
+  int64_t limit(CallClass c) const { return limits_[static_cast<int>(c)]; }
+  // Calls refused because `c`'s budget was full, since the start.
+  uint64_t refused(CallClass c) const;
+
+ private:
+  std::array<int64_t, kCallClasses> limits_;
+  std::array<std::atomic<int64_t>, kCallClasses> in_flight_{};
+  std::array<std::atomic<uint64_t>, kCallClasses> refused_{};
+};
+
+}  // namespace safeguarding::services
+
+#endif  // SAFEGUARDING_SERVICES_CALL_BUDGET_H_
