@@ -24,6 +24,18 @@ namespace {
       absl::StrCat("audit anchor file ", path, ": ", what, ": ", std::strerror(errno)));
 }
 
+// Creates `tmp` (mode 0600) for writing, never opening a file already there (nor following
+// a link); one that is there was left by a write cut short (a crash between create and
+// rename), so it is removed and the create tried once more. -1 with errno set if either
+// fails.
+int CreateExclusive(const std::string& tmp) {
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+  const int fd = ::open(tmp.c_str(), kFlags, 0600);
+  if (fd >= 0 || errno != EEXIST) return fd;
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return -1;
+  return ::open(tmp.c_str(), kFlags, 0600);
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<AuditAnchorPoint>> ReadAnchorFile(const std::string& path) {
@@ -59,7 +71,7 @@ absl::StatusOr<std::optional<AuditAnchorPoint>> ReadAnchorFile(const std::string
 absl::Status WriteAnchorFile(const std::string& path, const AuditAnchorPoint& anchor,
                              absl::string_view comment) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = CreateExclusive(tmp);
   if (fd < 0) return FileError(tmp, "cannot create");
   const std::string text =
       absl::StrCat("# ", comment, " (sequence:hash)\n", anchor.ToString(), "\n");

@@ -32,9 +32,10 @@ struct AuditAnchorPoint {
 [[nodiscard]] absl::StatusOr<std::optional<AuditAnchorPoint>> ReadAnchorFile(
     const std::string& path);
 
-// Replaces `path` with `anchor` under a "# `comment`" line (written aside, fsynced, renamed
-// into place). The server publishes its head this way; `triagectl admin restore` writes the
-// head of the backup it restored.
+// Replaces `path` with `anchor` under a "# `comment`" line (written aside to `path`.tmp,
+// created new with mode 0600, fsynced, renamed into place; a `path`.tmp left by a crash is
+// removed first). FAILED_PRECONDITION naming the file if it cannot. The server publishes
+// its head this way; `triagectl admin restore` writes the head of the backup it restored.
 [[nodiscard]] absl::Status WriteAnchorFile(const std::string& path, const AuditAnchorPoint& anchor,
                                            absl::string_view comment);
 

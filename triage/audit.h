@@ -26,15 +26,15 @@ v1::AuditEntry AuditEntryFor(const Caller& caller, absl::string_view report_id,
 // bytes, so the entry is always valid UTF-8 and searches by report find every access.
 std::string AuditReportId(absl::string_view client_report_id);
 
-// Records the access and then hands `result` to `done`. If the audit entry cannot be
-// written, the caller gets UNAVAILABLE instead of the result: nothing is disclosed without
-// a trace.
+// Records `entry` (from AuditEntryFor, with any details of the call added, e.g.
+// AuditEntry.purge), its result code set to that of `result`, and then hands `result` to
+// `done`. If the entry cannot be written, the caller gets UNAVAILABLE instead of the
+// result: nothing is disclosed without a trace.
 template <typename T>
-void FinishAudited(const storage::AuditTrail& trail, const Caller& caller,
-                   absl::string_view report_id, absl::StatusOr<T> result,
+void FinishAudited(const storage::AuditTrail& trail, v1::AuditEntry entry, absl::StatusOr<T> result,
                    absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
-  // Build the entry before `result` is moved into the callback.
-  v1::AuditEntry entry = AuditEntryFor(caller, report_id, result.status().code());
+  // Set before `result` is moved into the callback.
+  entry.set_result_code(static_cast<int>(result.status().code()));
   trail.Record(std::move(entry), [result = std::move(result),
                                   done = std::move(done)](absl::Status recorded) mutable {
     if (!recorded.ok()) {
@@ -43,6 +43,16 @@ void FinishAudited(const storage::AuditTrail& trail, const Caller& caller,
       std::move(done)(std::move(result));
     }
   });
+}
+
+// The same for the access of `caller` to `report_id` ("" for none), with nothing more to
+// say about the call.
+template <typename T>
+void FinishAudited(const storage::AuditTrail& trail, const Caller& caller,
+                   absl::string_view report_id, absl::StatusOr<T> result,
+                   absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
+  FinishAudited(trail, AuditEntryFor(caller, report_id, result.status().code()), std::move(result),
+                std::move(done));
 }
 
 }  // namespace safeguarding::triage

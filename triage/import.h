@@ -27,8 +27,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 inline constexpr int kMaxImportBatch = 1000;
 
 // What the import writes for one valid report `r` (report, events, decided workflow,

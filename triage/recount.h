@@ -28,8 +28,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 // Differences listed when the request names no limit, and the most it may ask for.
 inline constexpr int kDefaultListedDifferences = 100;
 inline constexpr int kMaxListedDifferences = 10000;

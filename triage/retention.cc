@@ -102,6 +102,21 @@ absl::StatusOr<std::optional<absl::Duration>> ParseDailyAt(absl::string_view tex
   return std::optional<absl::Duration>(absl::Hours(hours) + absl::Minutes(minutes));
 }
 
+std::string DescribePurgeRun(const Caller& by,
+                             const absl::StatusOr<v1::PurgeExpiredReportsResponse>& result) {
+  if (!result.ok()) {
+    return absl::StrCat("retention purge by ", by.principal,
+                        " failed: ", result.status().ToString());
+  }
+  if (result->dry_run()) {
+    return absl::StrCat("retention purge by ", by.principal, " (dry run): ", result->purged(),
+                        " reports would be purged of ", result->examined(),
+                        " closed examined; nothing was changed");
+  }
+  return absl::StrCat("retention purge by ", by.principal, ": ", result->purged(),
+                      " reports purged of ", result->examined(), " closed examined");
+}
+
 std::string DescribeRetention(const std::map<v1::Outcome, absl::Duration>& periods) {
   std::vector<std::string> items;
   for (const auto& [outcome, period] : periods) {
@@ -159,25 +174,38 @@ std::optional<absl::Time> Retention::next_scheduled() const {
   return next_scheduled_;
 }
 
+v1::AuditEntry Retention::AuditEntryOf(const Request& request, absl::string_view report_id) {
+  v1::AuditEntry entry = AuditEntryFor(request.caller, report_id, absl::StatusCode::kOk);
+  entry.mutable_purge()->set_dry_run(request.dry_run);
+  if (request.closed_before) {
+    *entry.mutable_purge()->mutable_closed_before() = TimestampOf(*request.closed_before);
+  }
+  return entry;
+}
+
 void Retention::Purge(const Caller& caller, const v1::PurgeExpiredReportsRequest& request,
                       Done<v1::PurgeExpiredReportsResponse> done) {
   using Result = absl::StatusOr<v1::PurgeExpiredReportsResponse>;
+  Request job{.caller = caller, .dry_run = request.dry_run()};
+  const bool bound_valid =
+      !request.has_closed_before() || IsValidTimestamp(request.closed_before());
+  if (request.has_closed_before() && bound_valid) {
+    job.closed_before = TimeOf(request.closed_before());
+  }
+  // Refusals are audited with the request's terms too (an invalid bound left out).
   auto refuse = [&](absl::Status status) {
-    FinishAudited(store_->audit(), caller, "", Result(std::move(status)), std::move(done));
+    FinishAudited(store_->audit(), AuditEntryOf(job, ""), Result(std::move(status)),
+                  std::move(done));
   };
   if (options_.periods.empty()) {
     return refuse(absl::FailedPreconditionError(
         "no retention period is set: start the server with --retention, e.g. "
         "--retention=no_further_action=400d (outcomes not named are kept for ever)"));
   }
-  Request job{.caller = caller, .dry_run = request.dry_run()};
-  if (request.has_closed_before()) {
-    if (!IsValidTimestamp(request.closed_before())) {
-      FieldViolations v;
-      v.Add("closed_before", "must be a valid timestamp");
-      return refuse(v.ToStatus());
-    }
-    job.closed_before = TimeOf(request.closed_before());
+  if (!bound_valid) {
+    FieldViolations v;
+    v.Add("closed_before", "must be a valid timestamp");
+    return refuse(v.ToStatus());
   }
   absl::MutexLock lock(&mu_);
   if (stopping_) return refuse(absl::CancelledError("the server is stopping"));
@@ -193,7 +221,7 @@ void Retention::Purge(const Caller& caller, const v1::PurgeExpiredReportsRequest
       if (!result.ok()) ++failed_runs_;
     }
     if (options_.on_run) options_.on_run(job.caller, result);
-    FinishAudited(store_->audit(), job.caller, "", std::move(result), std::move(done));
+    FinishAudited(store_->audit(), AuditEntryOf(job, ""), std::move(result), std::move(done));
   };
 }
 
@@ -237,7 +265,7 @@ void Retention::RunScheduleIfDue() {
     next_scheduled_ = NextDaily(clock_->Now(), *options_.daily_at);
   }
   if (options_.on_run) options_.on_run(job.caller, result);
-  FinishAudited(store_->audit(), job.caller, "", std::move(result),
+  FinishAudited(store_->audit(), AuditEntryOf(job, ""), std::move(result),
                 absl::AnyInvocable<void(absl::StatusOr<v1::PurgeExpiredReportsResponse>) &&>(
                     [](absl::StatusOr<v1::PurgeExpiredReportsResponse>) {}));
 }
@@ -270,6 +298,12 @@ absl::StatusOr<v1::PurgeExpiredReportsResponse> Retention::Run(const Request& re
   v1::PurgeExpiredReportsResponse response;
   response.set_dry_run(request.dry_run);
   *response.mutable_as_of() = TimestampOf(now);
+  for (const auto& [outcome, period] : options_.periods) {
+    v1::RetentionPeriod* in_force = response.add_periods();
+    in_force->set_outcome(outcome);
+    *in_force->mutable_period() =
+        TimeUtil::MicrosecondsToDuration(absl::ToInt64Microseconds(period));
+  }
   std::vector<storage::ReportRecords::IdRange> purged;
   absl::Status stopped = ScanAndPurge(request, now, response, purged);
   // What was purged is compacted even when the run stopped early.
@@ -383,7 +417,7 @@ absl::StatusOr<std::optional<storage::ReportChange>> Retention::PurgeChange(cons
   purged.set_priority(next.triage().priority());
   purged.set_outcome(next.outcome());
   change.events.push_back(std::move(purged));
-  change.audits.push_back(AuditEntryFor(request.caller, next.id(), absl::StatusCode::kOk));
+  change.audits.push_back(AuditEntryOf(request, next.id()));
   return change;
 }
 

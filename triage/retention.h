@@ -66,6 +66,12 @@ struct RetentionOptions {
 // "no_further_action=400d,duplicate=90d", in outcome order: the periods as the flag names
 // them (for the log at start).
 std::string DescribeRetention(const std::map<v1::Outcome, absl::Duration>& periods);
+// The server's log line for a purge's result (counts only, never contents): "retention
+// purge by P: N reports purged of M closed examined"; for a dry run "retention purge by P
+// (dry run): N reports would be purged of M closed examined; nothing was changed"; or
+// "retention purge by P failed: STATUS".
+std::string DescribePurgeRun(const Caller& by,
+                             const absl::StatusOr<v1::PurgeExpiredReportsResponse>& result);
 
 class Retention {
  public:
@@ -78,7 +84,8 @@ class Retention {
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
 
-  // Audited (the call, and each purged report). FAILED_PRECONDITION without retention
+  // Audited (the call, and each purged report), each entry with the request's terms
+  // (AuditEntry.purge: dry run, closed_before). FAILED_PRECONDITION without retention
   // periods; ABORTED while another purge runs; UNAVAILABLE on a storage fault (what was
   // purged before it stays purged; a retry goes on); CANCELLED if the server stops first.
   void Purge(const Caller& caller, const v1::PurgeExpiredReportsRequest& request,
@@ -102,6 +109,10 @@ class Retention {
     bool dry_run = false;
   };
   using Job = absl::AnyInvocable<void() &&>;
+
+  // The audit entry of `request`'s purge: of the call (`report_id` "") or of one report it
+  // purged, with the request's terms.
+  static v1::AuditEntry AuditEntryOf(const Request& request, absl::string_view report_id);
 
   void Work();
   // The scheduled purge, if its time has come; then the next time.

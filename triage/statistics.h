@@ -28,8 +28,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 // The longest range a request may cover, in periods (GetVolumes) or days (the tests).
 inline constexpr size_t kMaxStatisticsPeriods = 3700;
 // The most groups x periods one answer may hold (e.g. 100 groups over 500 days).

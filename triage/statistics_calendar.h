@@ -23,8 +23,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 struct Period {
   absl::Time start;  // local midnight of its first day
   absl::Time end;    // the next period's start

@@ -29,8 +29,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 // One value of a dimension: as the counter keys store it and as the answer names it.
 struct DimensionValue {
   std::string stored;

@@ -44,8 +44,6 @@
 
 namespace safeguarding::triage {
 
-namespace v1 = ::safeguarding::triage::v1;
-
 // Series of the statistics family.
 inline constexpr uint8_t kReceivedSeries = 1;
 inline constexpr uint8_t kDecidedSeries = 2;

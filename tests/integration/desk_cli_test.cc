@@ -205,14 +205,20 @@ TEST_F(DeskCliTest, AnAdminPurgesLastYearsClosedReportsAfterADryRun) {
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   ASSERT_EQ(Ctl({"import", file}, v1::ROLE_SUPERVISOR).exit_code, 0);
 
-  const std::regex count("(would purge|Purged) ([0-9]+) reports \\(of ([0-9]+) closed");
+  const std::regex count(
+      "(Dry run:|Purged) ([0-9]+) reports (would be purged )?\\(of ([0-9]+) closed");
+  const std::string periods =
+      "Retention periods in force (after the decision): no-further-action 30d, duplicate 30d; "
+      "other outcomes are kept for ever.\n";
   testing::CommandResult dry = Ctl({"admin", "purge", "--dry-run"}, v1::ROLE_ADMIN);
   ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_THAT(dry.output, HasSubstr(periods));
+  EXPECT_THAT(dry.output, HasSubstr("Nothing was changed (dry run).")) << dry.output;
   std::smatch dry_count;
   ASSERT_TRUE(std::regex_search(dry.output, dry_count, count)) << dry.output;
   const int would = std::stoi(dry_count[2]);
   EXPECT_GT(would, 0);
-  EXPECT_LT(would, std::stoi(dry_count[3])) << "outcomes without a period stay";
+  EXPECT_LT(would, std::stoi(dry_count[4])) << "outcomes without a period stay";
   EXPECT_THAT(dry.output, ::testing::ContainsRegex("no-further-action +[1-9]"));
   EXPECT_THAT(dry.output, Not(HasSubstr("referred-to-police")));
 
@@ -221,13 +227,46 @@ TEST_F(DeskCliTest, AnAdminPurgesLastYearsClosedReportsAfterADryRun) {
   std::smatch purged_count;
   ASSERT_TRUE(std::regex_search(purged.output, purged_count, count)) << purged.output;
   EXPECT_EQ(std::stoi(purged_count[2]), would) << "what the dry run said, no more";
+  EXPECT_THAT(purged.output, Not(HasSubstr("Nothing was changed")));
   testing::CommandResult again = Ctl({"admin", "purge"}, v1::ROLE_ADMIN);
   EXPECT_THAT(again.output, HasSubstr("Purged 0 reports")) << again.output;
+  // Nothing left to go: the dry run says so, and why (the periods in force).
+  testing::CommandResult nothing = Ctl({"admin", "purge", "--dry-run"}, v1::ROLE_ADMIN);
+  ASSERT_EQ(nothing.exit_code, 0) << nothing.output;
+  EXPECT_THAT(nothing.output, ::testing::StartsWith("Dry run: 0 reports would be purged (of "));
+  EXPECT_THAT(nothing.output, ::testing::EndsWith(periods + "Nothing was changed (dry run).\n"));
+  // The audit trail records which purges were dry runs (and any closed-before bound).
+  testing::CommandResult bounded = Ctl(
+      {"admin", "purge", "--dry-run", "--closed-before", "2025-10-01T00:00:00Z"}, v1::ROLE_ADMIN);
+  ASSERT_EQ(bounded.exit_code, 0) << bounded.output;
+  testing::CommandResult audit = Ctl({"audit", "--limit", "100000", "--principal",
+                                      testing::TestCredentials::PrincipalFor(v1::ROLE_ADMIN)},
+                                     v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output,
+              ::testing::ContainsRegex("/PurgeExpiredReports  -  OK  [^\n]*  \\(dry run\\)\n"));
+  EXPECT_THAT(audit.output, HasSubstr("  (dry run, closed before 2025-10-01 00:00:00 UTC)\n"));
 
   EXPECT_EQ(Ctl({"admin", "purge"}, v1::ROLE_SUPERVISOR).exit_code, 3) << "admins only";
   testing::CommandResult recount = Ctl({"admin", "recount"}, v1::ROLE_ADMIN);
   EXPECT_EQ(recount.exit_code, 0) << recount.output;
   EXPECT_THAT(recount.output, HasSubstr("no difference"));
+}
+
+// No server needed: the help of `admin purge` says what goes, what stays, and what a dry
+// run does.
+TEST(DeskCliHelpTest, PurgeHelpSaysWhatGoesWhatStaysAndThatADryRunChangesNothing) {
+  testing::CommandResult help = testing::RunTriagectl({"admin", "purge", "--help"}, "");
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  // Compared with the line breaks taken out.
+  const std::string flat = std::regex_replace(help.output, std::regex("\\s+"), " ");
+  for (const char* said :
+       {"Deleted from each: the description, the reporter's contact details, the platform "
+        "name and the texts of its events",
+        "Kept: a tombstone", "the statistics counters", "the audit trail",
+        "A purge cannot be undone", "--dry-run deletes nothing and changes nothing"}) {
+    EXPECT_THAT(flat, HasSubstr(said)) << help.output;
+  }
 }
 
 TEST_F(DeskCliTest, AGeneratedSeasonImportedShowsTheProfessionalDropInEveryStatsCommand) {

@@ -3,7 +3,9 @@
 // nothing else (open reports, outcomes without a period and reports still inside it stay
 // whole), keeps a tombstone, the statistics and the audit chain, refuses further changes,
 // and leaves no copy of the old contents in any file of the data directory; a dry run
-// changes nothing; the daily schedule runs by itself; bad flags refuse the start.
+// changes nothing; every answer names the periods in force and every audit entry of a purge
+// its terms (dry run, closed_before); the daily schedule runs by itself; bad flags refuse
+// the start.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -129,6 +131,22 @@ class RetentionTest : public ::testing::Test {
           TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(*closed_before));
     }
     return s_.admin->PurgeExpiredReports(As(v1::ROLE_ADMIN).get(), request, response);
+  }
+
+  // The audit entries of the admin's PurgeExpiredReports calls (not of the reports purged).
+  std::vector<v1::AuditEntry> PurgeCalls() {
+    v1::GetAuditLogRequest request;
+    request.set_principal(testing::TestCredentials::PrincipalFor(v1::ROLE_ADMIN));
+    request.set_page_size(1000);
+    v1::GetAuditLogResponse response;
+    EXPECT_TRUE(s_.admin->GetAuditLog(As(v1::ROLE_ADMIN).get(), request, &response).ok());
+    std::vector<v1::AuditEntry> calls;
+    for (const v1::AuditEntry& e : response.entries()) {
+      if (absl::EndsWith(e.method(), "/PurgeExpiredReports") && e.report_id().empty()) {
+        calls.push_back(e);
+      }
+    }
+    return calls;
   }
 
   std::vector<v1::AuditEntry> AuditOf(const std::string& report_id) {
@@ -257,6 +275,71 @@ TEST_F(RetentionTest, APurgeDeletesOnlyExpiredContentsAndKeepsTombstonesCountsAn
   EXPECT_TRUE(Get(nfa).has_purge_time());
 }
 
+TEST_F(RetentionTest, EveryAnswerNamesThePeriodsAndEveryEntryThePurgesTerms) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const std::string id = Submit(1);
+  ASSERT_NO_FATAL_FAILURE(Decide(id, v1::OUTCOME_NO_FURTHER_ACTION));
+  const absl::Time decided = clock_.Now();
+  clock_.Advance(absl::Hours(24 * 31));
+
+  // Nothing decided before the bound: none would go, and the answer says what is in force.
+  v1::PurgeExpiredReportsResponse none;
+  ASSERT_TRUE(Purge(/*dry_run=*/true, &none, decided - absl::Hours(1)).ok());
+  EXPECT_EQ(none.purged(), 0u);
+  ASSERT_EQ(none.periods_size(), 2) << "no_further_action=30d,duplicate=7d";
+  EXPECT_EQ(none.periods(0).outcome(), v1::OUTCOME_NO_FURTHER_ACTION) << "in outcome order";
+  EXPECT_EQ(TimeUtil::DurationToSeconds(none.periods(0).period()), 30 * 86400);
+  EXPECT_EQ(none.periods(1).outcome(), v1::OUTCOME_DUPLICATE);
+  EXPECT_EQ(TimeUtil::DurationToSeconds(none.periods(1).period()), 7 * 86400);
+  v1::PurgeExpiredReportsResponse dry;
+  ASSERT_TRUE(Purge(true, &dry).ok());
+  EXPECT_EQ(dry.purged(), 1u);
+  EXPECT_EQ(dry.periods_size(), 2);
+  v1::PurgeExpiredReportsResponse purged;
+  const absl::Time bound = clock_.Now();
+  ASSERT_TRUE(Purge(false, &purged, bound).ok());
+  EXPECT_EQ(purged.purged(), 1u);
+  EXPECT_EQ(purged.periods_size(), 2) << "a real run's answer too";
+  // A refused call is audited with what it asked for, its invalid bound left out.
+  v1::PurgeExpiredReportsRequest invalid;
+  invalid.set_dry_run(true);
+  invalid.mutable_closed_before()->set_seconds(-1);
+  invalid.mutable_closed_before()->set_nanos(-5);
+  v1::PurgeExpiredReportsResponse refused;
+  EXPECT_EQ(s_.admin->PurgeExpiredReports(As(v1::ROLE_ADMIN).get(), invalid, &refused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  const std::vector<v1::AuditEntry> calls = PurgeCalls();
+  ASSERT_EQ(calls.size(), 4u);
+  const auto micros = [](const google::protobuf::Timestamp& t) {
+    return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
+  };
+  for (const v1::AuditEntry& e : calls) EXPECT_TRUE(e.has_purge()) << e.sequence();
+  EXPECT_TRUE(calls[0].purge().dry_run());
+  ASSERT_TRUE(calls[0].purge().has_closed_before());
+  EXPECT_EQ(micros(calls[0].purge().closed_before()), decided - absl::Hours(1));
+  EXPECT_TRUE(calls[1].purge().dry_run());
+  EXPECT_FALSE(calls[1].purge().has_closed_before());
+  EXPECT_FALSE(calls[2].purge().dry_run());
+  EXPECT_EQ(micros(calls[2].purge().closed_before()), bound);
+  EXPECT_EQ(calls[2].result_code(), 0);
+  EXPECT_TRUE(calls[3].purge().dry_run());
+  EXPECT_FALSE(calls[3].purge().has_closed_before());
+  EXPECT_EQ(calls[3].result_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  // The purged report's own entry carries the same terms; the trail still verifies.
+  bool report_entry = false;
+  for (const v1::AuditEntry& e : AuditOf(id)) {
+    if (!absl::EndsWith(e.method(), "/PurgeExpiredReports")) continue;
+    report_entry = true;
+    EXPECT_FALSE(e.purge().dry_run());
+    EXPECT_EQ(micros(e.purge().closed_before()), bound);
+  }
+  EXPECT_TRUE(report_entry);
+  v1::VerifyAuditLogResponse verified;
+  ASSERT_TRUE(s_.admin->VerifyAuditLog(As(v1::ROLE_ADMIN).get(), {}, &verified).ok());
+  EXPECT_TRUE(verified.intact());
+}
+
 // A duplicate is evidence in its original's case: kept while the original is open, purged
 // once that is decided too.
 TEST_F(RetentionTest, ADuplicateIsKeptWhileItsOriginalIsOpen) {
@@ -352,7 +435,8 @@ TEST_F(RetentionTest, TheDailyPurgeRunsByItselfAtItsTimeAndIsAudited) {
   EXPECT_EQ(History(id).back().actor(), "triage-server");
   bool audited = false;
   for (const v1::AuditEntry& e : AuditOf(id)) {
-    audited |= e.method() == "server:retention-purge" && e.principal() == "triage-server";
+    audited |= e.method() == "server:retention-purge" && e.principal() == "triage-server" &&
+               e.has_purge() && !e.purge().dry_run() && !e.purge().has_closed_before();
   }
   EXPECT_TRUE(audited);
 }

@@ -18,6 +18,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A small valid policy; each test changes one thing. Line numbers below refer to it.
 constexpr char kBase[] = R"(version: "test-1"
@@ -79,7 +80,8 @@ std::vector<BadFile> BadFiles() {
       {"UnknownEnumName", Replace("PRIORITY_ROUTINE }", "PRIORITY_WHENEVER }"),
        "p.textproto:16:38: Unknown enumeration value of \"PRIORITY_WHENEVER\""},
       {"SyntaxError", Replace("queues { name: \"slow\" }", "queues { name: \"slow\" "),
-       "p.textproto:4:5: Message type \"safeguarding.triage.v1.PolicyQueue\" has no field named \"sla\""},
+       "p.textproto:4:5: Message type \"safeguarding.triage.v1.PolicyQueue\" has no field named "
+       "\"sla\""},
       {"MissingVersion", Replace("version: \"test-1\"\n", ""),
        "p.textproto:1:1: version: required"},
       {"DuplicateQueue", Replace("name: \"slow\"", "name: \"fast\""),
@@ -148,6 +150,27 @@ TEST(PolicyFileTest, EveryProblemIsNamedAtOnce) {
   text = absl::StrReplaceAll(text, {{"target: \"4h\"", "target: \"soon\""}});
   const absl::Status error = ParseError(text);
   EXPECT_THAT(error.message(), AllOf(HasSubstr("queues[1].name"), HasSubstr("sla[1].target")));
+}
+
+// The message puts each problem on a line of its own: a queue name (any string in a rule or
+// route) is shown escaped, so a line break in it cannot add a line, and cut when long.
+TEST(PolicyFileTest, AQueueNameWithALineBreakIsRefusedEscapedOnOneLine) {
+  const absl::Status error =
+      ParseError(Replace("queue: \"fast\" }", "queue: \"fast\\nrules[9]: forged\\r\" }"));
+  EXPECT_EQ(error.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(error.message(),
+            "triage policy refused:\n  p.textproto:11:39: rules[0].then.queue: queue "
+            "\"fast\\nrules[9]: forged\\r\" is not declared in queues");
+  const std::string problem(error.message().substr(error.message().find("\n  ") + 3));
+  EXPECT_THAT(problem, Not(HasSubstr("\n")));
+  EXPECT_THAT(problem, Not(HasSubstr("\r")));
+
+  const absl::Status long_name =
+      ParseError(Replace("routes { queue: \"slow\" }",
+                         absl::StrCat("routes { queue: \"\\t", std::string(999, 'q'), "\" }")));
+  EXPECT_THAT(long_name.message(),
+              HasSubstr(absl::StrCat("routes[0].queue: queue \"\\t", std::string(63, 'q'),
+                                     "...\" (1000 bytes) is not declared in queues")));
 }
 
 TEST(PolicyFileTest, AFileThatCannotBeReadIsAClearError) {

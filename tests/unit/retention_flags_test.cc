@@ -1,6 +1,7 @@
 // The retention flags as the server parses them: periods per outcome in days or as
 // durations, any case, described back the way the flag names them; and the time of the
-// daily purge. Every bad item is INVALID_ARGUMENT naming it.
+// daily purge. Every bad item is INVALID_ARGUMENT naming it. Also the server's log line for
+// a purge's result: a dry run says what would be purged, never "purged".
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@ namespace safeguarding::triage {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(RetentionFlagsTest, PeriodsParseInDaysOrDurationsAndDescribeBackInOutcomeOrder) {
   absl::StatusOr<std::map<v1::Outcome, absl::Duration>> periods =
@@ -57,6 +59,23 @@ TEST(RetentionFlagsTest, TheDailyTimeIsHoursAndMinutesOrEmpty) {
     EXPECT_EQ(at.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(at.status().message(), HasSubstr("--purge_daily_at")) << bad;
   }
+}
+
+TEST(RetentionFlagsTest, ThePurgeLogLineSaysWhatADryRunWouldPurge) {
+  const Caller admin{.principal = "dev-admin"};
+  v1::PurgeExpiredReportsResponse run;
+  run.set_purged(3);
+  run.set_examined(10);
+  EXPECT_EQ(DescribePurgeRun(admin, run),
+            "retention purge by dev-admin: 3 reports purged of 10 closed examined");
+  run.set_dry_run(true);
+  const std::string dry = DescribePurgeRun(admin, run);
+  EXPECT_EQ(dry,
+            "retention purge by dev-admin (dry run): 3 reports would be purged of 10 closed "
+            "examined; nothing was changed");
+  EXPECT_THAT(dry, Not(HasSubstr("reports purged")));
+  EXPECT_EQ(DescribePurgeRun(admin, absl::UnavailableError("disk")),
+            "retention purge by dev-admin failed: UNAVAILABLE: disk");
 }
 
 }  // namespace

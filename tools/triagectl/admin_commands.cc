@@ -72,9 +72,22 @@ AdminCommands::AdminCommands(CLI::App& app) {
   purge_ = admin_->add_subcommand(
       "purge",
       "purge the contents of closed reports past their retention period (the server's "
-      "--retention): description, contact details and notes; a tombstone and the statistics "
-      "stay. Waits at least an hour (--timeout if longer)");
-  purge_->add_flag("--dry-run", dry_run_, "count what would be purged; change nothing");
+      "--retention); --dry-run only counts and changes nothing. Waits at least an hour "
+      "(--timeout if longer)");
+  purge_->footer(
+      "Purged: closed reports whose outcome has a retention period that has passed since\n"
+      "their decision (never open reports, outcomes without a period, or a duplicate whose\n"
+      "original is open). Deleted from each: the description, the reporter's contact\n"
+      "details, the platform name and the texts of its events (notes, decision notes,\n"
+      "reasons).\n"
+      "Kept: a tombstone (id, times, reporter type, categories, region, assessment, outcome,\n"
+      "purge time and a PURGED event), the statistics counters (a recount still agrees) and\n"
+      "the audit trail (it gains one entry per purged report). A purge cannot be undone.\n"
+      "--dry-run deletes nothing and changes nothing: it counts what would be purged, per\n"
+      "outcome, and shows the retention periods in force.");
+  purge_->add_flag("--dry-run", dry_run_,
+                   "only count what would be purged and show the periods in force; change "
+                   "nothing (the call is audited as a dry run)");
   purge_->add_option("--closed-before", closed_before_,
                      "only reports decided before this time (RFC 3339)");
   backups_ = std::make_unique<BackupCommands>(*admin_);

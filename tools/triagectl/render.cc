@@ -34,6 +34,26 @@ std::string EnumList(const google::protobuf::EnumDescriptor* type, const Repeate
 
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
+// A retention period as --retention writes it: whole days as "400d", else like "36h".
+std::string PeriodText(const google::protobuf::Duration& d) {
+  const absl::Duration period =
+      absl::Microseconds(google::protobuf::util::TimeUtil::DurationToMicroseconds(d));
+  if (period % absl::Hours(24) == absl::ZeroDuration()) {
+    return absl::StrCat(period / absl::Hours(24), "d");
+  }
+  return absl::FormatDuration(period);
+}
+
+// The terms of a purge an audit entry records: "  (dry run, closed before T)", or "".
+std::string PurgeTerms(const v1::AuditEntry& e) {
+  std::vector<std::string> terms;
+  if (e.purge().dry_run()) terms.push_back("dry run");
+  if (e.purge().has_closed_before()) {
+    terms.push_back(absl::StrCat("closed before ", Time(e.purge().closed_before())));
+  }
+  return terms.empty() ? "" : absl::StrCat("  (", absl::StrJoin(terms, ", "), ")");
+}
+
 const char* CodeName(grpc::StatusCode code) {
   static constexpr const char* kNames[] = {"OK",
                                            "CANCELLED",
@@ -198,14 +218,14 @@ std::string RenderAuditEntry(const v1::AuditEntry& e) {
                       e.principal().empty() ? "(unauthenticated)" : CleanText(e.principal()), " (",
                       role, ")  ", e.method(), "  ", e.report_id().empty() ? "-" : e.report_id(),
                       "  ", CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ",
-                      CleanText(e.peer()), "\n");
+                      CleanText(e.peer()), PurgeTerms(e), "\n");
 }
 
 std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge) {
-  std::string out =
-      absl::StrCat(purge.dry_run() ? "Dry run: would purge " : "Purged ", purge.purged(),
-                   " reports (of ", purge.examined(), " closed, not yet purged) as of ",
-                   Time(purge.as_of()), purge.by_outcome_size() == 0 ? ".\n" : ":\n");
+  std::string out = absl::StrCat(purge.dry_run() ? "Dry run: " : "Purged ", purge.purged(),
+                                 " reports", purge.dry_run() ? " would be purged" : "", " (of ",
+                                 purge.examined(), " closed, not yet purged) as of ",
+                                 Time(purge.as_of()), purge.by_outcome_size() == 0 ? ".\n" : ":\n");
   for (const v1::PurgedCount& c : purge.by_outcome()) {
     absl::StrAppend(
         &out, "  ",
@@ -213,6 +233,17 @@ std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge) {
                         static_cast<long long>(c.count())),
         "\n");
   }
+  // A server from before the periods were in the answer sends none.
+  if (purge.periods_size() > 0) {
+    std::vector<std::string> periods;
+    for (const v1::RetentionPeriod& p : purge.periods()) {
+      periods.push_back(absl::StrCat(EnumFlagName(v1::Outcome_descriptor(), p.outcome()), " ",
+                                     PeriodText(p.period())));
+    }
+    absl::StrAppend(&out, "Retention periods in force (after the decision): ",
+                    absl::StrJoin(periods, ", "), "; other outcomes are kept for ever.\n");
+  }
+  if (purge.dry_run()) out += "Nothing was changed (dry run).\n";
   return out;
 }
 

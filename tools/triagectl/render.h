@@ -19,7 +19,8 @@ namespace v1 = ::safeguarding::triage::v1;
 std::string RenderSubmitted(const v1::SubmitReportResponse& response,
                             const std::string& request_id);
 std::string RenderReport(const v1::Report& report);
-// One line: time, sequence, principal (role), method, report, result, peer.
+// One line: time, sequence, principal (role), method, report, result, peer, and a purge's
+// terms (dry run, closed before) when the entry records them.
 std::string RenderAuditEntry(const v1::AuditEntry& entry);
 std::string RenderClaim(const v1::Claim& claim);
 // A table: per queue, waiting reports (per priority), claimed, past due, oldest wait.
@@ -28,7 +29,9 @@ std::string RenderQueues(const v1::ListQueuesResponse& queues);
 std::string RenderEvent(const v1::ReportEvent& event);
 // One line per report: id, received, state, priority, queue, reporter, due.
 std::string RenderReportList(const v1::ListReportsResponse& list);
-// "Purged N reports (of M closed, not yet purged) as of T:" and one line per outcome.
+// "Purged N reports (of M closed, not yet purged) as of T:" (a dry run: "Dry run: N
+// reports would be purged ..."), one line per outcome, the retention periods in force (when
+// the answer carries them) and, for a dry run, that nothing was changed.
 std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge);
 // "INVALID_ARGUMENT: invalid fields: ..." plus one line per google.rpc.BadRequest field
 // violation carried in the status details.
