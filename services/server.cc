@@ -163,14 +163,8 @@ namespace {
   };
   retention.on_run = [](const triage::Caller& by,
                         const absl::StatusOr<v1::PurgeExpiredReportsResponse>& result) {
-    if (!result.ok()) {
-      Log(Severity::kError, "retention purge by %s failed: %s", by.principal,
-          result.status().ToString());
-    } else {
-      Log(Severity::kInfo, "retention purge by %s%s: %d reports purged of %d closed examined",
-          by.principal, result->dry_run() ? " (dry run)" : "", static_cast<int>(result->purged()),
-          static_cast<int>(result->examined()));
-    }
+    Log(result.ok() ? Severity::kInfo : Severity::kError, "%s",
+        triage::DescribePurgeRun(by, result));
   };
   return retention;
 }

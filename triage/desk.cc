@@ -155,7 +155,7 @@ void Desk::ClaimNextReport(const Caller& caller, const v1::ClaimNextReportReques
   if (lease.ok() && !request.queue().empty() && !policy->HasQueue(request.queue()) &&
       !store_->queue().HasQueue(request.queue())) {
     FieldViolations v;
-    v.Add("queue", absl::StrCat("no queue named \"", request.queue(), "\""));
+    v.Add("queue", absl::StrCat("no queue named ", QuotedName(request.queue())));
     lease = v.ToStatus();
   }
   if (!lease.ok()) {

@@ -154,7 +154,7 @@ absl::Status Desk::CheckQueues(const std::vector<std::string>& queues) const {
   FieldViolations v;
   for (const std::string& queue : queues) {
     if (!policy->HasQueue(queue) && !store_->queue().HasQueue(queue)) {
-      v.Add("queues", absl::StrCat("no queue named \"", queue, "\""));
+      v.Add("queues", absl::StrCat("no queue named ", QuotedName(queue)));
     }
   }
   return v.empty() ? absl::OkStatus() : v.ToStatus();

@@ -6,7 +6,6 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -22,8 +21,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::TextFormat;
 
 constexpr size_t kMaxProblems = 20;
-// The most bytes of a name from the file that a problem repeats.
-constexpr size_t kMaxShownName = 64;
 
 // Syntax errors and unknown fields, as the text-format parser reports them.
 class SyntaxErrors : public google::protobuf::io::ErrorCollector {
@@ -75,15 +72,6 @@ bool IsName(absl::string_view s, size_t max) {
   });
 }
 
-// A name from the file as a problem shows it: quoted and C-escaped, so that a line break or
-// another control character in it cannot start a line of its own in the message (nor reach
-// a terminal or a log as it is), and cut after kMaxShownName bytes.
-std::string Shown(absl::string_view name) {
-  if (name.size() <= kMaxShownName) return absl::StrCat("\"", absl::CEscape(name), "\"");
-  return absl::StrCat("\"", absl::CEscape(name.substr(0, kMaxShownName)), "...\" (", name.size(),
-                      " bytes)");
-}
-
 // Checks a parsed file whole, collecting every problem with its place.
 class Checker {
  public:
@@ -124,7 +112,7 @@ class Checker {
       if (!IsName(name, 32)) {
         Problem(at, "required: 1 to 32 characters of a-z, 0-9 and '-'");
       } else if (!declared_.insert(name).second) {
-        Problem(at, absl::StrCat("queue ", Shown(name), " is declared twice"));
+        Problem(at, absl::StrCat("queue ", QuotedName(name), " is declared twice"));
       } else {
         queues.push_back(name);
       }
@@ -251,7 +239,7 @@ class Checker {
 
   void CheckQueueName(const Place& at, const std::string& queue) {
     if (!declared_.contains(queue)) {
-      Problem(at, absl::StrCat("queue ", Shown(queue), " is not declared in queues"));
+      Problem(at, absl::StrCat("queue ", QuotedName(queue), " is not declared in queues"));
     }
   }
 

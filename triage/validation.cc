@@ -4,12 +4,20 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace safeguarding::triage {
+
+std::string QuotedName(absl::string_view name) {
+  constexpr size_t kMaxShown = 64;
+  if (name.size() <= kMaxShown) return absl::StrCat("\"", absl::CEscape(name), "\"");
+  return absl::StrCat("\"", absl::CEscape(name.substr(0, kMaxShown)), "...\" (", name.size(),
+                      " bytes)");
+}
 
 bool IsValidTimestamp(const google::protobuf::Timestamp& t) {
   using google::protobuf::util::TimeUtil;

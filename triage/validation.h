@@ -57,6 +57,11 @@ bool IsValidUtf8(absl::string_view s);
 void ValidateText(absl::string_view field, absl::string_view text, size_t max_bytes, bool required,
                   FieldViolations& violations);
 
+// A name the caller or a file chose (a queue), as an error message repeats it: quoted and
+// C-escaped, so a line break or another control character in it cannot start a line of its
+// own nor reach a terminal or a log as it is, and cut after 64 bytes with its length named.
+std::string QuotedName(absl::string_view name);
+
 // SubmitReport's request: request_id and every field of the report.
 [[nodiscard]] absl::Status ValidateSubmitReport(const v1::SubmitReportRequest& request);
 

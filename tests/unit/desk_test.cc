@@ -18,6 +18,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "storage/key_encoding.h"
+#include "tests/support/bad_request.h"
 #include "tests/support/faulty_fs.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
@@ -271,6 +272,11 @@ TEST_F(DeskTest, WithinOneQueueOnlyThatQueueIsClaimedAndAnUnknownQueueIsRefused)
   EXPECT_EQ(ClaimId(alice_, "professional"), "") << "a declared queue with nothing in it";
   EXPECT_EQ(Claim(alice_, "nowhere").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ClaimId(alice_, "child"), child);
+
+  // The refusal repeats the caller's name escaped, so a line break in it cannot forge a line.
+  const absl::Status forged = Claim(alice_, "x\nAUDIT ok").status();
+  EXPECT_EQ(forged.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(safeguarding::testing::ViolationOf(forged, "queue"), "no queue named \"x\\nAUDIT ok\"");
 }
 
 TEST_F(DeskTest, ALongWaitingStandardReportOvertakesAFreshUrgentOneOnceDueSooner) {
