@@ -11,10 +11,12 @@
 // and its own, and the batch also stores the new chain head in meta, signed
 // (audit_chain.h).
 //
-// Guarantees: callbacks run on the committer thread, in submission order, exactly once,
-// with OK only after the synced write succeeded. A change whose caller has given up by the
-// time its batch is built (Mutation::SetWanted) is answered CANCELLED and never written:
-// under a flood, the disk's time goes to calls that can still be answered. After a failed write
+// Guarantees: callbacks run on the committer thread, exactly once, with OK only after the
+// synced write succeeded; the changes written are written, and answered, in submission
+// order. A change whose caller has given up by the time its batch is built
+// (Mutation::SetWanted) is answered CANCELLED and never written, before the written changes
+// of its batch are answered: under a flood, the disk's time goes to calls that can still be
+// answered. After a failed write
 // every mutation of that batch gets the error (none of it is visible), and the next batch first
 // asks RocksDB to resume writing. Errors RocksDB can recover from (e.g. a full disk that was
 // cleared) then heal without a restart; a failed WAL append cannot, and writes keep failing with

@@ -184,7 +184,16 @@ void ReportRecords::Finish(const std::string& request_key,
     auto node = stripe.in_flight.extract(request_key);
     if (!node.empty()) waiters = std::move(node.mapped().waiters);
   }
-  for (SubmitCallback& waiter : waiters) std::move(waiter)(result);
+  if (!waiters.empty() && result.status().code() == absl::StatusCode::kCancelled) {
+    // Dropped unwritten because no caller waited when its batch was built; a retry that
+    // joined just after that check does wait, and is told to retry, not that it gave up.
+    const absl::StatusOr<v1::SubmitReportResponse> retry = absl::UnavailableError(
+        "an earlier call with this request_id ended before its report was written: nothing "
+        "was stored; retry with the same request_id");
+    for (SubmitCallback& waiter : waiters) std::move(waiter)(retry);
+  } else {
+    for (SubmitCallback& waiter : waiters) std::move(waiter)(result);
+  }
   std::move(done)(std::move(result));
 }
 
@@ -380,37 +389,58 @@ absl::StatusOr<std::optional<std::string>> ReportRecords::ImportedId(
   return std::optional<std::string>(std::move(value));
 }
 
-void ReportRecords::Import(std::vector<ImportedRecord> records, Committer::Callback done) {
-  Mutation m;
-  std::vector<QueueEntry> entries;
-  DataKeys::SealingScope sealing(keys_);
-  for (ImportedRecord& r : records) {
+namespace {
+
+// The sealed records of an import (report, workflow and event records), sealed with `ring`.
+[[nodiscard]] absl::Status SealImported(const std::vector<ImportedRecord>& records,
+                                        const KeyRing& ring, Mutation& m) {
+  for (const ImportedRecord& r : records) {
     const ReportId id = *ReportId::Parse(r.report.id());
-    absl::StatusOr<std::string> sealed = SealReport(r.report, id, sealing.ring());
-    absl::StatusOr<std::string> workflow =
-        r.decided ? SealWorkflow(WorkflowOf(*r.decided), id, sealing.ring()) : std::string();
-    if (!sealed.ok() || !workflow.ok()) {
-      sealing.Release();
-      std::move(done)(!sealed.ok() ? sealed.status() : workflow.status());
-      return;
-    }
+    absl::StatusOr<std::string> sealed = SealReport(r.report, id, ring);
+    if (!sealed.ok()) return sealed.status();
     m.Put(ColumnFamily::kReports, std::string(id.bytes()), *std::move(sealed));
-    if (r.decided) m.Put(ColumnFamily::kWorkflow, std::string(id.bytes()), *std::move(workflow));
-    for (const v1::ReportEvent& event : r.events) {
-      const std::string key = EventKey(id, event.sequence());
-      absl::StatusOr<std::string> e = SealEvent(event, key, sealing.ring());
-      if (!e.ok()) {
-        sealing.Release();
-        std::move(done)(e.status());
-        return;
-      }
-      m.Put(ColumnFamily::kEvents, key, *std::move(e));
+    if (r.decided) {
+      absl::StatusOr<std::string> workflow = SealWorkflow(WorkflowOf(*r.decided), id, ring);
+      if (!workflow.ok()) return workflow.status();
+      m.Put(ColumnFamily::kWorkflow, std::string(id.bytes()), *std::move(workflow));
     }
+    for (const v1::ReportEvent& event : r.events) {
+      std::string key = EventKey(id, event.sequence());
+      absl::StatusOr<std::string> e = SealEvent(event, key, ring);
+      if (!e.ok()) return e.status();
+      m.Put(ColumnFamily::kEvents, std::move(key), *std::move(e));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void ReportRecords::Import(std::vector<ImportedRecord> records, Committer::Callback done) {
+  // Sealed first without holding the ring (an import runs at a low CPU priority, and a
+  // rotation waiting for a held scope would stall every writer); then, under the scope,
+  // queued at once unless a rotation swapped the ring meanwhile, when it is sealed again.
+  const std::shared_ptr<const KeyRing> ring = keys_.ring();
+  Mutation m;
+  absl::Status sealed = SealImported(records, *ring, m);
+  DataKeys::SealingScope sealing(keys_);
+  if (sealed.ok() && &sealing.ring() != ring.get()) {
+    m = Mutation();
+    sealed = SealImported(records, sealing.ring(), m);
+  }
+  if (!sealed.ok()) {
+    sealing.Release();
+    std::move(done)(std::move(sealed));
+    return;
+  }
+  std::vector<QueueEntry> entries;
+  for (ImportedRecord& r : records) {
     if (!r.decided) {
       const v1::TriageAssessment& triage = r.report.triage();
       entries.push_back(
           {triage.queue(), static_cast<uint8_t>(triage.priority()),
-           google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()), id});
+           google::protobuf::util::TimeUtil::TimestampToMicroseconds(triage.due_time()),
+           *ReportId::Parse(r.report.id())});
       QueueIndex::Add(m, entries.back());
     }
     m.Put(ColumnFamily::kRequests, ImportKey(r.source_id), r.report.id());

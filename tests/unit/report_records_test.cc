@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/call_liveness.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/report_store.h"
 #include "tests/support/faulty_fs.h"
@@ -91,6 +92,62 @@ TEST(ReportRecordsTest, ASlowRequestLogReadHoldsUpNoOtherSubmission) {
   ASSERT_TRUE(duplicate->result.ok()) << duplicate->result.status();
   EXPECT_EQ(retry->result->report_id(), first_id);
   EXPECT_EQ(duplicate->result->report_id(), first_id);
+}
+
+// A retry that joins a submission just after the committer found nobody waiting for it
+// (the window between that check and the drop's answer) is told to retry: UNAVAILABLE,
+// not the CANCELLED of a call that gave up. Its next try is stored.
+TEST(ReportRecordsTest, ARetryJoiningASubmitBeingDroppedIsToldToRetry) {
+  testing::TempDir dir;
+  testing::FaultyEnv faulty;
+  auto store = ReportStore::Open(testing::TestStoreOptions(dir.Sub("db"), faulty.env.get()));
+  ASSERT_TRUE(store.ok()) << store.status();
+  faulty.fs->HoldWalSyncs();
+  auto blocker = Start(**store, Report("intake-app", "blocker", "content B"));
+  for (const absl::Time give_up = absl::Now() + absl::Seconds(10);
+       faulty.fs->wal_syncs_waiting() == 0 && absl::Now() < give_up;) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_GT(faulty.fs->wal_syncs_waiting(), 0) << "the committer is in the blocker's fsync";
+
+  auto gave_up = std::make_shared<common::CallLiveness>(absl::InfiniteFuture());
+  NewReport first = Report("intake-app", "req", "content A");
+  first.liveness = gave_up;
+  auto dropped = Start(**store, std::move(first));
+  // Queued behind it in the same batch: a change whose wanted-check runs right after the
+  // first's, where a live retry joins the submission the committer is about to drop.
+  std::unique_ptr<Pending> late_retry;
+  Mutation hook;
+  hook.Put(ColumnFamily::kRequests, "test-hook", "");
+  hook.SetWanted([&](absl::Time) {
+    NewReport retry = Report("intake-app", "req", "content A");
+    retry.liveness = std::make_shared<common::CallLiveness>(absl::InfiniteFuture());
+    late_retry = Start(**store, std::move(retry));
+    return true;
+  });
+  absl::Notification hook_written;
+  Committer::Callback hook_done = [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    hook_written.Notify();
+  };
+  ASSERT_TRUE((*store)->engine().committer().Enqueue(hook, hook_done).ok());
+  gave_up->Cancel();
+  faulty.fs->ReleaseWalSyncs();
+
+  blocker->done.WaitForNotification();
+  dropped->done.WaitForNotification();
+  hook_written.WaitForNotification();
+  ASSERT_NE(late_retry, nullptr);
+  late_retry->done.WaitForNotification();
+  EXPECT_TRUE(blocker->result.ok()) << blocker->result.status();
+  EXPECT_EQ(dropped->result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(late_retry->result.status().code(), absl::StatusCode::kUnavailable)
+      << late_retry->result.status();
+  EXPECT_THAT(std::string(late_retry->result.status().message()), ::testing::HasSubstr("retry"));
+
+  auto again = Start(**store, Report("intake-app", "req", "content A"));
+  again->done.WaitForNotification();
+  EXPECT_TRUE(again->result.ok()) << again->result.status();
 }
 
 TEST(ReportRecordsTest, AReusedRequestIdIsRefusedWhileTheFirstIsInFlightOrStored) {
