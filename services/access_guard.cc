@@ -129,11 +129,23 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
     std::move(finish)(std::move(refusal));
     return;
   }
+  // Refusals from many addresses at once: past kMaxRefusalAuditsWaiting, they are not kept
+  // waiting for the disk (a flood of bad credentials holds no memory nor call budget).
+  if (refusals_waiting_.fetch_add(1, std::memory_order_relaxed) >= kMaxRefusalAuditsWaiting) {
+    refusals_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    Log(Severity::kWarning,
+        "refusal not audited (%d refusals already being audited): method=%s code=%s",
+        kMaxRefusalAuditsWaiting, caller.method, absl::StatusCodeToString(refusal.code()));
+    std::move(finish)(std::move(refusal));
+    return;
+  }
   v1::AuditEntry entry =
       triage::AuditEntryFor(caller, triage::AuditReportId(report_id), refusal.code());
-  audit_->Record(std::move(entry),
-                 [refusal = std::move(refusal), finish = std::move(finish)](
-                     const absl::Status&) mutable { std::move(finish)(std::move(refusal)); });
+  audit_->Record(std::move(entry), [this, refusal = std::move(refusal),
+                                    finish = std::move(finish)](const absl::Status&) mutable {
+    refusals_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    std::move(finish)(std::move(refusal));
+  });
 }
 
 }  // namespace safeguarding::services

@@ -15,6 +15,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 
 #include "absl/functional/function_ref.h"
@@ -47,8 +48,8 @@ class AccessGuard {
   // serving, not while calls run.
   void SetRpcObserver(const RpcObserver* observer) { observer_ = observer; }
   const RpcObserver* rpc_observer() const { return observer_; }
-  // The budgets unary calls take a slot of before they are checked (call_budget.h;
-  // optional, set before serving).
+  // The budgets admitted unary calls take a slot of (call_budget.h; optional, set before
+  // serving).
   void SetCallBudgets(CallBudgets* budgets) { budgets_ = budgets; }
   CallBudgets* call_budgets() const { return budgets_; }
 
@@ -69,11 +70,15 @@ class AccessGuard {
   // Audits a refusal, then runs `finish` with it once it is on record. Refusals are
   // audited at most `kRefusalAuditsPerSecond` per peer address (burst 20) so a flood of bad
   // credentials cannot fill the trail or the disk; the rest are logged and counted in the
-  // next audited refusal's log line.
+  // next audited refusal's log line. At most kMaxRefusalAuditsWaiting wait for the trail
+  // at once.
   void RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
                      absl::Status refusal, absl::AnyInvocable<void(absl::Status) &&> finish) const;
 
   static constexpr double kRefusalAuditsPerSecond = 2;
+  // Refusals (from all addresses together) waiting for their audit entry at once; more
+  // are logged, not audited.
+  static constexpr int kMaxRefusalAuditsWaiting = 64;
 
  private:
   std::shared_ptr<const CredentialStore> credentials() const;
@@ -83,6 +88,7 @@ class AccessGuard {
   const RpcObserver* observer_ = nullptr;
   CallBudgets* budgets_ = nullptr;
   mutable RateLimiter refusal_audits_;  // keyed by peer address
+  mutable std::atomic<int> refusals_waiting_{0};
   mutable absl::Mutex mu_;
   std::shared_ptr<const CredentialStore> credentials_ ABSL_GUARDED_BY(mu_);
 };

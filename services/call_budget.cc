@@ -6,43 +6,67 @@
 namespace safeguarding::services {
 namespace {
 
-constexpr absl::string_view kFlags[kCallClasses] = {
-    "--max_calls_in_flight", "--max_statistics_in_flight", "--max_admin_calls_in_flight"};
+struct ClassInfo {
+  absl::string_view name;
+  absl::string_view flag;
+};
+
+constexpr ClassInfo kClasses[kCallClasses] = {
+    {"intake", "--max_calls_in_flight"},          {"desk", "--max_desk_calls_in_flight"},
+    {"statistics", "--max_statistics_in_flight"}, {"admin_read", "--max_admin_reads_in_flight"},
+    {"bulk", "--max_admin_calls_in_flight"},
+};
+
+// Administration's calls that read a page or a list and end in milliseconds.
+bool IsShortAdminRead(absl::string_view method) {
+  return method == "GetAuditLog" || method == "ListBackups" || method == "ListEncryptionKeys";
+}
 
 }  // namespace
 
-absl::string_view CallClassName(CallClass c) {
-  switch (c) {
-    case CallClass::kInteractive:
-      return "interactive";
-    case CallClass::kStatistics:
-      return "statistics";
-    case CallClass::kBulk:
-      return "bulk";
+absl::Status CallBudgetLimits::Check() const {
+  const int64_t limits[kCallClasses] = {intake, desk, statistics, admin_reads, bulk};
+  for (int i = 0; i < kCallClasses; ++i) {
+    if (limits[i] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kClasses[i].flag, " ", limits[i], ": must be 0 (no limit) or more"));
+    }
   }
-  return "interactive";
+  return absl::OkStatus();
 }
 
+absl::string_view CallClassName(CallClass c) { return kClasses[static_cast<int>(c)].name; }
+
+absl::string_view CallClassFlag(CallClass c) { return kClasses[static_cast<int>(c)].flag; }
+
 CallBudgets::CallBudgets(CallBudgetLimits limits)
-    : limits_{limits.interactive, limits.statistics, limits.bulk} {}
+    : limits_{limits.intake, limits.desk, limits.statistics, limits.admin_reads, limits.bulk} {}
 
 CallClass CallBudgets::ClassOf(const triage::Rpc& rpc) {
-  if (rpc.descriptor() == nullptr) return CallClass::kInteractive;
+  if (rpc.descriptor() == nullptr) return CallClass::kIntake;
   const absl::string_view service = rpc.descriptor()->service()->name();
+  if (service == "TriageDesk") return CallClass::kDesk;
   if (service == "Statistics") return CallClass::kStatistics;
-  if (service == "Administration") return CallClass::kBulk;
-  return CallClass::kInteractive;
+  if (service == "Administration") {
+    return IsShortAdminRead(rpc.descriptor()->name()) ? CallClass::kAdminRead : CallClass::kBulk;
+  }
+  return CallClass::kIntake;
 }
 
 absl::Status CallBudgets::Acquire(CallClass c) {
   const int i = static_cast<int>(c);
-  const int64_t before = in_flight_[i].fetch_add(1, std::memory_order_relaxed);
-  if (limits_[i] <= 0 || before < limits_[i]) return absl::OkStatus();
-  in_flight_[i].fetch_sub(1, std::memory_order_relaxed);
+  const int64_t limit = limits_[i];
+  int64_t now = in_flight_[i].load(std::memory_order_relaxed);
+  // Never above the limit, not even for an instant: a slot is taken only while one is free.
+  while (limit <= 0 || now < limit) {
+    if (in_flight_[i].compare_exchange_weak(now, now + 1, std::memory_order_relaxed)) {
+      return absl::OkStatus();
+    }
+  }
   refused_[i].fetch_add(1, std::memory_order_relaxed);
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "server busy: ", limits_[i], " ", CallClassName(c), " calls already in progress (", kFlags[i],
-      "); retry after a short, growing delay"));
+  return absl::ResourceExhaustedError(absl::StrCat("server busy: ", limit, " ", kClasses[i].name,
+                                                   " calls already in progress (", kClasses[i].flag,
+                                                   "); retry after a short, growing delay"));
 }
 
 void CallBudgets::Release(CallClass c) {

@@ -1,15 +1,20 @@
 // CallBudgets: how many calls of each kind the server works on at once, so that past its
 // capacity it sheds load instead of queueing without end, and so that no kind of work can
-// crowd out another. Reports come first: a flood of dashboard queries or a large import
-// fills its own budget and is refused there, while submits and the desk keep theirs.
+// crowd out another. Reports come first: a flood of dashboard queries, a large import or a
+// burst of submits fills its own budget and is refused there, while the other kinds keep
+// theirs (the desk can still claim what was submitted).
 //
-//   kInteractive  ReportIntake and TriageDesk (and anything not named below)
-//   kStatistics   the Statistics service
-//   kBulk         Administration (imports, audit-log reads, backups, recounts, purges)
+//   kIntake      ReportIntake (and anything not named below)
+//   kDesk        TriageDesk
+//   kStatistics  the Statistics service
+//   kAdminRead   Administration's short reads: GetAuditLog, ListBackups, ListEncryptionKeys
+//   kBulk        the rest of Administration: imports, backups, verifications, recounts,
+//                purges, key rotations
 //
-// A call takes a slot before it is authenticated (refusing costs next to nothing) and gives
-// it back when gRPC is done with it; a full budget answers RESOURCE_EXHAUSTED at once,
-// naming the budget and its flag. A limit of 0 means no limit.
+// A call takes a slot once the AccessGuard has admitted it (so calls that fail to
+// authenticate cannot crowd out those that do) and gives it back when gRPC is done with it;
+// a full budget answers RESOURCE_EXHAUSTED at once, naming the budget and its flag. A limit
+// of 0 means no limit.
 //
 // Thread-safe (atomics).
 #ifndef SAFEGUARDING_SERVICES_CALL_BUDGET_H_
@@ -25,17 +30,24 @@
 
 namespace safeguarding::services {
 
-enum class CallClass { kInteractive = 0, kStatistics = 1, kBulk = 2 };
-inline constexpr int kCallClasses = 3;
+enum class CallClass { kIntake = 0, kDesk, kStatistics, kAdminRead, kBulk };
+inline constexpr int kCallClasses = 5;
 
 struct CallBudgetLimits {
-  int64_t interactive = 4096;
+  int64_t intake = 4096;
+  int64_t desk = 1024;
   int64_t statistics = 16;
+  int64_t admin_reads = 16;
   int64_t bulk = 4;
+
+  // OK, or INVALID_ARGUMENT naming the flag of the first negative limit.
+  [[nodiscard]] absl::Status Check() const;
 };
 
-// "interactive", "statistics", "bulk": the label of the metrics.
+// "intake", "desk", "statistics", "admin_read", "bulk": the label of the metrics.
 absl::string_view CallClassName(CallClass c);
+// The server flag that sets the budget of `c`, e.g. "--max_calls_in_flight".
+absl::string_view CallClassFlag(CallClass c);
 
 class CallBudgets {
  public:

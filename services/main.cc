@@ -87,14 +87,20 @@ ABSL_FLAG(bool, insecure_allow_remote, false,
           "with --insecure, also allow plaintext on non-loopback addresses (never in production)");
 ABSL_FLAG(int32_t, max_concurrent_streams, 100, "concurrent calls per client connection");
 ABSL_FLAG(int64_t, max_calls_in_flight, 4096,
-          "intake and triage desk calls worked on at once; beyond, RESOURCE_EXHAUSTED at once "
-          "(0: no limit)");
+          "intake calls (SubmitReport, ...) worked on at once; beyond, RESOURCE_EXHAUSTED at "
+          "once (0: no limit)");
+ABSL_FLAG(int64_t, max_desk_calls_in_flight, 1024,
+          "triage desk calls worked on at once, apart from intake's; beyond, "
+          "RESOURCE_EXHAUSTED (0: no limit)");
 ABSL_FLAG(int64_t, max_statistics_in_flight, 16,
           "statistics queries worked on or waiting for a statistics worker at once; beyond, "
           "RESOURCE_EXHAUSTED (0: no limit)");
+ABSL_FLAG(int64_t, max_admin_reads_in_flight, 16,
+          "short administration reads (GetAuditLog, ListBackups, ListEncryptionKeys) at once; "
+          "beyond, RESOURCE_EXHAUSTED (0: no limit)");
 ABSL_FLAG(int64_t, max_admin_calls_in_flight, 4,
-          "administration calls (imports, audit-log reads, backups, ...) at once; beyond, "
-          "RESOURCE_EXHAUSTED (0: no limit)");
+          "other administration calls (imports, backups, verifications, recounts, purges, key "
+          "rotations) at once; beyond, RESOURCE_EXHAUSTED (0: no limit)");
 ABSL_FLAG(int32_t, statistics_threads, 2,
           "threads answering statistics queries, at a lower CPU priority than intake");
 ABSL_FLAG(double, rate_limit_per_second, 200,
@@ -157,8 +163,10 @@ ServerOptions OptionsFromFlags() {
   options.insecure = absl::GetFlag(FLAGS_insecure);
   options.insecure_allow_remote = absl::GetFlag(FLAGS_insecure_allow_remote);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
-  options.call_budgets = {.interactive = absl::GetFlag(FLAGS_max_calls_in_flight),
+  options.call_budgets = {.intake = absl::GetFlag(FLAGS_max_calls_in_flight),
+                          .desk = absl::GetFlag(FLAGS_max_desk_calls_in_flight),
                           .statistics = absl::GetFlag(FLAGS_max_statistics_in_flight),
+                          .admin_reads = absl::GetFlag(FLAGS_max_admin_reads_in_flight),
                           .bulk = absl::GetFlag(FLAGS_max_admin_calls_in_flight)};
   options.statistics_threads = std::clamp(absl::GetFlag(FLAGS_statistics_threads), 1, 64);
   options.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);

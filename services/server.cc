@@ -178,6 +178,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
 
   if (absl::Status leases = CheckLeases(options); !leases.ok()) return leases;
   if (absl::Status memory = CheckMemory(options.memory); !memory.ok()) return memory;
+  if (absl::Status budgets = options.call_budgets.Check(); !budgets.ok()) return budgets;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> transport =
       TransportCredentials(options);
   if (!transport.ok()) return transport.status();

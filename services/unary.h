@@ -1,4 +1,4 @@
-// Plumbing shared by every handler: admission (the call budgets, then the AccessGuard), and
+// Plumbing shared by every handler: admission (the AccessGuard, then the call budgets), and
 // finishing a call exactly once with the mapped status. Unary handlers use a CallReactor;
 // any thread (the committer's included) may finish it later; request and response stay
 // valid until then.
@@ -68,7 +68,7 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   const RpcTimer timer_;
   const std::shared_ptr<common::CallLiveness> liveness_;
   CallBudgets* budgets_ = nullptr;
-  CallClass class_ = CallClass::kInteractive;
+  CallClass class_ = CallClass::kIntake;
   grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
 };
 
@@ -105,8 +105,9 @@ absl::AnyInvocable<void(absl::StatusOr<Response>) &&> ReplyTo(grpc::ServerUnaryR
   };
 }
 
-// Runs the guard for `rpc`. Admitted: calls body(reactor, caller), which must finish
-// the reactor (now or later). Refused: audits the refusal (naming `report_id`, the report
+// Runs the guard for `rpc`. Admitted: takes a slot of the call's budget (full: finishes
+// RESOURCE_EXHAUSTED) and calls body(reactor, caller), which must finish the reactor (now or
+// later). Refused: audits the refusal (naming `report_id`, the report
 // the call asked for, if any) and finishes with it.
 template <typename Body>
 grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackServerContext* context,
@@ -118,18 +119,18 @@ grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackSer
     FinishUnary(reactor, rpc, absl::DeadlineExceededError("deadline passed before start"));
     return reactor;
   }
-  if (CallBudgets* budgets = guard.call_budgets(); budgets != nullptr) {
-    // Before authentication: a refusal here costs next to nothing.
-    const CallClass c = CallBudgets::ClassOf(rpc);
-    if (absl::Status slot = budgets->Acquire(c); !slot.ok()) {
-      FinishUnary(reactor, rpc, slot);
-      return reactor;
-    }
-    reactor->HoldSlot(budgets, c);
-  }
   guard.Check(
       *context, rpc, report_id,
       [&](triage::Caller caller) {
+        // A slot only for a call the guard admitted: failed authentications take none.
+        if (CallBudgets* budgets = guard.call_budgets(); budgets != nullptr) {
+          const CallClass c = CallBudgets::ClassOf(rpc);
+          if (absl::Status slot = budgets->Acquire(c); !slot.ok()) {
+            FinishUnary(reactor, rpc, slot);
+            return;
+          }
+          reactor->HoldSlot(budgets, c);
+        }
         caller.liveness = reactor->liveness();
         std::forward<Body>(body)(reactor, std::move(caller));
       },
@@ -148,7 +149,7 @@ grpc::ServerUnaryReactor* AdmitUnaryOnPool(const AccessGuard& guard, WorkerPool*
                     [pool, &rpc, body = std::move(body)](grpc::ServerUnaryReactor* reactor,
                                                          triage::Caller caller) mutable {
                       std::shared_ptr<const common::CallLiveness> liveness = caller.liveness;
-                      pool->Post(
+                      absl::Status queued = pool->Post(
                           std::move(liveness),
                           [body = std::move(body), reactor, caller = std::move(caller)]() mutable {
                             std::move(body)(reactor, std::move(caller));
@@ -157,6 +158,7 @@ grpc::ServerUnaryReactor* AdmitUnaryOnPool(const AccessGuard& guard, WorkerPool*
                             FinishUnary(reactor, rpc,
                                         absl::CancelledError("the call ended before it started"));
                           });
+                      if (!queued.ok()) FinishUnary(reactor, rpc, queued);
                     });
 }
 

@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/log.h"
 
 namespace safeguarding::services {
 
-WorkerPool::WorkerPool(std::string name, int threads, int nice) : name_(std::move(name)) {
+WorkerPool::WorkerPool(std::string name, int threads, int nice, size_t max_queued)
+    : name_(std::move(name)), max_queued_(std::max<size_t>(1, max_queued)) {
   nice = std::clamp(nice, 0, 19);
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this, nice] { Work(nice); });
@@ -28,10 +30,17 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void WorkerPool::Post(std::shared_ptr<const common::CallLiveness> liveness, Task task,
-                      Task abandoned) {
+absl::Status WorkerPool::Post(std::shared_ptr<const common::CallLiveness> liveness, Task task,
+                              Task abandoned) {
   absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("the server is shutting down");
+  if (queue_.size() >= max_queued_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server busy: ", max_queued_, " calls already wait for a ", name_,
+                     " worker; retry after a short, growing delay"));
+  }
   queue_.push_back(Item{std::move(liveness), std::move(task), std::move(abandoned)});
+  return absl::OkStatus();
 }
 
 size_t WorkerPool::queued() const {

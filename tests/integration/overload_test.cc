@@ -1,25 +1,26 @@
 // Overload, against a real in-process server on a free loopback port whose disk is made
 // slow (WAL syncs held by a FaultyFileSystem): work for a client that gave up is dropped
-// before the disk, a full call budget refuses at once with RESOURCE_EXHAUSTED, and the
-// budgets are separate, so statistics or administration calls cannot take intake's.
+// before the disk, a full call budget refuses at once with RESOURCE_EXHAUSTED, the budgets
+// are separate, so no kind of call can take another's slots, and calls that fail to
+// authenticate take none.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "safeguarding/triage/v1/administration.grpc.pb.h"
-#include "safeguarding/triage/v1/intake.grpc.pb.h"
-#include "safeguarding/triage/v1/statistics.grpc.pb.h"
-#include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
 #include "tests/support/faulty_fs.h"
 #include "tests/support/sample_reports.h"
+#include "tests/support/server_clients.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_credentials.h"
 #include "tests/support/test_server.h"
@@ -47,31 +48,23 @@ class OverloadTest : public ::testing::Test {
   }
   ~OverloadTest() override { faulty_.fs->ReleaseWalSyncs(); }
 
-  void Start() {
-    auto server = services::TriageServer::Start(options_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-    intake_ = v1::ReportIntake::NewStub(channel_);
-    desk_ = v1::TriageDesk::NewStub(channel_);
-    statistics_ = v1::Statistics::NewStub(channel_);
-  }
+  void Start() { ASSERT_TRUE(s_.Start(options_).ok()); }
 
+  // A context with a 30 s deadline and `role`'s token.
+  std::unique_ptr<grpc::ClientContext> As(v1::Role role) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    testing::Authorize(*context, credentials_.token(role));
+    return context;
+  }
   grpc::Status Submit(const std::string& request_id, absl::Duration timeout,
                       v1::SubmitReportResponse* out = nullptr) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
     v1::SubmitReportResponse ignored;
-    return intake_->SubmitReport(&context, testing::ValidRequest(request_id),
-                                 out != nullptr ? out : &ignored);
-  }
-  grpc::Status QueueStatistics() {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    testing::Authorize(context, credentials_.token(v1::ROLE_SUPERVISOR));
-    v1::GetQueueStatisticsResponse response;
-    return statistics_->GetQueueStatistics(&context, v1::GetQueueStatisticsRequest(), &response);
+    return s_.intake->SubmitReport(&context, testing::ValidRequest(request_id),
+                                   out != nullptr ? out : &ignored);
   }
   int StoredReports() {
     grpc::ClientContext context;
@@ -79,12 +72,12 @@ class OverloadTest : public ::testing::Test {
     v1::ListReportsRequest request;
     request.set_page_size(100);
     v1::ListReportsResponse response;
-    grpc::Status s = desk_->ListReports(&context, request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
+    grpc::Status listed = s_.desk->ListReports(&context, request, &response);
+    EXPECT_TRUE(listed.ok()) << listed.error_message();
     return response.reports_size();
   }
   double Metric(const std::string& series) {
-    return SampleValue(server_->metrics().Scrape(), series);
+    return SampleValue(s_.server->metrics().Scrape(), series);
   }
   // Polls `series` until it is `value`; false when it is not within 10 s.
   bool AwaitMetric(const std::string& series, double value) {
@@ -106,11 +99,7 @@ class OverloadTest : public ::testing::Test {
   testing::FaultyEnv faulty_;
   testing::TestCredentials credentials_;
   services::ServerOptions options_;
-  std::unique_ptr<services::TriageServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::ReportIntake::Stub> intake_;
-  std::unique_ptr<v1::TriageDesk::Stub> desk_;
-  std::unique_ptr<v1::Statistics::Stub> statistics_;
+  testing::ServerClients s_;
 };
 
 // A submit whose client gave up while the disk was slow is never written: the committer
@@ -138,40 +127,104 @@ TEST_F(OverloadTest, ASubmitWhoseClientGaveUpBeforeTheDiskGotToItIsNotStored) {
   EXPECT_EQ(Metric("triage_changes_dropped_total"), 1);
 }
 
-// Each budget refuses at once when full, naming its flag, and only its own kind of call:
-// with intake's budget full a statistics query is still admitted, and with the
-// statistics budget full too a submit past intake's is refused for intake's reason. Once
-// the disk catches up every admitted call is answered and the slots are free again.
-TEST_F(OverloadTest, AFullBudgetRefusesAtOnceWhileTheOtherBudgetsStillAdmit) {
-  options_.call_budgets = {.interactive = 2, .statistics = 1, .bulk = 1};
-  ASSERT_NO_FATAL_FAILURE(Start());
-  faulty_.fs->HoldWalSyncs();
-  grpc::Status held[3];
-  std::thread calls[3] = {std::thread([&] { held[0] = Submit("a", absl::Seconds(30)); }),
-                          std::thread([&] { held[1] = Submit("b", absl::Seconds(30)); }),
-                          std::thread([&] { held[2] = QueueStatistics(); })};
-  ASSERT_TRUE(AwaitMetric("triage_calls_in_flight{budget=\"interactive\"}", 2));
-  ASSERT_TRUE(AwaitMetric("triage_calls_in_flight{budget=\"statistics\"}", 1));
+// One kind of call, as the budget test makes it.
+struct BudgetCase {
+  std::string budget;  // the metrics' label
+  std::string flag;    // named in the refusal
+  std::function<grpc::Status()> call;
+};
 
-  const absl::Time asked = absl::Now();
-  grpc::Status submit = Submit("c", absl::Seconds(30));
-  grpc::Status query = QueueStatistics();
-  EXPECT_LT(absl::Now() - asked, absl::Seconds(5)) << "refused at once, not queued";
-  EXPECT_EQ(submit.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(submit.error_message(), HasSubstr("--max_calls_in_flight"));
-  EXPECT_EQ(query.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(query.error_message(), HasSubstr("--max_statistics_in_flight"));
-  EXPECT_EQ(Metric("triage_calls_shed_total{budget=\"interactive\"}"), 1);
-  EXPECT_EQ(Metric("triage_calls_shed_total{budget=\"statistics\"}"), 1);
-  EXPECT_EQ(Metric("triage_calls_shed_total{budget=\"bulk\"}"), 0);
+// Each budget refuses at once when full, naming its flag, and only its own kind of call.
+// With the disk held, one call of each kind waits for its synced write (the report or the
+// audit entry of the access) holding its budget's only slot; a second call of each kind is
+// then refused at once for its own budget's reason. Once the disk catches up every admitted
+// call is answered and the slots are free again.
+TEST_F(OverloadTest, AFullBudgetRefusesAtOnceWhileTheOtherBudgetsStillAdmit) {
+  options_.call_budgets = {.intake = 1, .desk = 1, .statistics = 1, .admin_reads = 1, .bulk = 1};
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::atomic<int> submits{0};
+  const std::vector<BudgetCase> cases = {
+      {"intake", "--max_calls_in_flight",
+       [&] { return Submit(absl::StrCat("r", ++submits), absl::Seconds(30)); }},
+      {"desk", "--max_desk_calls_in_flight",
+       [&] {
+         v1::ListReportsResponse response;
+         return s_.desk->ListReports(As(v1::ROLE_TRIAGER).get(), {}, &response);
+       }},
+      {"statistics", "--max_statistics_in_flight",
+       [&] {
+         v1::GetQueueStatisticsResponse response;
+         return s_.statistics->GetQueueStatistics(As(v1::ROLE_SUPERVISOR).get(), {}, &response);
+       }},
+      {"admin_read", "--max_admin_reads_in_flight",
+       [&] {
+         v1::GetAuditLogResponse response;
+         return s_.admin->GetAuditLog(As(v1::ROLE_ADMIN).get(), {}, &response);
+       }},
+      {"bulk", "--max_admin_calls_in_flight",
+       [&] {
+         v1::VerifyAuditLogResponse response;
+         return s_.admin->VerifyAuditLog(As(v1::ROLE_ADMIN).get(), {}, &response);
+       }},
+  };
+  faulty_.fs->HoldWalSyncs();
+  std::vector<grpc::Status> held(cases.size());
+  std::vector<std::thread> calls;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    calls.emplace_back([&, i] { held[i] = cases[i].call(); });
+    ASSERT_TRUE(
+        AwaitMetric(absl::StrCat("triage_calls_in_flight{budget=\"", cases[i].budget, "\"}"), 1))
+        << cases[i].budget << " admitted while every other budget holds a call";
+  }
+
+  for (const BudgetCase& c : cases) {
+    const absl::Time asked = absl::Now();
+    const grpc::Status refused = c.call();
+    EXPECT_LT(absl::Now() - asked, absl::Seconds(5)) << c.budget << ": refused at once";
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << c.budget;
+    EXPECT_THAT(refused.error_message(), HasSubstr(c.flag));
+    EXPECT_EQ(Metric(absl::StrCat("triage_calls_shed_total{budget=\"", c.budget, "\"}")), 1);
+  }
 
   faulty_.fs->ReleaseWalSyncs();
   for (std::thread& t : calls) t.join();
-  for (const grpc::Status& s : held) EXPECT_TRUE(s.ok()) << s.error_message();
-  EXPECT_TRUE(AwaitMetric("triage_calls_in_flight{budget=\"interactive\"}", 0));
-  EXPECT_TRUE(Submit("c", absl::Seconds(30)).ok()) << "the slots were given back";
-  EXPECT_TRUE(QueueStatistics().ok());
-  EXPECT_EQ(StoredReports(), 3);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_TRUE(held[i].ok()) << cases[i].budget << ": " << held[i].error_message();
+    EXPECT_TRUE(
+        AwaitMetric(absl::StrCat("triage_calls_in_flight{budget=\"", cases[i].budget, "\"}"), 0));
+    const grpc::Status again = cases[i].call();
+    EXPECT_TRUE(again.ok()) << cases[i].budget << ": the slot was given back; "
+                            << again.error_message();
+  }
+  EXPECT_EQ(StoredReports(), 2) << "the held submit and the one after; not the refused one";
+}
+
+// A call that fails to authenticate takes no slot, not even while its refusal waits for
+// the disk to record it: a flood of bad tokens cannot refuse the service to good ones.
+TEST_F(OverloadTest, ACallThatFailsToAuthenticateTakesNoSlot) {
+  options_.call_budgets.intake = 1;
+  ASSERT_NO_FATAL_FAILURE(Start());
+  faulty_.fs->HoldWalSyncs();
+  grpc::Status bad;
+  std::thread refused([&] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    testing::Authorize(context, "not-a-token-of-anyone");
+    v1::SubmitReportResponse response;
+    bad = s_.intake->SubmitReport(&context, testing::ValidRequest("bad"), &response);
+  });
+  ASSERT_TRUE(AwaitHeldSync()) << "the refusal's audit entry waits for the disk";
+  EXPECT_EQ(Metric("triage_calls_in_flight{budget=\"intake\"}"), 0);
+
+  grpc::Status good;
+  std::thread admitted([&] { good = Submit("good", absl::Seconds(30)); });
+  EXPECT_TRUE(AwaitMetric("triage_calls_in_flight{budget=\"intake\"}", 1));
+  faulty_.fs->ReleaseWalSyncs();
+  refused.join();
+  admitted.join();
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(good.ok()) << good.error_message();
+  EXPECT_EQ(Metric("triage_calls_shed_total{budget=\"intake\"}"), 0);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
+#include "safeguarding/triage/v1/statistics.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
 
@@ -20,6 +21,7 @@ struct ServerClients {
   std::unique_ptr<triage::v1::ReportIntake::Stub> intake;
   std::unique_ptr<triage::v1::TriageDesk::Stub> desk;
   std::unique_ptr<triage::v1::Administration::Stub> admin;
+  std::unique_ptr<triage::v1::Statistics::Stub> statistics;
 
   // Stops the server running (if any), starts one with `options` and connects to it.
   [[nodiscard]] absl::Status Start(const services::ServerOptions& options) {
@@ -32,6 +34,7 @@ struct ServerClients {
     intake = triage::v1::ReportIntake::NewStub(channel);
     desk = triage::v1::TriageDesk::NewStub(channel);
     admin = triage::v1::Administration::NewStub(channel);
+    statistics = triage::v1::Statistics::NewStub(channel);
     return absl::OkStatus();
   }
 };
