@@ -46,6 +46,8 @@ struct RunOptions {
   double rate = 0;       // calls per second (open loop); 0: closed loop
   int64_t requests = 0;  // calls to start; 0: as many as fit in max_duration
   absl::Duration max_duration = absl::Seconds(60);
+  // Each call's deadline, from the moment it was due (open loop: a client that wanted to
+  // call at `due` gives up at due + call_timeout, however late the generator issued it).
   absl::Duration call_timeout = absl::Seconds(30);
   std::string run_id;     // prefix of request and source ids
   std::string report_id;  // for get
@@ -67,6 +69,9 @@ struct MethodResult {
 struct RunResult {
   absl::Duration elapsed;
   std::map<Method, MethodResult> methods;  // the methods that were called
+  // Open loop: how late each call was issued after it was due, in microseconds. A p99 near
+  // the calls' timeout means the generator, not the server, was the bottleneck.
+  LatencyHistogram issue_lag;
 
   MethodResult Total() const;
 };
@@ -118,6 +123,7 @@ class LoadRun {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> pacing_done_{false};
   std::atomic<int> callbacks_running_{0};
+  LatencyHistogram issue_lag_;  // written by the pacing thread only
   absl::Notification done_;
   absl::Mutex mu_;
   std::map<Method, MethodResult> results_ ABSL_GUARDED_BY(mu_);

@@ -86,6 +86,11 @@ std::string PhaseJson(const Phase& p) {
       p.scenario, p.concurrency, p.rate, seconds, MethodJson(total, seconds),
       NumberOrNull(CpuPerCall(p.server_cpu_seconds, total.latency.count())),
       NumberOrNull(CpuPerCall(p.client_cpu_seconds, total.latency.count())));
+  if (p.rate > 0) {
+    const LatencyHistogram& lag = p.result.issue_lag;
+    absl::StrAppendFormat(&json, ",\"issue_lag_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
+                          Ms(lag.Percentile(0.5)), Ms(lag.Percentile(0.99)), Ms(lag.max()));
+  }
   std::vector<std::string> methods;
   for (const auto& [method, r] : p.result.methods) {
     methods.push_back(absl::StrCat("\"", MethodName(method), "\":{", MethodJson(r, seconds), "}"));
@@ -135,7 +140,11 @@ std::string PhaseText(const Phase& p, const Phase* baseline) {
   std::string text = absl::StrFormat("method=%s concurrency=%d %s", p.scenario, p.concurrency,
                                      MethodFields(total, seconds));
   if (p.rate > 0) {
-    absl::StrAppendFormat(&text, " open_loop_rate=%g goodput_per_s=%.0f", p.rate, Goodput(p));
+    const LatencyHistogram& lag = p.result.issue_lag;
+    absl::StrAppendFormat(&text,
+                          " open_loop_rate=%g goodput_per_s=%.0f issue_lag_p50_ms=%.2f "
+                          "issue_lag_p99_ms=%.2f",
+                          p.rate, Goodput(p), Ms(lag.Percentile(0.5)), Ms(lag.Percentile(0.99)));
   }
   if (baseline != nullptr && Goodput(*baseline) > 0) {
     absl::StrAppendFormat(&text, " ratio_to_noop=%.3f", Goodput(p) / Goodput(*baseline));
