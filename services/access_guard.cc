@@ -118,12 +118,23 @@ void AccessGuard::Check(grpc::CallbackServerContext& context, const triage::Rpc&
 void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
                                 absl::Status refusal,
                                 absl::AnyInvocable<void(absl::Status) &&> finish) const {
+  if (!caller.principal.empty()) {
+    // Authenticated (refused for its role): always audited, never counted against the
+    // limits below, so no flood of bad tokens can hide who was refused what.
+    v1::AuditEntry entry =
+        triage::AuditEntryFor(caller, triage::AuditReportId(report_id), refusal.code());
+    audit_->Record(std::move(entry),
+                   [refusal = std::move(refusal), finish = std::move(finish)](
+                       const absl::Status&) mutable { std::move(finish)(std::move(refusal)); });
+    return;
+  }
   // The peer's address without the port: one bucket per client host.
   absl::string_view host = caller.peer;
   if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
     host = host.substr(0, colon);
   }
   if (refusal_audits_.Acquire(host) > absl::ZeroDuration()) {
+    refusals_unaudited_.fetch_add(1, std::memory_order_relaxed);
     Log(Severity::kWarning, "refusal not audited (over %g/s for %s): method=%s code=%s",
         kRefusalAuditsPerSecond, host, caller.method, absl::StatusCodeToString(refusal.code()));
     std::move(finish)(std::move(refusal));
@@ -133,9 +144,11 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
   // waiting for the disk (a flood of bad credentials holds no memory nor call budget).
   if (refusals_waiting_.fetch_add(1, std::memory_order_relaxed) >= kMaxRefusalAuditsWaiting) {
     refusals_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    refusals_unaudited_.fetch_add(1, std::memory_order_relaxed);
     Log(Severity::kWarning,
-        "refusal not audited (%d refusals already being audited): method=%s code=%s",
-        kMaxRefusalAuditsWaiting, caller.method, absl::StatusCodeToString(refusal.code()));
+        "refusal not audited (%d refusals already being audited): method=%s peer=%s code=%s",
+        kMaxRefusalAuditsWaiting, caller.method, caller.peer,
+        absl::StatusCodeToString(refusal.code()));
     std::move(finish)(std::move(refusal));
     return;
   }

@@ -67,17 +67,23 @@ class AccessGuard {
              absl::string_view report_id, absl::FunctionRef<void(triage::Caller)> admitted,
              absl::AnyInvocable<void(absl::Status) &&> refused) const;
 
-  // Audits a refusal, then runs `finish` with it once it is on record. Refusals are
-  // audited at most `kRefusalAuditsPerSecond` per peer address (burst 20) so a flood of bad
-  // credentials cannot fill the trail or the disk; the rest are logged and counted in the
-  // next audited refusal's log line. At most kMaxRefusalAuditsWaiting wait for the trail
-  // at once.
+  // Audits a refusal, then runs `finish` with it once it is on record. A refusal of an
+  // authenticated principal (PERMISSION_DENIED) is always audited. Failed authentications
+  // are audited at most `kRefusalAuditsPerSecond` per peer address (burst 20), and at most
+  // kMaxRefusalAuditsWaiting wait for the trail at once, so a flood of bad credentials
+  // cannot fill the trail or the disk; the rest are logged and counted
+  // (refusals_unaudited()).
   void RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
                      absl::Status refusal, absl::AnyInvocable<void(absl::Status) &&> finish) const;
 
+  // Failed authentications answered without an audit entry, since the start.
+  uint64_t refusals_unaudited() const {
+    return refusals_unaudited_.load(std::memory_order_relaxed);
+  }
+
   static constexpr double kRefusalAuditsPerSecond = 2;
-  // Refusals (from all addresses together) waiting for their audit entry at once; more
-  // are logged, not audited.
+  // Failed authentications (from all addresses together) waiting for their audit entry at
+  // once; more are logged, not audited.
   static constexpr int kMaxRefusalAuditsWaiting = 64;
 
  private:
@@ -89,6 +95,7 @@ class AccessGuard {
   CallBudgets* budgets_ = nullptr;
   mutable RateLimiter refusal_audits_;  // keyed by peer address
   mutable std::atomic<int> refusals_waiting_{0};
+  mutable std::atomic<uint64_t> refusals_unaudited_{0};
   mutable absl::Mutex mu_;
   std::shared_ptr<const CredentialStore> credentials_ ABSL_GUARDED_BY(mu_);
 };

@@ -239,6 +239,7 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
     AddLastBackup(families);
     AddRetention(families);
     AddCallBudgets(families);
+    AddUnauditedRefusals(families);
     AddQueueGauges(families);
     SuppressSmallCounts(families, k_);
     return families;
@@ -281,6 +282,15 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
         .help = "Purges (requested or daily) that ended in an error since start",
         .type = MetricType::Counter,
         .metric = {CounterSample(static_cast<double>(state_->sources.purge_failures()))}});
+  }
+  void AddUnauditedRefusals(std::vector<MetricFamily>& families) const {
+    if (!state_->sources.refusals_unaudited) return;
+    families.push_back(MetricFamily{
+        .name = "triage_refusals_unaudited_total",
+        .help = "Failed authentications answered without an audit entry (over the per-address or "
+                "the global limit), since start",
+        .type = MetricType::Counter,
+        .metric = {CounterSample(static_cast<double>(state_->sources.refusals_unaudited()))}});
   }
   void AddCallBudgets(std::vector<MetricFamily>& families) const {
     const CallBudgets* budgets = state_->sources.call_budgets;

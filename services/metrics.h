@@ -67,6 +67,8 @@ struct MetricSources {
   std::function<uint64_t()> purge_failures;
   // Calls in flight, limits and refusals per budget; nullptr: not shown.
   const CallBudgets* call_budgets = nullptr;
+  // Failed authentications answered without an audit entry (AccessGuard); unset: not shown.
+  std::function<uint64_t()> refusals_unaudited;
 };
 
 class ServerMetrics final : public RpcObserver {

@@ -330,7 +330,8 @@ absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
                                             : [this] { return backups_->NewestBackupTime(); },
                     .reports_purged = [this] { return retention_->purged_count(); },
                     .purge_failures = [this] { return retention_->failed_runs(); },
-                    .call_budgets = call_budgets_.get()});
+                    .call_budgets = call_budgets_.get(),
+                    .refusals_unaudited = [this] { return guard_->refusals_unaudited(); }});
   return metrics_->Serve(options_.metrics_listen);
 }
 

@@ -133,6 +133,33 @@ TEST_F(AccessGuardTest, AFloodOfBadTokensIsRefusedEveryTimeButAuditedOnlyAtThePe
             20 + static_cast<int>(5 * services::AccessGuard::kRefusalAuditsPerSecond));
 }
 
+// A flood of bad tokens from the same host spends the host's audit allowance, but a
+// principal refused for its role is audited all the same: nobody can hide a denied look at
+// a report behind a flood. The refusals left unaudited are counted.
+TEST_F(AccessGuardTest, ARefusalOfAnAuthenticatedPrincipalIsAuditedEvenDuringAFlood) {
+  StartServer();
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(GetReport("Bearer sgt_flood-" + std::to_string(i)).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_EQ(CountEntries(static_cast<int>(grpc::StatusCode::UNAUTHENTICATED)), 20);
+  EXPECT_THAT(server_->metrics().Scrape(), HasSubstr("\ntriage_refusals_unaudited_total 10\n"));
+
+  const std::string intake = "Bearer " + credentials_.token(v1::ROLE_INTAKE);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(GetReport(intake).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  int denied = 0;
+  for (const v1::AuditEntry& e : AuditEntries()) {
+    if (e.result_code() == static_cast<int>(grpc::StatusCode::PERMISSION_DENIED)) {
+      ++denied;
+      EXPECT_EQ(e.principal(), testing::TestCredentials::PrincipalFor(v1::ROLE_INTAKE));
+    }
+  }
+  EXPECT_EQ(denied, 3) << "every denied call of a known principal is on record";
+  EXPECT_THAT(server_->metrics().Scrape(), HasSubstr("\ntriage_refusals_unaudited_total 10\n"));
+}
+
 TEST_F(AccessGuardTest, RateLimitRefusalsAreNotAuditedAndTheBucketRefills) {
   StartServer(/*rate_limit_per_second=*/1, /*rate_limit_burst=*/2);
   const std::string header = "Bearer " + credentials_.token(v1::ROLE_TRIAGER);
