@@ -52,19 +52,24 @@ start_server() {  # $1 name, rest: flags
 }
 
 echo "# $(nproc) cores, $(date -u +%FT%TZ), server ${server_cpu[*]:-unpinned} ${server_cpu_share:+with ${server_cpu_share} of a core}, loadgen ${loadgen_cpu[*]:-unpinned}"
-for variant in budgets no-budgets; do
-  flags=()
-  [ "$variant" = no-budgets ] && flags=(--max_calls_in_flight=0)
-  start_server "$variant" "${flags[@]}"
+# protected: the server's defaults (call budgets, --max_write_backlog=100ms);
+# unprotected: neither. Each with clients that throttle themselves on overload answers
+# (--client_throttle=2, as front ends should) and with clients that do not.
+for variant in ${VARIANTS:-protected+throttle protected unprotected+throttle unprotected}; do
+  flags=() client=()
+  case "$variant" in unprotected*) flags=(--max_calls_in_flight=0 --max_write_backlog=0) ;; esac
+  case "$variant" in *+throttle) client=(--client_throttle="${CLIENT_K:-2}") ;; esac
+  # shellcheck disable=SC2086
+  start_server "${variant/+/-}" "${flags[@]}" ${SERVER_FLAGS:-}
   line=$("${loadgen_cpu[@]}" "$loadgen" --server="$address" --server_pid="$server_pid" --baseline=false \
-    --method=submit --concurrency=64 --requests=20000 --run_id="sat-$variant" | grep '^method=')
+    --method=submit --concurrency=64 --requests=20000 --run_id="sat-${variant/+/-}" | grep '^method=')
   saturation=$(field "$line" rate_per_s)
   double=$(awk -v s="$saturation" 'BEGIN {printf "%d", 2 * s}')
   echo "$variant: saturation (64 in flight) ${saturation}/s; offering ${double}/s for ${seconds}s"
   line=$("${loadgen_cpu[@]}" "$loadgen" --server="$address" --server_pid="$server_pid" --baseline=false \
     --method=submit --rate="$double" --concurrency=100000 --channels="${CHANNELS:-64}" --call_timeout=1s \
-    --requests=$(( double * seconds )) --max_duration="${seconds}s" --run_id="over-$variant" \
-    | grep '^method=')
+    --requests=$(( double * seconds )) --max_duration="${seconds}s" --run_id="over-${variant/+/-}" \
+    "${client[@]}" | grep '^method=')
   echo "  $line"
   goodput=$(field "$line" goodput_per_s)
   echo "  $variant: goodput ${goodput}/s = $(awk -v g="$goodput" -v s="$saturation" \

@@ -145,10 +145,10 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
   if (refusals_waiting_.fetch_add(1, std::memory_order_relaxed) >= kMaxRefusalAuditsWaiting) {
     refusals_waiting_.fetch_sub(1, std::memory_order_relaxed);
     refusals_unaudited_.fetch_add(1, std::memory_order_relaxed);
+    const std::string code = absl::StatusCodeToString(refusal.code());
     Log(Severity::kWarning,
         "refusal not audited (%d refusals already being audited): method=%s peer=%s code=%s",
-        kMaxRefusalAuditsWaiting, caller.method, caller.peer,
-        absl::StatusCodeToString(refusal.code()));
+        kMaxRefusalAuditsWaiting, caller.method, caller.peer, code);
     std::move(finish)(std::move(refusal));
     return;
   }

@@ -1,5 +1,7 @@
 #include "services/call_budget.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -32,6 +34,11 @@ absl::Status CallBudgetLimits::Check() const {
           absl::StrCat(kClasses[i].flag, " ", limits[i], ": must be 0 (no limit) or more"));
     }
   }
+  if (max_write_backlog < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_write_backlog ",
+                                                   absl::FormatDuration(max_write_backlog),
+                                                   ": must be 0 (never refuse) or more"));
+  }
   return absl::OkStatus();
 }
 
@@ -39,8 +46,23 @@ absl::string_view CallClassName(CallClass c) { return kClasses[static_cast<int>(
 
 absl::string_view CallClassFlag(CallClass c) { return kClasses[static_cast<int>(c)].flag; }
 
-CallBudgets::CallBudgets(CallBudgetLimits limits)
-    : limits_{limits.intake, limits.desk, limits.statistics, limits.admin_reads, limits.bulk} {}
+CallBudgets::CallBudgets(CallBudgetLimits limits, std::function<absl::Duration()> write_backlog)
+    : limits_{limits.intake, limits.desk, limits.statistics, limits.admin_reads, limits.bulk},
+      max_write_backlog_(limits.max_write_backlog),
+      write_backlog_(std::move(write_backlog)) {}
+
+absl::Status CallBudgets::CheckWriteBacklog(CallClass c) const {
+  if (c != CallClass::kIntake && c != CallClass::kDesk) return absl::OkStatus();
+  if (write_backlog_ == nullptr || max_write_backlog_ <= absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  const absl::Duration backlog = write_backlog_();
+  if (backlog <= max_write_backlog_) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "server busy: changes have waited ", absl::ToInt64Milliseconds(backlog),
+      " ms to be written (over --max_write_backlog ", absl::FormatDuration(max_write_backlog_),
+      "); retry after a short, growing delay"));
+}
 
 CallClass CallBudgets::ClassOf(const triage::Rpc& rpc) {
   if (rpc.descriptor() == nullptr) return CallClass::kIntake;
@@ -55,6 +77,10 @@ CallClass CallBudgets::ClassOf(const triage::Rpc& rpc) {
 
 absl::Status CallBudgets::Acquire(CallClass c) {
   const int i = static_cast<int>(c);
+  if (absl::Status backlog = CheckWriteBacklog(c); !backlog.ok()) {
+    refused_[i].fetch_add(1, std::memory_order_relaxed);
+    return backlog;
+  }
   const int64_t limit = limits_[i];
   int64_t now = in_flight_[i].load(std::memory_order_relaxed);
   // Never above the limit, not even for an instant: a slot is taken only while one is free.

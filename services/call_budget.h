@@ -11,6 +11,12 @@
 //   kBulk        the rest of Administration: imports, backups, verifications, recounts,
 //                purges, key rotations
 //
+// Intake and desk calls are also refused, RESOURCE_EXHAUSTED at once, while the changes
+// already queued for the disk have waited longer than `max_write_backlog` (the
+// committer's backlog): past that, a client's deadline passes before its change would be
+// written, and the work a doomed call takes (validation, sealing) is better spent on
+// calls that can still be answered.
+//
 // A call takes a slot once the AccessGuard has admitted it (so calls that fail to
 // authenticate cannot crowd out those that do) and gives it back when gRPC is done with it;
 // a full budget answers RESOURCE_EXHAUSTED at once, naming the budget and its flag. A limit
@@ -23,9 +29,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "triage/rpcs.h"
 
 namespace safeguarding::services {
@@ -39,6 +47,9 @@ struct CallBudgetLimits {
   int64_t statistics = 16;
   int64_t admin_reads = 16;
   int64_t bulk = 4;
+  // Intake and desk calls are refused while queued changes have waited longer (the
+  // committer's backlog); zero: never.
+  absl::Duration max_write_backlog = absl::Milliseconds(100);
 
   // OK, or INVALID_ARGUMENT naming the flag of the first negative limit.
   [[nodiscard]] absl::Status Check() const;
@@ -51,7 +62,9 @@ absl::string_view CallClassFlag(CallClass c);
 
 class CallBudgets {
  public:
-  explicit CallBudgets(CallBudgetLimits limits);
+  // `write_backlog` tells the committer's backlog (nullptr: not checked).
+  explicit CallBudgets(CallBudgetLimits limits,
+                       std::function<absl::Duration()> write_backlog = nullptr);
 
   static CallClass ClassOf(const triage::Rpc& rpc);
 
@@ -65,7 +78,12 @@ class CallBudgets {
   uint64_t refused(CallClass c) const;
 
  private:
+  // RESOURCE_EXHAUSTED while the write backlog is over its limit, for calls that write.
+  [[nodiscard]] absl::Status CheckWriteBacklog(CallClass c) const;
+
   std::array<int64_t, kCallClasses> limits_;
+  const absl::Duration max_write_backlog_;
+  const std::function<absl::Duration()> write_backlog_;
   std::array<std::atomic<int64_t>, kCallClasses> in_flight_{};
   std::array<std::atomic<uint64_t>, kCallClasses> refused_{};
 };

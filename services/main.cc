@@ -101,6 +101,9 @@ ABSL_FLAG(int64_t, max_admin_reads_in_flight, 16,
 ABSL_FLAG(int64_t, max_admin_calls_in_flight, 4,
           "other administration calls (imports, backups, verifications, recounts, purges, key "
           "rotations) at once; beyond, RESOURCE_EXHAUSTED (0: no limit)");
+ABSL_FLAG(absl::Duration, max_write_backlog, absl::Milliseconds(100),
+          "refuse intake and desk calls (RESOURCE_EXHAUSTED) while changes queued for the "
+          "disk have waited longer than this (0: never)");
 ABSL_FLAG(int32_t, statistics_threads, 2,
           "threads answering statistics queries, at a lower CPU priority than intake");
 ABSL_FLAG(double, rate_limit_per_second, 200,
@@ -167,7 +170,8 @@ ServerOptions OptionsFromFlags() {
                           .desk = absl::GetFlag(FLAGS_max_desk_calls_in_flight),
                           .statistics = absl::GetFlag(FLAGS_max_statistics_in_flight),
                           .admin_reads = absl::GetFlag(FLAGS_max_admin_reads_in_flight),
-                          .bulk = absl::GetFlag(FLAGS_max_admin_calls_in_flight)};
+                          .bulk = absl::GetFlag(FLAGS_max_admin_calls_in_flight),
+                          .max_write_backlog = absl::GetFlag(FLAGS_max_write_backlog)};
   options.statistics_threads = std::clamp(absl::GetFlag(FLAGS_statistics_threads), 1, 64);
   options.rate_limit_per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
   options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);

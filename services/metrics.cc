@@ -240,6 +240,7 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
     AddRetention(families);
     AddCallBudgets(families);
     AddUnauditedRefusals(families);
+    AddWriteBacklog(families);
     AddQueueGauges(families);
     SuppressSmallCounts(families, k_);
     return families;
@@ -282,6 +283,15 @@ class ServerMetrics::ScrapeView final : public prometheus::Collectable {
         .help = "Purges (requested or daily) that ended in an error since start",
         .type = MetricType::Counter,
         .metric = {CounterSample(static_cast<double>(state_->sources.purge_failures()))}});
+  }
+  void AddWriteBacklog(std::vector<MetricFamily>& families) const {
+    if (!state_->sources.write_backlog) return;
+    MetricFamily& family = families.emplace_back(GaugeFamily(
+        "triage_write_backlog_seconds",
+        "How long the oldest change queued for the disk has waited; intake and desk calls "
+        "are refused while it is over --max_write_backlog"));
+    family.metric.push_back(
+        GaugeSample({}, absl::ToDoubleSeconds(state_->sources.write_backlog())));
   }
   void AddUnauditedRefusals(std::vector<MetricFamily>& families) const {
     if (!state_->sources.refusals_unaudited) return;

@@ -67,6 +67,8 @@ struct MetricSources {
   std::function<uint64_t()> purge_failures;
   // Calls in flight, limits and refusals per budget; nullptr: not shown.
   const CallBudgets* call_budgets = nullptr;
+  // How long the oldest change queued for the disk has waited (Committer::backlog).
+  std::function<absl::Duration()> write_backlog;
   // Failed authentications answered without an audit entry (AccessGuard); unset: not shown.
   std::function<uint64_t()> refusals_unaudited;
 };

@@ -291,7 +291,8 @@ void TriageServer::BuildServices(const common::Clock* clock, CredentialStore cre
       &store_->audit(), std::make_shared<const CredentialStore>(std::move(credentials)),
       limiter_.get(), clock);
   guard_->SetRpcObserver(metrics_.get());
-  call_budgets_ = std::make_unique<CallBudgets>(options_.call_budgets);
+  call_budgets_ = std::make_unique<CallBudgets>(
+      options_.call_budgets, [this] { return store_->engine().committer().backlog(); });
   guard_->SetCallBudgets(call_budgets_.get());
   statistics_pool_ = std::make_unique<WorkerPool>("triage-stats", options_.statistics_threads,
                                                   options_.worker_nice);
@@ -331,6 +332,7 @@ absl::Status TriageServer::ServeMetrics(const common::Clock* clock) {
                     .reports_purged = [this] { return retention_->purged_count(); },
                     .purge_failures = [this] { return retention_->failed_runs(); },
                     .call_budgets = call_budgets_.get(),
+                    .write_backlog = [this] { return store_->engine().committer().backlog(); },
                     .refusals_unaudited = [this] { return guard_->refusals_unaudited(); }});
   return metrics_->Serve(options_.metrics_listen);
 }

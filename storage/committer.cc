@@ -52,8 +52,20 @@ absl::Status Committer::Enqueue(Mutation& mutation, Callback& done) {
   if (pending_.size() >= options_.max_pending) {
     return absl::ResourceExhaustedError("too many changes waiting to be written");
   }
-  pending_.push_back(Pending{std::move(mutation), std::move(done), nullptr});
+  PushPending(Pending{std::move(mutation), std::move(done), nullptr});
   return absl::OkStatus();
+}
+
+void Committer::PushPending(Pending p) {
+  p.enqueued_us = absl::ToUnixMicros(absl::Now());
+  if (pending_.empty()) oldest_us_.store(p.enqueued_us, std::memory_order_relaxed);
+  pending_.push_back(std::move(p));
+}
+
+absl::Duration Committer::backlog() const {
+  const int64_t oldest = oldest_us_.load(std::memory_order_relaxed);
+  if (oldest == 0) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(), absl::Now() - absl::FromUnixMicros(oldest));
 }
 
 void Committer::Commit(Mutation mutation, Callback done) {
@@ -69,7 +81,7 @@ AuditHead Committer::committed_audit_head() const {
 
 void Committer::CommitComputed(Compute compute, Callback done) {
   absl::MutexLock lock(&mu_);
-  pending_.push_back(Pending{Mutation(), std::move(done), std::move(compute)});
+  PushPending(Pending{Mutation(), std::move(done), std::move(compute)});
 }
 
 rocksdb::Status Committer::AppendCounts(const std::vector<Pending>& group,
@@ -241,6 +253,8 @@ void Committer::Run() {
         pending_.pop_front();
       } while (!computed && !pending_.empty() && pending_.front().compute == nullptr &&
                group.size() < options_.max_batch);
+      oldest_us_.store(pending_.empty() ? 0 : pending_.front().enqueued_us,
+                       std::memory_order_relaxed);
     }
     if (!computed) DropUnwanted(group);
     if (group.empty()) continue;

@@ -25,6 +25,7 @@
 #ifndef SAFEGUARDING_STORAGE_COMMITTER_H_
 #define SAFEGUARDING_STORAGE_COMMITTER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -112,12 +113,20 @@ class Committer {
   // The end of the audit chain as last made durable. Thread-safe.
   AuditHead committed_audit_head() const;
 
+  // How long the oldest change still waiting for a batch has waited (zero when none
+  // waits): past what clients will wait, new work should be refused rather than queued.
+  // Thread-safe and lock-free (one atomic load and a clock read).
+  absl::Duration backlog() const;
+
  private:
   struct Pending {
     Mutation mutation;
     Callback done;
-    Compute compute;  // set for CommitComputed: runs alone, in order
+    Compute compute;          // set for CommitComputed: runs alone, in order
+    int64_t enqueued_us = 0;  // when it was queued (Unix microseconds)
   };
+  // Queues `p` at the back (mu_ held); the first to wait sets oldest_us_.
+  void PushPending(Pending p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void Run();
   // Answers CANCELLED, unwritten, the changes of `group` nobody waits for any more, and
@@ -140,6 +149,8 @@ class Committer {
 
   absl::Mutex mu_;
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  // pending_.front()'s enqueued_us, 0 when nothing waits; written under mu_, read without.
+  std::atomic<int64_t> oldest_us_{0};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   // Only touched by the committer thread.

@@ -45,6 +45,8 @@ class OverloadTest : public ::testing::Test {
       : credentials_(dir_.Sub("credentials")),
         options_(testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path())) {
     options_.storage_env = faulty_.env.get();
+    // Held syncs make a backlog; only the test of it refuses for it.
+    options_.call_budgets.max_write_backlog = absl::ZeroDuration();
   }
   ~OverloadTest() override { faulty_.fs->ReleaseWalSyncs(); }
 
@@ -140,7 +142,12 @@ struct BudgetCase {
 // then refused at once for its own budget's reason. Once the disk catches up every admitted
 // call is answered and the slots are free again.
 TEST_F(OverloadTest, AFullBudgetRefusesAtOnceWhileTheOtherBudgetsStillAdmit) {
-  options_.call_budgets = {.intake = 1, .desk = 1, .statistics = 1, .admin_reads = 1, .bulk = 1};
+  options_.call_budgets = {.intake = 1,
+                           .desk = 1,
+                           .statistics = 1,
+                           .admin_reads = 1,
+                           .bulk = 1,
+                           .max_write_backlog = absl::ZeroDuration()};
   ASSERT_NO_FATAL_FAILURE(Start());
   std::atomic<int> submits{0};
   const std::vector<BudgetCase> cases = {
@@ -197,6 +204,51 @@ TEST_F(OverloadTest, AFullBudgetRefusesAtOnceWhileTheOtherBudgetsStillAdmit) {
                             << again.error_message();
   }
   EXPECT_EQ(StoredReports(), 2) << "the held submit and the one after; not the refused one";
+}
+
+// While the changes queued for the disk have waited longer than --max_write_backlog, a
+// submit is refused at once instead of joining a queue its client would give up in; calls
+// that do not write are still admitted, and once the disk catches up submits are again.
+TEST_F(OverloadTest, AWriteBacklogOverItsLimitRefusesNewSubmitsAtOnce) {
+  options_.call_budgets.max_write_backlog = absl::Milliseconds(100);
+  ASSERT_NO_FATAL_FAILURE(Start());
+  faulty_.fs->HoldWalSyncs();
+  grpc::Status held[2];
+  std::thread first([&] { held[0] = Submit("in-fsync", absl::Seconds(30)); });
+  ASSERT_TRUE(AwaitHeldSync());
+  std::thread second([&] { held[1] = Submit("queued", absl::Seconds(30)); });
+  bool over = false;
+  for (const absl::Time give_up = absl::Now() + absl::Seconds(10);
+       !over && absl::Now() < give_up;) {
+    absl::SleepFor(absl::Milliseconds(10));
+    over = Metric("triage_write_backlog_seconds") > 0.1;
+  }
+  ASSERT_TRUE(over) << "the queued submit's wait shows as the backlog";
+
+  const absl::Time asked = absl::Now();
+  const grpc::Status refused = Submit("refused", absl::Seconds(30));
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(5)) << "refused at once, not queued";
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("--max_write_backlog"));
+  EXPECT_EQ(Metric("triage_calls_shed_total{budget=\"intake\"}"), 1);
+  v1::GetQueueStatisticsResponse statistics;
+  grpc::Status query;
+  std::thread reading([&] {
+    query = s_.statistics->GetQueueStatistics(As(v1::ROLE_SUPERVISOR).get(), {}, &statistics);
+  });
+  EXPECT_TRUE(AwaitMetric("triage_calls_in_flight{budget=\"statistics\"}", 1))
+      << "a statistics query is admitted";
+
+  faulty_.fs->ReleaseWalSyncs();
+  first.join();
+  second.join();
+  reading.join();
+  EXPECT_TRUE(held[0].ok()) << held[0].error_message();
+  EXPECT_TRUE(held[1].ok()) << held[1].error_message();
+  EXPECT_TRUE(query.ok()) << query.error_message();
+  EXPECT_TRUE(AwaitMetric("triage_write_backlog_seconds", 0));
+  EXPECT_TRUE(Submit("refused", absl::Seconds(30)).ok()) << "the retry is admitted and stored";
+  EXPECT_EQ(StoredReports(), 3);
 }
 
 // A call that fails to authenticate takes no slot, not even while its refusal waits for

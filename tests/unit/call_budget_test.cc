@@ -69,6 +69,33 @@ TEST(CallBudgetTest, AFullBudgetRefusesNamingItsFlagAndTakesNothing) {
   EXPECT_EQ(budgets.refused(CallClass::kDesk), 0);
 }
 
+// While queued changes have waited longer than max_write_backlog, calls that write (intake
+// and the desk) are refused at once; the others, and every call once the backlog is
+// back under the limit, are admitted.
+TEST(CallBudgetTest, AWriteBacklogOverItsLimitRefusesIntakeAndDeskCallsOnly) {
+  absl::Duration backlog = absl::Milliseconds(700);
+  CallBudgets budgets({.max_write_backlog = absl::Milliseconds(500)}, [&] { return backlog; });
+  for (CallClass c : {CallClass::kIntake, CallClass::kDesk}) {
+    const absl::Status refused = budgets.Acquire(c);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(refused.message(),
+              "server busy: changes have waited 700 ms to be written (over --max_write_backlog "
+              "500ms); retry after a short, growing delay");
+    EXPECT_EQ(budgets.refused(c), 1);
+    EXPECT_EQ(budgets.in_flight(c), 0) << "nothing taken";
+  }
+  for (CallClass c : {CallClass::kStatistics, CallClass::kAdminRead, CallClass::kBulk}) {
+    EXPECT_TRUE(budgets.Acquire(c).ok()) << CallClassName(c);
+  }
+  backlog = absl::Milliseconds(500);
+  EXPECT_TRUE(budgets.Acquire(CallClass::kIntake).ok()) << "at the limit: admitted";
+
+  CallBudgets never({.max_write_backlog = absl::ZeroDuration()}, [] { return absl::Hours(1); });
+  EXPECT_TRUE(never.Acquire(CallClass::kIntake).ok()) << "0: never refused for the backlog";
+  EXPECT_EQ(CallBudgetLimits{.max_write_backlog = absl::Milliseconds(-1)}.Check().message(),
+            "--max_write_backlog -1ms: must be 0 (never refuse) or more");
+}
+
 TEST(CallBudgetTest, ZeroMeansNoLimit) {
   CallBudgets budgets({.statistics = 0});
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(budgets.Acquire(CallClass::kStatistics).ok());

@@ -261,6 +261,49 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
 // CANCELLED and never written, and leaves no gap in the audit chain; the rest of the same
 // batch is written. Whether a change is wanted is asked when its batch is built, not when
 // it was queued.
+// The backlog is how long the oldest change still waiting for a batch has waited: zero
+// with nothing queued, growing while the committer is held, zero again once it caught up.
+TEST_F(CommitterTest, TheBacklogIsTheWaitOfTheOldestQueuedChange) {
+  const AuditKeys keys(*KeyRing::FromKeys({std::string(32, 'a')}));
+  AuditHead start;
+  start.key_id = keys.current_id();
+  Committer committer(db_.get(), handles_, CommitterOptions(), start, keys.current_chain_key());
+  EXPECT_EQ(committer.backlog(), absl::ZeroDuration());
+  absl::Notification holding, release;
+  committer.CommitComputed(
+      [&]() -> absl::StatusOr<Mutation> {
+        holding.Notify();
+        release.WaitForNotification();
+        return Mutation();
+      },
+      [](absl::Status) {});
+  holding.WaitForNotification();
+  EXPECT_EQ(committer.backlog(), absl::ZeroDuration()) << "the held change is being written";
+
+  absl::Notification first_done, second_done;
+  Mutation first, second;
+  first.Put(ColumnFamily::kReports, "r1", "report");
+  second.Put(ColumnFamily::kReports, "r2", "report");
+  const absl::Time queued = absl::Now();
+  committer.Commit(std::move(first), [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    first_done.Notify();
+  });
+  absl::SleepFor(absl::Milliseconds(60));
+  committer.Commit(std::move(second), [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    second_done.Notify();
+  });
+  const absl::Duration backlog = committer.backlog();
+  EXPECT_GE(backlog, absl::Milliseconds(60)) << "the first change's wait, not the second's";
+  EXPECT_LE(backlog, absl::Now() - queued);
+
+  release.Notify();
+  first_done.WaitForNotification();
+  second_done.WaitForNotification();
+  EXPECT_EQ(committer.backlog(), absl::ZeroDuration());
+}
+
 TEST_F(CommitterTest, ChangesNobodyWaitsForAreDroppedUnwrittenWhenTheirBatchIsBuilt) {
   const AuditKeys keys(*KeyRing::FromKeys({std::string(32, 'a')}));
   std::atomic<size_t> dropped_reported{0};

@@ -12,6 +12,7 @@
 
 #include "tools/loadgen/histogram.h"
 #include "tools/loadgen/summary.h"
+#include "tools/loadgen/throttle.h"
 #include "tools/loadgen/workload.h"
 
 namespace safeguarding::loadgen {
@@ -211,6 +212,40 @@ TEST(SummaryTest, TextAndJsonGiveRatesPercentilesErrorsByCodeAndTheRatio) {
                               "\"submission_bytes_mean\":260.0}"));
   EXPECT_THAT(PoolText({500, 120, 260}), HasSubstr("# reports: 500 synthetic"));
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+}
+
+// The SRE book's client-side throttling: nothing refused while the server accepts; past K
+// requests per accept the client refuses with probability (requests - K*accepts) /
+// (requests + 1); and it forgets what is older than its window.
+TEST(AdaptiveThrottleTest, RefusesOnlyPastKRequestsPerAcceptAndForgetsOldAnswers) {
+  AdaptiveThrottle throttle(2, absl::Seconds(2));
+  absl::Time now = absl::FromUnixSeconds(1774258200);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(throttle.Admit(now, 0.0)) << "every answer accepted: never refused";
+    throttle.Answered(now, i % 2 == 0 ? grpc::StatusCode::OK : grpc::StatusCode::NOT_FOUND);
+  }
+  // The server now refuses everything: 100 accepts stand against the requests.
+  int sent = 0;
+  for (int i = 0; i < 400; ++i) {
+    if (throttle.Admit(now, 0.5)) {
+      ++sent;
+      throttle.Answered(now, grpc::StatusCode::RESOURCE_EXHAUSTED);
+    }
+  }
+  // With R requests before it, one is refused at this draw once (R - 200) / (R + 1) > 0.5,
+  // i.e. from R = 402 on: R = 100 to 401 are sent, 302 of them.
+  EXPECT_EQ(sent, 302);
+  EXPECT_FALSE(throttle.Admit(now, 0.5));
+  EXPECT_TRUE(throttle.Admit(now, 0.99));
+  for (grpc::StatusCode overload :
+       {grpc::StatusCode::RESOURCE_EXHAUSTED, grpc::StatusCode::UNAVAILABLE,
+        grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::CANCELLED}) {
+    EXPECT_TRUE(AdaptiveThrottle::IsOverload(overload));
+  }
+  EXPECT_FALSE(AdaptiveThrottle::IsOverload(grpc::StatusCode::INVALID_ARGUMENT));
+
+  now += absl::Seconds(3);  // past the window: a fresh start
+  EXPECT_TRUE(throttle.Admit(now, 0.0));
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ void MethodResult::Merge(const MethodResult& other) {
   latency.Merge(other.latency);
   ok_latency.Merge(other.ok_latency);
   ok += other.ok;
+  throttled += other.throttled;
   for (const auto& [code, count] : other.errors) errors[code] += count;
 }
 
@@ -72,6 +73,9 @@ LoadRun::LoadRun(const std::vector<std::shared_ptr<grpc::Channel>>& channels, Ru
     stubs_.push_back(Stubs{v1::ReportIntake::NewStub(channel), v1::TriageDesk::NewStub(channel),
                            std::make_unique<grpc::GenericStub>(channel),
                            v1::Statistics::NewStub(channel), v1::Administration::NewStub(channel)});
+  }
+  if (options_.client_throttle > 0) {
+    throttle_ = std::make_unique<AdaptiveThrottle>(options_.client_throttle, absl::Seconds(2));
   }
 }
 
@@ -114,6 +118,12 @@ void LoadRun::Pace() {
     while (in_flight_.load() >= options_.concurrency) absl::SleepFor(absl::Microseconds(50));
     now = absl::Now();
     issue_lag_.Record(std::max<int64_t>(0, absl::ToInt64Microseconds(now - due)));
+    if (throttle_ != nullptr &&
+        !throttle_->Admit(now, std::uniform_real_distribution<double>()(throttle_random_))) {
+      absl::MutexLock lock(&mu_);
+      ++results_[options_.mix.For(n)].throttled;
+      continue;
+    }
     issued_.fetch_add(1);
     in_flight_.fetch_add(1);  // before the call exists, so nobody sees the run as drained
     Issue(n, due);
@@ -276,7 +286,9 @@ void LoadRun::IssueHealth(absl::Time due, Stubs& stubs) {
 
 void LoadRun::Done(Call* call, const grpc::Status& status) {
   callbacks_running_.fetch_add(1, std::memory_order_acq_rel);
-  const int64_t latency_us = absl::ToInt64Microseconds(absl::Now() - call->due);
+  const absl::Time now = absl::Now();
+  if (throttle_ != nullptr) throttle_->Answered(now, status.error_code());
+  const int64_t latency_us = absl::ToInt64Microseconds(now - call->due);
   {
     absl::MutexLock lock(&mu_);
     MethodResult& r = results_[call->method];

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "safeguarding/triage/v1/statistics.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "tools/loadgen/histogram.h"
+#include "tools/loadgen/throttle.h"
 #include "tools/loadgen/workload.h"
 
 namespace safeguarding::loadgen {
@@ -54,6 +56,9 @@ struct RunOptions {
   StatsRange range;
   StatsGroups groups;
   int import_batch = 1000;
+  // > 0: each call first asks an AdaptiveThrottle with this K (throttle.h), as a
+  // well-behaved front end would; a call it refuses is not sent and counts as throttled.
+  double client_throttle = 0;
 };
 
 struct MethodResult {
@@ -61,6 +66,8 @@ struct MethodResult {
   LatencyHistogram ok_latency;  // of the calls that succeeded only
   int64_t ok = 0;
   std::map<grpc::StatusCode, int64_t> errors;
+  // Refused by the client's own throttle, never sent (not in `latency` nor `errors`).
+  int64_t throttled = 0;
 
   int64_t error_count() const;
   void Merge(const MethodResult& other);
@@ -123,7 +130,9 @@ class LoadRun {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> pacing_done_{false};
   std::atomic<int> callbacks_running_{0};
-  LatencyHistogram issue_lag_;  // written by the pacing thread only
+  LatencyHistogram issue_lag_;                  // written by the pacing thread only
+  std::unique_ptr<AdaptiveThrottle> throttle_;  // with options_.client_throttle > 0
+  std::mt19937_64 throttle_random_;             // the pacing thread's only
   absl::Notification done_;
   absl::Mutex mu_;
   std::map<Method, MethodResult> results_ ABSL_GUARDED_BY(mu_);

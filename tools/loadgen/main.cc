@@ -73,6 +73,10 @@ ABSL_FLAG(absl::Duration, call_timeout, absl::Seconds(30),
           "each call's deadline, from when it is due (open loop: its place in the schedule, "
           "however late the generator sends it; closed loop: when sent). A client that gives "
           "up: the server drops what is still waiting for it");
+ABSL_FLAG(double, client_throttle, 0,
+          "> 0: throttle on the client as the SRE book's adaptive throttling does, with this K "
+          "(2 is usual): past K requests per accepted one over the last 2 s, refuse locally "
+          "with a growing probability, as a well-behaved front end would. 0: off");
 ABSL_FLAG(bool, baseline, true,
           "first run the no-op (Health/Check) with the same concurrency and connections, and "
           "give every result as a ratio to it too");
@@ -235,6 +239,10 @@ int Fail(const std::string& message, int code = 2) {
   o.max_duration = absl::GetFlag(FLAGS_max_duration);
   if (o.max_duration <= absl::ZeroDuration() || o.max_duration > absl::Hours(1)) {
     return absl::InvalidArgumentError("--max_duration is more than 0 and at most 1h");
+  }
+  o.client_throttle = absl::GetFlag(FLAGS_client_throttle);
+  if (o.client_throttle != 0 && o.client_throttle < 1) {
+    return absl::InvalidArgumentError("--client_throttle is 0 (off) or at least 1");
   }
   o.call_timeout = absl::GetFlag(FLAGS_call_timeout);
   if (o.call_timeout <= absl::ZeroDuration() || o.call_timeout > absl::Hours(1)) {

@@ -49,6 +49,7 @@ std::string MethodFields(const MethodResult& r, double seconds) {
       r.ok, r.error_count(), seconds, static_cast<double>(h.count()) / seconds,
       Ms(h.Percentile(0.5)), Ms(h.Percentile(0.9)), Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)),
       Ms(h.max()));
+  if (r.throttled > 0) absl::StrAppendFormat(&line, " throttled=%d", r.throttled);
   if (!r.errors.empty()) {
     // With errors, the latency of the calls that succeeded too: shed calls answer fast.
     const LatencyHistogram& ok = r.ok_latency;
@@ -65,12 +66,12 @@ std::string MethodJson(const MethodResult& r, double seconds) {
       "\"calls\":%d,\"ok\":%d,\"errors\":%d,\"rate_per_s\":%.1f,\"goodput_per_s\":%.1f,"
       "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,"
       "\"mean\":%.3f},\"ok_latency_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f},"
-      "\"errors_by_code\":{%s}",
+      "\"errors_by_code\":{%s},\"throttled\":%d",
       h.count(), r.ok, r.error_count(), static_cast<double>(h.count()) / seconds,
       static_cast<double>(r.ok) / seconds, Ms(h.Percentile(0.5)), Ms(h.Percentile(0.9)),
       Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)), Ms(h.max()), h.mean() / 1000.0,
       Ms(r.ok_latency.Percentile(0.5)), Ms(r.ok_latency.Percentile(0.99)),
-      Ms(r.ok_latency.Percentile(0.999)), ErrorsByCode(r, ":", "\""));
+      Ms(r.ok_latency.Percentile(0.999)), ErrorsByCode(r, ":", "\""), r.throttled);
 }
 
 std::string NumberOrNull(double value) {
