@@ -55,6 +55,9 @@ echo "# $(nproc) cores, $(date -u +%FT%TZ), server ${server_cpu[*]:-unpinned} ${
 # protected: the server's defaults (call budgets, --max_write_backlog=100ms);
 # unprotected: neither. Each with clients that throttle themselves on overload answers
 # (--client_throttle=2, as front ends should) and with clients that do not.
+# REPEAT=N runs the variants N times, interleaved, so that the machine's drift falls on
+# every variant alike; quote medians.
+for round in $(seq "${REPEAT:-1}"); do
 for variant in ${VARIANTS:-protected+throttle protected unprotected+throttle unprotected}; do
   flags=() client=()
   case "$variant" in unprotected*) flags=(--max_calls_in_flight=0 --max_write_backlog=0) ;; esac
@@ -65,15 +68,18 @@ for variant in ${VARIANTS:-protected+throttle protected unprotected+throttle unp
     --method=submit --concurrency=64 --requests=20000 --run_id="sat-${variant/+/-}" | grep '^method=')
   saturation=$(field "$line" rate_per_s)
   double=$(awk -v s="$saturation" 'BEGIN {printf "%d", 2 * s}')
-  echo "$variant: saturation (64 in flight) ${saturation}/s; offering ${double}/s for ${seconds}s"
+  echo "round $round $variant: saturation (64 in flight) ${saturation}/s; offering ${double}/s for ${seconds}s"
   line=$("${loadgen_cpu[@]}" "$loadgen" --server="$address" --server_pid="$server_pid" --baseline=false \
     --method=submit --rate="$double" --concurrency=100000 --channels="${CHANNELS:-64}" --call_timeout=1s \
     --requests=$(( double * seconds )) --max_duration="${seconds}s" --run_id="over-${variant/+/-}" \
     "${client[@]}" | grep '^method=')
   echo "  $line"
   goodput=$(field "$line" goodput_per_s)
-  echo "  $variant: goodput ${goodput}/s = $(awk -v g="$goodput" -v s="$saturation" \
-    'BEGIN {printf "%.0f", 100 * g / s}')% of saturation; ok p99 $(field "$line" ok_p99_ms) ms;" \
+  ok_p99=$(field "$line" ok_p99_ms)
+  [ -n "$ok_p99" ] || ok_p99=$(field "$line" p99_ms)  # no errors: every call was OK
+  echo "  round $round $variant: goodput ${goodput}/s = $(awk -v g="$goodput" -v s="$saturation" \
+    'BEGIN {printf "%.0f", 100 * g / s}')% of saturation; ok p99 ${ok_p99} ms;" \
     "issue lag p99 $(field "$line" issue_lag_p99_ms) ms"
   stop_server
+done
 done

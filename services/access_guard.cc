@@ -1,10 +1,15 @@
 #include "services/access_guard.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "services/log.h"
 #include "triage/access_policy.h"
 #include "triage/audit.h"
@@ -47,6 +52,23 @@ std::vector<std::string> CertificateIdentities(const grpc::CallbackServerContext
 }
 
 }  // namespace
+
+std::string RefusalSource(absl::string_view peer) {
+  absl::string_view host = peer;
+  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  const bool bracketed = absl::ConsumePrefix(&host, "ipv6:[") && absl::ConsumeSuffix(&host, "]");
+  const bool encoded = !bracketed && absl::ConsumePrefix(&host, "ipv6:%5B") &&
+                       absl::ConsumeSuffix(&host, "%5D");  // as later gRPCs spell it
+  if (!bracketed && !encoded) return std::string(host);
+  in6_addr address{};
+  if (inet_pton(AF_INET6, std::string(host).c_str(), &address) != 1) return std::string(host);
+  std::fill(address.s6_addr + 8, address.s6_addr + 16, 0);
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &address, text, sizeof(text));
+  return absl::StrCat("ipv6:[", text, "]/64");
+}
 
 void AccessGuard::SetCredentials(std::shared_ptr<const CredentialStore> credentials) {
   absl::MutexLock lock(&mu_);
@@ -128,12 +150,9 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
                        const absl::Status&) mutable { std::move(finish)(std::move(refusal)); });
     return;
   }
-  // The peer's address without the port: one bucket per client host.
-  absl::string_view host = caller.peer;
-  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (refusal_audits_.Acquire(host) > absl::ZeroDuration()) {
+  const std::string host = RefusalSource(caller.peer);
+  if (refusal_audits_.Acquire(host) > absl::ZeroDuration() ||
+      all_refusal_audits_.Acquire("*") > absl::ZeroDuration()) {
     refusals_unaudited_.fetch_add(1, std::memory_order_relaxed);
     Log(Severity::kWarning, "refusal not audited (over %g/s for %s): method=%s code=%s",
         kRefusalAuditsPerSecond, host, caller.method, absl::StatusCodeToString(refusal.code()));

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,12 @@
 
 namespace safeguarding::services {
 
+// Where a failed authentication came from, as its audit allowance is kept: the client's
+// address without the port ("ipv4:192.0.2.7"), and for IPv6 its /64
+// ("ipv6:[2001:db8:1:2::]/64", one host's share of addresses), so that rotating through
+// the addresses of one network buys no more audit entries.
+std::string RefusalSource(absl::string_view peer);
+
 class AccessGuard {
  public:
   // Refusals are recorded in `audit`.
@@ -40,6 +47,7 @@ class AccessGuard {
       : audit_(audit),
         limiter_(limiter),
         refusal_audits_(clock, kRefusalAuditsPerSecond, 20),
+        all_refusal_audits_(clock, kAllRefusalAuditsPerSecond, 100),
         credentials_(std::move(credentials)) {}
 
   void SetCredentials(std::shared_ptr<const CredentialStore> credentials);
@@ -69,8 +77,9 @@ class AccessGuard {
 
   // Audits a refusal, then runs `finish` with it once it is on record. A refusal of an
   // authenticated principal (PERMISSION_DENIED) is always audited. Failed authentications
-  // are audited at most `kRefusalAuditsPerSecond` per peer address (burst 20), and at most
-  // kMaxRefusalAuditsWaiting wait for the trail at once, so a flood of bad credentials
+  // are audited at most `kRefusalAuditsPerSecond` per peer address (an IPv6 address's
+  // /64; burst 20) and kAllRefusalAuditsPerSecond from all together (burst 100), and at
+  // most kMaxRefusalAuditsWaiting wait for the trail at once, so a flood of bad credentials
   // cannot fill the trail or the disk; the rest are logged and counted
   // (refusals_unaudited()).
   void RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
@@ -82,6 +91,8 @@ class AccessGuard {
   }
 
   static constexpr double kRefusalAuditsPerSecond = 2;
+  // Failed authentications audited per second from all addresses together (burst 100).
+  static constexpr double kAllRefusalAuditsPerSecond = 20;
   // Failed authentications (from all addresses together) waiting for their audit entry at
   // once; more are logged, not audited.
   static constexpr int kMaxRefusalAuditsWaiting = 64;
@@ -93,7 +104,8 @@ class AccessGuard {
   RateLimiter* const limiter_;
   const RpcObserver* observer_ = nullptr;
   CallBudgets* budgets_ = nullptr;
-  mutable RateLimiter refusal_audits_;  // keyed by peer address
+  mutable RateLimiter refusal_audits_;      // keyed by peer address (IPv6: its /64)
+  mutable RateLimiter all_refusal_audits_;  // one key: every address together
   mutable std::atomic<int> refusals_waiting_{0};
   mutable std::atomic<uint64_t> refusals_unaudited_{0};
   mutable absl::Mutex mu_;

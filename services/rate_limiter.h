@@ -22,7 +22,12 @@ class RateLimiter {
       : clock_(clock), per_second_(per_second), burst_(burst) {}
 
   // Takes one token for `principal`. When none is left, returns how long until one is.
+  // Buckets that have filled up again are forgotten once many keys are held (a full
+  // bucket is what a new key gets), so keys from a flood of addresses cannot grow the map
+  // without bound.
   absl::Duration Acquire(absl::string_view principal);
+
+  size_t keys() const;
 
  private:
   struct Bucket {
@@ -32,8 +37,13 @@ class RateLimiter {
   const common::Clock* const clock_;
   const double per_second_;
   const double burst_;
-  absl::Mutex mu_;
+  // Forgets the buckets that are full again at `now`.
+  void ForgetFull(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  static constexpr size_t kSweepAbove = 4096;
+  mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  size_t sweep_at_ ABSL_GUARDED_BY(mu_) = kSweepAbove;
 };
 
 }  // namespace safeguarding::services

@@ -103,8 +103,12 @@ class Desk {
   std::vector<v1::QueueSummary> Summaries(const std::vector<std::string>& queues) const;
   // Goes up whenever a queue changes.
   uint64_t QueuesVersion() const { return store_->queue().version(); }
-  // OK if every name is a queue of the policy or has reports; else INVALID_ARGUMENT.
+  // OK if every name is a queue of the policy or has reports; else INVALID_ARGUMENT,
+  // naming the first kMaxNamedUnknownQueues unknown ones. More than kMaxQueuesPerRequest
+  // names are refused whole.
   [[nodiscard]] absl::Status CheckQueues(const std::vector<std::string>& queues) const;
+  static constexpr size_t kMaxQueuesPerRequest = 64;
+  static constexpr size_t kMaxNamedUnknownQueues = 10;
   // Records a WatchQueues call (answered `result`) in the audit trail; `done` once it is
   // on record.
   void RecordWatch(const Caller& caller, absl::StatusCode result,

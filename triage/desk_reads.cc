@@ -150,12 +150,22 @@ std::vector<v1::QueueSummary> Desk::Summaries(const std::vector<std::string>& qu
 }
 
 absl::Status Desk::CheckQueues(const std::vector<std::string>& queues) const {
-  std::shared_ptr<const TriagePolicy> policy = policy_->Get();
   FieldViolations v;
+  if (queues.size() > kMaxQueuesPerRequest) {
+    v.Add("queues", absl::StrCat("at most ", kMaxQueuesPerRequest, " queues, not ", queues.size()));
+    return v.ToStatus();
+  }
+  std::shared_ptr<const TriagePolicy> policy = policy_->Get();
+  size_t unknown = 0;
   for (const std::string& queue : queues) {
-    if (!policy->HasQueue(queue) && !store_->queue().HasQueue(queue)) {
+    if (policy->HasQueue(queue) || store_->queue().HasQueue(queue)) continue;
+    // The first few are named; a refusal stays small whatever the request held.
+    if (++unknown <= kMaxNamedUnknownQueues) {
       v.Add("queues", absl::StrCat("no queue named ", QuotedName(queue)));
     }
+  }
+  if (unknown > kMaxNamedUnknownQueues) {
+    v.Add("queues", absl::StrCat("and ", unknown - kMaxNamedUnknownQueues, " more unknown queues"));
   }
   return v.empty() ? absl::OkStatus() : v.ToStatus();
 }

@@ -279,6 +279,24 @@ TEST_F(DeskTest, WithinOneQueueOnlyThatQueueIsClaimedAndAnUnknownQueueIsRefused)
   EXPECT_EQ(safeguarding::testing::ViolationOf(forged, "queue"), "no queue named \"x\\nAUDIT ok\"");
 }
 
+// A request naming queues stays cheap to refuse: past 64 names it is refused whole, and of
+// its unknown names only the first 10 are repeated.
+TEST_F(DeskTest, CheckingQueueNamesIsBoundedInWhatItEchoes) {
+  EXPECT_TRUE(desk_->CheckQueues({"child", "parent-carer"}).ok());
+  std::vector<std::string> unknown;
+  for (int i = 0; i < 15; ++i) unknown.push_back(absl::StrCat("nowhere-", i));
+  const std::optional<google::rpc::BadRequest> some =
+      safeguarding::testing::BadRequestOf(desk_->CheckQueues(unknown));
+  ASSERT_TRUE(some.has_value());
+  ASSERT_EQ(some->field_violations_size(), 11);
+  EXPECT_EQ(some->field_violations(9).description(), "no queue named \"nowhere-9\"");
+  EXPECT_EQ(some->field_violations(10).description(), "and 5 more unknown queues");
+
+  const std::vector<std::string> many(65, "child");
+  EXPECT_EQ(safeguarding::testing::ViolationOf(desk_->CheckQueues(many), "queues"),
+            "at most 64 queues, not 65");
+}
+
 TEST_F(DeskTest, ALongWaitingStandardReportOvertakesAFreshUrgentOneOnceDueSooner) {
   const std::string standard = Submit(Standard);  // due at 24h
   clock_.Advance(absl::Hours(21));

@@ -144,5 +144,23 @@ TEST(RateLimiterTest, ANonPositiveRateDisablesLimiting) {
   }
 }
 
+// Keys from a flood of addresses do not pile up: once many are held, those whose buckets
+// are full again are forgotten (a forgotten key starts full, as it would have been), and a
+// key still short of tokens is kept with its debt.
+TEST(RateLimiterTest, FullBucketsAreForgottenOnceManyKeysAreHeld) {
+  common::FakeClock clock(Start());
+  RateLimiter limiter(&clock, /*per_second=*/2, /*burst=*/2);
+  EXPECT_EQ(DrainCount(limiter, "debtor"), 2);
+  for (int i = 0; i < 5000; ++i) limiter.Acquire(absl::StrCat("addr-", i));
+  EXPECT_EQ(limiter.keys(), 5001u) << "nothing is full yet";
+  clock.Advance(absl::Milliseconds(600));  // every one-token key is full again; debtor not
+  // The next sweep comes once the map has doubled since the last (at 4,096): on the way,
+  // the 5,000 full keys go.
+  for (int i = 0; i < 4000; ++i) limiter.Acquire(absl::StrCat("later-", i));
+  EXPECT_LT(limiter.keys(), 4100u);
+  EXPECT_EQ(DrainCount(limiter, "debtor"), 1) << "its debt was kept: 1.2 tokens, not 2";
+  EXPECT_EQ(DrainCount(limiter, "addr-7"), 2) << "a forgotten key starts full";
+}
+
 }  // namespace
 }  // namespace safeguarding::services
