@@ -95,8 +95,13 @@ absl::Status AccessGuard::Admit(grpc::CallbackServerContext& context, const tria
     principal = creds->FindByCertificate(CertificateIdentities(context));
   }
   if (!principal) {
-    Log(Severity::kWarning, "authentication failed: method=%s peer=%s credential=%s", method,
-        caller.peer, token.has_value() ? "bearer token" : "none or unknown certificate");
+    if (uint64_t held_back = 0; MayLogFailedAuthentication(held_back)) {
+      Log(Severity::kWarning,
+          "authentication failed: method=%s peer=%s credential=%s (%d such lines held back "
+          "before this one)",
+          method, caller.peer, token.has_value() ? "bearer token" : "none or unknown certificate",
+          held_back);
+    }
     return absl::UnauthenticatedError(
         "missing or invalid credentials: send 'authorization: Bearer <token>' or a client "
         "certificate known to the server");
@@ -153,9 +158,9 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
   const std::string host = RefusalSource(caller.peer);
   if (refusal_audits_.Acquire(host) > absl::ZeroDuration() ||
       all_refusal_audits_.Acquire("*") > absl::ZeroDuration()) {
+    // Counted in triage_refusals_unaudited_total; its "authentication failed" line (if not
+    // held back) is the log's record.
     refusals_unaudited_.fetch_add(1, std::memory_order_relaxed);
-    Log(Severity::kWarning, "refusal not audited (over %g/s for %s): method=%s code=%s",
-        kRefusalAuditsPerSecond, host, caller.method, absl::StatusCodeToString(refusal.code()));
     std::move(finish)(std::move(refusal));
     return;
   }
@@ -164,10 +169,6 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
   if (refusals_waiting_.fetch_add(1, std::memory_order_relaxed) >= kMaxRefusalAuditsWaiting) {
     refusals_waiting_.fetch_sub(1, std::memory_order_relaxed);
     refusals_unaudited_.fetch_add(1, std::memory_order_relaxed);
-    const std::string code = absl::StatusCodeToString(refusal.code());
-    Log(Severity::kWarning,
-        "refusal not audited (%d refusals already being audited): method=%s peer=%s code=%s",
-        kMaxRefusalAuditsWaiting, caller.method, caller.peer, code);
     std::move(finish)(std::move(refusal));
     return;
   }
@@ -178,6 +179,15 @@ void AccessGuard::RecordRefusal(const triage::Caller& caller, absl::string_view 
     refusals_waiting_.fetch_sub(1, std::memory_order_relaxed);
     std::move(finish)(std::move(refusal));
   });
+}
+
+bool AccessGuard::MayLogFailedAuthentication(uint64_t& held_back) const {
+  if (failed_authentication_logs_.Acquire("*") > absl::ZeroDuration()) {
+    logs_held_back_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  held_back = logs_held_back_.exchange(0, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace safeguarding::services

@@ -48,6 +48,7 @@ class AccessGuard {
         limiter_(limiter),
         refusal_audits_(clock, kRefusalAuditsPerSecond, 20),
         all_refusal_audits_(clock, kAllRefusalAuditsPerSecond, 100),
+        failed_authentication_logs_(clock, kFailedAuthenticationLogsPerSecond, 20),
         credentials_(std::move(credentials)) {}
 
   void SetCredentials(std::shared_ptr<const CredentialStore> credentials);
@@ -80,8 +81,7 @@ class AccessGuard {
   // are audited at most `kRefusalAuditsPerSecond` per peer address (an IPv6 address's
   // /64; burst 20) and kAllRefusalAuditsPerSecond from all together (burst 100), and at
   // most kMaxRefusalAuditsWaiting wait for the trail at once, so a flood of bad credentials
-  // cannot fill the trail or the disk; the rest are logged and counted
-  // (refusals_unaudited()).
+  // cannot fill the trail or the disk; the rest are counted (refusals_unaudited()).
   void RecordRefusal(const triage::Caller& caller, absl::string_view report_id,
                      absl::Status refusal, absl::AnyInvocable<void(absl::Status) &&> finish) const;
 
@@ -93,12 +93,18 @@ class AccessGuard {
   static constexpr double kRefusalAuditsPerSecond = 2;
   // Failed authentications audited per second from all addresses together (burst 100).
   static constexpr double kAllRefusalAuditsPerSecond = 20;
+  // "authentication failed" log lines per second (burst 20); the next line written says
+  // how many were held back.
+  static constexpr double kFailedAuthenticationLogsPerSecond = 5;
   // Failed authentications (from all addresses together) waiting for their audit entry at
   // once; more are logged, not audited.
   static constexpr int kMaxRefusalAuditsWaiting = 64;
 
  private:
   std::shared_ptr<const CredentialStore> credentials() const;
+  // False past kFailedAuthenticationLogsPerSecond (the line is held back and counted);
+  // true with `held_back` set to the lines held back since the last one written.
+  bool MayLogFailedAuthentication(uint64_t& held_back) const;
 
   const storage::AuditTrail* const audit_;
   RateLimiter* const limiter_;
@@ -106,6 +112,8 @@ class AccessGuard {
   CallBudgets* budgets_ = nullptr;
   mutable RateLimiter refusal_audits_;      // keyed by peer address (IPv6: its /64)
   mutable RateLimiter all_refusal_audits_;  // one key: every address together
+  mutable RateLimiter failed_authentication_logs_;
+  mutable std::atomic<uint64_t> logs_held_back_{0};
   mutable std::atomic<int> refusals_waiting_{0};
   mutable std::atomic<uint64_t> refusals_unaudited_{0};
   mutable absl::Mutex mu_;

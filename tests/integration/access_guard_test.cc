@@ -9,6 +9,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
@@ -112,9 +117,19 @@ TEST_F(AccessGuardTest, RefusalsNeverRepeatTheTokenTheyWereGiven) {
   }
 }
 
+// The "authentication failed" lines `stderr` holds, in order.
+std::vector<std::string> FailedAuthenticationLines(const std::string& stderr_text) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(stderr_text, '\n')) {
+    if (absl::StrContains(line, "authentication failed:")) lines.emplace_back(line);
+  }
+  return lines;
+}
+
 TEST_F(AccessGuardTest, AFloodOfBadTokensIsRefusedEveryTimeButAuditedOnlyAtThePeerRate) {
   StartServer();
   constexpr int kFlood = 60;
+  ::testing::internal::CaptureStderr();
   for (int i = 0; i < kFlood; ++i) {
     ASSERT_EQ(GetReport("Bearer sgt_guess-" + std::to_string(i)).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
@@ -122,13 +137,20 @@ TEST_F(AccessGuardTest, AFloodOfBadTokensIsRefusedEveryTimeButAuditedOnlyAtThePe
   const int unauthenticated = static_cast<int>(grpc::StatusCode::UNAUTHENTICATED);
   // The clock stands still: the burst of 20, and no more.
   EXPECT_EQ(CountEntries(unauthenticated), 20);
+  // Nor more log lines: the burst of 20, the rest held back and told in the next line.
+  EXPECT_EQ(FailedAuthenticationLines(::testing::internal::GetCapturedStderr()).size(), 20u);
 
   // Time passes: the bucket refills at the documented rate (2 per second).
   clock_.Advance(absl::Seconds(5));
+  ::testing::internal::CaptureStderr();
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(GetReport("Bearer sgt_later-" + std::to_string(i)).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
   }
+  const std::vector<std::string> later =
+      FailedAuthenticationLines(::testing::internal::GetCapturedStderr());
+  ASSERT_FALSE(later.empty());
+  EXPECT_THAT(later.front(), HasSubstr("(40 such lines held back before this one)"));
   EXPECT_EQ(CountEntries(unauthenticated),
             20 + static_cast<int>(5 * services::AccessGuard::kRefusalAuditsPerSecond));
 }
