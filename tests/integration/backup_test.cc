@@ -364,6 +364,7 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
       {"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir", dir_.Sub("db")}, "");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.output, HasSubstr("in use by another process"));
+  EXPECT_THAT(refused.output, HasSubstr("a restore is offline: stop the server first"));
   s_.server.reset();
 
   // A data directory inside the backup directory would overwrite backups: refused.

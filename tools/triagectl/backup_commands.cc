@@ -85,14 +85,17 @@ int Fail(const absl::Status& status) {
   return status.code() == absl::StatusCode::kNotFound ? kExitNotFound : 1;
 }
 
-std::unique_ptr<storage::BackupDirectory> OpenOffline(const std::string& dir, int* exit_code) {
+// `if_in_use`: what to do when a running server holds the directory.
+std::unique_ptr<storage::BackupDirectory> OpenOffline(
+    const std::string& dir, int* exit_code,
+    absl::string_view if_in_use =
+        "with the server running, leave out --backup-dir: the server "
+        "answers") {
   absl::StatusOr<std::unique_ptr<storage::BackupDirectory>> opened =
       storage::BackupDirectory::OpenReadOnly(dir);
   if (!opened.ok()) {
-    *exit_code = Fail(absl::Status(
-        opened.status().code(),
-        absl::StrCat(opened.status().message(),
-                     " (with the server running, leave out --backup-dir: the server answers)")));
+    *exit_code = Fail(absl::Status(opened.status().code(),
+                                   absl::StrCat(opened.status().message(), " (", if_in_use, ")")));
     return nullptr;
   }
   return *std::move(opened);
@@ -341,7 +344,8 @@ int BackupCommands::RunRestore(bool json) {
     return Fail(apart);
   }
   int exit_code = 0;
-  std::unique_ptr<storage::BackupDirectory> dir = OpenOffline(backup_dir_, &exit_code);
+  std::unique_ptr<storage::BackupDirectory> dir = OpenOffline(
+      backup_dir_, &exit_code, "a restore is offline: stop the server first, then run it again");
   if (dir == nullptr) return exit_code;
   absl::StatusOr<storage::StoredBackup> backup = ChooseBackup(*dir);
   if (!backup.ok()) return Fail(backup.status());
