@@ -24,6 +24,14 @@ metrics_off() {
   fi
 }
 
+# "--max_imports_in_flight=0" for a server binary $1 that has the flag (older builds, as
+# bench/compare_builds.sh runs them, do not).
+imports_unlimited() {
+  if grep -q -- '--max_imports_in_flight' <<<"$("$1" --help 2>&1 || true)"; then
+    echo "--max_imports_in_flight=0"
+  fi
+}
+
 # "--baseline=false" for a triage-loadgen binary $1 that runs the no-op baseline by default:
 # these scripts measure the no-op themselves, interleaved with what they compare.
 no_baseline() {

@@ -1,5 +1,6 @@
 #include "services/call_budget.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,11 +14,16 @@ struct ClassInfo {
   absl::string_view flag;
 };
 
+// clang-format off
 constexpr ClassInfo kClasses[kCallClasses] = {
-    {"intake", "--max_calls_in_flight"},          {"desk", "--max_desk_calls_in_flight"},
-    {"statistics", "--max_statistics_in_flight"}, {"admin_read", "--max_admin_reads_in_flight"},
+    {"intake", "--max_calls_in_flight"},
+    {"desk", "--max_desk_calls_in_flight"},
+    {"statistics", "--max_statistics_in_flight"},
+    {"admin_read", "--max_admin_reads_in_flight"},
+    {"import", "--max_imports_in_flight"},
     {"bulk", "--max_admin_calls_in_flight"},
 };
+// clang-format on
 
 // Administration's calls that read a page or a list and end in milliseconds.
 bool IsShortAdminRead(absl::string_view method) {
@@ -27,7 +33,7 @@ bool IsShortAdminRead(absl::string_view method) {
 }  // namespace
 
 absl::Status CallBudgetLimits::Check() const {
-  const int64_t limits[kCallClasses] = {intake, desk, statistics, admin_reads, bulk};
+  const int64_t limits[kCallClasses] = {intake, desk, statistics, admin_reads, imports, bulk};
   for (int i = 0; i < kCallClasses; ++i) {
     if (limits[i] < 0) {
       return absl::InvalidArgumentError(
@@ -47,7 +53,8 @@ absl::string_view CallClassName(CallClass c) { return kClasses[static_cast<int>(
 absl::string_view CallClassFlag(CallClass c) { return kClasses[static_cast<int>(c)].flag; }
 
 CallBudgets::CallBudgets(CallBudgetLimits limits, std::function<absl::Duration()> write_backlog)
-    : limits_{limits.intake, limits.desk, limits.statistics, limits.admin_reads, limits.bulk},
+    : limits_{limits.intake,      limits.desk,    limits.statistics,
+              limits.admin_reads, limits.imports, limits.bulk},
       max_write_backlog_(limits.max_write_backlog),
       write_backlog_(std::move(write_backlog)) {}
 
@@ -70,18 +77,43 @@ CallClass CallBudgets::ClassOf(const triage::Rpc& rpc) {
   if (service == "TriageDesk") return CallClass::kDesk;
   if (service == "Statistics") return CallClass::kStatistics;
   if (service == "Administration") {
-    return IsShortAdminRead(rpc.descriptor()->name()) ? CallClass::kAdminRead : CallClass::kBulk;
+    const absl::string_view method = rpc.descriptor()->name();
+    if (IsShortAdminRead(method)) return CallClass::kAdminRead;
+    return method == "ImportReports" ? CallClass::kImport : CallClass::kBulk;
   }
   return CallClass::kIntake;
 }
 
-absl::Status CallBudgets::Acquire(CallClass c) {
+bool CallBudgets::TakeShare(int c, absl::string_view principal) {
+  const int64_t share = std::max<int64_t>(1, limits_[c] / 2);
+  absl::MutexLock lock(&shares_mu_);
+  int64_t& held = shares_[c][principal];
+  if (held >= share) return false;
+  ++held;
+  return true;
+}
+
+void CallBudgets::GiveShare(int c, absl::string_view principal) {
+  absl::MutexLock lock(&shares_mu_);
+  auto it = shares_[c].find(principal);
+  if (it != shares_[c].end() && --it->second <= 0) shares_[c].erase(it);
+}
+
+absl::Status CallBudgets::Acquire(CallClass c, absl::string_view principal) {
   const int i = static_cast<int>(c);
   if (absl::Status backlog = CheckWriteBacklog(c); !backlog.ok()) {
     refused_[i].fetch_add(1, std::memory_order_relaxed);
     return backlog;
   }
   const int64_t limit = limits_[i];
+  const bool capped = limit > 0 && CappedPerPrincipal(c);
+  if (capped && !TakeShare(i, principal)) {
+    refused_[i].fetch_add(1, std::memory_order_relaxed);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server busy: ", principal, " already has ", std::max<int64_t>(1, limit / 2),
+                     " of the ", limit, " ", kClasses[i].name, " calls in progress (",
+                     kClasses[i].flag, "); retry after a short, growing delay"));
+  }
   int64_t now = in_flight_[i].load(std::memory_order_relaxed);
   // Never above the limit, not even for an instant: a slot is taken only while one is free.
   while (limit <= 0 || now < limit) {
@@ -89,14 +121,17 @@ absl::Status CallBudgets::Acquire(CallClass c) {
       return absl::OkStatus();
     }
   }
+  if (capped) GiveShare(i, principal);
   refused_[i].fetch_add(1, std::memory_order_relaxed);
   return absl::ResourceExhaustedError(absl::StrCat("server busy: ", limit, " ", kClasses[i].name,
                                                    " calls already in progress (", kClasses[i].flag,
                                                    "); retry after a short, growing delay"));
 }
 
-void CallBudgets::Release(CallClass c) {
-  in_flight_[static_cast<int>(c)].fetch_sub(1, std::memory_order_relaxed);
+void CallBudgets::Release(CallClass c, absl::string_view principal) {
+  const int i = static_cast<int>(c);
+  if (limits_[i] > 0 && CappedPerPrincipal(c)) GiveShare(i, principal);
+  in_flight_[i].fetch_sub(1, std::memory_order_relaxed);
 }
 
 int64_t CallBudgets::in_flight(CallClass c) const {

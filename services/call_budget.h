@@ -8,8 +8,14 @@
 //   kDesk        TriageDesk
 //   kStatistics  the Statistics service
 //   kAdminRead   Administration's short reads: GetAuditLog, ListBackups, ListEncryptionKeys
-//   kBulk        the rest of Administration: imports, backups, verifications, recounts,
-//                purges, key rotations
+//   kImport      ImportReports (admins and supervisors)
+//   kBulk        the rest of Administration, all admin-only: backups, verifications,
+//                recounts, purges, key rotations (so a supervisor's imports cannot hold
+//                the slots an emergency key rotation needs)
+//
+// In the small budgets (all but intake and the desk, whose few principals are the front
+// ends and the triage staff carrying all traffic) one principal holds at most half the
+// slots (at least one), so one dashboard or one importer cannot take them all.
 //
 // Intake and desk calls are also refused, RESOURCE_EXHAUSTED at once, while the changes
 // already queued for the disk have waited longer than `max_write_backlog` (the
@@ -30,22 +36,26 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "triage/rpcs.h"
 
 namespace safeguarding::services {
 
-enum class CallClass { kIntake = 0, kDesk, kStatistics, kAdminRead, kBulk };
-inline constexpr int kCallClasses = 5;
+enum class CallClass { kIntake = 0, kDesk, kStatistics, kAdminRead, kImport, kBulk };
+inline constexpr int kCallClasses = 6;
 
 struct CallBudgetLimits {
   int64_t intake = 4096;
   int64_t desk = 1024;
   int64_t statistics = 16;
   int64_t admin_reads = 16;
+  int64_t imports = 8;
   int64_t bulk = 4;
   // Intake and desk calls are refused while queued changes have waited longer (the
   // committer's backlog); zero: never.
@@ -55,7 +65,7 @@ struct CallBudgetLimits {
   [[nodiscard]] absl::Status Check() const;
 };
 
-// "intake", "desk", "statistics", "admin_read", "bulk": the label of the metrics.
+// "intake", "desk", "statistics", "admin_read", "import", "bulk": the label of the metrics.
 absl::string_view CallClassName(CallClass c);
 // The server flag that sets the budget of `c`, e.g. "--max_calls_in_flight".
 absl::string_view CallClassFlag(CallClass c);
@@ -68,9 +78,15 @@ class CallBudgets {
 
   static CallClass ClassOf(const triage::Rpc& rpc);
 
-  // Takes a slot of `c`: OK, or RESOURCE_EXHAUSTED when its budget is full (nothing taken).
-  [[nodiscard]] absl::Status Acquire(CallClass c);
-  void Release(CallClass c);
+  // Takes a slot of `c` for `principal`: OK, or RESOURCE_EXHAUSTED when its budget is
+  // full or `principal` holds its share of it (nothing taken).
+  [[nodiscard]] absl::Status Acquire(CallClass c, absl::string_view principal = "");
+  // Gives back a slot Acquire took, with the same arguments.
+  void Release(CallClass c, absl::string_view principal = "");
+  // Whether a principal's share of `c` is capped (then Release needs the principal).
+  static bool CappedPerPrincipal(CallClass c) {
+    return c != CallClass::kIntake && c != CallClass::kDesk;
+  }
 
   int64_t in_flight(CallClass c) const;
   int64_t limit(CallClass c) const { return limits_[static_cast<int>(c)]; }
@@ -81,7 +97,15 @@ class CallBudgets {
   // RESOURCE_EXHAUSTED while the write backlog is over its limit, for calls that write.
   [[nodiscard]] absl::Status CheckWriteBacklog(CallClass c) const;
 
+  // Takes one of `principal`'s share of `c` (limit / 2, at least 1): false when it holds
+  // them all.
+  bool TakeShare(int c, absl::string_view principal);
+  void GiveShare(int c, absl::string_view principal);
+
   std::array<int64_t, kCallClasses> limits_;
+  absl::Mutex shares_mu_;
+  std::array<absl::flat_hash_map<std::string, int64_t>, kCallClasses> shares_
+      ABSL_GUARDED_BY(shares_mu_);
   const absl::Duration max_write_backlog_;
   const std::function<absl::Duration()> write_backlog_;
   std::array<std::atomic<int64_t>, kCallClasses> in_flight_{};

@@ -98,9 +98,13 @@ ABSL_FLAG(int64_t, max_statistics_in_flight, 16,
 ABSL_FLAG(int64_t, max_admin_reads_in_flight, 16,
           "short administration reads (GetAuditLog, ListBackups, ListEncryptionKeys) at once; "
           "beyond, RESOURCE_EXHAUSTED (0: no limit)");
+ABSL_FLAG(int64_t, max_imports_in_flight, 8,
+          "ImportReports calls at once (one principal at most half: triagectl import sends 4); "
+          "beyond, RESOURCE_EXHAUSTED "
+          "(0: no limit)");
 ABSL_FLAG(int64_t, max_admin_calls_in_flight, 4,
-          "other administration calls (imports, backups, verifications, recounts, purges, key "
-          "rotations) at once; beyond, RESOURCE_EXHAUSTED (0: no limit)");
+          "other administration calls (backups, verifications, recounts, purges, key "
+          "rotations; all admin-only) at once; beyond, RESOURCE_EXHAUSTED (0: no limit)");
 ABSL_FLAG(absl::Duration, max_write_backlog, absl::Milliseconds(100),
           "refuse intake and desk calls (RESOURCE_EXHAUSTED) while changes queued for the "
           "disk have waited longer than this (0: never)");
@@ -170,6 +174,7 @@ ServerOptions OptionsFromFlags() {
                           .desk = absl::GetFlag(FLAGS_max_desk_calls_in_flight),
                           .statistics = absl::GetFlag(FLAGS_max_statistics_in_flight),
                           .admin_reads = absl::GetFlag(FLAGS_max_admin_reads_in_flight),
+                          .imports = absl::GetFlag(FLAGS_max_imports_in_flight),
                           .bulk = absl::GetFlag(FLAGS_max_admin_calls_in_flight),
                           .max_write_backlog = absl::GetFlag(FLAGS_max_write_backlog)};
   options.statistics_threads = std::clamp(absl::GetFlag(FLAGS_statistics_threads), 1, 64);

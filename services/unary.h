@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
@@ -50,17 +51,18 @@ class CallReactor final : public grpc::ServerUnaryReactor {
       : timer_(observer, rpc), liveness_(std::make_shared<common::CallLiveness>(deadline)) {}
   // The code the call is finished with (FinishUnary sets it before finishing).
   void set_code(grpc::StatusCode code) { code_ = code; }
-  // Holds a slot of `budgets` for class `c` until the call is done.
-  void HoldSlot(CallBudgets* budgets, CallClass c) {
+  // Holds a slot of `budgets` for class `c`, taken for `principal`, until the call is done.
+  void HoldSlot(CallBudgets* budgets, CallClass c, const std::string& principal) {
     budgets_ = budgets;
     class_ = c;
+    if (CallBudgets::CappedPerPrincipal(c)) principal_ = principal;  // intake's: no copy
   }
   const std::shared_ptr<common::CallLiveness>& liveness() const { return liveness_; }
 
   void OnCancel() override { liveness_->Cancel(); }
   void OnDone() override {
     timer_.Done(code_);
-    if (budgets_ != nullptr) budgets_->Release(class_);
+    if (budgets_ != nullptr) budgets_->Release(class_, principal_);
     delete this;
   }
 
@@ -69,6 +71,7 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   const std::shared_ptr<common::CallLiveness> liveness_;
   CallBudgets* budgets_ = nullptr;
   CallClass class_ = CallClass::kIntake;
+  std::string principal_;  // for a budget capped per principal
   grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
 };
 
@@ -125,11 +128,11 @@ grpc::ServerUnaryReactor* AdmitUnary(const AccessGuard& guard, grpc::CallbackSer
         // A slot only for a call the guard admitted: failed authentications take none.
         if (CallBudgets* budgets = guard.call_budgets(); budgets != nullptr) {
           const CallClass c = CallBudgets::ClassOf(rpc);
-          if (absl::Status slot = budgets->Acquire(c); !slot.ok()) {
+          if (absl::Status slot = budgets->Acquire(c, caller.principal); !slot.ok()) {
             FinishUnary(reactor, rpc, slot);
             return;
           }
-          reactor->HoldSlot(budgets, c);
+          reactor->HoldSlot(budgets, c, caller.principal);
         }
         caller.liveness = reactor->liveness();
         std::forward<Body>(body)(reactor, std::move(caller));

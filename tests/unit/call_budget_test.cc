@@ -36,7 +36,8 @@ TEST(CallBudgetTest, EachServiceTakesItsOwnBudgetAndShortAdminReadsAreApart) {
   EXPECT_EQ(ClassOf("Administration", "GetAuditLog"), CallClass::kAdminRead);
   EXPECT_EQ(ClassOf("Administration", "ListBackups"), CallClass::kAdminRead);
   EXPECT_EQ(ClassOf("Administration", "ListEncryptionKeys"), CallClass::kAdminRead);
-  EXPECT_EQ(ClassOf("Administration", "ImportReports"), CallClass::kBulk);
+  EXPECT_EQ(ClassOf("Administration", "ImportReports"), CallClass::kImport);
+  EXPECT_EQ(ClassOf("Administration", "RotateEncryptionKey"), CallClass::kBulk);
   EXPECT_EQ(ClassOf("Administration", "VerifyAuditLog"), CallClass::kBulk);
   EXPECT_EQ(ClassOf("Administration", "CreateBackup"), CallClass::kBulk);
   EXPECT_EQ(CallBudgets::ClassOf(triage::Rpc("/not.in/TheContract")), CallClass::kIntake);
@@ -94,6 +95,28 @@ TEST(CallBudgetTest, AWriteBacklogOverItsLimitRefusesIntakeAndDeskCallsOnly) {
   EXPECT_TRUE(never.Acquire(CallClass::kIntake).ok()) << "0: never refused for the backlog";
   EXPECT_EQ(CallBudgetLimits{.max_write_backlog = absl::Milliseconds(-1)}.Check().message(),
             "--max_write_backlog -1ms: must be 0 (never refuse) or more");
+}
+
+// In the small budgets one principal holds at most half the slots, so a dashboard or an
+// importer leaves the rest to others; intake and the desk are not capped per principal.
+TEST(CallBudgetTest, OnePrincipalHoldsAtMostHalfOfASmallBudget) {
+  CallBudgets budgets({.intake = 4, .statistics = 4, .imports = 1});
+  EXPECT_TRUE(budgets.Acquire(CallClass::kStatistics, "monitor-1").ok());
+  EXPECT_TRUE(budgets.Acquire(CallClass::kStatistics, "monitor-1").ok());
+  const absl::Status third = budgets.Acquire(CallClass::kStatistics, "monitor-1");
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(third.message()),
+              HasSubstr("monitor-1 already has 2 of the 4 statistics calls in progress "
+                        "(--max_statistics_in_flight)"));
+  EXPECT_TRUE(budgets.Acquire(CallClass::kStatistics, "supervisor-1").ok())
+      << "the other half is left to others";
+  EXPECT_EQ(budgets.in_flight(CallClass::kStatistics), 3);
+  budgets.Release(CallClass::kStatistics, "monitor-1");
+  EXPECT_TRUE(budgets.Acquire(CallClass::kStatistics, "monitor-1").ok()) << "its share back";
+
+  EXPECT_TRUE(budgets.Acquire(CallClass::kImport, "admin-1").ok()) << "a budget of 1: 1 each";
+  EXPECT_FALSE(budgets.Acquire(CallClass::kImport, "supervisor-1").ok()) << "and full";
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(budgets.Acquire(CallClass::kIntake, "intake-app").ok());
 }
 
 TEST(CallBudgetTest, ZeroMeansNoLimit) {
