@@ -133,6 +133,7 @@ TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHist
   testing::CommandResult anonymous =
       testing::RunTriagectl({"--server", address_, "show", immediate}, "");
   EXPECT_THAT(anonymous.output, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_THAT(anonymous.output, HasSubstr("triagectl sends the token in TRIAGECTL_TOKEN"));
   testing::CommandResult all = Ctl({"audit"}, v1::ROLE_SUPERVISOR);
   ASSERT_EQ(all.exit_code, 0) << all.output;
   EXPECT_THAT(all.output, HasSubstr("(unauthenticated) (no role)"));

@@ -261,6 +261,11 @@ std::string RenderError(const grpc::Status& status) {
       }
     }
   }
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    absl::StrAppend(&out,
+                    "  triagectl sends the token in TRIAGECTL_TOKEN (or --token); make run "
+                    "printed one per role at its first start\n");
+  }
   return out;
 }
 
