@@ -24,6 +24,20 @@ namespace {
 
 constexpr char kAuditKey[] = "committer test audit key";
 
+// Holds `committer` in a computed change until `release` is notified; returns once it is
+// held, so that what is committed next queues up behind it.
+void HoldCommitter(Committer& committer, absl::Notification& release) {
+  absl::Notification holding;
+  committer.CommitComputed(
+      [&]() -> absl::StatusOr<Mutation> {
+        holding.Notify();
+        release.WaitForNotification();
+        return Mutation();
+      },
+      [](absl::Status) {});
+  holding.WaitForNotification();
+}
+
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -157,15 +171,8 @@ TEST_F(CommitterTest, CountsOfOneBatchAreOneOperandPerKeyAndCell) {
   const std::string day = *CounterKey(1, {}, 20535), other = *CounterKey(1, {{1, "2"}}, 20535);
   // A computed change holds the committer while 20 changes queue up behind it: they go
   // together in the next batch.
-  absl::Notification holding, release;
-  committer.CommitComputed(
-      [&]() -> absl::StatusOr<Mutation> {
-        holding.Notify();
-        release.WaitForNotification();
-        return Mutation();
-      },
-      [](absl::Status) {});
-  holding.WaitForNotification();
+  absl::Notification release;
+  HoldCommitter(committer, release);
   std::atomic<int> done{0};
   for (int i = 0; i < 20; ++i) {
     Mutation m;
@@ -264,20 +271,10 @@ TEST_F(CommitterTest, AuditEntriesAreChainedInCommitOrderWithTheHeadInMeta) {
 // The backlog is how long the oldest change still waiting for a batch has waited: zero
 // with nothing queued, growing while the committer is held, zero again once it caught up.
 TEST_F(CommitterTest, TheBacklogIsTheWaitOfTheOldestQueuedChange) {
-  const AuditKeys keys(*KeyRing::FromKeys({std::string(32, 'a')}));
-  AuditHead start;
-  start.key_id = keys.current_id();
-  Committer committer(db_.get(), handles_, CommitterOptions(), start, keys.current_chain_key());
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
   EXPECT_EQ(committer.backlog(), absl::ZeroDuration());
-  absl::Notification holding, release;
-  committer.CommitComputed(
-      [&]() -> absl::StatusOr<Mutation> {
-        holding.Notify();
-        release.WaitForNotification();
-        return Mutation();
-      },
-      [](absl::Status) {});
-  holding.WaitForNotification();
+  absl::Notification release;
+  HoldCommitter(committer, release);
   EXPECT_EQ(committer.backlog(), absl::ZeroDuration()) << "the held change is being written";
 
   absl::Notification first_done, second_done;
@@ -315,15 +312,8 @@ TEST_F(CommitterTest, ChangesNobodyWaitsForAreDroppedUnwrittenWhenTheirBatchIsBu
   {
     Committer committer(db_.get(), handles_, options, start, keys.current_chain_key());
     // Hold the committer so that all three wait in one queue.
-    absl::Notification holding, release;
-    committer.CommitComputed(
-        [&]() -> absl::StatusOr<Mutation> {
-          holding.Notify();
-          release.WaitForNotification();
-          return Mutation();
-        },
-        [](absl::Status) {});
-    holding.WaitForNotification();
+    absl::Notification release;
+    HoldCommitter(committer, release);
 
     auto live = std::make_shared<common::CallLiveness>(absl::InfiniteFuture());
     auto cancelled = std::make_shared<common::CallLiveness>(absl::InfiniteFuture());
