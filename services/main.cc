@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "services/log.h"
 #include "services/server.h"
+#include "services/supervised_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on; port 0 picks a free port");
@@ -130,7 +131,7 @@ namespace {
 using safeguarding::services::Log;
 using safeguarding::services::ServerOptions;
 using safeguarding::services::Severity;
-using safeguarding::services::TriageServer;
+using safeguarding::services::SupervisedServer;
 
 void ParseFlags(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -201,7 +202,7 @@ ServerOptions OptionsFromFlags() {
 
 // Handles `signals` until SIGTERM or SIGINT: SIGHUP reloads the credentials and the
 // policy file; the stop signal drains the server within `grace`.
-void HandleSignals(const sigset_t& signals, TriageServer& server, const ServerOptions& options,
+void HandleSignals(const sigset_t& signals, SupervisedServer& server, const ServerOptions& options,
                    absl::Duration grace) {
   int signal = 0;
   for (;;) {
@@ -261,7 +262,9 @@ int main(int argc, char** argv) {
     }
   }
   const ServerOptions options = OptionsFromFlags();
-  auto server = TriageServer::Start(options);
+  // Supervised: a store that only a reopen can heal (an I/O error on its log) is reopened
+  // in this process once the disk works again (supervised_server.h).
+  auto server = SupervisedServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "triage-server: %s\n", std::string(server.status().message()).c_str());
     return 1;
@@ -278,9 +281,9 @@ int main(int argc, char** argv) {
 
   std::thread signal_thread(HandleSignals, std::cref(signals), std::ref(**server),
                             std::cref(options), absl::GetFlag(FLAGS_shutdown_grace));
-  (*server)->Wait();
   signal_thread.join();
-  server->reset();  // commits pending changes and closes the database
+  (*server)->Wait();  // until the drain is over, pending changes committed, the store closed
+  server->reset();
   Log(Severity::kInfo, "stopped cleanly");
   return 0;
 }

@@ -230,8 +230,9 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
     } else {
       Log(Severity::kError,
           "storage cannot write (%s); health NOT_SERVING (reads need the audit trail and fail "
-          "too); probing every second: it heals by itself once a full disk has room again, an "
-          "I/O error from a failing device needs a restart after the repair",
+          "too); probing every second: it heals by itself once a full disk has room again, and "
+          "after an I/O error from a failing device the store is reopened once the device "
+          "takes writes again",
           why);
     }
     UpdateHealth();

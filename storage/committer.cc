@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "google/protobuf/util/time_util.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/write_batch.h"
 #include "storage/counter_cells.h"
 #include "storage/key_encoding.h"
@@ -182,8 +185,43 @@ rocksdb::Status Committer::CheckFreeSpace() const {
       " MB kept free (--min_free_disk_mb); writes resume by themselves once there is room"));
 }
 
-rocksdb::Status Committer::Probe() {
+rocksdb::Status Committer::Resume() {
   rocksdb::Status s = db_->Resume();
+  // Below fatal (e.g. a full disk, a hard error), RocksDB resumes by itself or on a later
+  // call once the cause is gone; a fatal error stays until the database is reopened.
+  if (s.ok() || s.severity() < rocksdb::Status::Severity::kFatalError || reopen_asked_ ||
+      !options_.on_reopen_needed) {
+    return s;
+  }
+  const absl::Time now = absl::Now();
+  if (now - last_disk_probe_ < options_.probe_interval) return s;
+  last_disk_probe_ = now;
+  if (!ProbeDisk().ok()) return s;  // the device still fails: a reopen would fail too
+  reopen_asked_ = true;
+  options_.on_reopen_needed(s.ToString());
+  return s;
+}
+
+rocksdb::Status Committer::ProbeDisk() const {
+  rocksdb::FileSystem* fs = db_->GetFileSystem();
+  const std::string path = db_->GetName() + "/DISK_PROBE";
+  rocksdb::IOOptions io;
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  rocksdb::IOStatus s = fs->NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr);
+  if (s.ok()) s = file->Append("probe", io, nullptr);
+  if (s.ok()) s = file->Sync(io, nullptr);
+  if (file != nullptr) {
+    rocksdb::IOStatus closed = file->Close(io, nullptr);
+    if (s.ok()) s = closed;
+  }
+  // Deleted whatever happened, so the directory holds only the database's own files.
+  rocksdb::IOStatus deleted = fs->DeleteFile(path, io, nullptr);
+  if (s.ok() && !deleted.ok() && !deleted.IsNotFound()) s = deleted;
+  return s;
+}
+
+rocksdb::Status Committer::Probe() {
+  rocksdb::Status s = Resume();
   if (s.ok()) s = CheckFreeSpace();
   if (!s.ok()) return s;
   rocksdb::WriteOptions write_options;
@@ -269,7 +307,7 @@ void Committer::Run() {
     }
     // After a failed write RocksDB refuses further writes until resumed; try to resume
     // (it succeeds once the disk is healthy again) rather than fail forever.
-    rocksdb::Status s = write_failed_ ? db_->Resume() : rocksdb::Status::OK();
+    rocksdb::Status s = write_failed_ ? Resume() : rocksdb::Status::OK();
     if (s.ok()) s = CheckFreeSpace();
     AuditHead head = audit_head_;
     if (s.ok()) s = WriteGroup(group, head);

@@ -19,9 +19,11 @@
 // answered. After a failed write
 // every mutation of that batch gets the error (none of it is visible), and the next batch first
 // asks RocksDB to resume writing. Errors RocksDB can recover from (e.g. a full disk that was
-// cleared) then heal without a restart; a failed WAL append cannot, and writes keep failing with
-// UNAVAILABLE until the process restarts, while reads go on. The destructor commits what is
-// pending, then joins the thread. Commit() is thread-safe.
+// cleared) then heal in place. An I/O error on a WAL append or sync cannot: RocksDB 7.8 holds
+// it as fatal and refuses to resume, so writes keep failing with UNAVAILABLE, while reads go
+// on, until the database is reopened; once the disk takes a synced write again the committer
+// says so (CommitterOptions::on_reopen_needed) and the owner reopens the store. The
+// destructor commits what is pending, then joins the thread. Commit() is thread-safe.
 #ifndef SAFEGUARDING_STORAGE_COMMITTER_H_
 #define SAFEGUARDING_STORAGE_COMMITTER_H_
 
@@ -65,6 +67,13 @@ struct CommitterOptions {
   // While writes fail, how often the committer tries by itself (free space, Resume, and a
   // small synced write) so that it heals without waiting for a client's write.
   absl::Duration probe_interval = absl::Seconds(1);
+  // Called once, on the committer thread, when RocksDB refuses to resume after a fault it
+  // holds as fatal (an I/O error on a WAL append or sync) although the disk works again (a
+  // probe file in the database's directory was written and synced through its Env): only
+  // closing and reopening the database clears that (services/supervised_server.h). It is
+  // asked at most once per probe_interval of failing writes and never while the probe file
+  // fails. Optional; it must return quickly (the committer does not wait for the reopen).
+  std::function<void(const std::string& why)> on_reopen_needed;
   // Time source for audit entries (never goes backwards in the trail: see Committer).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Called on the committer thread after each synced write that succeeded, with how many
@@ -138,6 +147,11 @@ class Committer {
   rocksdb::Status CheckFreeSpace() const;
   // After a failure: whether writing works again (Resume, free space, a synced write).
   rocksdb::Status Probe();
+  // db_->Resume(); when RocksDB refuses for good but the disk takes a synced file again,
+  // asks for the database to be reopened (on_reopen_needed).
+  rocksdb::Status Resume();
+  // Writes, syncs and deletes a small file next to the database, through its file system.
+  rocksdb::Status ProbeDisk() const;
   // Tells the server when writability changes.
   void SetWritable(const rocksdb::Status& s);
   // The counts of every change of `group`, added up per key: one merge operand each.
@@ -155,6 +169,8 @@ class Committer {
 
   // Only touched by the committer thread.
   bool write_failed_ = false;
+  bool reopen_asked_ = false;
+  absl::Time last_disk_probe_ = absl::InfinitePast();
   AuditHead audit_head_;
   const std::string chain_key_;
 

@@ -15,9 +15,11 @@
 #include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
 #include "services/server.h"
+#include "services/supervised_server.h"
 #include "storage/report_store.h"
 #include "tests/support/faulty_fs.h"
 #include "tests/support/sample_reports.h"
@@ -122,6 +124,7 @@ class IntakeServerTest : public ::testing::Test {
   testing::TestCredentials credentials_{dir_.Sub("credentials")};
   common::FakeClock clock_{absl::FromUnixSeconds(1767225600)};  // 2026-01-01T00:00:00Z
   std::unique_ptr<services::TriageServer> server_;
+  std::unique_ptr<services::SupervisedServer> supervised_;  // closed before faulty_
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ReportIntake::Stub> intake_;
   std::unique_ptr<v1::TriageDesk::Stub> desk_;
@@ -300,6 +303,15 @@ class IntakeServerFaultTest : public ::testing::Test {
     intake_ = v1::ReportIntake::NewStub(channel_);
     desk_ = v1::TriageDesk::NewStub(channel_);
   }
+  // Starts a supervised server (main()'s), which reopens the store after a fatal fault.
+  void StartSupervised() {
+    auto server = services::SupervisedServer::Start(options_, absl::Seconds(1));
+    ASSERT_TRUE(server.ok()) << server.status();
+    supervised_ = *std::move(server);
+    channel_ = grpc::CreateChannel(supervised_->address(), grpc::InsecureChannelCredentials());
+    intake_ = v1::ReportIntake::NewStub(channel_);
+    desk_ = v1::TriageDesk::NewStub(channel_);
+  }
   // Restarts on a healthy disk, the same files.
   void RestartHealthy() {
     options_.storage_env = nullptr;
@@ -310,6 +322,13 @@ class IntakeServerFaultTest : public ::testing::Test {
     grpc::ClientContext context;
     testing::Authorize(context, credentials_.token(v1::ROLE_INTAKE));
     return intake_->SubmitReport(&context, ValidRequest(request_id), out);
+  }
+  // Submits `request_id` and expects a storage fault's refusal, which asks for a retry.
+  void ExpectStorageRefusal(const std::string& request_id) {
+    v1::SubmitReportResponse response;
+    grpc::Status status = Submit(request_id, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(status.error_message(), HasSubstr("retry with the same request_id"));
   }
   grpc::Status Get(const std::string& report_id) {
     grpc::ClientContext context;
@@ -345,6 +364,7 @@ class IntakeServerFaultTest : public ::testing::Test {
   testing::FaultyEnv faulty_;
   services::ServerOptions options_;
   std::unique_ptr<services::TriageServer> server_;
+  std::unique_ptr<services::SupervisedServer> supervised_;  // closed before faulty_
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ReportIntake::Stub> intake_;
   std::unique_ptr<v1::TriageDesk::Stub> desk_;
@@ -388,10 +408,7 @@ TEST_F(IntakeServerFaultTest, AFullDiskAnswersUnavailableAndRecoversWithoutARest
   ASSERT_TRUE(Submit("before-full", &before).ok());
 
   faulty_.fs->set_wal_disk_full(true);
-  v1::SubmitReportResponse refused;
-  grpc::Status full = Submit("while-full", &refused);
-  EXPECT_EQ(full.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(full.error_message(), HasSubstr("retry with the same request_id"));
+  ExpectStorageRefusal("while-full");
   EXPECT_EQ(Health(), kNotServing);
   absl::SleepFor(absl::Milliseconds(500));  // several probes, all on a full disk
   EXPECT_EQ(Health(), kNotServing);
@@ -409,6 +426,56 @@ TEST_F(IntakeServerFaultTest, AFullDiskAnswersUnavailableAndRecoversWithoutARest
   EXPECT_TRUE(Get(before.report_id()).ok());
   EXPECT_TRUE(Get(retried.report_id()).ok());
   EXPECT_EQ(Waiting(), 2u);
+}
+
+// The server as main() runs it, on a failing device (EIO on every write, the WAL's too):
+// UNAVAILABLE and NOT_SERVING while it fails, no reopen while it still fails; once the
+// device takes writes again the store is reopened in this process, on the same port, with
+// no restart and no client action: every acknowledged report is there, the client's retry
+// is stored once, and the audit chain verifies across the reopen. A full disk before it
+// heals in place and needs no reopen.
+TEST_F(IntakeServerFaultTest, AFailingDeviceIsHealedByReopeningTheStoreInProcess) {
+  ASSERT_NO_FATAL_FAILURE(StartSupervised());
+  const std::string address = supervised_->address();
+  v1::SubmitReportResponse before;
+  ASSERT_TRUE(Submit("before-fault", &before).ok());
+
+  faulty_.fs->set_wal_disk_full(true);
+  ExpectStorageRefusal("while-full");
+  faulty_.fs->set_wal_disk_full(false);
+  ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing);
+  EXPECT_EQ(supervised_->reopens(), 0) << "RocksDB resumes from a full disk in place";
+
+  faulty_.fs->set_fail_device(true);
+  ExpectStorageRefusal("during-fault");
+  EXPECT_EQ(Health(), kNotServing);
+  absl::SleepFor(absl::Milliseconds(600));  // several probes, all on the failing device
+  EXPECT_EQ(supervised_->reopens(), 0) << "a reopen on a failing device would fail too";
+  EXPECT_FALSE(supervised_->store_writable());
+  ExpectStorageRefusal("during-fault");
+
+  faulty_.fs->set_fail_device(false);  // repaired; nobody writes meanwhile
+  ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing);
+  EXPECT_EQ(supervised_->reopens(), 1);
+  EXPECT_TRUE(supervised_->store_writable());
+  EXPECT_EQ(supervised_->address(), address) << "the same port after the reopen";
+
+  v1::SubmitReportResponse retried, again;
+  ASSERT_TRUE(Submit("during-fault", &retried).ok());
+  ASSERT_TRUE(Submit("during-fault", &again).ok());
+  EXPECT_EQ(again.report_id(), retried.report_id()) << "the retry is one report";
+  v1::SubmitReportResponse after_full;
+  ASSERT_TRUE(Submit("while-full", &after_full).ok());
+  EXPECT_TRUE(Get(before.report_id()).ok());
+  EXPECT_EQ(Waiting(), 3u) << "before-fault, while-full and during-fault, each once";
+
+  auto admin = v1::Administration::NewStub(channel_);
+  grpc::ClientContext context;
+  testing::Authorize(context, credentials_.token(v1::ROLE_ADMIN));
+  v1::VerifyAuditLogResponse trail;
+  ASSERT_TRUE(admin->VerifyAuditLog(&context, v1::VerifyAuditLogRequest(), &trail).ok());
+  EXPECT_TRUE(trail.intact()) << trail.problem();
+  EXPECT_GT(trail.entries_checked(), 0u);
 }
 
 // Free space below --min_free_disk_mb: writes are refused before the disk fills under

@@ -19,41 +19,51 @@ rocksdb::IOStatus Injected(WalFault fault, const char* what) {
   return rocksdb::IOStatus::OK();
 }
 
-class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
+// A written file: a WAL file is failed by both faults (and its syncs pass the gate), any
+// other file by the device fault only.
+class FaultyWrittenFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file,
-                std::shared_ptr<std::atomic<WalFault>> fault,
-                std::shared_ptr<FaultyFileSystem::Gate> sync_gate)
+  FaultyWrittenFile(std::unique_ptr<rocksdb::FSWritableFile> file,
+                    std::shared_ptr<std::atomic<WalFault>> wal_fault,
+                    std::shared_ptr<std::atomic<WalFault>> device_fault,
+                    std::shared_ptr<FaultyFileSystem::Gate> sync_gate)
       : rocksdb::FSWritableFileOwnerWrapper(std::move(file)),
-        fault_(std::move(fault)),
+        wal_fault_(std::move(wal_fault)),
+        device_fault_(std::move(device_fault)),
         sync_gate_(std::move(sync_gate)) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    if (rocksdb::IOStatus s = Injected(fault_->load(), "append"); !s.ok()) return s;
+    if (rocksdb::IOStatus s = Fault("append"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
-    if (rocksdb::IOStatus s = Injected(fault_->load(), "append"); !s.ok()) return s;
+    if (rocksdb::IOStatus s = Fault("append"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    sync_gate_->Pass();
-    if (rocksdb::IOStatus s = Injected(fault_->load(), "sync"); !s.ok()) return s;
+    if (sync_gate_ != nullptr) sync_gate_->Pass();
+    if (rocksdb::IOStatus s = Fault("sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
-    sync_gate_->Pass();
-    if (rocksdb::IOStatus s = Injected(fault_->load(), "sync"); !s.ok()) return s;
+    if (sync_gate_ != nullptr) sync_gate_->Pass();
+    if (rocksdb::IOStatus s = Fault("sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
 
  private:
-  std::shared_ptr<std::atomic<WalFault>> fault_;
-  std::shared_ptr<FaultyFileSystem::Gate> sync_gate_;
+  rocksdb::IOStatus Fault(const char* what) const {
+    if (rocksdb::IOStatus s = Injected(device_fault_->load(), what); !s.ok()) return s;
+    return wal_fault_ != nullptr ? Injected(wal_fault_->load(), what) : rocksdb::IOStatus::OK();
+  }
+
+  std::shared_ptr<std::atomic<WalFault>> wal_fault_;  // null: not a WAL file
+  std::shared_ptr<std::atomic<WalFault>> device_fault_;
+  std::shared_ptr<FaultyFileSystem::Gate> sync_gate_;  // null: not a WAL file
 };
 
 class GatedTableFile : public rocksdb::FSRandomAccessFileOwnerWrapper {
@@ -120,8 +130,13 @@ rocksdb::IOStatus FaultyFileSystem::NewWritableFile(
     const std::string& name, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* dbg) {
   rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
-  if (s.ok() && absl::EndsWith(name, ".log")) {
-    *result = std::make_unique<FaultyWalFile>(std::move(*result), wal_fault_, wal_sync_gate_);
+  if (!s.ok()) return s;
+  if (absl::EndsWith(name, ".log")) {
+    *result = std::make_unique<FaultyWrittenFile>(std::move(*result), wal_fault_, device_fault_,
+                                                  wal_sync_gate_);
+  } else {
+    *result =
+        std::make_unique<FaultyWrittenFile>(std::move(*result), nullptr, device_fault_, nullptr);
   }
   return s;
 }

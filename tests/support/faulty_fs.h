@@ -1,6 +1,6 @@
 // FaultyFileSystem: a RocksDB FileSystem that passes everything through until told to fail
-// writes and syncs of the write-ahead log (with an I/O error, or as a full disk), to test how
-// the store answers a disk fault, or to
+// writes and syncs of the write-ahead log (with an I/O error, or as a full disk) or of every
+// file (a failing device), to test how the store answers a disk fault, or to
 // hold reads of table (SST) files, to stand for a slow disk read (a cache miss on a large
 // store) while a test checks what else still proceeds, or to hold syncs of the
 // write-ahead log, to stand for a slow disk under a flood of writes.
@@ -29,6 +29,11 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   void set_wal_disk_full(bool full) {
     wal_fault_->store(full ? WalFault::kNoSpace : WalFault::kNone);
   }
+  // While true, appends and syncs of every file written (WAL, table files, MANIFEST, any
+  // other file) fail with an I/O error: the whole device is failing, not only the log.
+  void set_fail_device(bool fail) {
+    device_fault_->store(fail ? WalFault::kIoError : WalFault::kNone);
+  }
 
   // While held, reads of *.sst files wait (table_reads_waiting() counts them) until
   // released.
@@ -50,6 +55,8 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
 
  private:
   std::shared_ptr<std::atomic<WalFault>> wal_fault_ =
+      std::make_shared<std::atomic<WalFault>>(WalFault::kNone);
+  std::shared_ptr<std::atomic<WalFault>> device_fault_ =
       std::make_shared<std::atomic<WalFault>>(WalFault::kNone);
 
  public:

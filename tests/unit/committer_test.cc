@@ -17,6 +17,7 @@
 #include "storage/counter_cells.h"
 #include "storage/counter_keys.h"
 #include "storage/key_encoding.h"
+#include "tests/support/faulty_fs.h"
 #include "tests/support/temp_dir.h"
 
 namespace safeguarding::storage {
@@ -40,8 +41,13 @@ void HoldCommitter(Committer& committer, absl::Notification& release) {
 
 class CommitterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(OpenDb(nullptr)); }
+  void TearDown() override { CloseDb(); }
+
+  // Opens the database in dir_ (creating it) through `env` (nullptr: the default).
+  void OpenDb(rocksdb::Env* env) {
     rocksdb::DBOptions options;
+    options.env = env != nullptr ? env : rocksdb::Env::Default();
     options.create_if_missing = true;
     options.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -60,9 +66,26 @@ class CommitterTest : public ::testing::Test {
     default_ = handles[0];
     handles_.assign(handles.begin() + 1, handles.end());
   }
-  void TearDown() override {
+  void CloseDb() {
+    if (db_ == nullptr) return;
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->DestroyColumnFamilyHandle(default_);
+    handles_.clear();
+    db_.reset();
+  }
+
+  // Commits one Put into the reports family and waits for its outcome.
+  absl::Status PutAndWait(Committer& committer, const std::string& key) {
+    Mutation m;
+    m.Put(ColumnFamily::kReports, key, "v");
+    absl::Notification done;
+    absl::Status outcome;
+    committer.Commit(std::move(m), [&](absl::Status s) {
+      outcome = std::move(s);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return outcome;
   }
 
   std::string Read(ColumnFamily family, const std::string& key) {
@@ -73,6 +96,7 @@ class CommitterTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::FaultyEnv faulty_;  // for the tests that fail the disk: outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -351,6 +375,49 @@ TEST_F(CommitterTest, ChangesNobodyWaitsForAreDroppedUnwrittenWhenTheirBatchIsBu
   auto head = DecodeStoredHead(Read(ColumnFamily::kMeta, kAuditHeadKey));
   ASSERT_TRUE(head.has_value());
   EXPECT_EQ(head->head.sequence, 1u) << "only the written change's entry is in the chain";
+}
+
+// A failing device (EIO on the WAL): RocksDB 7.8 holds it as fatal, so no Resume heals it
+// in place. The committer asks for a reopen once, only after the disk takes a synced file
+// again; a reopened database then writes.
+TEST_F(CommitterTest, AFatalDeviceErrorAsksForAReopenOnlyOnceTheDiskWorksAgain) {
+  CloseDb();
+  ASSERT_NO_FATAL_FAILURE(OpenDb(faulty_.env.get()));
+  std::atomic<int> asked{0};
+  std::string why;
+  {
+    CommitterOptions options;
+    options.probe_interval = absl::Milliseconds(20);
+    options.on_reopen_needed = [&](const std::string& reason) {
+      why = reason;
+      asked.fetch_add(1);
+    };
+    Committer committer(db_.get(), handles_, options, AuditHead(), kAuditKey);
+    ASSERT_TRUE(PutAndWait(committer, "before").ok());
+
+    faulty_.fs->set_fail_device(true);
+    EXPECT_EQ(PutAndWait(committer, "during").code(), absl::StatusCode::kUnavailable);
+    absl::SleepFor(absl::Milliseconds(300));  // many probes, all on a failing device
+    EXPECT_EQ(asked.load(), 0) << "a reopen on a failing device would fail too";
+    EXPECT_EQ(PutAndWait(committer, "during").code(), absl::StatusCode::kUnavailable);
+
+    faulty_.fs->set_fail_device(false);
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (asked.load() == 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(10));
+    ASSERT_EQ(asked.load(), 1);
+    EXPECT_NE(why, "");
+    // Still refused in place: only the reopen heals it, and it is asked for once.
+    EXPECT_EQ(PutAndWait(committer, "after").code(), absl::StatusCode::kUnavailable);
+    absl::SleepFor(absl::Milliseconds(200));
+    EXPECT_EQ(asked.load(), 1);
+  }
+  CloseDb();
+  ASSERT_NO_FATAL_FAILURE(OpenDb(faulty_.env.get()));
+  Committer committer(db_.get(), handles_, CommitterOptions{}, AuditHead(), kAuditKey);
+  EXPECT_TRUE(PutAndWait(committer, "after").ok());
+  EXPECT_EQ(Read(ColumnFamily::kReports, "before"), "v") << "acknowledged before the fault";
+  EXPECT_EQ(Read(ColumnFamily::kReports, "after"), "v");
+  EXPECT_NE(Read(ColumnFamily::kReports, "during"), "v") << "refused, so never written";
 }
 
 }  // namespace

@@ -369,8 +369,9 @@ TEST(ReportStoreTest, WalFailureAnswersUnavailableKeepsReadsAndLosesNothingAckno
   EXPECT_EQ(store->reports().Read(*ReportId::Parse(lost_id)).status().code(),
             absl::StatusCode::kNotFound);
 
-  // RocksDB treats a failed WAL append as unrecoverable in this process: writes keep
-  // answering UNAVAILABLE (never a crash, never a false acknowledgement) until a restart.
+  // RocksDB treats a failed WAL append as unrecoverable until the database is reopened:
+  // writes keep answering UNAVAILABLE (never a crash, never a false acknowledgement) until
+  // then (services/supervised_server.h reopens the store in the server).
   faulty.fs->set_fail_wal(false);
   auto still = SubmitAndWait(*store, MakeNewReport("during-fault", "fp"));
   EXPECT_EQ(still.status().code(), absl::StatusCode::kUnavailable) << still.status();
