@@ -24,16 +24,19 @@ using ::testing::Not;
 
 class DeskCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<testing::ServerProcess>(
-        std::vector<std::string>{"--listen=127.0.0.1:0", "--data_dir=" + dir_.Sub("db"),
-                                 "--insecure", "--key_file=" + testing::TestKeyFile(dir_.Sub("db")),
-                                 "--audit_key_file=" + testing::TestAuditKeyFile(dir_.Sub("db")),
-                                 "--credentials_file=" + credentials_.path(),
-                                 // No daily run: it would change what a test expects.
-                                 "--retention=no_further_action=30d,duplicate=30d",
-                                 "--purge_daily_at="},
-        dir_.Sub("server.log"));
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(StartServer()); }
+  // Flags a test's server gets besides the fixture's.
+  virtual std::vector<std::string> ExtraFlags() const { return {}; }
+  void StartServer() {
+    std::vector<std::string> flags = {
+        "--listen=127.0.0.1:0", "--data_dir=" + dir_.Sub("db"), "--insecure",
+        "--key_file=" + testing::TestKeyFile(dir_.Sub("db")),
+        "--audit_key_file=" + testing::TestAuditKeyFile(dir_.Sub("db")),
+        "--credentials_file=" + credentials_.path(),
+        // No daily run: it would change what a test expects.
+        "--retention=no_further_action=30d,duplicate=30d", "--purge_daily_at="};
+    for (std::string& flag : ExtraFlags()) flags.push_back(std::move(flag));
+    server_ = std::make_unique<testing::ServerProcess>(flags, dir_.Sub("server.log"));
     std::optional<std::string> address = server_->WaitUntilListening(absl::Seconds(20));
     ASSERT_TRUE(address) << server_->Log();
     address_ = *address;
@@ -319,6 +322,33 @@ TEST_F(DeskCliTest, AGeneratedSeasonImportedShowsTheProfessionalDropInEveryStats
   EXPECT_THAT(recount.output, ::testing::ContainsRegex("Recounted [1-9][0-9]+ reports; [1-9][0-9]+ "
                                                        "counters compared: no difference"));
   EXPECT_EQ(Ctl({"admin", "recount"}, v1::ROLE_SUPERVISOR).exit_code, 3);  // admins only
+}
+
+// An import meets a server whose import budget is smaller than triagectl's calls in flight
+// (--max_imports_in_flight=1 against --in-flight 4): the refused batches ("server busy")
+// are sent again after a short pause, and every report is imported once.
+class DeskCliBusyServerTest : public DeskCliTest {
+ protected:
+  std::vector<std::string> ExtraFlags() const override { return {"--max_imports_in_flight=1"}; }
+};
+
+TEST_F(DeskCliBusyServerTest, AnImportRefusedAsBusyIsSentAgainAndCompletes) {
+  const std::string file = dir_.Sub("busy.jsonl");
+  testing::CommandResult generated =
+      testing::RunTriagectl({"generate", "--out", file, "--start", "2026-01-05", "--days", "8",
+                             "--per-day", "50", "--seed", "5"},
+                            "");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  testing::CommandResult imported =
+      Ctl({"import", file, "--batch", "25", "--in-flight", "4"}, v1::ROLE_SUPERVISOR);
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_THAT(imported.output, ::testing::ContainsRegex("^[1-9][0-9]* imported, 0 already "
+                                                        "imported, 0 refused"));
+  EXPECT_THAT(server_->Log(), Not(HasSubstr("ImportReports failed")));
+  testing::CommandResult again =
+      Ctl({"import", file, "--batch", "25", "--in-flight", "4"}, v1::ROLE_SUPERVISOR);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, ::testing::StartsWith("0 imported, ")) << "each report once";
 }
 
 }  // namespace

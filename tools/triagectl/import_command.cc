@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -59,17 +60,52 @@ struct Pending {
   }
 };
 
-// Sends one batch, retrying while the server is unavailable (the call is idempotent).
+// Whether the server shed the call (a full call budget, the write backlog, a principal's
+// rate limit): worth sending again after a pause, unlike a request refused as such (e.g.
+// one over the message size limit, which gRPC also answers RESOURCE_EXHAUSTED).
+bool ServerBusy(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+         (absl::StartsWith(status.error_message(), "server busy: ") ||
+          absl::StartsWith(status.error_message(), "rate limit for "));
+}
+
+// The server's `retry-after` (seconds) of a finished call; zero when it sent none.
+absl::Duration RetryAfter(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto found = trailers.find("retry-after");
+  int seconds = 0;
+  if (found == trailers.end() ||
+      !absl::SimpleAtoi(absl::string_view(found->second.data(), found->second.size()), &seconds)) {
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds(std::clamp(seconds, 0, 60));
+}
+
+// Sends one batch (the call is idempotent: a report imported twice is ALREADY_IMPORTED).
+// While the server is unavailable: up to 5 tries, 1 s apart and doubling. While it is busy:
+// up to 8, from 200 ms doubling (its budgets free up within a call's time), spread at
+// random so that the pipeline's threads do not come back at once, or after its
+// retry-after.
 grpc::Status SendBatch(v1::Administration::Stub& stub, const ConnectionOptions& connection,
                        const Pending& batch, v1::ImportReportsResponse& response) {
+  absl::BitGen jitter;
   grpc::Status status;
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  int unavailable = 0, busy = 0;
+  for (;;) {
     response.Clear();
-    status = stub.ImportReports(NewCallContext(connection).get(), batch.request, &response);
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
-    absl::SleepFor(absl::Seconds(1 << attempt));
+    std::unique_ptr<grpc::ClientContext> context = NewCallContext(connection);
+    status = stub.ImportReports(context.get(), batch.request, &response);
+    absl::Duration pause;
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && ++unavailable < 5) {
+      pause = absl::Seconds(1 << (unavailable - 1));
+    } else if (ServerBusy(status) && ++busy < 8) {
+      pause = std::max(absl::Milliseconds(200 << (busy - 1)) * absl::Uniform(jitter, 0.5, 1.5),
+                       RetryAfter(*context));
+    } else {
+      return status;
+    }
+    absl::SleepFor(pause);
   }
-  return status;
 }
 
 void Count(const Pending& batch, const v1::ImportReportsResponse& response, Tally& tally) {
