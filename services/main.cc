@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <thread>
@@ -202,11 +203,13 @@ ServerOptions OptionsFromFlags() {
 
 // Handles `signals` until SIGTERM or SIGINT: SIGHUP reloads the credentials and the
 // policy file; the stop signal drains the server within `grace`.
+// Returns quietly, without draining, once `ended` is set (main then wakes this thread).
 void HandleSignals(const sigset_t& signals, SupervisedServer& server, const ServerOptions& options,
-                   absl::Duration grace) {
+                   absl::Duration grace, const std::atomic<bool>& ended) {
   int signal = 0;
   for (;;) {
     sigwait(&signals, &signal);
+    if (ended.load()) return;
     if (signal != SIGHUP) break;
     absl::Status reloaded = server.ReloadCredentials();
     if (reloaded.ok()) {
@@ -230,6 +233,18 @@ void HandleSignals(const sigset_t& signals, SupervisedServer& server, const Serv
   server.Shutdown(grace);
 }
 
+// SIGTERM, SIGINT and SIGHUP are handled on one thread with sigwait (HandleSignals): blocks
+// them here, so that every thread started from now on inherits the mask.
+sigset_t BlockSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,14 +257,7 @@ int main(int argc, char** argv) {
   // detector on, where a lock-order inversion is caught before it ships.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  // Handle SIGTERM/SIGINT/SIGHUP on one thread with sigwait; block them everywhere else
-  // (threads started from here on inherit the mask).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockSignals();
 
   // The memory flags as typed (the options hold bytes, which a negative or huge value has
   // no faithful form in); TriageServer::Start checks the bytes again for other callers.
@@ -279,11 +287,21 @@ int main(int argc, char** argv) {
         (*server)->metrics_port());
   }
 
+  std::atomic<bool> ended{false};
   std::thread signal_thread(HandleSignals, std::cref(signals), std::ref(**server),
-                            std::cref(options), absl::GetFlag(FLAGS_shutdown_grace));
+                            std::cref(options), absl::GetFlag(FLAGS_shutdown_grace),
+                            std::cref(ended));
+  // Until the drain is over, pending changes committed and the store closed: after a stop
+  // signal, or when a reopen of the store failed in a way retrying cannot mend.
+  absl::Status stopped = (*server)->Wait();
+  ended = true;
+  pthread_kill(signal_thread.native_handle(), SIGTERM);  // if it still waits, it leaves
   signal_thread.join();
-  (*server)->Wait();  // until the drain is over, pending changes committed, the store closed
   server->reset();
+  if (!stopped.ok()) {
+    Log(Severity::kError, "stopped: %s", stopped.message());
+    return 1;
+  }
   Log(Severity::kInfo, "stopped cleanly");
   return 0;
 }

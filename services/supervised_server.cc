@@ -3,15 +3,18 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/log.h"
 
 namespace safeguarding::services {
 namespace {
 
-// `host:port` with the port replaced (an IPv6 host keeps its brackets).
-std::string WithPort(const std::string& address, int port) {
-  return absl::StrCat(address.substr(0, address.rfind(':')), ":", port);
+// `host:port` as asked for, with the port bound when any free one (0) was asked for, so that
+// a reopen listens where the first start did.
+std::string AsBound(const std::string& asked, int port) {
+  if (!absl::EndsWith(asked, ":0")) return asked;
+  return absl::StrCat(asked.substr(0, asked.size() - 1), port);
 }
 
 constexpr absl::Duration kFirstRetry = absl::Seconds(1);
@@ -27,10 +30,9 @@ absl::StatusOr<std::unique_ptr<SupervisedServer>> SupervisedServer::Start(
   s->address_ = (*first)->address();
   s->port_ = (*first)->port();
   s->metrics_port_ = (*first)->metrics_port();
-  // A reopen listens where the first start did, also when it asked for any free port.
-  s->options_.listen = WithPort(options.listen, s->port_);
+  s->options_.listen = AsBound(options.listen, s->port_);
   if (!options.metrics_listen.empty()) {
-    s->options_.metrics_listen = WithPort(options.metrics_listen, s->metrics_port_);
+    s->options_.metrics_listen = AsBound(options.metrics_listen, s->metrics_port_);
   }
   {
     absl::MutexLock lock(&s->mu_);
@@ -43,7 +45,7 @@ absl::StatusOr<std::unique_ptr<SupervisedServer>> SupervisedServer::Start(
 SupervisedServer::~SupervisedServer() {
   if (!thread_.joinable()) return;  // the first start failed: nothing runs
   Shutdown(absl::Seconds(5));
-  Wait();
+  (void)Wait();
   thread_.join();
 }
 
@@ -59,39 +61,40 @@ ServerOptions SupervisedServer::OptionsFor(int generation) {
   return options;
 }
 
-std::shared_ptr<TriageServer> SupervisedServer::Current() const {
-  absl::MutexLock lock(&mu_);
-  return server_;
-}
-
 absl::Status SupervisedServer::ReloadCredentials() {
-  std::shared_ptr<TriageServer> server = Current();
-  if (server == nullptr) {
-    return absl::UnavailableError("the store is being reopened; the new server reads the file");
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (server_ != nullptr) return server_->ReloadCredentials();
   }
-  return server->ReloadCredentials();
+  absl::MutexLock lock(&mu_);
+  if (server_ != nullptr) return server_->ReloadCredentials();
+  reload_pending_ = true;
+  return absl::UnavailableError(
+      "the store is being reopened; the files are read again once it is up");
 }
 
 absl::Status SupervisedServer::ReloadPolicy() {
-  std::shared_ptr<TriageServer> server = Current();
-  if (server == nullptr) {
-    return absl::UnavailableError("the store is being reopened; the new server reads the file");
+  absl::ReaderMutexLock lock(&mu_);
+  // While reopening, ReloadCredentials (SIGHUP asks for both) noted the reload.
+  if (server_ == nullptr) {
+    return absl::UnavailableError(
+        "the store is being reopened; the files are read again once it is up");
   }
-  return server->ReloadPolicy();
+  return server_->ReloadPolicy();
 }
 
 std::string SupervisedServer::policy_version() const {
-  std::shared_ptr<TriageServer> server = Current();
-  return server == nullptr ? std::string() : server->policy_version();
+  absl::ReaderMutexLock lock(&mu_);
+  return server_ == nullptr ? std::string() : server_->policy_version();
 }
 
 bool SupervisedServer::store_writable() const {
-  std::shared_ptr<TriageServer> server = Current();
-  return server != nullptr && server->store_writable();
+  absl::ReaderMutexLock lock(&mu_);
+  return server_ != nullptr && server_->store_writable();
 }
 
 int SupervisedServer::reopens() const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return reopens_;
 }
 
@@ -102,17 +105,26 @@ void SupervisedServer::Shutdown(absl::Duration grace) {
   stop_grace_ = grace;
 }
 
-void SupervisedServer::Wait() {
+absl::Status SupervisedServer::Wait() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(&closed_));
+  return ended_;
+}
+
+bool SupervisedServer::MayReopen() {
+  const absl::Time now = absl::Now();
+  std::erase_if(recent_reopens_, [now](absl::Time t) { return now - t > absl::Hours(1); });
+  if (recent_reopens_.size() >= static_cast<size_t>(kMaxReopensPerHour)) return false;
+  recent_reopens_.push_back(now);
+  return true;
 }
 
 void SupervisedServer::Run() {
-  // Only this thread starts, drains and closes servers, so it holds the last reference
-  // when one is closed; the lock is never held meanwhile (a drain waits for calls whose
-  // commits may ask for a reopen, which takes the lock).
+  // Only this thread starts, drains and closes servers: it takes a server out under the
+  // lock (no forwarded call is then using it) and owns it alone from there.
+  absl::Status ended;
   for (;;) {
-    std::shared_ptr<TriageServer> server;
+    std::unique_ptr<TriageServer> old;
     std::string why;
     {
       absl::MutexLock lock(&mu_);
@@ -121,14 +133,23 @@ void SupervisedServer::Run() {
                ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return s->stopping_ || s->reopen_wanted_; },
           this));
       if (stopping_) break;
-      server = std::move(server_);
       reopen_wanted_ = false;
-      ++generation_;  // requests from the server being replaced are ignored from now on
       why = std::move(reopen_why_);
+      if (!MayReopen()) {
+        Log(Severity::kError,
+            "storage: not reopening the store again (%d reopens in the last hour: the device "
+            "keeps failing); writes stay refused and health NOT_SERVING until a restart after "
+            "the repair",
+            kMaxReopensPerHour);
+        continue;
+      }
+      ++generation_;  // requests from the server being replaced are ignored from now on
+      old = std::move(server_);
     }
-    Reopen(std::move(server), why);
+    ended = Reopen(std::move(old), why);
+    if (!ended.ok()) break;
   }
-  std::shared_ptr<TriageServer> last;
+  std::unique_ptr<TriageServer> last;
   absl::Duration grace;
   {
     absl::MutexLock lock(&mu_);
@@ -141,10 +162,11 @@ void SupervisedServer::Run() {
     last.reset();  // commits what is pending and closes the database
   }
   absl::MutexLock lock(&mu_);
+  ended_ = ended;
   closed_ = true;
 }
 
-void SupervisedServer::Reopen(std::shared_ptr<TriageServer> old, const std::string& why) {
+absl::Status SupervisedServer::Reopen(std::unique_ptr<TriageServer> old, const std::string& why) {
   Log(Severity::kWarning,
       "storage: the disk takes writes again but RocksDB holds its earlier error as fatal "
       "(%s); reopening the store in this process (calls in flight get %s)",
@@ -157,21 +179,43 @@ void SupervisedServer::Reopen(std::shared_ptr<TriageServer> old, const std::stri
     int generation = 0;
     {
       absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      generation = generation_;
+      if (stopping_) return absl::OkStatus();
+      generation = ++generation_;  // a failed attempt's requests are ignored too
     }
     absl::StatusOr<std::unique_ptr<TriageServer>> started =
         TriageServer::Start(OptionsFor(generation));
-    absl::MutexLock lock(&mu_);
+    if (!started.ok() && started.status().code() != absl::StatusCode::kUnavailable) {
+      Log(Severity::kError, "storage: reopening the store failed (%s); stopping",
+          started.status().message());
+      return started.status();
+    }
     if (started.ok()) {
-      server_ = *std::move(started);
-      ++reopens_;
-      Log(Severity::kInfo, "storage: store reopened (%d since start); serving on %s again",
-          reopens_, address_);
-      return;  // a Shutdown meanwhile is seen by Run at once
+      TriageServer* server = started->get();
+      bool reload = false;
+      {
+        absl::MutexLock lock(&mu_);
+        server_ = *std::move(started);
+        ++reopens_;
+        reload = std::exchange(reload_pending_, false);
+        Log(Severity::kInfo, "storage: store reopened (%d since start); serving on %s again",
+            reopens_, address_);
+      }
+      // A SIGHUP that came while reopening: this start may have read the files before it.
+      // Only this thread destroys the server, so `server` stays valid here.
+      if (reload) {
+        absl::Status credentials = server->ReloadCredentials();
+        absl::Status policy =
+            options_.policy_file.empty() ? absl::OkStatus() : server->ReloadPolicy();
+        Log(credentials.ok() && policy.ok() ? Severity::kInfo : Severity::kError,
+            "SIGHUP during the reopen: credentials %s; policy %s",
+            credentials.ok() ? std::string("reloaded") : std::string(credentials.message()),
+            policy.ok() ? std::string("reloaded") : std::string(policy.message()));
+      }
+      return absl::OkStatus();  // a Shutdown meanwhile is seen by Run at once
     }
     Log(Severity::kError, "storage: reopening the store failed (%s); next try in %s",
         started.status().message(), absl::FormatDuration(pause));
+    absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), pause);
     pause = std::min(pause * 2, kLongestRetry);
   }

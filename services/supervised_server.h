@@ -5,12 +5,19 @@
 // lost network volume) as fatal: the database refuses every write until it is reopened, and
 // DB::Resume will not clear it. Once the disk takes a synced write again, the committer says
 // so (CommitterOptions::on_reopen_needed); the supervisor then drains the server (calls in
-// flight get `reopen_grace`), closes the store and starts the server again in this process,
-// on the same address and metrics port. RocksDB replays its log, so every acknowledged write
-// is there, and what the server keeps in memory (the queue index, the audit chain's head,
-// the counters) is rebuilt from the store as at any start. While it reopens (the start-up
-// time) the port refuses connections and clients retry. A start that fails (the disk failed
-// again) is retried after 1 s, then 2 s, doubling up to a minute, until Shutdown.
+// flight get `reopen_grace`; backups and WatchQueues streams in progress end), closes the
+// store and starts the server again in this process, on the same address and metrics port.
+// The new server reads every file again (TLS, credentials, policy, keys, the audit anchor),
+// and RocksDB replays its log, so every acknowledged write is there; what the server keeps
+// in memory (the queue index, the audit chain's head, the counters) is rebuilt from the
+// store as at any start. While it reopens the port refuses connections and clients retry.
+//
+// A start that fails UNAVAILABLE (the disk failed again, the port not free yet) is retried
+// after 1 s, then 2 s, doubling up to a minute. Any other failure (a file that is no longer
+// valid, an audit anchor the store is behind, a store that is locked or damaged) ends the
+// supervisor: Wait() returns the error, and main() exits non-zero so the service manager
+// restarts it, visibly. At most kMaxReopensPerHour reopens in an hour: past that the device
+// keeps failing, and the server stays NOT_SERVING for an operator.
 //
 // A full disk is not handled here: RocksDB resumes from it in place (committer.h).
 //
@@ -22,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,6 +41,8 @@ namespace safeguarding::services {
 
 class SupervisedServer {
  public:
+  static constexpr int kMaxReopensPerHour = 5;
+
   // As TriageServer::Start: the first start's errors are returned, never retried.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<SupervisedServer>> Start(
       const ServerOptions& options, absl::Duration reopen_grace = absl::Seconds(5));
@@ -47,8 +57,9 @@ class SupervisedServer {
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
 
-  // Of the server running now. While the store is being reopened: UNAVAILABLE (the server
-  // that comes up reads the files at its start anyway).
+  // Of the server running now. While the store is being reopened: UNAVAILABLE, and the
+  // file is read again by the server that comes up once it is up (a revoked token is never
+  // left in force by a SIGHUP that came during a reopen).
   [[nodiscard]] absl::Status ReloadCredentials();
   [[nodiscard]] absl::Status ReloadPolicy();
   // The version of the policy in force; empty while the store is being reopened.
@@ -62,21 +73,24 @@ class SupervisedServer {
   // `grace` to finish) and close the store; returns at once (Wait waits). Later calls do
   // nothing.
   void Shutdown(absl::Duration grace);
-  // Blocks until Shutdown was called and the store is closed.
-  void Wait();
+  // Blocks until the store is closed: after Shutdown (OK), or when a reopen failed in a way
+  // that retrying cannot mend (that error).
+  [[nodiscard]] absl::Status Wait();
 
  private:
   SupervisedServer(const ServerOptions& options, absl::Duration reopen_grace)
       : options_(options), reopen_grace_(reopen_grace) {}
 
   // The options of generation `generation`: the committer's reopen request names it, so a
-  // request from a server already being replaced is ignored.
+  // request from a server already replaced (or from a start that failed) is ignored.
   ServerOptions OptionsFor(int generation);
   // The supervisor's thread: waits for a reopen request or Shutdown.
   void Run();
-  // Drains and closes `old`, then starts servers until one starts or Shutdown is asked.
-  void Reopen(std::shared_ptr<TriageServer> old, const std::string& why);
-  std::shared_ptr<TriageServer> Current() const;
+  // Drains and closes `old`, then starts servers until one starts, Shutdown is asked, or a
+  // start fails in a way retrying cannot mend (returned).
+  [[nodiscard]] absl::Status Reopen(std::unique_ptr<TriageServer> old, const std::string& why);
+  // Whether another reopen is allowed now (kMaxReopensPerHour); notes it if so.
+  bool MayReopen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ServerOptions options_;  // with the listen and metrics addresses of the first start
   const absl::Duration reopen_grace_;
@@ -84,15 +98,20 @@ class SupervisedServer {
   int port_ = 0;
   int metrics_port_ = 0;
 
-  mutable absl::Mutex mu_;  // never held while a server starts, drains or closes
-  std::shared_ptr<TriageServer> server_ ABSL_GUARDED_BY(mu_);  // null while reopening
+  // Held (shared) while a call is forwarded to the server; never while a server starts,
+  // drains or closes, so the supervisor's thread alone owns and destroys servers.
+  mutable absl::Mutex mu_;
+  std::unique_ptr<TriageServer> server_ ABSL_GUARDED_BY(mu_);  // null while reopening
   int generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool reopen_wanted_ ABSL_GUARDED_BY(mu_) = false;
   std::string reopen_why_ ABSL_GUARDED_BY(mu_);
+  bool reload_pending_ ABSL_GUARDED_BY(mu_) = false;
   int reopens_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<absl::Time> recent_reopens_ ABSL_GUARDED_BY(mu_);  // within the last hour
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration stop_grace_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status ended_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -188,9 +188,11 @@ rocksdb::Status Committer::CheckFreeSpace() const {
 rocksdb::Status Committer::Resume() {
   rocksdb::Status s = db_->Resume();
   // Below fatal (e.g. a full disk, a hard error), RocksDB resumes by itself or on a later
-  // call once the cause is gone; a fatal error stays until the database is reopened.
-  if (s.ok() || s.severity() < rocksdb::Status::Severity::kFatalError || reopen_asked_ ||
-      !options_.on_reopen_needed) {
+  // call once the cause is gone. A fatal I/O error stays until the database is reopened.
+  // Worse (unrecoverable: corruption, data loss) a reopen would meet again: that needs an
+  // operator, not a loop of reopens.
+  if (s.ok() || s.severity() != rocksdb::Status::Severity::kFatalError || !s.IsIOError() ||
+      reopen_asked_ || !options_.on_reopen_needed) {
     return s;
   }
   const absl::Time now = absl::Now();
@@ -206,6 +208,12 @@ rocksdb::Status Committer::ProbeDisk() const {
   rocksdb::FileSystem* fs = db_->GetFileSystem();
   const std::string path = db_->GetName() + "/DISK_PROBE";
   rocksdb::IOOptions io;
+  // Removed first, so that a link planted under that name is never followed (the file is
+  // opened with create and truncate); the directory is the service user's alone (0700).
+  if (rocksdb::IOStatus stale = fs->DeleteFile(path, io, nullptr);
+      !stale.ok() && !stale.IsNotFound() && !stale.IsPathNotFound()) {
+    return stale;
+  }
   std::unique_ptr<rocksdb::FSWritableFile> file;
   rocksdb::IOStatus s = fs->NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr);
   if (s.ok()) s = file->Append("probe", io, nullptr);

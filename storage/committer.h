@@ -67,12 +67,13 @@ struct CommitterOptions {
   // While writes fail, how often the committer tries by itself (free space, Resume, and a
   // small synced write) so that it heals without waiting for a client's write.
   absl::Duration probe_interval = absl::Seconds(1);
-  // Called once, on the committer thread, when RocksDB refuses to resume after a fault it
-  // holds as fatal (an I/O error on a WAL append or sync) although the disk works again (a
-  // probe file in the database's directory was written and synced through its Env): only
-  // closing and reopening the database clears that (services/supervised_server.h). It is
-  // asked at most once per probe_interval of failing writes and never while the probe file
-  // fails. Optional; it must return quickly (the committer does not wait for the reopen).
+  // Called at most once per committer, on its thread, when RocksDB refuses to resume after
+  // an I/O error it holds as fatal (on a WAL append or sync) although the disk works again
+  // (a probe file in the database's directory was written and synced through its file
+  // system, at most once per probe_interval): only closing and reopening the database
+  // clears that (services/supervised_server.h). Never for an unrecoverable error
+  // (corruption), which a reopen would meet again. Optional; it must return quickly (the
+  // committer does not wait for the reopen).
   std::function<void(const std::string& why)> on_reopen_needed;
   // Time source for audit entries (never goes backwards in the trail: see Committer).
   std::function<absl::Time()> now = [] { return absl::Now(); };

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -349,6 +350,25 @@ class IntakeServerFaultTest : public ::testing::Test {
     }
     return health;
   }
+  // Polls until the supervised server has reopened its store `n` times.
+  bool AwaitReopens(int n, absl::Duration within) {
+    const absl::Time give_up = absl::Now() + within;
+    while (supervised_->reopens() < n && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return supervised_->reopens() == n;
+  }
+  bool AuditTrailIntact() {
+    auto admin = v1::Administration::NewStub(channel_);
+    grpc::ClientContext context;
+    testing::Authorize(context, credentials_.token(v1::ROLE_ADMIN));
+    v1::VerifyAuditLogResponse trail;
+    grpc::Status verified = admin->VerifyAuditLog(&context, v1::VerifyAuditLogRequest(), &trail);
+    EXPECT_TRUE(verified.ok()) << verified.error_message();
+    EXPECT_TRUE(trail.intact()) << trail.problem();
+    EXPECT_GT(trail.entries_checked(), 0u);
+    return verified.ok() && trail.intact();
+  }
   uint64_t Waiting() {
     grpc::ClientContext context;
     testing::Authorize(context, credentials_.token(v1::ROLE_TRIAGER));
@@ -450,13 +470,15 @@ TEST_F(IntakeServerFaultTest, AFailingDeviceIsHealedByReopeningTheStoreInProcess
   ExpectStorageRefusal("during-fault");
   EXPECT_EQ(Health(), kNotServing);
   absl::SleepFor(absl::Milliseconds(600));  // several probes, all on the failing device
-  EXPECT_EQ(supervised_->reopens(), 0) << "a reopen on a failing device would fail too";
+  // Still this server, not a reopen attempt (a refused port would answer "error").
+  EXPECT_EQ(Health(), kNotServing) << "a reopen on a failing device would fail too";
+  EXPECT_EQ(supervised_->reopens(), 0);
   EXPECT_FALSE(supervised_->store_writable());
   ExpectStorageRefusal("during-fault");
 
   faulty_.fs->set_fail_device(false);  // repaired; nobody writes meanwhile
+  ASSERT_TRUE(AwaitReopens(1, absl::Seconds(30)));
   ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing);
-  EXPECT_EQ(supervised_->reopens(), 1);
   EXPECT_TRUE(supervised_->store_writable());
   EXPECT_EQ(supervised_->address(), address) << "the same port after the reopen";
 
@@ -469,13 +491,70 @@ TEST_F(IntakeServerFaultTest, AFailingDeviceIsHealedByReopeningTheStoreInProcess
   EXPECT_TRUE(Get(before.report_id()).ok());
   EXPECT_EQ(Waiting(), 3u) << "before-fault, while-full and during-fault, each once";
 
-  auto admin = v1::Administration::NewStub(channel_);
-  grpc::ClientContext context;
-  testing::Authorize(context, credentials_.token(v1::ROLE_ADMIN));
-  v1::VerifyAuditLogResponse trail;
-  ASSERT_TRUE(admin->VerifyAuditLog(&context, v1::VerifyAuditLogRequest(), &trail).ok());
-  EXPECT_TRUE(trail.intact()) << trail.problem();
-  EXPECT_GT(trail.entries_checked(), 0u);
+  EXPECT_TRUE(AuditTrailIntact());
+}
+
+// A reopen whose start fails in a way retrying cannot mend (here the credentials file was
+// damaged meanwhile) is not retried for ever with nobody told: the supervisor ends with that
+// error (main() then exits non-zero, so the service manager restarts it, visibly).
+TEST_F(IntakeServerFaultTest, AReopenThatCannotStartEndsTheSupervisorWithTheError) {
+  ASSERT_NO_FATAL_FAILURE(StartSupervised());
+  faulty_.fs->set_fail_device(true);
+  ExpectStorageRefusal("during-fault");
+  {
+    std::ofstream damaged(credentials_.path(), std::ios::trunc);
+    damaged << "not a credentials file\n";
+  }
+  faulty_.fs->set_fail_device(false);
+  absl::Status ended = supervised_->Wait();
+  EXPECT_FALSE(ended.ok());
+  EXPECT_NE(ended.code(), absl::StatusCode::kUnavailable) << ended;
+  EXPECT_THAT(std::string(ended.message()), HasSubstr(credentials_.path()));
+  EXPECT_EQ(supervised_->reopens(), 0);
+  EXPECT_NE(Health(), kServing);
+}
+
+// A device that fails again after every reopen: at most kMaxReopensPerHour reopens, then
+// the server stays up, NOT_SERVING, for an operator.
+TEST_F(IntakeServerFaultTest, ADeviceThatKeepsFailingIsReopenedAtMostFiveTimesAnHour) {
+  ASSERT_NO_FATAL_FAILURE(StartSupervised());
+  constexpr int kMax = services::SupervisedServer::kMaxReopensPerHour;
+  for (int i = 0; i <= kMax; ++i) {
+    ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing) << "cycle " << i;
+    faulty_.fs->set_fail_device(true);
+    ExpectStorageRefusal(absl::StrCat("cycle-", i));
+    faulty_.fs->set_fail_device(false);
+    if (i < kMax) {
+      ASSERT_TRUE(AwaitReopens(i + 1, absl::Seconds(30))) << "cycle " << i;
+    }
+  }
+  absl::SleepFor(absl::Milliseconds(800));  // several probes on a working disk
+  EXPECT_EQ(supervised_->reopens(), kMax);
+  EXPECT_EQ(Health(), kNotServing) << "the same server, up and refusing writes";
+}
+
+// A sync that failed after its append went through (EIO on fsync): the writer was told
+// UNAVAILABLE, yet the record may be in the log that the reopen replays. Either way the
+// client's retry with the same request_id is one report, and the chain stays whole.
+TEST_F(IntakeServerFaultTest, AWriteWhoseSyncFailedIsOneReportAfterTheReopenAndTheRetry) {
+  ASSERT_NO_FATAL_FAILURE(StartSupervised());
+  v1::SubmitReportResponse before;
+  ASSERT_TRUE(Submit("before-fault", &before).ok());
+
+  faulty_.fs->set_fail_device_syncs(true);
+  ExpectStorageRefusal("sync-failed");
+  EXPECT_EQ(Health(), kNotServing);
+  faulty_.fs->set_fail_device_syncs(false);
+  ASSERT_TRUE(AwaitReopens(1, absl::Seconds(30)));
+  ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing);
+
+  v1::SubmitReportResponse retried, again;
+  ASSERT_TRUE(Submit("sync-failed", &retried).ok());
+  ASSERT_TRUE(Submit("sync-failed", &again).ok());
+  EXPECT_EQ(again.report_id(), retried.report_id());
+  EXPECT_EQ(Waiting(), 2u) << "before-fault and sync-failed, each once";
+  EXPECT_TRUE(Get(retried.report_id()).ok());
+  EXPECT_TRUE(AuditTrailIntact());
 }
 
 // Free space below --min_free_disk_mb: writes are refused before the disk fills under

@@ -26,10 +26,12 @@ class FaultyWrittenFile : public rocksdb::FSWritableFileOwnerWrapper {
   FaultyWrittenFile(std::unique_ptr<rocksdb::FSWritableFile> file,
                     std::shared_ptr<std::atomic<WalFault>> wal_fault,
                     std::shared_ptr<std::atomic<WalFault>> device_fault,
+                    std::shared_ptr<std::atomic<WalFault>> sync_fault,
                     std::shared_ptr<FaultyFileSystem::Gate> sync_gate)
       : rocksdb::FSWritableFileOwnerWrapper(std::move(file)),
         wal_fault_(std::move(wal_fault)),
         device_fault_(std::move(device_fault)),
+        sync_fault_(std::move(sync_fault)),
         sync_gate_(std::move(sync_gate)) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
@@ -45,12 +47,14 @@ class FaultyWrittenFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
     if (sync_gate_ != nullptr) sync_gate_->Pass();
+    if (rocksdb::IOStatus s = Injected(sync_fault_->load(), "sync"); !s.ok()) return s;
     if (rocksdb::IOStatus s = Fault("sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
     if (sync_gate_ != nullptr) sync_gate_->Pass();
+    if (rocksdb::IOStatus s = Injected(sync_fault_->load(), "sync"); !s.ok()) return s;
     if (rocksdb::IOStatus s = Fault("sync"); !s.ok()) return s;
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
@@ -63,6 +67,7 @@ class FaultyWrittenFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   std::shared_ptr<std::atomic<WalFault>> wal_fault_;  // null: not a WAL file
   std::shared_ptr<std::atomic<WalFault>> device_fault_;
+  std::shared_ptr<std::atomic<WalFault>> sync_fault_;
   std::shared_ptr<FaultyFileSystem::Gate> sync_gate_;  // null: not a WAL file
 };
 
@@ -133,10 +138,10 @@ rocksdb::IOStatus FaultyFileSystem::NewWritableFile(
   if (!s.ok()) return s;
   if (absl::EndsWith(name, ".log")) {
     *result = std::make_unique<FaultyWrittenFile>(std::move(*result), wal_fault_, device_fault_,
-                                                  wal_sync_gate_);
+                                                  sync_fault_, wal_sync_gate_);
   } else {
-    *result =
-        std::make_unique<FaultyWrittenFile>(std::move(*result), nullptr, device_fault_, nullptr);
+    *result = std::make_unique<FaultyWrittenFile>(std::move(*result), nullptr, device_fault_,
+                                                  sync_fault_, nullptr);
   }
   return s;
 }

@@ -29,10 +29,17 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   void set_wal_disk_full(bool full) {
     wal_fault_->store(full ? WalFault::kNoSpace : WalFault::kNone);
   }
-  // While true, appends and syncs of every file written (WAL, table files, MANIFEST, any
-  // other file) fail with an I/O error: the whole device is failing, not only the log.
+  // While true, appends and syncs of every file opened for writing through NewWritableFile
+  // (the WAL, table files, the MANIFEST, the server's probe file) fail with an I/O error:
+  // the whole device is failing, not only the log. (RocksDB's info log, directory syncs
+  // and files reopened for writing are not failed.)
   void set_fail_device(bool fail) {
     device_fault_->store(fail ? WalFault::kIoError : WalFault::kNone);
+  }
+  // While true, only their syncs fail (EIO): what was appended may be in the file, though
+  // the writer was told it failed.
+  void set_fail_device_syncs(bool fail) {
+    sync_fault_->store(fail ? WalFault::kIoError : WalFault::kNone);
   }
 
   // While held, reads of *.sst files wait (table_reads_waiting() counts them) until
@@ -57,6 +64,8 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   std::shared_ptr<std::atomic<WalFault>> wal_fault_ =
       std::make_shared<std::atomic<WalFault>>(WalFault::kNone);
   std::shared_ptr<std::atomic<WalFault>> device_fault_ =
+      std::make_shared<std::atomic<WalFault>>(WalFault::kNone);
+  std::shared_ptr<std::atomic<WalFault>> sync_fault_ =
       std::make_shared<std::atomic<WalFault>>(WalFault::kNone);
 
  public:

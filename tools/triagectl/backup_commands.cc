@@ -36,7 +36,7 @@ constexpr int kExitNotFound = 3;
 constexpr int kExitDamaged = 5;
 
 std::string When(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(t.seconds()),
                           absl::UTCTimeZone());
 }
 
