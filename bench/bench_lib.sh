@@ -59,3 +59,17 @@ export_intake_token() {
     --credentials-file "$work/credentials" --principal bench-intake --role intake 2>/dev/null)
   export TRIAGE_LOADGEN_TOKEN
 }
+
+# Sets server_cpu and loadgen_cpu (command prefixes) so that, with two or more cores, the
+# server runs on CPU 0 and the load generator on CPU 1 (taskset): neither starves the
+# other. Empty prefixes otherwise.
+# shellcheck disable=SC2034  # read by the scripts that source this file
+pin_server_and_loadgen() {
+  server_cpu=() loadgen_cpu=()
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    server_cpu=(taskset -c 0) loadgen_cpu=(taskset -c 1)
+  fi
+}
+
+# field LINE NAME: the number after NAME= in a triage-loadgen line.
+field() { sed -n "s/.* $2=\\([0-9.]*\\).*/\\1/p" <<<" $1" | head -1; }

@@ -20,12 +20,7 @@ source "$here/bench_lib.sh"
 make_work_dir triage-refusal
 export_intake_token "$build"
 loadgen=$build/tools/triage-loadgen
-field() { sed -n "s/.* $2=\\([0-9.]*\\).*/\\1/p" <<<" $1" | head -1; }
-
-server_cpu=() loadgen_cpu=()
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-  server_cpu=(taskset -c 0) loadgen_cpu=(taskset -c 1)
-fi
+pin_server_and_loadgen
 
 start_server() {  # $1 name, rest: flags
   local name=$1; shift

@@ -31,7 +31,6 @@ for role in intake triager supervisor; do
   "$build/tools/triagectl" admin add-token --credentials-file "$work/credentials" \
     --principal "bench-$role" --role "$role" >"$work/$role-token" 2>/dev/null
 done
-field() { sed -n "s/.* $2=\\([0-9.]*\\).*/\\1/p" <<<" $1" | head -1; }  # LINE NAME
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 start_server() {  # $1 log name, $2 data dir; sets $address, $server_pid, $started_seconds
