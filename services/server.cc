@@ -157,6 +157,20 @@ namespace {
   if (!daily.ok()) return daily.status();
   retention.daily_at = *daily;
   retention.schedule_poll = options.purge_schedule_poll;
+  retention.leave_compaction_owed = options.purge_leaves_compaction_owed;
+  retention.on_owed_compaction = [](size_t ranges, const absl::Status& how) {
+    if (how.ok()) {
+      Log(Severity::kInfo,
+          "retention: compacted the %d id ranges an interrupted purge left (its contents are "
+          "out of the store's files now)",
+          static_cast<int>(ranges));
+    } else {
+      Log(Severity::kError,
+          "retention: the compaction an interrupted purge left failed (%s); it is tried again "
+          "at the next start",
+          how.ToString());
+    }
+  };
   retention.on_report_failed = [](const std::string& report_id, const absl::Status& why) {
     Log(Severity::kError, "retention: report %s could not be purged (skipped): %s", report_id,
         why.ToString());

@@ -88,6 +88,9 @@ struct ServerOptions {
   std::string purge_daily_at;
   // How often the daily purge looks at the clock (real time; tests shorten it).
   absl::Duration purge_schedule_poll = absl::Minutes(1);
+  // Tests only (no flag sets it): purges leave their compaction owed, as a crash between a
+  // purge and its compaction would (triage::RetentionOptions::leave_compaction_owed).
+  bool purge_leaves_compaction_owed = false;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);

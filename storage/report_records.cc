@@ -6,6 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
@@ -521,6 +522,57 @@ absl::Status ReportRecords::CompactContents(const std::vector<IdRange>& ranges,
     if (!s.ok()) return FromRocksDb(s, "compact purged reports");
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// In meta: the id ranges a purge has yet to compact, each the first and last id's bytes.
+constexpr char kCompactionOwedKey[] = "purge_compaction_owed";
+
+}  // namespace
+
+absl::StatusOr<std::vector<ReportRecords::IdRange>> ReportRecords::CompactionOwed() const {
+  std::string value;
+  rocksdb::Status s = engine_.db()->Get(rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kMeta),
+                                        kCompactionOwedKey, &value);
+  if (s.IsNotFound()) return std::vector<IdRange>();
+  if (!s.ok()) return FromRocksDb(s, "read the compaction a purge owes");
+  constexpr size_t kPair = 2 * ReportId::kBytes;
+  if (value.size() % kPair != 0) {
+    return absl::DataLossError("the compaction a purge owes is unreadable (meta)");
+  }
+  std::vector<IdRange> ranges;
+  for (size_t at = 0; at < value.size(); at += kPair) {
+    std::optional<ReportId> first =
+        ReportId::FromBytes(absl::string_view(value).substr(at, ReportId::kBytes));
+    std::optional<ReportId> last = ReportId::FromBytes(
+        absl::string_view(value).substr(at + ReportId::kBytes, ReportId::kBytes));
+    if (!first || !last) {
+      return absl::DataLossError("the compaction a purge owes is unreadable (meta)");
+    }
+    ranges.push_back({.first = *first, .last = *last});
+  }
+  return ranges;
+}
+
+absl::Status ReportRecords::SetCompactionOwed(const std::vector<IdRange>& ranges) {
+  Mutation m;
+  if (ranges.empty()) {
+    m.Delete(ColumnFamily::kMeta, kCompactionOwedKey);
+  } else {
+    std::string value;
+    for (const IdRange& range : ranges)
+      absl::StrAppend(&value, range.first.bytes(), range.last.bytes());
+    m.Put(ColumnFamily::kMeta, kCompactionOwedKey, std::move(value));
+  }
+  absl::Notification written;
+  absl::Status outcome;
+  engine_.committer().Commit(std::move(m), [&](absl::Status s) {
+    outcome = std::move(s);
+    written.Notify();
+  });
+  written.WaitForNotification();
+  return outcome;
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {

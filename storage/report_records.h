@@ -160,6 +160,15 @@ class ReportRecords {
                                              std::atomic<bool>* canceled,
                                              absl::Duration snapshot_wait);
 
+  // The ranges a purge still owes CompactContents: it records them (SetCompactionOwed)
+  // before it purges a chunk and clears them once compacted, so a purge stopped in between
+  // (a crash, a stop) leaves them here for the next start to compact (triage/retention.h).
+  // Empty when nothing is owed; UNAVAILABLE on a read fault, DATA_LOSS if unreadable.
+  [[nodiscard]] absl::StatusOr<std::vector<IdRange>> CompactionOwed() const;
+  // Replaces what is owed with `ranges` (empty: nothing), in one synced write; waits for it.
+  // UNAVAILABLE on a fault.
+  [[nodiscard]] absl::Status SetCompactionOwed(const std::vector<IdRange>& ranges);
+
   // Reports matching `query`, newest first, as they stand, without their contents. Stops
   // after a page, or after `max_scanned` reports (a page may then be short; its token goes
   // on).

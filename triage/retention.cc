@@ -225,7 +225,24 @@ void Retention::Purge(const Caller& caller, const v1::PurgeExpiredReportsRequest
   };
 }
 
+void Retention::CompactOwed() {
+  absl::StatusOr<std::vector<storage::ReportRecords::IdRange>> owed =
+      store_->reports().CompactionOwed();
+  if (owed.ok() && owed->empty()) return;
+  absl::Status how = owed.status();
+  if (how.ok()) how = store_->reports().CompactContents(*owed, &cancel_compaction_, kSnapshotWait);
+  if (how.ok()) how = store_->reports().SetCompactionOwed({});
+  if (options_.on_owed_compaction) options_.on_owed_compaction(owed.ok() ? owed->size() : 0, how);
+}
+
+absl::Status Retention::NoteOwed(std::vector<storage::ReportRecords::IdRange> purged,
+                                 const std::vector<ReportId>& due) {
+  for (const ReportId& id : due) AddToRanges(id, purged);
+  return store_->reports().SetCompactionOwed(purged);
+}
+
 void Retention::Work() {
+  CompactOwed();  // before any purge: it may be what a crash left
   for (;;) {
     Job job;
     {
@@ -306,10 +323,14 @@ absl::StatusOr<v1::PurgeExpiredReportsResponse> Retention::Run(const Request& re
   }
   std::vector<storage::ReportRecords::IdRange> purged;
   absl::Status stopped = ScanAndPurge(request, now, response, purged);
-  // What was purged is compacted even when the run stopped early.
-  absl::Status compacted = purged.empty() ? absl::OkStatus()
-                                          : store_->reports().CompactContents(
-                                                purged, &cancel_compaction_, kSnapshotWait);
+  // What was purged is compacted even when the run stopped early; until that is done it
+  // stays owed, for the next start.
+  absl::Status compacted;
+  if (!purged.empty() && !options_.leave_compaction_owed) {
+    compacted = store_->reports().CompactContents(purged, &cancel_compaction_, kSnapshotWait);
+    // Not cleared (a fault): the next start compacts the ranges again, which is harmless.
+    if (compacted.ok()) store_->reports().SetCompactionOwed({}).IgnoreError();
+  }
   if (!stopped.ok()) return stopped;
   if (!compacted.ok()) return compacted;
   return response;
@@ -342,7 +363,11 @@ absl::Status Retention::ScanAndPurge(const Request& request, absl::Time now,
       break;
     }
     std::vector<ChunkResult> results(due.size(), ChunkResult::kPurged);
-    if (!request.dry_run && !due.empty()) stopped = PurgeChunk(due, request, now, results);
+    if (!request.dry_run && !due.empty()) {
+      stopped = NoteOwed(purged, due);  // durable before any of the chunk is purged
+      if (!stopped.ok()) break;
+      stopped = PurgeChunk(due, request, now, results);
+    }
     for (size_t i = 0; i < due.size(); ++i) {
       if (results[i] == ChunkResult::kFailed) {
         response.set_failed(response.failed() + 1);

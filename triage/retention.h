@@ -9,7 +9,10 @@
 //
 // Each purged report is one change under the report's lock, with its own audit entry; a
 // purge writes them a chunk at a time (one group commit each) on a thread of its own, so
-// the server goes on serving. One purge runs at a time. Thread-safe; the store and clock
+// the server goes on serving. Before each chunk it records, durably, the id ranges it will
+// owe a compaction (ReportRecords::SetCompactionOwed), and clears them once compacted: a
+// purge stopped in between (a crash, a stop) is compacted when the store next opens, on
+// this thread, before any other purge. One purge runs at a time. Thread-safe; the store and clock
 // must outlive it; Stop before the store's committer stops.
 #ifndef SAFEGUARDING_TRIAGE_RETENTION_H_
 #define SAFEGUARDING_TRIAGE_RETENTION_H_
@@ -53,6 +56,12 @@ struct RetentionOptions {
       on_run;
   // Told of each due report that could not be purged (its id and why; never its contents).
   std::function<void(const std::string& report_id, const absl::Status& why)> on_report_failed;
+  // Told when, at start, a compaction an earlier purge owed (it stopped between purging and
+  // compacting: a crash, a stop) has run: how many id ranges, and how it went.
+  std::function<void(size_t ranges, const absl::Status& how)> on_owed_compaction;
+  // Tests only (no flag sets it): a purge leaves its compaction owed, as a crash between
+  // the purge and its compaction would.
+  bool leave_compaction_owed = false;
 };
 
 // "--retention": comma-separated OUTCOME=PERIOD, the outcome as named in the contract
@@ -115,6 +124,11 @@ class Retention {
   static v1::AuditEntry AuditEntryOf(const Request& request, absl::string_view report_id);
 
   void Work();
+  // Compacts what an earlier purge left owed (see the class comment), then clears it.
+  void CompactOwed();
+  // Records as owed the ranges of `purged` and `due` (a chunk about to be purged).
+  [[nodiscard]] absl::Status NoteOwed(std::vector<storage::ReportRecords::IdRange> purged,
+                                      const std::vector<storage::ReportId>& due);
   // The scheduled purge, if its time has come; then the next time.
   void RunScheduleIfDue();
   [[nodiscard]] absl::StatusOr<v1::PurgeExpiredReportsResponse> Run(const Request& request);

@@ -275,6 +275,45 @@ TEST_F(RetentionTest, APurgeDeletesOnlyExpiredContentsAndKeepsTombstonesCountsAn
   EXPECT_TRUE(Get(nfa).has_purge_time());
 }
 
+// A purge stopped between purging and compacting (a crash; here the test-only option that
+// leaves the compaction owed) leaves the old contents in the store's files: the next start
+// compacts them out by itself, before any other purge, and says so in the log.
+TEST_F(RetentionTest, APurgeInterruptedBeforeItsCompactionIsCompactedAtTheNextStart) {
+  options_.purge_leaves_compaction_owed = true;
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const std::string nfa = Submit(1), kept = Submit(2);
+  ASSERT_NO_FATAL_FAILURE(Decide(nfa, v1::OUTCOME_NO_FURTHER_ACTION));
+  const std::string sealed = SealedContents(nfa);  // stops the server: now in a table file
+  ASSERT_NO_FATAL_FAILURE(Start());
+  clock_.Advance(absl::Hours(24 * 31));
+  v1::PurgeExpiredReportsResponse purged;
+  ASSERT_TRUE(Purge(false, &purged).ok());
+  EXPECT_EQ(purged.purged(), 1u);
+  s_.server.reset();
+  ASSERT_TRUE(AnyFileHolds(dir_.Sub("db"), sealed))
+      << "the control: not compacted, as after a crash";
+
+  options_.purge_leaves_compaction_owed = false;
+  ::testing::internal::CaptureStderr();
+  ASSERT_NO_FATAL_FAILURE(Start());  // the next start
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (AnyFileHolds(dir_.Sub("db"), sealed) && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(Get(nfa).has_purge_time());
+  EXPECT_THAT(Get(kept).submission().description(), HasSubstr(kDescription));
+  s_.server.reset();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(AnyFileHolds(dir_.Sub("db"), sealed));
+  EXPECT_THAT(log, HasSubstr("retention: compacted the 1 id ranges an interrupted purge left"));
+
+  ::testing::internal::CaptureStderr();
+  ASSERT_NO_FATAL_FAILURE(Start());  // nothing is owed any more
+  s_.server.reset();
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+              ::testing::Not(HasSubstr("interrupted purge")));
+}
+
 TEST_F(RetentionTest, EveryAnswerNamesThePeriodsAndEveryEntryThePurgesTerms) {
   ASSERT_NO_FATAL_FAILURE(Start());
   const std::string id = Submit(1);
