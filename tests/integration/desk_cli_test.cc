@@ -324,6 +324,21 @@ TEST_F(DeskCliTest, AGeneratedSeasonImportedShowsTheProfessionalDropInEveryStats
   EXPECT_EQ(Ctl({"admin", "recount"}, v1::ROLE_SUPERVISOR).exit_code, 3);  // admins only
 }
 
+// Without retention periods a purge is refused, and the refusal says how to set them,
+// also for a server started with `make run`.
+class DeskCliNoRetentionTest : public DeskCliTest {
+ protected:
+  std::vector<std::string> ExtraFlags() const override { return {"--retention="}; }
+};
+
+TEST_F(DeskCliNoRetentionTest, APurgeWithoutPeriodsSaysHowToSetThem) {
+  testing::CommandResult refused = Ctl({"admin", "purge", "--dry-run"}, v1::ROLE_ADMIN);
+  EXPECT_EQ(refused.exit_code, 3) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("FAILED_PRECONDITION: no retention period is set"));
+  EXPECT_THAT(refused.output, HasSubstr("--retention=no_further_action=400d"));
+  EXPECT_THAT(refused.output, HasSubstr("make run RETENTION=no_further_action=400d"));
+}
+
 // An import meets a server whose import budget is smaller than triagectl's calls in flight
 // (--max_imports_in_flight=1 against --in-flight 4): the refused batches ("server busy")
 // are sent again after a short pause, and every report is imported once.

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/audit_anchor.h"
@@ -275,7 +276,16 @@ int AdminCommands::RunPurge(const ConnectionOptions& connection, bool json) {
   v1::PurgeExpiredReportsResponse response;
   grpc::Status status =
       stub->PurgeExpiredReports(NewCallContext(long_call).get(), request, &response);
-  if (!status.ok()) return ReportCallError(status);
+  if (!status.ok()) {
+    const int code = ReportCallError(status);
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+        absl::StartsWith(status.error_message(), "no retention period is set")) {
+      std::fprintf(stderr,
+                   "triagectl: for a server started with `make run`: make run "
+                   "RETENTION=no_further_action=400d (PURGE_DAILY_AT= for no daily purge)\n");
+    }
+    return code;
+  }
   if (json) {
     std::cout << RenderJson(response);
     return 0;
