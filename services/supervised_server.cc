@@ -62,11 +62,7 @@ ServerOptions SupervisedServer::OptionsFor(int generation) {
 }
 
 absl::Status SupervisedServer::ReloadCredentials() {
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    if (server_ != nullptr) return server_->ReloadCredentials();
-  }
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&mu_);  // exclusive: it may note a reload for the next server
   if (server_ != nullptr) return server_->ReloadCredentials();
   reload_pending_ = true;
   return absl::UnavailableError(

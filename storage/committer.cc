@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "absl/types/span.h"
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/file_system.h"
@@ -48,6 +49,17 @@ Committer::~Committer() {
     stopping_ = true;
   }
   thread_.join();
+}
+
+absl::Status Committer::CommitAndWait(Mutation mutation) {
+  absl::Notification done;
+  absl::Status outcome;
+  Commit(std::move(mutation), [&](absl::Status s) {
+    outcome = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return outcome;
 }
 
 absl::Status Committer::Enqueue(Mutation& mutation, Callback& done) {

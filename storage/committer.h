@@ -108,6 +108,9 @@ class Committer {
   // When too many changes are waiting, `done` runs at once, on the caller's thread, with
   // RESOURCE_EXHAUSTED.
   void Commit(Mutation mutation, Callback done);
+  // As Commit, but waits on the caller's thread for the outcome (for background work and
+  // start-up, never a handler thread).
+  [[nodiscard]] absl::Status CommitAndWait(Mutation mutation);
   // As Commit, but when too many changes are waiting answers RESOURCE_EXHAUSTED and leaves
   // `mutation` and `done` untouched (they are moved from only when queued), so a caller
   // holding a lock can answer after releasing it.

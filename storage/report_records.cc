@@ -6,7 +6,6 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/digest.h"
 #include "google/protobuf/util/time_util.h"
@@ -565,14 +564,7 @@ absl::Status ReportRecords::SetCompactionOwed(const std::vector<IdRange>& ranges
       absl::StrAppend(&value, range.first.bytes(), range.last.bytes());
     m.Put(ColumnFamily::kMeta, kCompactionOwedKey, std::move(value));
   }
-  absl::Notification written;
-  absl::Status outcome;
-  engine_.committer().Commit(std::move(m), [&](absl::Status s) {
-    outcome = std::move(s);
-    written.Notify();
-  });
-  written.WaitForNotification();
-  return outcome;
+  return engine_.committer().CommitAndWait(std::move(m));
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportRecords::ReadEvents(const ReportId& id) const {

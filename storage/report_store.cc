@@ -172,14 +172,7 @@ absl::Status ReportStore::CommitOpenPlan(const AuditOpenPlan& plan,
     PutFixed32BE(&encoded, *legacy_key_id);
     m.Put(ColumnFamily::kMeta, kLegacyFingerprintKeyIdKey, std::move(encoded));
   }
-  absl::Notification done;
-  absl::Status status;
-  engine_->committer().Commit(std::move(m), [&](absl::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return status;
+  return engine_->committer().CommitAndWait(std::move(m));
 }
 
 AuditAnchorPoint ReportStore::committed_audit_anchor() const {
