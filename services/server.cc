@@ -200,6 +200,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<triage::TriagePolicy> policy = LoadPolicy(options);
   if (!policy.ok()) return policy.status();
+  if (options.after_files_read) options.after_files_read();
   absl::StatusOr<triage::RetentionOptions> retention = RetentionFrom(options);
   if (!retention.ok()) return retention.status();
   if (absl::Status opened = s->OpenStore(clock); !opened.ok()) return opened;

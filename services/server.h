@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -91,6 +92,9 @@ struct ServerOptions {
   // Tests only (no flag sets it): purges leave their compaction owed, as a crash between a
   // purge and its compaction would (triage::RetentionOptions::leave_compaction_owed).
   bool purge_leaves_compaction_owed = false;
+  // Tests only: called by Start once it has read the credentials and policy files, before
+  // the store is opened (to change a file between that read and the server coming up).
+  std::function<void()> after_files_read;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);

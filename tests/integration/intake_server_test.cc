@@ -557,6 +557,51 @@ TEST_F(IntakeServerFaultTest, AWriteWhoseSyncFailedIsOneReportAfterTheReopenAndT
   EXPECT_TRUE(AuditTrailIntact());
 }
 
+// A SIGHUP that comes while the store is being reopened (main() calls ReloadCredentials)
+// is not lost: here the reopen's start has read the credentials file, then the operator
+// revokes a token and sends SIGHUP before the new server is up. The reload is answered
+// UNAVAILABLE and applied to the server once it is up, so the revoked token is refused.
+TEST_F(IntakeServerFaultTest, ACredentialsReloadDuringTheReopenIsAppliedToTheNewServer) {
+  const std::string revoked = credentials_.token(v1::ROLE_TRIAGER);
+  const std::string revoked_principal = testing::TestCredentials::PrincipalFor(v1::ROLE_TRIAGER);
+  std::atomic<int> starts{0};
+  absl::Status reload_during_reopen;  // written on the supervisor's thread, read after
+  absl::Notification reloaded;
+  options_.after_files_read = [&] {
+    if (++starts != 2) return;  // the first is StartSupervised's, the second the reopen's
+    std::ifstream in(credentials_.path());
+    std::string kept, line;
+    while (std::getline(in, line)) {
+      if (line.find(revoked_principal) == std::string::npos) kept += line + "\n";
+    }
+    in.close();
+    std::ofstream(credentials_.path(), std::ios::trunc) << kept;
+    reload_during_reopen = supervised_->ReloadCredentials();
+    reloaded.Notify();
+  };
+  auto list_queues_as = [&](const std::string& token) {
+    grpc::ClientContext context;
+    testing::Authorize(context, token);
+    v1::ListQueuesResponse queues;
+    return desk_->ListQueues(&context, v1::ListQueuesRequest(), &queues).error_code();
+  };
+  ASSERT_NO_FATAL_FAILURE(StartSupervised());
+  ASSERT_EQ(list_queues_as(revoked), grpc::StatusCode::OK) << "before the revocation";
+
+  faulty_.fs->set_fail_device(true);
+  ExpectStorageRefusal("during-fault");
+  faulty_.fs->set_fail_device(false);
+  ASSERT_TRUE(AwaitReopens(1, absl::Seconds(30)));
+  ASSERT_TRUE(reloaded.HasBeenNotified());
+  EXPECT_EQ(reload_during_reopen.code(), absl::StatusCode::kUnavailable) << reload_during_reopen;
+  ASSERT_EQ(AwaitHealth(kServing, absl::Seconds(30)), kServing);
+
+  EXPECT_EQ(list_queues_as(revoked), grpc::StatusCode::UNAUTHENTICATED)
+      << "the token revoked during the reopen is still in force";
+  v1::SubmitReportResponse after;
+  EXPECT_TRUE(Submit("after-reopen", &after).ok()) << "the other principals are kept";
+}
+
 // Free space below --min_free_disk_mb: writes are refused before the disk fills under
 // RocksDB (where every background job would fail too), health says NOT_SERVING, and once
 // there is room again the committer's own probe brings the server back without a restart
