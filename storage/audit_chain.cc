@@ -35,6 +35,18 @@ std::optional<uint32_t> ParseKeyIdHex(absl::string_view hex) {
   return id;
 }
 
+// An entry with a field only the server sets (a key change, a trail break, a restore) has
+// exactly one of them, the server's principal and that field's method.
+bool ServerOnlyFieldsFit(const v1::AuditEntry& entry) {
+  const int set =
+      int{entry.has_key_change()} + int{entry.has_trail_break()} + int{entry.has_restore()};
+  if (set == 0) return true;
+  const char* method = entry.has_key_change()    ? kAuditKeyChangeMethod
+                       : entry.has_trail_break() ? kAuditTrailBreakMethod
+                                                 : kAuditRestoreMethod;
+  return set == 1 && entry.principal() == kAuditServerPrincipal && entry.method() == method;
+}
+
 }  // namespace
 
 std::string EncodeSignedHead(const AuditHead& head, absl::string_view chain_key) {
@@ -146,11 +158,7 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
                                 " (entries removed or reordered)"));
   } else if (!EqualBytes(entry.previous_hash(), walked_.hash)) {
     Fail(entry.sequence(), "previous_hash does not match the entry before (chain broken)");
-  } else if ((entry.has_key_change() || entry.has_trail_break()) &&
-             (entry.principal() != kAuditServerPrincipal ||
-              entry.method() !=
-                  (entry.has_key_change() ? kAuditKeyChangeMethod : kAuditTrailBreakMethod) ||
-              (entry.has_key_change() && entry.has_trail_break()))) {
+  } else if (!ServerOnlyFieldsFit(entry)) {
     Fail(entry.sequence(), "an entry about the trail itself that the server did not write");
   } else if (entry.has_key_change()) {
     const v1::AuditKeyChange& change = entry.key_change();

@@ -48,6 +48,7 @@ inline constexpr char kAuditHeadKey[] = "audit_head";
 inline constexpr char kAuditServerPrincipal[] = "triage-server";
 inline constexpr char kAuditKeyChangeMethod[] = "server:audit-key-change";
 inline constexpr char kAuditTrailBreakMethod[] = "server:audit-trail-break";
+inline constexpr char kAuditRestoreMethod[] = "server:restore-from-backup";
 
 // The end of the chain.
 struct AuditHead {

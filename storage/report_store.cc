@@ -6,12 +6,40 @@
 #include "absl/synchronization/notification.h"
 #include "rocksdb/db.h"
 #include "storage/key_encoding.h"
+#include "storage/restore_record.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
 namespace {
 
 constexpr char kLegacyFingerprintKeyIdKey[] = "legacy_fingerprint_key_id";
+// The bytes of the last restore record written into the trail (restore_record.h).
+constexpr char kRestoreRecordedKey[] = "restore_recorded";
+
+v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
+  v1::AuditEntry entry;
+  entry.set_principal(kAuditServerPrincipal);
+  entry.set_method(kAuditRestoreMethod);
+  *entry.mutable_restore() = record;
+  return entry;
+}
+
+// The record a restore left in `data_dir`, unless it is in the trail already (a start that
+// wrote it and stopped before it removed the file); that file is removed here.
+[[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> UnrecordedRestore(
+    const Engine& engine, const std::string& data_dir) {
+  absl::StatusOr<std::optional<RestoreRecordFile>> file = ReadRestoreRecord(data_dir);
+  if (!file.ok() || !file->has_value()) return file;
+  std::string recorded;
+  rocksdb::Status s = engine.db()->Get(rocksdb::ReadOptions(), engine.handle(ColumnFamily::kMeta),
+                                       kRestoreRecordedKey, &recorded);
+  if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, "read the last restore recorded");
+  if (s.ok() && recorded == (*file)->bytes) {
+    (void)RemoveRestoreRecord(data_dir);
+    return std::nullopt;
+  }
+  return file;
+}
 
 [[nodiscard]] absl::StatusOr<KeyRing> LoadDataKeys(const StoreOptions& options) {
   if (options.key_file.empty()) {
@@ -138,7 +166,7 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   start.key_id = audit_keys.current_id();
   e.StartCommitter(options.commit, std::move(start), audit_keys.current_chain_key());
   if (absl::Status written =
-          store->CommitOpenPlan(*plan, plan->migrating ? *legacy_id : std::nullopt);
+          store->CommitOpenPlan(*plan, plan->migrating ? *legacy_id : std::nullopt, options.path);
       !written.ok()) {
     return DataDirError(options.path,
                         absl::StrCat("cannot write the audit trail: ", written.message()));
@@ -163,8 +191,11 @@ ReportStore::~ReportStore() {
 }
 
 absl::Status ReportStore::CommitOpenPlan(const AuditOpenPlan& plan,
-                                         std::optional<uint32_t> legacy_key_id) {
-  if (plan.to_append.empty()) return absl::OkStatus();
+                                         std::optional<uint32_t> legacy_key_id,
+                                         const std::string& data_dir) {
+  absl::StatusOr<std::optional<RestoreRecordFile>> restore = UnrecordedRestore(*engine_, data_dir);
+  if (!restore.ok()) return restore.status();
+  if (plan.to_append.empty() && !restore->has_value()) return absl::OkStatus();
   Mutation m;
   for (const v1::AuditEntry& entry : plan.to_append) m.Audit(entry);
   if (legacy_key_id) {
@@ -172,7 +203,16 @@ absl::Status ReportStore::CommitOpenPlan(const AuditOpenPlan& plan,
     PutFixed32BE(&encoded, *legacy_key_id);
     m.Put(ColumnFamily::kMeta, kLegacyFingerprintKeyIdKey, std::move(encoded));
   }
-  return engine_->committer().CommitAndWait(std::move(m));
+  if (restore->has_value()) {
+    m.Audit(RestoreEntry((*restore)->record));
+    m.Put(ColumnFamily::kMeta, kRestoreRecordedKey, (*restore)->bytes);
+  }
+  if (absl::Status written = engine_->committer().CommitAndWait(std::move(m)); !written.ok()) {
+    return written;
+  }
+  // Recorded: a failure to remove the file only leaves it for the next start to remove.
+  if (restore->has_value()) (void)RemoveRestoreRecord(data_dir);
+  return absl::OkStatus();
 }
 
 AuditAnchorPoint ReportStore::committed_audit_anchor() const {

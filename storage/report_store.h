@@ -91,9 +91,11 @@ class ReportStore {
 
  private:
   ReportStore() = default;
-  // Commits what opening must write (the trail's first entries, a migration) and waits.
+  // Commits what opening must write (the trail's first entries, a migration, the record of
+  // a restore that `triagectl admin restore` left in `data_dir`) and waits.
   [[nodiscard]] absl::Status CommitOpenPlan(const AuditOpenPlan& plan,
-                                            std::optional<uint32_t> legacy_key_id);
+                                            std::optional<uint32_t> legacy_key_id,
+                                            const std::string& data_dir);
 
   std::unique_ptr<Engine> engine_;  // first in, last out: the parts refer to it
   std::unique_ptr<DataKeys> keys_;

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/audit_anchor.h"
+#include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "safeguarding/triage/v1/intake.grpc.pb.h"
 #include "safeguarding/triage/v1/triage_desk.grpc.pb.h"
@@ -70,6 +72,25 @@ class BackupTest : public ::testing::Test {
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     testing::Authorize(*context, credentials_.token(role));
     return context;
+  }
+
+  // The entries of the trail that record a restore.
+  std::vector<v1::AuditEntry> RestoreEntries() {
+    std::vector<v1::AuditEntry> found;
+    v1::GetAuditLogRequest request;
+    request.set_principal("triage-server");
+    request.set_page_size(1000);
+    do {
+      v1::GetAuditLogResponse page;
+      grpc::Status status = s_.admin->GetAuditLog(As(v1::ROLE_ADMIN).get(), request, &page);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      for (const v1::AuditEntry& entry : page.entries()) {
+        if (entry.has_restore()) found.push_back(entry);
+      }
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+    return found;
   }
 
   // Submits one report; true and its id once acknowledged.
@@ -192,6 +213,10 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   ASSERT_GT(acknowledged_before, 150);  // and some before it
   ASSERT_GT(decided_.size(), 0u);
   s_.server.reset();
+  absl::StatusOr<std::optional<common::AuditAnchorPoint>> published =
+      common::ReadAnchorFile(dir_.Sub("anchor"));
+  ASSERT_TRUE(published.ok() && published->has_value()) << published.status();
+  const common::AuditAnchorPoint before_restore = **published;
 
   testing::CommandResult restored =
       testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
@@ -269,6 +294,35 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   ASSERT_TRUE(s_.admin->VerifyAuditLog(As(v1::ROLE_ADMIN).get(), audit, &trail).ok());
   EXPECT_TRUE(trail.intact()) << trail.problem();
   EXPECT_EQ(trail.anchors_checked(), 1u);
+
+  // The trail says so: the server's first start on the restored directory recorded the
+  // restore right after the backup's head, once, and removed the restore's record.
+  std::vector<v1::AuditEntry> restores = RestoreEntries();
+  ASSERT_EQ(restores.size(), 1u);
+  const v1::AuditEntry& entry = restores[0];
+  EXPECT_EQ(entry.method(), "server:restore-from-backup");
+  EXPECT_GT(entry.sequence(), head.sequence);
+  EXPECT_EQ(entry.restore().backup_id(), "1");
+  EXPECT_EQ(entry.restore().backup_audit_sequence(), head.sequence);
+  EXPECT_EQ(entry.restore().backup_time(), backup.backup().create_time());
+  EXPECT_THAT(entry.restore().restored_by(), HasSubstr(absl::StrCat("uid ", ::geteuid())));
+  EXPECT_EQ(entry.restore().anchor_before(), before_restore.ToString())
+      << "the anchor the server published before it stopped";
+  EXPECT_GE(entry.restore().restored_at(), entry.restore().backup_time());
+  EXPECT_LE(entry.restore().restored_at(), entry.time());
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/RESTORED_FROM_BACKUP"));
+  testing::CommandResult listed_trail = testing::RunTriagectl(
+      {"--server", s_.server->address(), "audit", "--principal", "triage-server"},
+      credentials_.token(v1::ROLE_ADMIN));
+  ASSERT_EQ(listed_trail.exit_code, 0) << listed_trail.output;
+  EXPECT_THAT(listed_trail.output,
+              HasSubstr(absl::StrCat("server:restore-from-backup  -  OK    (backup 1 "
+                                     "taken ")));
+  EXPECT_THAT(listed_trail.output,
+              HasSubstr(absl::StrCat(", audit head #", head.sequence, "; restored at ")));
+  s_.server.reset();
+  Start(dir_.Sub("backups"));
+  EXPECT_EQ(RestoreEntries().size(), 1u) << "recorded once, not at every start";
 
   // The backup directory is still the server's, with the backup in it.
   v1::ListBackupsResponse listed;

@@ -16,6 +16,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "storage/key_encoding.h"
 #include "storage/report_store.h"
+#include "storage/restore_record.h"
 #include "tests/support/raw_db.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
@@ -100,6 +101,72 @@ TEST(AuditTrailOpenTest, ReopeningASoundTrailWritesNothing) {
   AuditVerification v = VerifyOrDie(*store);
   EXPECT_TRUE(v.intact) << v.problem;
   EXPECT_EQ(v.entries_checked, 1u);
+}
+
+// What `triagectl admin restore` leaves in the directory it restored.
+v1::BackupRestore SampleRestore() {
+  v1::BackupRestore record;
+  record.set_backup_id("3");
+  record.set_backup_audit_sequence(1);
+  record.set_restored_by("uid 1000 (operator)");
+  record.set_anchor_before("none");
+  return record;
+}
+
+std::vector<v1::AuditEntry> RestoreEntries(const std::string& path) {
+  std::vector<v1::AuditEntry> found;
+  RawDb raw(path);
+  for (const auto& [key, value] : raw.Audit()) {
+    v1::AuditEntry entry = Parse(value);
+    if (entry.has_restore()) found.push_back(entry);
+  }
+  return found;
+}
+
+// The first open after a restore writes its record into the trail and removes the file; an
+// open that wrote it and stopped before the removal (the file still there) writes nothing
+// more, and removes it.
+TEST(AuditTrailOpenTest, ARestoreIsRecordedInTheTrailOnceAtTheNextOpen) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  const std::string file = db + "/" + kRestoreRecordFile;
+  OpenOrDie(db).reset();
+  ASSERT_TRUE(WriteRestoreRecord(db, SampleRestore()).ok());
+  const std::string bytes = ReadBytes(file);
+  {
+    auto store = OpenOrDie(db);
+    AuditVerification v = VerifyOrDie(*store);
+    EXPECT_TRUE(v.intact) << v.problem;
+  }
+  EXPECT_FALSE(std::filesystem::exists(file));
+  std::vector<v1::AuditEntry> restores = RestoreEntries(db);
+  ASSERT_EQ(restores.size(), 1u);
+  EXPECT_EQ(restores[0].sequence(), 2u) << "right after the trail's first entry";
+  EXPECT_EQ(restores[0].principal(), kAuditServerPrincipal);
+  EXPECT_EQ(restores[0].method(), kAuditRestoreMethod);
+  EXPECT_EQ(restores[0].restore().SerializeAsString(), SampleRestore().SerializeAsString());
+
+  WriteKeys(file, bytes);  // as a start cut short between the commit and the removal leaves
+  OpenOrDie(db).reset();
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_EQ(RestoreEntries(db).size(), 1u);
+
+  v1::BackupRestore again = SampleRestore();  // a second restore: recorded too
+  again.set_backup_id("4");
+  ASSERT_TRUE(WriteRestoreRecord(db, again).ok());
+  OpenOrDie(db).reset();
+  EXPECT_EQ(RestoreEntries(db).size(), 2u);
+}
+
+TEST(AuditTrailOpenTest, ADamagedRestoreRecordRefusesTheOpenNamingTheFile) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  OpenOrDie(db).reset();
+  WriteKeys(db + "/" + kRestoreRecordFile, "\xff\xff not a record");
+  auto refused = ReportStore::Open(testing::TestStoreOptions(db));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr(kRestoreRecordFile));
+  EXPECT_TRUE(RestoreEntries(db).empty());
 }
 
 TEST(AuditTrailOpenTest, TheAuditKeyFileIsRequiredAndApartFromTheDataKeys) {
@@ -397,6 +464,20 @@ TEST_F(AuditTamperTest, ServerEntriesAreOnlyTrustedInTheirOwnShape) {
     auto entries = raw.Audit();
     v1::AuditEntry e = Parse(entries[5].second);    // an access at sequence 6
     e.mutable_trail_break()->set_problem("decoy");  // not the server's shape: refused
+    raw.Put(ColumnFamily::kAudit, entries[5].first, e.SerializeAsString());
+  }
+  AuditVerification v = VerifyAfterReopen();
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_bad_sequence, 6u);
+  EXPECT_THAT(v.problem, HasSubstr("did not write"));
+}
+
+TEST_F(AuditTamperTest, ARestoreRecordOnAnEntryTheServerDidNotWriteIsRefused) {
+  {
+    RawDb raw(dir_.Sub("db"));
+    auto entries = raw.Audit();
+    v1::AuditEntry e = Parse(entries[5].second);  // an access at sequence 6
+    e.mutable_restore()->set_backup_id("1");      // claims a restore: not the server's shape
     raw.Put(ColumnFamily::kAudit, entries[5].first, e.SerializeAsString());
   }
   AuditVerification v = VerifyAfterReopen();

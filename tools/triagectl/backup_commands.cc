@@ -1,7 +1,9 @@
 #include "tools/triagectl/backup_commands.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +25,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "storage/backup.h"
+#include "storage/restore_record.h"
 #include "tools/triagectl/render.h"
 #include "tools/triagectl/text.h"
 
@@ -121,14 +124,17 @@ std::string StagingPath(const std::string& data_dir) {
   return common::DataDirError(path, absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Writes backup `id` into a new staging directory and makes it durable. On failure the
-// staging directory (a partial copy of ours) is removed and nothing else has changed.
+// Writes backup `id` into a new staging directory with the record of this restore for the
+// server's audit trail, and makes it durable. On failure the staging directory (a partial
+// copy of ours) is removed and nothing else has changed.
 [[nodiscard]] absl::StatusOr<std::string> RestoreToStaging(const storage::BackupDirectory& dir,
                                                            uint32_t id,
+                                                           const v1::BackupRestore& record,
                                                            const std::string& data_dir) {
   const std::string staging = StagingPath(data_dir);
   if (::mkdir(staging.c_str(), 0700) != 0) return Errno(staging, "cannot create");
   absl::Status restored = dir.Restore(id, staging);
+  if (restored.ok()) restored = storage::WriteRestoreRecord(staging, record);
   if (restored.ok()) restored = common::SyncParentDirectory(staging + "/CURRENT");
   if (restored.ok()) restored = common::SyncParentDirectory(staging);
   if (!restored.ok()) {
@@ -168,16 +174,49 @@ std::string StagingPath(const std::string& data_dir) {
   return aside;
 }
 
+// What the anchor file holds before the restore: "SEQUENCE:HASH", "none" (no such file),
+// "no valid anchor", or "not given" (no --audit-anchor-file).
+std::string AnchorBefore(const std::string& anchor_file) {
+  if (anchor_file.empty()) return "not given";
+  std::error_code ec;
+  if (!std::filesystem::exists(anchor_file, ec)) return "none";
+  absl::StatusOr<std::optional<common::AuditAnchorPoint>> old = common::ReadAnchorFile(anchor_file);
+  return old.ok() && old->has_value() ? (*old)->ToString() : "no valid anchor";
+}
+
+// "uid 1000 (alice)": who ran the restore, for the audit trail.
+std::string OperatingSystemAccount() {
+  const uid_t uid = ::geteuid();
+  const struct passwd* account = ::getpwuid(uid);
+  return account == nullptr ? absl::StrCat("uid ", uid)
+                            : absl::StrCat("uid ", uid, " (", account->pw_name, ")");
+}
+
+google::protobuf::Timestamp TimestampOf(absl::Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+// The record of this restore that the server writes into its audit trail at its next start.
+v1::BackupRestore RestoreRecord(const storage::StoredBackup& backup,
+                                const std::string& anchor_before) {
+  v1::BackupRestore record;
+  record.set_backup_id(absl::StrCat(backup.id));
+  *record.mutable_backup_time() = TimestampOf(backup.create_time);
+  record.set_backup_audit_sequence(backup.metadata.audit_head().sequence());
+  *record.mutable_restored_at() = TimestampOf(absl::Now());
+  record.set_restored_by(OperatingSystemAccount());
+  record.set_anchor_before(anchor_before);
+  return record;
+}
+
 // Moves the anchor file aside and writes the backup's audit head in its place: the restored
 // trail holds at least that head, so the server starts and goes on anchoring it.
+// `before`: what it held (AnchorBefore).
 [[nodiscard]] absl::Status ReplaceAnchor(const std::string& anchor_file,
-                                         const storage::StoredBackup& backup, std::FILE* out) {
+                                         const storage::StoredBackup& backup,
+                                         const std::string& before, std::FILE* out) {
   std::error_code ec;
-  std::string before = "none";
   if (std::filesystem::exists(anchor_file, ec)) {
-    absl::StatusOr<std::optional<common::AuditAnchorPoint>> old =
-        common::ReadAnchorFile(anchor_file);
-    before = old.ok() && old->has_value() ? (*old)->ToString() : "no valid anchor";
     const std::string aside = AsidePath(anchor_file);
     if (::renameat2(AT_FDCWD, anchor_file.c_str(), AT_FDCWD, aside.c_str(), RENAME_NOREPLACE) !=
         0) {
@@ -364,7 +403,9 @@ int BackupCommands::RunRestore(bool json) {
     }
     old_lock = *std::move(lock);
   }
-  absl::StatusOr<std::string> staging = RestoreToStaging(*dir, backup->id, data_dir_);
+  const std::string anchor_before = AnchorBefore(anchor_file_);
+  absl::StatusOr<std::string> staging =
+      RestoreToStaging(*dir, backup->id, RestoreRecord(*backup, anchor_before), data_dir_);
   if (!staging.ok()) return Fail(staging.status());
   absl::StatusOr<std::string> aside = SwapIn(*staging, data_dir_);
   if (!aside.ok()) return Fail(aside.status());
@@ -375,7 +416,8 @@ int BackupCommands::RunRestore(bool json) {
   std::fprintf(out, "Restored backup %u (taken %s) into %s.\n", backup->id,
                When(info.create_time()).c_str(), data_dir_.c_str());
   if (!anchor_file_.empty()) {
-    if (absl::Status anchored = ReplaceAnchor(anchor_file_, *backup, out); !anchored.ok()) {
+    if (absl::Status anchored = ReplaceAnchor(anchor_file_, *backup, anchor_before, out);
+        !anchored.ok()) {
       return Fail(anchored);
     }
   } else {

@@ -44,8 +44,17 @@ std::string PeriodText(const google::protobuf::Duration& d) {
   return absl::FormatDuration(period);
 }
 
-// The terms of a purge an audit entry records: "  (dry run, closed before T)", or "".
-std::string PurgeTerms(const v1::AuditEntry& e) {
+// What an audit entry records beyond the access: the terms of a purge ("  (dry run, closed
+// before T)"), or a restore ("  (backup 3 taken T, audit head #N; restored at T by uid 1000
+// (alice); anchor before S:H)"); else "".
+std::string EntryDetails(const v1::AuditEntry& e) {
+  if (e.has_restore()) {
+    const v1::BackupRestore& r = e.restore();
+    return absl::StrCat("  (backup ", CleanText(r.backup_id()), " taken ", Time(r.backup_time()),
+                        ", audit head #", r.backup_audit_sequence(), "; restored at ",
+                        Time(r.restored_at()), " by ", CleanText(r.restored_by()),
+                        "; anchor before ", CleanText(r.anchor_before()), ")");
+  }
   std::vector<std::string> terms;
   if (e.purge().dry_run()) terms.push_back("dry run");
   if (e.purge().has_closed_before()) {
@@ -218,7 +227,7 @@ std::string RenderAuditEntry(const v1::AuditEntry& e) {
                       e.principal().empty() ? "(unauthenticated)" : CleanText(e.principal()), " (",
                       role, ")  ", e.method(), "  ", e.report_id().empty() ? "-" : e.report_id(),
                       "  ", CodeName(static_cast<grpc::StatusCode>(e.result_code())), "  ",
-                      CleanText(e.peer()), PurgeTerms(e), "\n");
+                      CleanText(e.peer()), EntryDetails(e), "\n");
 }
 
 std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge) {

@@ -1,0 +1,42 @@
+// The record of a restore: `triagectl admin restore` leaves it in the data directory it
+// brought back from a backup (RESTORED_FROM_BACKUP, a serialised v1::BackupRestore), and
+// the server, when it first opens that directory, writes it into the audit trail
+// (ReportStore::Open) and removes the file. The trail so says that the entries after the
+// backup's audit head were lost with the restore, when, and who ran it.
+//
+// In triage_backup (with backup.h), which the client links without the storage layer.
+#ifndef SAFEGUARDING_STORAGE_RESTORE_RECORD_H_
+#define SAFEGUARDING_STORAGE_RESTORE_RECORD_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "safeguarding/triage/v1/access.pb.h"
+
+namespace safeguarding::storage {
+
+inline constexpr char kRestoreRecordFile[] = "RESTORED_FROM_BACKUP";
+
+// Writes `record` to <data_dir>/RESTORED_FROM_BACKUP and syncs it (the caller syncs the
+// directory, as a restore syncs the whole of it). Owner-only; fails if the file exists.
+[[nodiscard]] absl::Status WriteRestoreRecord(const std::string& data_dir,
+                                              const triage::v1::BackupRestore& record);
+
+struct RestoreRecordFile {
+  triage::v1::BackupRestore record;
+  std::string bytes;  // as in the file: which restore it was, byte for byte
+};
+// The record in `data_dir`, if there is one. DATA_LOSS, naming the file, if it cannot be
+// parsed; an I/O error as its errno status.
+[[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(
+    const std::string& data_dir);
+
+// Removes it and syncs the directory. A failure leaves it for the next open, which finds it
+// already recorded (ReportStore keeps the bytes of the last one recorded) and removes it.
+[[nodiscard]] absl::Status RemoveRestoreRecord(const std::string& data_dir);
+
+}  // namespace safeguarding::storage
+
+#endif  // SAFEGUARDING_STORAGE_RESTORE_RECORD_H_
