@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Overload: SubmitReport offered twice the saturation rate, open loop, from clients that
-# give up after a second (--call_timeout=1s) over 8 connections, against a server with its
+# give up after a second (--call_timeout=1s) over 64 connections, against a server with its
 # call budgets (the defaults) and against one without (--max_calls_in_flight=0). Goodput is
 # the submits answered OK per second, p99 that of the OK ones from their intended start.
 # With two or more cores, the server is pinned to CPU 0 and the load generator to CPU 1
@@ -50,6 +50,9 @@ echo "# $(nproc) cores, $(date -u +%FT%TZ), server ${server_cpu[*]:-unpinned} ${
 # protected: the server's defaults (call budgets, --max_write_backlog=100ms);
 # unprotected: neither. Each with clients that throttle themselves on overload answers
 # (--client_throttle=2, as front ends should) and with clients that do not.
+# SERVER_FLAGS are added to every server's (e.g. --max_concurrent_streams=2). The saturation
+# run goes over the same CHANNELS connections (default 64) as the overload, since a call
+# costs the server more over many connections than over one (SAT_CHANNELS to change it).
 # REPEAT=N runs the variants N times, interleaved, so that the machine's drift falls on
 # every variant alike; quote medians.
 for round in $(seq "${REPEAT:-1}"); do
@@ -60,7 +63,8 @@ for variant in ${VARIANTS:-protected+throttle protected unprotected+throttle unp
   # shellcheck disable=SC2086
   start_server "${variant/+/-}" "${flags[@]}" ${SERVER_FLAGS:-}
   line=$("${loadgen_cpu[@]}" "$loadgen" --server="$address" --server_pid="$server_pid" --baseline=false \
-    --method=submit --concurrency=64 --requests=20000 --run_id="sat-${variant/+/-}" | grep '^method=')
+    --method=submit --concurrency=64 --channels="${SAT_CHANNELS:-${CHANNELS:-64}}" --requests=20000 \
+    --run_id="sat-${variant/+/-}" | grep '^method=')
   saturation=$(field "$line" rate_per_s)
   double=$(awk -v s="$saturation" 'BEGIN {printf "%d", 2 * s}')
   echo "round $round $variant: saturation (64 in flight) ${saturation}/s; offering ${double}/s for ${seconds}s"
