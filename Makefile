@@ -17,7 +17,7 @@ RETENTION ?=
 # Time of day (UTC) of the daily purge; empty: none (docs/OPERATIONS.md: empty the first time).
 PURGE_DAILY_AT ?= 02:30
 
-.PHONY: all deps configure build run test fuzz-build fuzz crashtest bench format clean
+.PHONY: all deps configure build build-server run test fuzz-build fuzz crashtest bench format clean
 
 all: build
 
@@ -30,7 +30,11 @@ configure: deps
 build: configure
 	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: build
+# Only what `make run` and the README use: the server and triagectl (not the tests).
+build-server: configure
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD_DIR) -j $(JOBS) --target triage-server triagectl
+
+run: build-server
 	@mkdir -p $(dir $(DATA_DIR))
 	@bash scripts/dev-setup.sh $(BUILD_DIR)/tools/triagectl $(KEY_FILE) $(CREDENTIALS) $(AUDIT_KEY_FILE)
 	@echo "Starting triage-server on $(LISTEN) (plaintext, loopback only), data in $(DATA_DIR)."
