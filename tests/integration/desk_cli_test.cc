@@ -113,6 +113,10 @@ TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHist
   EXPECT_THAT(listed.output, HasSubstr(immediate));
   EXPECT_THAT(listed.output, Not(HasSubstr(standard))) << "claimed, not closed";
   EXPECT_THAT(listed.output, Not(HasSubstr("outside my house"))) << "a listing has no contents";
+  testing::CommandResult none = Ctl({"list", "--state", "closed", "--queue", "no-such-queue"},
+                                    v1::ROLE_TRIAGER);
+  ASSERT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_EQ(none.output, "No reports match.\n") << "no header over nothing";
 
   testing::CommandResult again =
       Ctl({"decide", immediate, "--claim", claim_id.str(), "--outcome", "no-further-action"},

@@ -194,12 +194,24 @@ TEST(TerminalChartTest, SmallCountNextToAHugeOneIsNotZero) {
   EXPECT_EQ(ColumnEighths(chart, ChartAxisWidth(series, ChartOptions{}), 0), 1);
 }
 
+TEST(TerminalChartTest, TheMiddleLabelOfASmallOddTopIsExact) {
+  const ChartSeries series = Days({3, 1, 2});
+  const ChartOptions options;
+  const std::string chart = RenderTerminalChart(series, options);
+  const int axis = ChartAxisWidth(series, options);
+  const std::vector<std::vector<std::string>> rows = PlotRows(chart, axis);
+  ASSERT_EQ(rows.size(), 10u);
+  std::string label;
+  for (int i = 0; i < axis - 2; ++i) label += rows[5][i];
+  EXPECT_EQ(absl::StripLeadingAsciiWhitespace(label), "1.5");
+}
+
 TEST(TerminalChartTest, YAxisShowsMaxHalfAndZero) {
   const ChartSeries series = Days({1234567, 10, 600000});
   const ChartOptions options;
   const std::string chart = RenderTerminalChart(series, options);
   const int axis = ChartAxisWidth(series, options);
-  EXPECT_EQ(axis, static_cast<int>(std::string("617,283.5").size()) + 2);
+  EXPECT_EQ(axis, static_cast<int>(std::string("1,234,567").size()) + 2);
   const std::vector<std::vector<std::string>> rows = PlotRows(chart, axis);
   ASSERT_EQ(rows.size(), 10u);
   auto label_of = [&](size_t row) {
@@ -208,7 +220,7 @@ TEST(TerminalChartTest, YAxisShowsMaxHalfAndZero) {
     return std::string(absl::StripLeadingAsciiWhitespace(label));
   };
   EXPECT_EQ(label_of(0), "1,234,567");
-  EXPECT_EQ(label_of(5), "617,283.5");
+  EXPECT_EQ(label_of(5), "617,284") << "half of the top, rounded: no half reports";
   EXPECT_EQ(label_of(9), "0");
   EXPECT_EQ(rows[0][axis - 1], "┤");
   EXPECT_EQ(rows[1][axis - 1], "│");

@@ -154,7 +154,11 @@ std::vector<std::string> YLabels(uint64_t top, int height) {
   if (top == 0) return labels;
   labels[0] = FormatCount(top);  // with one row, it shows the max rather than 0
   if (height >= 3) {
-    labels[height / 2] = absl::StrCat(FormatCount(top / 2), top % 2 == 0 ? "" : ".5");
+    // Half of an odd top: a count of reports has no halves, so from 100 (where half a
+    // report is well under an eighth of a row) it is rounded; below, "1.5" is exact.
+    labels[height / 2] = top % 2 == 0 ? FormatCount(top / 2)
+                         : top >= 100 ? FormatCount(top / 2 + 1)
+                                      : absl::StrCat(top / 2, ".5");
   }
   return labels;
 }

@@ -202,6 +202,7 @@ std::string RenderEvent(const v1::ReportEvent& e) {
 }
 
 std::string RenderReportList(const v1::ListReportsResponse& list) {
+  if (list.reports().empty()) return "No reports match.\n";
   std::string out = absl::StrFormat("%-26s  %-23s  %-7s  %-9s  %-13s  %-13s  %s\n", "REPORT",
                                     "RECEIVED", "STATE", "PRIORITY", "QUEUE", "REPORTER", "DUE");
   for (const v1::Report& r : list.reports()) {
@@ -213,7 +214,6 @@ std::string RenderReportList(const v1::ListReportsResponse& list) {
         EnumFlagName(v1::ReporterType_descriptor(), r.submission().reporter().type()),
         Time(r.triage().due_time()));
   }
-  if (list.reports().empty()) out += "No reports match.\n";
   return out;
 }
 
