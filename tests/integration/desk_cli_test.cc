@@ -113,8 +113,8 @@ TEST_F(DeskCliTest, ATriagerClaimsTheMostUrgentReportNotesDecidesAndReadsItsHist
   EXPECT_THAT(listed.output, HasSubstr(immediate));
   EXPECT_THAT(listed.output, Not(HasSubstr(standard))) << "claimed, not closed";
   EXPECT_THAT(listed.output, Not(HasSubstr("outside my house"))) << "a listing has no contents";
-  testing::CommandResult none = Ctl({"list", "--state", "closed", "--queue", "no-such-queue"},
-                                    v1::ROLE_TRIAGER);
+  testing::CommandResult none =
+      Ctl({"list", "--state", "closed", "--queue", "no-such-queue"}, v1::ROLE_TRIAGER);
   ASSERT_EQ(none.exit_code, 0) << none.output;
   EXPECT_EQ(none.output, "No reports match.\n") << "no header over nothing";
 
@@ -188,6 +188,14 @@ TEST_F(DeskCliTest, WatchShowsDepthsChangeAndEndsCleanlyOnCtrlC) {
   EXPECT_LT(drawn.find("immediate"), drawn.find("child")) << drawn;
   testing::CommandResult queues = Ctl({"queues"}, v1::ROLE_TRIAGER);
   EXPECT_LT(queues.output.find("immediate"), queues.output.find("child")) << queues.output;
+  // The first frame is already whole: every queue, not only the first the stream sent.
+  const std::string log = table.Log();
+  const size_t first = log.find("QUEUE");
+  ASSERT_NE(first, std::string::npos) << log;
+  const std::string first_frame = log.substr(first, log.find("(watching", first) - first);
+  for (const char* queue : {"immediate", "child", "professional"}) {
+    EXPECT_THAT(first_frame, HasSubstr(queue)) << first_frame;
+  }
   table.Signal(SIGINT);
   EXPECT_EQ(table.WaitForExit(absl::Seconds(10)), 0) << table.Log();
 }

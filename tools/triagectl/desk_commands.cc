@@ -284,16 +284,32 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
   v1::WatchQueuesRequest request;
   for (const std::string& q : watch_queues_) request.add_queues(q);
   auto stream = desk->WatchQueues(context.get(), request);
-  // Each queue's latest summary, in the policy's order as `queues` shows them (asked once;
-  // a queue the answer did not name goes at the end).
+  // Each queue's latest summary, in the policy's order as `queues` shows them. The table
+  // starts from that answer (asked once), so the first frame has every queue watched, not
+  // only the first the stream sent; a queue the answer did not name goes at the end.
   std::vector<std::string> order;
+  std::map<std::string, v1::QueueSummary> latest;
+  auto draw = [&] {
+    v1::ListQueuesResponse table;
+    for (const std::string& name : order) {
+      if (auto it = latest.find(name); it != latest.end()) *table.add_queues() = it->second;
+    }
+    std::cout << "\x1b[H\x1b[2J" << RenderQueues(table) << "\n(watching; Ctrl-C to stop)\n"
+              << std::flush;
+  };
   if (!json) {
     v1::ListQueuesResponse known;
     if (desk->ListQueues(NewCallContext(connection).get(), v1::ListQueuesRequest(), &known).ok()) {
-      for (const v1::QueueSummary& q : known.queues()) order.push_back(q.queue());
+      for (const v1::QueueSummary& q : known.queues()) {
+        order.push_back(q.queue());
+        const bool watched =
+            watch_queues_.empty() ||
+            std::find(watch_queues_.begin(), watch_queues_.end(), q.queue()) != watch_queues_.end();
+        if (watched) latest[q.queue()] = q;
+      }
+      if (!latest.empty()) draw();
     }
   }
-  std::map<std::string, v1::QueueSummary> latest;
   v1::QueueSummary summary;
   while (stream->Read(&summary)) {
     if (json) {
@@ -304,12 +320,7 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
       order.push_back(summary.queue());
     }
     latest[summary.queue()] = summary;
-    v1::ListQueuesResponse table;
-    for (const std::string& name : order) {
-      if (auto it = latest.find(name); it != latest.end()) *table.add_queues() = it->second;
-    }
-    std::cout << "\x1b[H\x1b[2J" << RenderQueues(table) << "\n(watching; Ctrl-C to stop)\n"
-              << std::flush;
+    draw();
   }
   grpc::Status status = stream->Finish();
   if (!interrupted) kill(getpid(), SIGINT);  // wake the canceller
