@@ -17,12 +17,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/flags_usage.h"
 #include "services/log.h"
 #include "services/server.h"
 #include "services/supervised_server.h"
@@ -135,15 +134,10 @@ using safeguarding::services::Severity;
 using safeguarding::services::SupervisedServer;
 
 void ParseFlags(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  safeguarding::common::SetFlagsUsage(
       "Safeguarding report triage service.\n"
-      "Usage: triage-server [--listen=127.0.0.1:50051] [--data_dir=./var/db] ...");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "services/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+      "Usage: triage-server [--listen=127.0.0.1:50051] [--data_dir=./var/db] ...",
+      "services/main.cc");
   absl::ParseCommandLine(argc, argv);
 }
 

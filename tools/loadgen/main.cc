@@ -37,7 +37,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -45,6 +44,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/flags_usage.h"
 #include "services/net_address.h"
 #include "tools/loadgen/load_run.h"
 #include "tools/loadgen/summary.h"
@@ -292,7 +292,8 @@ lg::PoolFigures Figures(const lg::ReportPool& pool) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Bounded loopback load generator for triage-server.");
+  safeguarding::common::SetFlagsUsage("Bounded loopback load generator for triage-server.",
+                                      "tools/loadgen/main.cc");
   absl::ParseCommandLine(argc, argv);
   // As in triage-server: Debian's Abseil would feed every lock to its deadlock detector,
   // client CPU that the figures would count against each call.

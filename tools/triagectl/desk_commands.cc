@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -53,6 +54,42 @@ int Print(const grpc::Status& status, const Response& response, bool json, Rende
 std::unique_ptr<v1::TriageDesk::Stub> Desk(const ConnectionOptions& connection) {
   return v1::TriageDesk::NewStub(OpenChannel(connection));
 }
+
+// What `watch` draws: each queue's latest summary, in the policy's order as `queues` shows
+// them. It starts from the ListQueues answer (asked once), so the first frame has every
+// queue watched, not only the first the stream sent; a queue that answer did not name goes
+// at the end.
+class WatchTable {
+ public:
+  explicit WatchTable(const std::vector<std::string>& watched) : watched_(watched) {}
+
+  void Start(const v1::ListQueuesResponse& known) {
+    for (const v1::QueueSummary& q : known.queues()) {
+      order_.push_back(q.queue());
+      if (watched_.empty() || absl::c_linear_search(watched_, q.queue())) latest_[q.queue()] = q;
+    }
+    if (!latest_.empty()) Draw();
+  }
+  void Update(const v1::QueueSummary& summary) {
+    if (!absl::c_linear_search(order_, summary.queue())) order_.push_back(summary.queue());
+    latest_[summary.queue()] = summary;
+    Draw();
+  }
+
+ private:
+  void Draw() const {
+    v1::ListQueuesResponse table;
+    for (const std::string& name : order_) {
+      if (auto it = latest_.find(name); it != latest_.end()) *table.add_queues() = it->second;
+    }
+    std::cout << "\x1b[H\x1b[2J" << RenderQueues(table) << "\n(watching; Ctrl-C to stop)\n"
+              << std::flush;
+  }
+
+  const std::vector<std::string>& watched_;  // empty: all
+  std::vector<std::string> order_;
+  std::map<std::string, v1::QueueSummary> latest_;
+};
 
 }  // namespace
 
@@ -284,43 +321,20 @@ int DeskCommands::RunWatch(const ConnectionOptions& connection, bool json) {
   v1::WatchQueuesRequest request;
   for (const std::string& q : watch_queues_) request.add_queues(q);
   auto stream = desk->WatchQueues(context.get(), request);
-  // Each queue's latest summary, in the policy's order as `queues` shows them. The table
-  // starts from that answer (asked once), so the first frame has every queue watched, not
-  // only the first the stream sent; a queue the answer did not name goes at the end.
-  std::vector<std::string> order;
-  std::map<std::string, v1::QueueSummary> latest;
-  auto draw = [&] {
-    v1::ListQueuesResponse table;
-    for (const std::string& name : order) {
-      if (auto it = latest.find(name); it != latest.end()) *table.add_queues() = it->second;
-    }
-    std::cout << "\x1b[H\x1b[2J" << RenderQueues(table) << "\n(watching; Ctrl-C to stop)\n"
-              << std::flush;
-  };
+  WatchTable table(watch_queues_);
   if (!json) {
     v1::ListQueuesResponse known;
     if (desk->ListQueues(NewCallContext(connection).get(), v1::ListQueuesRequest(), &known).ok()) {
-      for (const v1::QueueSummary& q : known.queues()) {
-        order.push_back(q.queue());
-        const bool watched =
-            watch_queues_.empty() ||
-            std::find(watch_queues_.begin(), watch_queues_.end(), q.queue()) != watch_queues_.end();
-        if (watched) latest[q.queue()] = q;
-      }
-      if (!latest.empty()) draw();
+      table.Start(known);
     }
   }
   v1::QueueSummary summary;
   while (stream->Read(&summary)) {
     if (json) {
       std::cout << RenderJsonLine(summary) << std::flush;
-      continue;
+    } else {
+      table.Update(summary);
     }
-    if (std::find(order.begin(), order.end(), summary.queue()) == order.end()) {
-      order.push_back(summary.queue());
-    }
-    latest[summary.queue()] = summary;
-    draw();
   }
   grpc::Status status = stream->Finish();
   if (!interrupted) kill(getpid(), SIGINT);  // wake the canceller
