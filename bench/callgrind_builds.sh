@@ -10,7 +10,8 @@
 #   bench/callgrind_builds.sh BEFORE_BUILD_DIR AFTER_BUILD_DIR [REQUESTS] [CONCURRENCY]
 #
 # With CALLGRIND_KEEP=DIR the profiles are kept there (before.out*, after.out*) for
-# `callgrind_annotate --inclusive=yes`.
+# `callgrind_annotate --inclusive=yes`. METHOD=cycle counts claim + decide cycles instead
+# (REQUESTS of them, on REQUESTS + 1000 reports submitted first, as a triager).
 set -euo pipefail
 before=$1
 after=$2
@@ -24,6 +25,16 @@ source "$(dirname "$0")/bench_lib.sh"
 make_work_dir triage-callgrind
 export_intake_token "$after"
 loadgen=$after/tools/triage-loadgen
+method=${METHOD:-submit}
+case "$method" in
+  submit) warm=1000 ;;
+  cycle)
+    warm=$(( requests + 1000 ))
+    TRIAGE_LOADGEN_TRIAGER_TOKEN=$("$after/tools/triagectl" admin add-token \
+      --credentials-file "$work/credentials" --principal bench-triager --role triager 2>/dev/null)
+    export TRIAGE_LOADGEN_TRIAGER_TOKEN ;;
+  *) echo "METHOD: submit or cycle" >&2; exit 2 ;;
+esac
 
 # Runs in this shell, not in $(...): a server started in a subshell would be out of reach of
 # the EXIT trap (and of set -e) and outlive an interrupted run.
@@ -41,9 +52,9 @@ measure() {  # $1: build dir, $2: name; sets $per_submit, instructions per submi
   done
   wait_listening "$name"
   "$loadgen" --server="$address" $(no_baseline "$loadgen") --method=submit \
-    --concurrency="$concurrency" --requests=1000 --run_id="warm-$name" >/dev/null
+    --concurrency="$concurrency" --requests="$warm" --run_id="warm-$name" >/dev/null
   callgrind_control -i on "$server_pid" >/dev/null 2>&1
-  "$loadgen" --server="$address" $(no_baseline "$loadgen") --method=submit \
+  "$loadgen" --server="$address" $(no_baseline "$loadgen") --method="$method" \
     --concurrency="$concurrency" --requests="$requests" --run_id="$name" >"$work/$name.loadgen"
   callgrind_control -i off "$server_pid" >/dev/null 2>&1
   callgrind_control -d "$server_pid" >/dev/null 2>&1
@@ -57,9 +68,9 @@ measure() {  # $1: build dir, $2: name; sets $per_submit, instructions per submi
 }
 
 echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "# date: $(date -u +%FT%TZ); before=$before after=$after; $requests submits, $concurrency in flight"
+echo "# date: $(date -u +%FT%TZ); before=$before after=$after; $requests ${method}s, $concurrency in flight"
 measure "$before" before; b=$per_submit
 measure "$after" after; a=$per_submit
-echo "before $b instructions per submit"
-echo "after $a instructions per submit"
+echo "before $b instructions per $method"
+echo "after $a instructions per $method"
 awk -v a="$a" -v b="$b" 'BEGIN {printf "after/before %.4f (%+.1f%%)\n", a / b, 100 * (a / b - 1)}'

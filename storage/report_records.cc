@@ -12,6 +12,7 @@
 #include "rocksdb/db.h"
 #include "storage/event_codec.h"
 #include "storage/key_encoding.h"
+#include "storage/perf_counting.h"
 #include "storage/queue_index.h"
 #include "storage/report_codec.h"
 #include "storage/rocksdb_status.h"
@@ -116,6 +117,7 @@ bool ReportRecords::AnyCallerWaits(const std::string& request_key, absl::Time no
 
 std::optional<absl::StatusOr<v1::SubmitReportResponse>> ReportRecords::Replay(
     const std::string& request_key, absl::string_view raw_fingerprint) const {
+  StopRocksDbPerfCountingOnThisThread();
   std::string value;
   rocksdb::Status s = engine_.db()->Get(
       rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kRequests), request_key, &value);
@@ -207,6 +209,7 @@ absl::StatusOr<v1::Report> ReportRecords::Read(const ReportId& id) const {
 }
 
 absl::StatusOr<v1::Report> ReportRecords::ReadSubmitted(const ReportId& id) const {
+  StopRocksDbPerfCountingOnThisThread();
   std::string value;
   rocksdb::Status s = engine_.db()->Get(
       rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kReports), AsSlice(id.bytes()), &value);
@@ -219,6 +222,7 @@ absl::StatusOr<v1::Report> ReportRecords::ReadSubmitted(const ReportId& id) cons
 
 absl::Status ReportRecords::ApplyWorkflow(const ReportId& id, const KeyRing& ring,
                                           v1::Report& report) const {
+  StopRocksDbPerfCountingOnThisThread();
   std::string value;
   rocksdb::Status s = engine_.db()->Get(
       rocksdb::ReadOptions(), engine_.handle(ColumnFamily::kWorkflow), AsSlice(id.bytes()), &value);
