@@ -1,12 +1,11 @@
 #include "storage/restore_record.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/file_sync.h"
@@ -39,21 +38,33 @@ absl::Status WriteRestoreRecord(const std::string& data_dir,
 }
 
 absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(const std::string& data_dir) {
+  // A record is a few hundred bytes, written by triagectl as the server's user. Anything
+  // else (a link, a FIFO that would hang the start, a huge file) is refused unread.
+  constexpr off_t kMaxRecordBytes = 4096;
   const std::string path = PathIn(data_dir);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
-    return Errno(path, "cannot read");
+    return Errno(path, "cannot open (it must be a regular file, not a link)");
   }
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  RestoreRecordFile file{.bytes = bytes.str()};
-  if (in.bad() || !file.record.ParseFromString(file.bytes) || file.record.backup_id().empty()) {
+  struct stat st;
+  std::string bytes;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+            st.st_size <= kMaxRecordBytes;
+  if (ok) {
+    bytes.resize(static_cast<size_t>(st.st_size));
+    ok = ::read(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  }
+  ::close(fd);
+  RestoreRecordFile file{.bytes = std::move(bytes)};
+  if (!ok || !file.record.ParseFromString(file.bytes) || file.record.backup_id().empty()) {
     return absl::DataLossError(absl::StrCat(
         "restore record ", path,
-        " cannot be read; it is written by triagectl admin restore and removed by the first "
-        "start after it (see the restore's output for which backup it was, then remove it)"));
+        " cannot be read (it must be a regular file of at most 4 KiB owned by the server's "
+        "user); it is written by triagectl admin restore and removed by the first start "
+        "after it (see the restore's output for which backup it was, then remove it)"));
   }
+  file.record.DiscardUnknownFields();
   return file;
 }
 
