@@ -207,6 +207,7 @@ absl::StatusOr<std::unique_ptr<TriageServer>> TriageServer::Start(const ServerOp
   if (absl::Status backups = s->OpenBackups(); !backups.ok()) return backups;
   s->LogAuditTrailAtStart();
   s->BuildServices(clock, *std::move(credentials), *std::move(policy), *std::move(retention));
+  if (options.before_listening) options.before_listening(*s);
   if (absl::Status metrics = s->ServeMetrics(clock); !metrics.ok()) return metrics;
   if (absl::Status listening = s->Listen(*transport); !listening.ok()) return listening;
   storage::ReportStore* store = s->store_.get();

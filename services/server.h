@@ -55,6 +55,8 @@ struct TlsOptions {
   std::string client_ca_file;
 };
 
+class TriageServer;
+
 struct ServerOptions {
   // host:port; port 0 picks a free port (see TriageServer::port()).
   std::string listen = "127.0.0.1:50051";
@@ -95,6 +97,10 @@ struct ServerOptions {
   // Tests only: called by Start once it has read the credentials and policy files, before
   // the store is opened (to change a file between that read and the server coming up).
   std::function<void()> after_files_read;
+  // Called by Start once the services are built, before the server takes calls: a
+  // SupervisedServer reopening the store applies a SIGHUP that came meanwhile, so no call is
+  // served under the credentials or policy it replaced.
+  std::function<void(TriageServer&)> before_listening;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
   absl::Duration claim_lease = absl::Minutes(15);
   absl::Duration max_claim_lease = absl::Hours(1);

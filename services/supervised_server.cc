@@ -58,7 +58,22 @@ ServerOptions SupervisedServer::OptionsFor(int generation) {
     reopen_wanted_ = true;
     reopen_why_ = why;
   };
+  // A SIGHUP that came while this server was starting is applied before it serves.
+  options.before_listening = [this](TriageServer& s) { ApplyPendingReload(s); };
   return options;
+}
+
+void SupervisedServer::ApplyPendingReload(TriageServer& server) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!std::exchange(reload_pending_, false)) return;
+  }
+  absl::Status credentials = server.ReloadCredentials();
+  absl::Status policy = options_.policy_file.empty() ? absl::OkStatus() : server.ReloadPolicy();
+  Log(credentials.ok() && policy.ok() ? Severity::kInfo : Severity::kError,
+      "SIGHUP during the reopen: credentials %s; policy %s",
+      credentials.ok() ? std::string("reloaded") : std::string(credentials.message()),
+      policy.ok() ? std::string("reloaded") : std::string(policy.message()));
 }
 
 absl::Status SupervisedServer::ReloadCredentials() {
@@ -187,26 +202,16 @@ absl::Status SupervisedServer::Reopen(std::unique_ptr<TriageServer> old, const s
     }
     if (started.ok()) {
       TriageServer* server = started->get();
-      bool reload = false;
       {
         absl::MutexLock lock(&mu_);
         server_ = *std::move(started);
         ++reopens_;
-        reload = std::exchange(reload_pending_, false);
         Log(Severity::kInfo, "storage: store reopened (%d since start); serving on %s again",
             reopens_, address_);
       }
-      // A SIGHUP that came while reopening: this start may have read the files before it.
+      // A SIGHUP between the start's own check (before_listening) and server_ being set.
       // Only this thread destroys the server, so `server` stays valid here.
-      if (reload) {
-        absl::Status credentials = server->ReloadCredentials();
-        absl::Status policy =
-            options_.policy_file.empty() ? absl::OkStatus() : server->ReloadPolicy();
-        Log(credentials.ok() && policy.ok() ? Severity::kInfo : Severity::kError,
-            "SIGHUP during the reopen: credentials %s; policy %s",
-            credentials.ok() ? std::string("reloaded") : std::string(credentials.message()),
-            policy.ok() ? std::string("reloaded") : std::string(policy.message()));
-      }
+      ApplyPendingReload(*server);
       return absl::OkStatus();  // a Shutdown meanwhile is seen by Run at once
     }
     Log(Severity::kError, "storage: reopening the store failed (%s); next try in %s",

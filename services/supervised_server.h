@@ -91,6 +91,9 @@ class SupervisedServer {
   [[nodiscard]] absl::Status Reopen(std::unique_ptr<TriageServer> old, const std::string& why);
   // Whether another reopen is allowed now (kMaxReopensPerHour); notes it if so.
   bool MayReopen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads the credentials and policy files again into `server` if a SIGHUP came while
+  // there was no server to take it (ReloadCredentials noted it), and logs the outcome.
+  void ApplyPendingReload(TriageServer& server) ABSL_LOCKS_EXCLUDED(mu_);
 
   ServerOptions options_;  // with the listen and metrics addresses of the first start
   const absl::Duration reopen_grace_;

@@ -560,7 +560,8 @@ TEST_F(IntakeServerFaultTest, AWriteWhoseSyncFailedIsOneReportAfterTheReopenAndT
 // A SIGHUP that comes while the store is being reopened (main() calls ReloadCredentials)
 // is not lost: here the reopen's start has read the credentials file, then the operator
 // revokes a token and sends SIGHUP before the new server is up. The reload is answered
-// UNAVAILABLE and applied to the server once it is up, so the revoked token is refused.
+// UNAVAILABLE and applied to the new server before it takes calls (so the reopen, which
+// AwaitReopens sees, comes after it), and the revoked token is refused.
 TEST_F(IntakeServerFaultTest, ACredentialsReloadDuringTheReopenIsAppliedToTheNewServer) {
   const std::string revoked = credentials_.token(v1::ROLE_TRIAGER);
   const std::string revoked_principal = testing::TestCredentials::PrincipalFor(v1::ROLE_TRIAGER);
@@ -600,6 +601,8 @@ TEST_F(IntakeServerFaultTest, ACredentialsReloadDuringTheReopenIsAppliedToTheNew
       << "the token revoked during the reopen is still in force";
   v1::SubmitReportResponse after;
   EXPECT_TRUE(Submit("after-reopen", &after).ok()) << "the other principals are kept";
+  EXPECT_EQ(starts, 2) << "one reopen, so the revocation happened during it";
+  supervised_.reset();  // before the locals the hook refers to go
 }
 
 // Free space below --min_free_disk_mb: writes are refused before the disk fills under
