@@ -278,18 +278,41 @@ std::string RenderError(const grpc::Status& status) {
   return out;
 }
 
+namespace {
+
+// Printing fails only on what the mapping cannot show (a string that is not UTF-8, a time
+// out of range): it is said on stderr and, in place of the reply, as a JSON object that a
+// script reading stdout cannot mistake for one.
+std::string JsonFailure(const google::protobuf::util::Status& printed) {
+  const std::string what =
+      absl::StrCat("triagectl cannot print the reply as JSON: ", printed.ToString());
+  std::fprintf(stderr, "triagectl: %s\n", what.c_str());
+  std::string quoted;
+  for (char c : what) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) {
+      quoted.push_back(c);
+    }
+  }
+  return absl::StrCat("{\"triagectlError\": \"", quoted, "\"}");
+}
+
+}  // namespace
+
 std::string RenderJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
+  google::protobuf::util::Status printed =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  return printed.ok() ? json : JsonFailure(printed);
 }
 
 std::string RenderJsonLine(const google::protobuf::Message& message) {
   std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json);
-  return json + "\n";
+  google::protobuf::util::Status printed =
+      google::protobuf::util::MessageToJsonString(message, &json);
+  return (printed.ok() ? json : JsonFailure(printed)) + "\n";
 }
 
 int ReportCallError(const grpc::Status& status) {

@@ -37,7 +37,8 @@ std::string RenderPurge(const v1::PurgeExpiredReportsResponse& purge);
 // violation carried in the status details.
 std::string RenderError(const grpc::Status& status);
 
-// Protobuf JSON (canonical mapping, indented), for --json.
+// Protobuf JSON (canonical mapping, indented), for --json. If the message cannot be
+// printed, {"triagectlError": "..."} (and the same on stderr).
 std::string RenderJson(const google::protobuf::Message& message);
 // The same on one line (for streams: one message per line).
 std::string RenderJsonLine(const google::protobuf::Message& message);
