@@ -232,6 +232,7 @@ absl::Status TriageServer::OpenStore(const common::Clock* clock) {
   store_options.commit.now = [clock] { return clock->Now(); };
   store_options.env = options_.storage_env;
   store_options.memory = options_.memory;
+  store_options.backup_dir = options_.backup_dir;
   store_options.commit.on_batch_synced = [metrics = metrics_.get()](size_t changes,
                                                                     absl::Duration sync) {
     metrics->BatchSynced(changes, sync);
@@ -393,6 +394,13 @@ void TriageServer::LogAuditTrailAtStart() {
   if (store_->keys().resumed()) {
     Log(Severity::kInfo,
         "resuming the re-encryption of a key rotation that was stopped before it finished");
+  }
+  if (const auto& restore = store_->audit_opening().restore_recorded) {
+    Log(Severity::kInfo,
+        "recorded in the audit trail: this directory was restored from backup %s (audit head "
+        "#%d) by %s; `triagectl audit` shows the entry",
+        restore->backup_id(), static_cast<int64_t>(restore->backup_audit_sequence()),
+        restore->restored_by());
   }
   if (const auto& anchor = store_->audit_opening().anchor_checked) {
     Log(Severity::kInfo, "audit trail is on the anchor %s of %s", anchor->ToString(),

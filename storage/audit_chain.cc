@@ -160,6 +160,8 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
     Fail(entry.sequence(), "previous_hash does not match the entry before (chain broken)");
   } else if (!ServerOnlyFieldsFit(entry)) {
     Fail(entry.sequence(), "an entry about the trail itself that the server did not write");
+  } else if (entry.has_restore() && entry.restore().backup_audit_sequence() >= entry.sequence()) {
+    Fail(entry.sequence(), "a restore record that names an audit head at or after itself");
   } else if (entry.has_key_change()) {
     const v1::AuditKeyChange& change = entry.key_change();
     std::optional<uint32_t> id = ParseKeyIdHex(change.key_id());

@@ -2,9 +2,12 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
+#include "storage/backup.h"
 #include "storage/key_encoding.h"
 #include "storage/restore_record.h"
 #include "storage/rocksdb_status.h"
@@ -39,6 +42,60 @@ v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
     return std::nullopt;
   }
   return file;
+}
+
+// Compares the record with the backup of its id in `backup_dir`. FAILED_PRECONDITION if
+// that backup exists and was taken at another time or with another audit head.
+[[nodiscard]] absl::StatusOr<v1::BackupCheck> CompareWithBackup(const v1::BackupRestore& r,
+                                                                const std::string& backup_dir) {
+  if (backup_dir.empty()) return v1::BACKUP_CHECK_NO_BACKUP_DIR;
+  absl::StatusOr<std::unique_ptr<BackupDirectory>> dir = BackupDirectory::OpenReadOnly(backup_dir);
+  uint32_t id = 0;
+  if (!dir.ok() || !absl::SimpleAtoi(r.backup_id(), &id)) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
+  absl::StatusOr<StoredBackup> backup = (*dir)->Get(id);
+  if (!backup.ok() || backup->damaged) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
+  const v1::AuditAnchor& head = backup->metadata.audit_head();
+  const bool matches = google::protobuf::util::TimeUtil::TimestampToMicroseconds(r.backup_time()) ==
+                           absl::ToUnixMicros(backup->create_time) &&
+                       head.sequence() == r.backup_audit_sequence() &&
+                       (r.backup_audit_hash().empty() || head.hash() == r.backup_audit_hash());
+  if (matches) return v1::BACKUP_CHECK_MATCHES;
+  return absl::FailedPreconditionError(
+      absl::StrCat("backup ", id, " in ", backup_dir, " was taken at ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", backup->create_time, absl::UTCTimeZone()),
+                   " with audit head #", head.sequence(), ", not as the record says"));
+}
+
+// The unrecorded restore record, checked before anything is written (a refused start
+// leaves the directory as it was): the trail, which ends at `trail_end`, must hold the
+// backup's audit head (and that entry's hash, when the record gives it), and the backup in
+// --backup_dir must match. FAILED_PRECONDITION naming the file and what does not fit.
+[[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> CheckedRestore(
+    const Engine& engine, const AuditTrail& audit, uint64_t trail_end,
+    const StoreOptions& options) {
+  absl::StatusOr<std::optional<RestoreRecordFile>> file = UnrecordedRestore(engine, options.path);
+  if (!file.ok() || !file->has_value()) return file;
+  v1::BackupRestore& r = (*file)->record;
+  std::string problem;
+  if (r.backup_audit_sequence() > trail_end) {
+    problem = absl::StrCat("it says the backup's audit head is #", r.backup_audit_sequence(),
+                           " but the trail ends at #", trail_end);
+  } else if (r.backup_audit_sequence() != 0 && !r.backup_audit_hash().empty()) {
+    absl::Status on_trail =
+        audit.CheckAnchor(AuditAnchorPoint{r.backup_audit_sequence(), r.backup_audit_hash()});
+    if (!on_trail.ok()) problem = std::string(on_trail.message());
+  }
+  if (problem.empty()) {
+    absl::StatusOr<v1::BackupCheck> check = CompareWithBackup(r, options.backup_dir);
+    if (check.ok()) r.set_backup_check(*check);
+    if (!check.ok()) problem = std::string(check.status().message());
+  }
+  if (problem.empty()) return file;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "restore record ", options.path, "/", kRestoreRecordFile,
+      " does not describe this directory (", problem,
+      "); it was not written into the audit trail. If triagectl admin restore did not leave "
+      "it, treat it as a security incident; move it out of the directory to start"));
 }
 
 [[nodiscard]] absl::StatusOr<KeyRing> LoadDataKeys(const StoreOptions& options) {
@@ -114,6 +171,18 @@ std::vector<std::string> FingerprintKeys(const AuditKeys& audit_keys, const KeyR
       absl::StrCat("audit anchor ", options.audit_anchor->ToString(), ": ", on_chain.message()));
 }
 
+// What is checked before anything is written, so a refused start leaves the directory as
+// it was: the anchor, then the restore record (returned, if there is one to write).
+[[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> CheckBeforeWriting(
+    const Engine& engine, const AuditTrail& audit, const AuditOpenPlan& plan,
+    const StoreOptions& options) {
+  if (absl::Status on_anchor = CheckAnchor(audit, options); !on_anchor.ok()) return on_anchor;
+  absl::StatusOr<std::optional<RestoreRecordFile>> restore =
+      CheckedRestore(engine, audit, plan.start.sequence, options);
+  if (!restore.ok()) return DataDirError(options.path, restore.status().message());
+  return restore;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOptions& options) {
@@ -146,10 +215,9 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
                                .migrate = options.migrate_audit_trail,
                                .opened_by_this_version = legacy_id->has_value()});
   if (!plan.ok()) return DataDirError(options.path, plan.status().message());
-  // Checked before anything is written, so a refused start leaves the directory as it was.
-  if (absl::Status on_anchor = CheckAnchor(*store->audit_, options); !on_anchor.ok()) {
-    return on_anchor;
-  }
+  absl::StatusOr<std::optional<RestoreRecordFile>> restore =
+      CheckBeforeWriting(e, *store->audit_, *plan, options);
+  if (!restore.ok()) return restore.status();
   if (plan->migrating) *legacy_id = data_keys->oldest_key_id();
   if (absl::Status indexed = store->audit_->BuildReportIndex(); !indexed.ok()) {
     return DataDirError(options.path,
@@ -165,13 +233,14 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
   AuditHead start = plan->start;
   start.key_id = audit_keys.current_id();
   e.StartCommitter(options.commit, std::move(start), audit_keys.current_chain_key());
-  if (absl::Status written =
-          store->CommitOpenPlan(*plan, plan->migrating ? *legacy_id : std::nullopt, options.path);
+  if (absl::Status written = store->CommitOpenPlan(
+          *plan, plan->migrating ? *legacy_id : std::nullopt, *restore, options.path);
       !written.ok()) {
     return DataDirError(options.path,
                         absl::StrCat("cannot write the audit trail: ", written.message()));
   }
   store->opening_ = AuditOpening{plan->problem, plan->migrating, options.audit_anchor};
+  if (restore->has_value()) store->opening_.restore_recorded = (*restore)->record;
   if (absl::Status resumed = store->keys_->ResumeBackgroundWork(); !resumed.ok()) {
     return DataDirError(options.path, resumed.message());
   }
@@ -192,10 +261,9 @@ ReportStore::~ReportStore() {
 
 absl::Status ReportStore::CommitOpenPlan(const AuditOpenPlan& plan,
                                          std::optional<uint32_t> legacy_key_id,
+                                         const std::optional<RestoreRecordFile>& restore,
                                          const std::string& data_dir) {
-  absl::StatusOr<std::optional<RestoreRecordFile>> restore = UnrecordedRestore(*engine_, data_dir);
-  if (!restore.ok()) return restore.status();
-  if (plan.to_append.empty() && !restore->has_value()) return absl::OkStatus();
+  if (plan.to_append.empty() && !restore.has_value()) return absl::OkStatus();
   Mutation m;
   for (const v1::AuditEntry& entry : plan.to_append) m.Audit(entry);
   if (legacy_key_id) {
@@ -203,15 +271,15 @@ absl::Status ReportStore::CommitOpenPlan(const AuditOpenPlan& plan,
     PutFixed32BE(&encoded, *legacy_key_id);
     m.Put(ColumnFamily::kMeta, kLegacyFingerprintKeyIdKey, std::move(encoded));
   }
-  if (restore->has_value()) {
-    m.Audit(RestoreEntry((*restore)->record));
-    m.Put(ColumnFamily::kMeta, kRestoreRecordedKey, (*restore)->bytes);
+  if (restore.has_value()) {
+    m.Audit(RestoreEntry(restore->record));
+    m.Put(ColumnFamily::kMeta, kRestoreRecordedKey, restore->bytes);
   }
   if (absl::Status written = engine_->committer().CommitAndWait(std::move(m)); !written.ok()) {
     return written;
   }
   // Recorded: a failure to remove the file only leaves it for the next start to remove.
-  if (restore->has_value()) (void)RemoveRestoreRecord(data_dir);
+  if (restore.has_value()) (void)RemoveRestoreRecord(data_dir);
   return absl::OkStatus();
 }
 

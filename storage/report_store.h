@@ -23,6 +23,7 @@
 #include "storage/engine.h"
 #include "storage/queue_index.h"
 #include "storage/report_records.h"
+#include "storage/restore_record.h"
 
 namespace rocksdb {
 class Env;
@@ -48,6 +49,9 @@ struct StoreOptions {
   rocksdb::Env* env = nullptr;
   // Block cache and memtables (engine.h).
   MemoryBudget memory;
+  // The server's --backup_dir, if any: a restore record (restore_record.h) is compared with
+  // the backup it names there before it goes into the trail.
+  std::string backup_dir;
 };
 
 // What opening found in the audit trail, for the server to tell.
@@ -58,6 +62,8 @@ struct AuditOpening {
   bool migrated = false;
   // StoreOptions::audit_anchor, which the trail reached.
   std::optional<AuditAnchorPoint> anchor_checked;
+  // The restore that `triagectl admin restore` left a record of, now in the trail.
+  std::optional<v1::BackupRestore> restore_recorded;
 };
 
 class ReportStore {
@@ -91,10 +97,11 @@ class ReportStore {
 
  private:
   ReportStore() = default;
-  // Commits what opening must write (the trail's first entries, a migration, the record of
-  // a restore that `triagectl admin restore` left in `data_dir`) and waits.
+  // Commits what opening must write (the trail's first entries, a migration, the checked
+  // record of a restore that `triagectl admin restore` left in `data_dir`) and waits.
   [[nodiscard]] absl::Status CommitOpenPlan(const AuditOpenPlan& plan,
                                             std::optional<uint32_t> legacy_key_id,
+                                            const std::optional<RestoreRecordFile>& restore,
                                             const std::string& data_dir);
 
   std::unique_ptr<Engine> engine_;  // first in, last out: the parts refer to it

@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/audit_anchor.h"
 #include "common/file_sync.h"
 
 namespace safeguarding::storage {
@@ -20,6 +24,39 @@ std::string PathIn(const std::string& data_dir) {
 [[nodiscard]] absl::Status Errno(const std::string& path, absl::string_view what) {
   return absl::FailedPreconditionError(
       absl::StrCat("restore record ", path, ": ", what, ": ", std::strerror(errno)));
+}
+
+bool InRange(const google::protobuf::Timestamp& t) {
+  constexpr int64_t kLastSecond = 253402300799;  // 9999-12-31T23:59:59Z
+  return t.seconds() >= 0 && t.seconds() <= kLastSecond && t.nanos() >= 0 &&
+         t.nanos() <= 999'999'999;
+}
+
+bool PrintableText(const std::string& text) {
+  return text.size() <= kMaxRestoreTextBytes &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// What is out of shape in a record (the fields triagectl writes), or "".
+std::string ProblemWith(const triage::v1::BackupRestore& r) {
+  uint32_t id = 0;
+  if (r.backup_id().empty() || r.backup_id().size() > 10 ||
+      !std::all_of(r.backup_id().begin(), r.backup_id().end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(r.backup_id(), &id) || id == 0) {
+    return "backup_id is not a backup number";
+  }
+  if (!r.has_backup_time() || !InRange(r.backup_time())) return "backup_time is out of range";
+  if (!r.has_restored_at() || !InRange(r.restored_at())) return "restored_at is out of range";
+  if (r.restored_at().seconds() < r.backup_time().seconds()) {
+    return "restored_at is before backup_time";
+  }
+  if (!PrintableText(r.restored_by())) return "restored_by is not short printable text";
+  if (!PrintableText(r.anchor_before())) return "anchor_before is not short printable text";
+  if (!r.backup_audit_hash().empty() &&
+      r.backup_audit_hash().size() != common::AuditAnchorPoint::kHashBytes) {
+    return "backup_audit_hash is not a SHA-256 hash";
+  }
+  return "";
 }
 
 }  // namespace
@@ -57,14 +94,18 @@ absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(const std::st
   }
   ::close(fd);
   RestoreRecordFile file{.bytes = std::move(bytes)};
-  if (!ok || !file.record.ParseFromString(file.bytes) || file.record.backup_id().empty()) {
+  std::string problem =
+      !ok || !file.record.ParseFromString(file.bytes)
+          ? "it must be a regular file of at most 4 KiB owned by the server's user"
+          : ProblemWith(file.record);
+  if (!problem.empty()) {
     return absl::DataLossError(absl::StrCat(
-        "restore record ", path,
-        " cannot be read (it must be a regular file of at most 4 KiB owned by the server's "
-        "user); it is written by triagectl admin restore and removed by the first start "
-        "after it (see the restore's output for which backup it was, then remove it)"));
+        "restore record ", path, " cannot be read (", problem,
+        "); it is written by triagectl admin restore and removed by the first start after "
+        "it: see the restore's output for which backup it was, then remove the file"));
   }
   file.record.DiscardUnknownFields();
+  file.record.clear_backup_check();  // the server's to set
   return file;
 }
 

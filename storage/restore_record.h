@@ -18,6 +18,8 @@
 namespace safeguarding::storage {
 
 inline constexpr char kRestoreRecordFile[] = "RESTORED_FROM_BACKUP";
+// The most a record's text fields (restored_by, anchor_before) hold.
+inline constexpr size_t kMaxRestoreTextBytes = 256;
 
 // Writes `record` to <data_dir>/RESTORED_FROM_BACKUP and syncs it (the caller syncs the
 // directory, as a restore syncs the whole of it). Owner-only; fails if the file exists.
@@ -28,8 +30,11 @@ struct RestoreRecordFile {
   triage::v1::BackupRestore record;
   std::string bytes;  // as in the file: which restore it was, byte for byte
 };
-// The record in `data_dir`, if there is one. DATA_LOSS, naming the file, if it cannot be
-// parsed; an I/O error as its errno status.
+// The record in `data_dir`, if there is one. DATA_LOSS, naming the file and what is wrong,
+// if it cannot be parsed or a field is out of shape (a backup id that is not a number, a
+// time out of range or before the backup, text over kMaxRestoreTextBytes or not printable
+// ASCII, a hash not 32 bytes); an I/O error as its errno status. `backup_check` is cleared:
+// the server sets it.
 [[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(
     const std::string& data_dir);
 

@@ -304,6 +304,9 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   EXPECT_GT(entry.sequence(), head.sequence);
   EXPECT_EQ(entry.restore().backup_id(), "1");
   EXPECT_EQ(entry.restore().backup_audit_sequence(), head.sequence);
+  EXPECT_EQ(entry.restore().backup_audit_hash(), head.hash);
+  EXPECT_EQ(entry.restore().backup_check(), v1::BACKUP_CHECK_MATCHES)
+      << "the server compared the record with the backup in its --backup_dir";
   EXPECT_EQ(entry.restore().backup_time(), backup.backup().create_time());
   EXPECT_THAT(entry.restore().restored_by(), HasSubstr(absl::StrCat("uid ", ::geteuid())));
   EXPECT_EQ(entry.restore().anchor_before(), before_restore.ToString())
@@ -316,10 +319,11 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
       credentials_.token(v1::ROLE_ADMIN));
   ASSERT_EQ(listed_trail.exit_code, 0) << listed_trail.output;
   EXPECT_THAT(listed_trail.output,
-              HasSubstr(absl::StrCat("server:restore-from-backup  -  OK    (backup 1 "
-                                     "taken ")));
+              HasSubstr("server:restore-from-backup  -  OK    (restore record: backup 1 "
+                        "taken "));
   EXPECT_THAT(listed_trail.output,
               HasSubstr(absl::StrCat(", audit head #", head.sequence, "; restored at ")));
+  EXPECT_THAT(listed_trail.output, HasSubstr("; matches the backup in --backup_dir)"));
   s_.server.reset();
   Start(dir_.Sub("backups"));
   EXPECT_EQ(RestoreEntries().size(), 1u) << "recorded once, not at every start";

@@ -4,6 +4,7 @@
 #ifndef SAFEGUARDING_TESTS_SUPPORT_TEST_SERVER_H_
 #define SAFEGUARDING_TESTS_SUPPORT_TEST_SERVER_H_
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -36,6 +37,16 @@ inline storage::StoreOptions TestStoreOptions(const std::string& data_dir,
   options.audit_key_file = TestAuditKeyFile(data_dir);
   options.env = env;
   return options;
+}
+
+// Opens the store, or throws naming why (a test fails on it).
+inline std::unique_ptr<storage::ReportStore> OpenTestStore(const storage::StoreOptions& options) {
+  absl::StatusOr<std::unique_ptr<storage::ReportStore>> store = storage::ReportStore::Open(options);
+  if (!store.ok()) throw std::runtime_error(store.status().ToString());
+  return *std::move(store);
+}
+inline std::unique_ptr<storage::ReportStore> OpenTestStore(const std::string& data_dir) {
+  return OpenTestStore(TestStoreOptions(data_dir));
 }
 
 // Loopback port 0, plaintext, rate limiting off (tests that need it turn it on), metrics

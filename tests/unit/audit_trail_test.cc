@@ -16,7 +16,6 @@
 #include "google/protobuf/util/time_util.h"
 #include "storage/key_encoding.h"
 #include "storage/report_store.h"
-#include "storage/restore_record.h"
 #include "tests/support/raw_db.h"
 #include "tests/support/sample_reports.h"
 #include "tests/support/temp_dir.h"
@@ -26,17 +25,8 @@ namespace safeguarding::storage {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::OpenTestStore;
 using testing::RawDb;
-
-std::unique_ptr<ReportStore> OpenOrDie(const StoreOptions& options) {
-  auto store = ReportStore::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? *std::move(store) : nullptr;
-}
-
-std::unique_ptr<ReportStore> OpenOrDie(const std::string& path) {
-  return OpenOrDie(testing::TestStoreOptions(path));
-}
 
 void Record(ReportStore& store, const std::string& principal) {
   v1::AuditEntry e;
@@ -77,7 +67,7 @@ std::string ReadBytes(const std::string& path) {
 
 TEST(AuditTrailOpenTest, ANewTrailBeginsWithItsKeyChange) {
   testing::TempDir dir;
-  auto store = OpenOrDie(dir.Sub("db"));
+  auto store = OpenTestStore(dir.Sub("db"));
   EXPECT_TRUE(store->audit_opening().problem.empty());
   EXPECT_FALSE(store->audit_opening().migrated);
   store.reset();
@@ -95,78 +85,12 @@ TEST(AuditTrailOpenTest, ANewTrailBeginsWithItsKeyChange) {
 
 TEST(AuditTrailOpenTest, ReopeningASoundTrailWritesNothing) {
   testing::TempDir dir;
-  OpenOrDie(dir.Sub("db")).reset();
-  auto store = OpenOrDie(dir.Sub("db"));
+  OpenTestStore(dir.Sub("db")).reset();
+  auto store = OpenTestStore(dir.Sub("db"));
   EXPECT_EQ(store->committed_audit_anchor().sequence, 1u);
   AuditVerification v = VerifyOrDie(*store);
   EXPECT_TRUE(v.intact) << v.problem;
   EXPECT_EQ(v.entries_checked, 1u);
-}
-
-// What `triagectl admin restore` leaves in the directory it restored.
-v1::BackupRestore SampleRestore() {
-  v1::BackupRestore record;
-  record.set_backup_id("3");
-  record.set_backup_audit_sequence(1);
-  record.set_restored_by("uid 1000 (operator)");
-  record.set_anchor_before("none");
-  return record;
-}
-
-std::vector<v1::AuditEntry> RestoreEntries(const std::string& path) {
-  std::vector<v1::AuditEntry> found;
-  RawDb raw(path);
-  for (const auto& [key, value] : raw.Audit()) {
-    v1::AuditEntry entry = Parse(value);
-    if (entry.has_restore()) found.push_back(entry);
-  }
-  return found;
-}
-
-// The first open after a restore writes its record into the trail and removes the file; an
-// open that wrote it and stopped before the removal (the file still there) writes nothing
-// more, and removes it.
-TEST(AuditTrailOpenTest, ARestoreIsRecordedInTheTrailOnceAtTheNextOpen) {
-  testing::TempDir dir;
-  const std::string db = dir.Sub("db");
-  const std::string file = db + "/" + kRestoreRecordFile;
-  OpenOrDie(db).reset();
-  ASSERT_TRUE(WriteRestoreRecord(db, SampleRestore()).ok());
-  const std::string bytes = ReadBytes(file);
-  {
-    auto store = OpenOrDie(db);
-    AuditVerification v = VerifyOrDie(*store);
-    EXPECT_TRUE(v.intact) << v.problem;
-  }
-  EXPECT_FALSE(std::filesystem::exists(file));
-  std::vector<v1::AuditEntry> restores = RestoreEntries(db);
-  ASSERT_EQ(restores.size(), 1u);
-  EXPECT_EQ(restores[0].sequence(), 2u) << "right after the trail's first entry";
-  EXPECT_EQ(restores[0].principal(), kAuditServerPrincipal);
-  EXPECT_EQ(restores[0].method(), kAuditRestoreMethod);
-  EXPECT_EQ(restores[0].restore().SerializeAsString(), SampleRestore().SerializeAsString());
-
-  WriteKeys(file, bytes);  // as a start cut short between the commit and the removal leaves
-  OpenOrDie(db).reset();
-  EXPECT_FALSE(std::filesystem::exists(file));
-  EXPECT_EQ(RestoreEntries(db).size(), 1u);
-
-  v1::BackupRestore again = SampleRestore();  // a second restore: recorded too
-  again.set_backup_id("4");
-  ASSERT_TRUE(WriteRestoreRecord(db, again).ok());
-  OpenOrDie(db).reset();
-  EXPECT_EQ(RestoreEntries(db).size(), 2u);
-}
-
-TEST(AuditTrailOpenTest, ADamagedRestoreRecordRefusesTheOpenNamingTheFile) {
-  testing::TempDir dir;
-  const std::string db = dir.Sub("db");
-  OpenOrDie(db).reset();
-  WriteKeys(db + "/" + kRestoreRecordFile, "\xff\xff not a record");
-  auto refused = ReportStore::Open(testing::TestStoreOptions(db));
-  ASSERT_FALSE(refused.ok());
-  EXPECT_THAT(refused.status().message(), HasSubstr(kRestoreRecordFile));
-  EXPECT_TRUE(RestoreEntries(db).empty());
 }
 
 TEST(AuditTrailOpenTest, TheAuditKeyFileIsRequiredAndApartFromTheDataKeys) {
@@ -186,7 +110,7 @@ TEST(AuditTrailOpenTest, TheAuditKeyFileIsRequiredAndApartFromTheDataKeys) {
 
 TEST(AuditTrailOpenTest, AWrongAuditKeyFileIsAClearError) {
   testing::TempDir dir;
-  OpenOrDie(dir.Sub("db")).reset();
+  OpenTestStore(dir.Sub("db")).reset();
   StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
   options.audit_key_file = testing::TestAuditKeyFile(dir.Sub("other"));
   auto store = ReportStore::Open(options);
@@ -199,14 +123,14 @@ TEST(AuditTrailOpenTest, ANewAuditKeyIsRecordedAndTheOldOneCanThenBeRemoved) {
   testing::TempDir dir;
   const std::string audit_key_file = testing::TestAuditKeyFile(dir.Sub("db"));
   {
-    auto store = OpenOrDie(dir.Sub("db"));
+    auto store = OpenTestStore(dir.Sub("db"));
     for (int i = 0; i < 5; ++i) Record(*store, absl::StrCat("before-", i));
   }
   const std::string old_key = ReadBytes(audit_key_file);
   const std::string new_key(32, 'N');
   WriteKeys(audit_key_file, old_key + new_key);  // appended: current from the next start
   {
-    auto store = OpenOrDie(dir.Sub("db"));
+    auto store = OpenTestStore(dir.Sub("db"));
     Record(*store, "after");
     AuditVerification v = VerifyOrDie(*store);
     EXPECT_TRUE(v.intact) << v.problem;
@@ -222,7 +146,7 @@ TEST(AuditTrailOpenTest, ANewAuditKeyIsRecordedAndTheOldOneCanThenBeRemoved) {
     EXPECT_EQ(change.key_change().previous_key_id(), KeyIdHex(old_ring->current_key_id()));
   }
   WriteKeys(audit_key_file, new_key);  // the old audit key retired
-  auto store = OpenOrDie(dir.Sub("db"));
+  auto store = OpenTestStore(dir.Sub("db"));
   AuditVerification v = VerifyOrDie(*store);
   EXPECT_TRUE(v.intact) << v.problem;
   EXPECT_EQ(v.entries_checked, 8u);
@@ -232,7 +156,7 @@ TEST(AuditTrailOpenTest, ANewAuditKeyIsRecordedAndTheOldOneCanThenBeRemoved) {
 class AuditTamperTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = OpenOrDie(dir_.Sub("db"));
+    auto store = OpenTestStore(dir_.Sub("db"));
     for (int i = 1; i <= 10; ++i) Record(*store, absl::StrCat("user-", i));
     AuditVerification v = VerifyOrDie(*store);
     ASSERT_TRUE(v.intact) << v.problem;
@@ -241,7 +165,7 @@ class AuditTamperTest : public ::testing::Test {
 
   // Reopens (which records damage it finds) and verifies.
   AuditVerification VerifyAfterReopen() {
-    auto store = OpenOrDie(dir_.Sub("db"));
+    auto store = OpenTestStore(dir_.Sub("db"));
     problem_at_open_ = store->audit_opening().problem;
     return VerifyOrDie(*store);
   }
@@ -386,14 +310,14 @@ TEST_F(AuditTamperTest, ACutTailWithARewrittenHeadIsDetectedAndStaysOnRecord) {
       raw.Put(ColumnFamily::kMeta, kAuditHeadKey, stored);
     }
     {
-      auto store = OpenOrDie(dir.Sub("db"));
+      auto store = OpenTestStore(dir.Sub("db"));
       EXPECT_THAT(store->audit_opening().problem, HasSubstr("chain head"));
       AuditVerification v = VerifyOrDie(*store);
       EXPECT_FALSE(v.intact);
       EXPECT_THAT(v.problem, HasSubstr("damaged"));
       Record(*store, "later");  // the trail goes on, the damage stays on record
     }
-    auto store = OpenOrDie(dir.Sub("db"));
+    auto store = OpenTestStore(dir.Sub("db"));
     EXPECT_TRUE(store->audit_opening().problem.empty()) << "recorded once, not at every start";
     AuditVerification v = VerifyOrDie(*store);
     EXPECT_FALSE(v.intact);
@@ -426,7 +350,7 @@ TEST_F(AuditTamperTest, AnEmptiedTrailWithItsHeadKeptIsDetected) {
 }
 
 TEST_F(AuditTamperTest, NewEntriesAfterReopenContinueTheChain) {
-  auto store = OpenOrDie(dir_.Sub("db"));
+  auto store = OpenTestStore(dir_.Sub("db"));
   Record(*store, "after reopen");
   AuditVerification v = VerifyOrDie(*store);
   EXPECT_TRUE(v.intact) << v.problem;
@@ -472,20 +396,6 @@ TEST_F(AuditTamperTest, ServerEntriesAreOnlyTrustedInTheirOwnShape) {
   EXPECT_THAT(v.problem, HasSubstr("did not write"));
 }
 
-TEST_F(AuditTamperTest, ARestoreRecordOnAnEntryTheServerDidNotWriteIsRefused) {
-  {
-    RawDb raw(dir_.Sub("db"));
-    auto entries = raw.Audit();
-    v1::AuditEntry e = Parse(entries[5].second);  // an access at sequence 6
-    e.mutable_restore()->set_backup_id("1");      // claims a restore: not the server's shape
-    raw.Put(ColumnFamily::kAudit, entries[5].first, e.SerializeAsString());
-  }
-  AuditVerification v = VerifyAfterReopen();
-  EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.first_bad_sequence, 6u);
-  EXPECT_THAT(v.problem, HasSubstr("did not write"));
-}
-
 TEST_F(AuditTamperTest, AnEntryKeyedBeyondYear9999RefusesTheStartInsteadOfCrashing) {
   {
     RawDb raw(dir_.Sub("db"));
@@ -499,7 +409,7 @@ TEST_F(AuditTamperTest, AnEntryKeyedBeyondYear9999RefusesTheStartInsteadOfCrashi
 TEST_F(AuditTamperTest, AnEntryKeyedAtTheEarliestTimeDoesNotHangTheAnchorCheck) {
   AuditAnchorPoint anchor;
   {
-    auto store = OpenOrDie(dir_.Sub("db"));
+    auto store = OpenTestStore(dir_.Sub("db"));
     anchor = store->committed_audit_anchor();
   }
   {
@@ -522,7 +432,7 @@ TEST_F(AuditTamperTest, AnEntryKeyedAtTheEarliestTimeDoesNotHangTheAnchorCheck) 
 TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
   {
     // A report sealed with the first key.
-    auto store = OpenOrDie(dir_.Sub("db"));
+    auto store = OpenTestStore(dir_.Sub("db"));
     absl::Notification done;
     store->reports().Submit(testing::SampleNewReport("intake-app", "r1", "fp"),
                             [&](absl::StatusOr<v1::SubmitReportResponse> r) {
@@ -534,7 +444,7 @@ TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
   const std::string key_file = dir_.Sub("db") + ".key";
   WriteKeys(key_file, ReadBytes(key_file) + std::string(32, 'D'));  // a second key, current
   {
-    auto store = OpenOrDie(dir_.Sub("db"));
+    auto store = OpenTestStore(dir_.Sub("db"));
     auto keys = store->keys().Status();
     ASSERT_EQ(keys.size(), 2u);
     EXPECT_TRUE(keys[0].in_use && keys[1].in_use);
@@ -548,14 +458,14 @@ TEST_F(AuditTamperTest, AForgedDataKeysInUseRecordRetiresNothing) {
     raw.Put(ColumnFamily::kMeta, "data_keys_in_use", forged);
   }
   // The record does not verify: the reports themselves show the first key still seals one.
-  auto store = OpenOrDie(dir_.Sub("db"));
+  auto store = OpenTestStore(dir_.Sub("db"));
   for (const DataKeyStatus& key : store->keys().Status()) EXPECT_TRUE(key.in_use) << key.id;
 }
 
 // ---- Anchors ----
 
 TEST_F(AuditTamperTest, AnchorsOnTheChainVerifyAndAreFoundBySeeking) {
-  auto store = OpenOrDie(dir_.Sub("db"));
+  auto store = OpenTestStore(dir_.Sub("db"));
   AuditAnchorPoint head = store->committed_audit_anchor();
   std::vector<AuditAnchorPoint> anchors;
   {
@@ -588,13 +498,13 @@ TEST_F(AuditTamperTest, AnOlderCopyOfTheDataDirectoryIsBehindALaterAnchor) {
   std::filesystem::copy(dir_.Sub("db"), copy.Sub("db"), std::filesystem::copy_options::recursive);
   AuditAnchorPoint later;
   {
-    auto store = OpenOrDie(dir_.Sub("db"));
+    auto store = OpenTestStore(dir_.Sub("db"));
     for (int i = 0; i < 3; ++i) Record(*store, "read after the copy");
     later = store->committed_audit_anchor();
   }
   std::filesystem::remove_all(dir_.Sub("db"));
   std::filesystem::copy(copy.Sub("db"), dir_.Sub("db"), std::filesystem::copy_options::recursive);
-  auto store = OpenOrDie(dir_.Sub("db"));
+  auto store = OpenTestStore(dir_.Sub("db"));
   EXPECT_TRUE(store->audit_opening().problem.empty());
   EXPECT_TRUE(VerifyOrDie(*store).intact) << "without an anchor the copy looks sound";
   AuditVerification v = VerifyOrDie(*store, {later});
@@ -611,7 +521,7 @@ TEST(AuditLogReadTest, FiltersByReportPrincipalAndTimeAndPages) {
   int64_t now_micros = kStart;  // commit times come from this clock
   StoreOptions options = testing::TestStoreOptions(dir.Sub("db"));
   options.commit.now = [&] { return absl::FromUnixMicros(now_micros); };
-  auto store = OpenOrDie(options);  // entry 1, the key change, at kStart
+  auto store = OpenTestStore(options);  // entry 1, the key change, at kStart
   now_micros += 1'000'000;
   const std::string report_a = ReportId::Generate(absl::Now()).ToString();
   const std::string report_b = ReportId::Generate(absl::Now()).ToString();
@@ -671,7 +581,7 @@ TEST(AuditLogReadTest, ByReportComesFromTheIndexAndAnOlderTrailIsIndexedAtOpen) 
   testing::TempDir dir;
   const std::string report = ReportId::Generate(absl::Now()).ToString();
   {
-    auto store = OpenOrDie(dir.Sub("db"));
+    auto store = OpenTestStore(dir.Sub("db"));
     for (int i = 0; i < 5; ++i) {
       v1::AuditEntry e;
       e.set_principal(absl::StrCat("user-", i));
@@ -698,7 +608,7 @@ TEST(AuditLogReadTest, ByReportComesFromTheIndexAndAnOlderTrailIsIndexedAtOpen) 
   }
   {
     // With the index emptied (and marked done) the query finds nothing: it reads the index.
-    auto store = OpenOrDie(dir.Sub("db"));
+    auto store = OpenTestStore(dir.Sub("db"));
     AuditQuery query;
     query.report_id = report;
     auto page = store->audit().Read(query);
@@ -710,7 +620,7 @@ TEST(AuditLogReadTest, ByReportComesFromTheIndexAndAnOlderTrailIsIndexedAtOpen) 
     RawDb raw(dir.Sub("db"));
     raw.Delete(ColumnFamily::kMeta, "audit_by_report_indexed");
   }
-  auto store = OpenOrDie(dir.Sub("db"));
+  auto store = OpenTestStore(dir.Sub("db"));
   AuditQuery query;
   query.report_id = report;
   query.page_size = 2;

@@ -203,8 +203,14 @@ v1::BackupRestore RestoreRecord(const storage::StoredBackup& backup,
   record.set_backup_id(absl::StrCat(backup.id));
   *record.mutable_backup_time() = TimestampOf(backup.create_time);
   record.set_backup_audit_sequence(backup.metadata.audit_head().sequence());
+  record.set_backup_audit_hash(backup.metadata.audit_head().hash());
   *record.mutable_restored_at() = TimestampOf(absl::Now());
-  record.set_restored_by(OperatingSystemAccount());
+  // The server takes only short printable ASCII here (restore_record.h).
+  std::string account = OperatingSystemAccount().substr(0, storage::kMaxRestoreTextBytes);
+  for (char& c : account) {
+    if (c < 0x20 || c >= 0x7f) c = '?';
+  }
+  record.set_restored_by(std::move(account));
   record.set_anchor_before(anchor_before);
   return record;
 }

@@ -44,16 +44,31 @@ std::string PeriodText(const google::protobuf::Duration& d) {
   return absl::FormatDuration(period);
 }
 
+const char* BackupCheckText(v1::BackupCheck check) {
+  switch (check) {
+    case v1::BACKUP_CHECK_NO_BACKUP_DIR:
+      return "not compared with a backup: no --backup_dir";
+    case v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR:
+      return "not compared with a backup: not in --backup_dir";
+    case v1::BACKUP_CHECK_MATCHES:
+      return "matches the backup in --backup_dir";
+    default:
+      return "not compared with a backup";
+  }
+}
+
 // What an audit entry records beyond the access: the terms of a purge ("  (dry run, closed
-// before T)"), or a restore ("  (backup 3 taken T, audit head #N; restored at T by uid 1000
-// (alice); anchor before S:H)"); else "".
+// before T)"), or a restore as its record claims it and what the server compared it with
+// ("  (restore record: backup 3 taken T, audit head #N; restored at T by uid 1000 (alice);
+// anchor before S:H; matches the backup in --backup_dir)"); else "".
 std::string EntryDetails(const v1::AuditEntry& e) {
   if (e.has_restore()) {
     const v1::BackupRestore& r = e.restore();
-    return absl::StrCat("  (backup ", CleanText(r.backup_id()), " taken ", Time(r.backup_time()),
-                        ", audit head #", r.backup_audit_sequence(), "; restored at ",
-                        Time(r.restored_at()), " by ", CleanText(r.restored_by()),
-                        "; anchor before ", CleanText(r.anchor_before()), ")");
+    return absl::StrCat("  (restore record: backup ", CleanText(r.backup_id()), " taken ",
+                        Time(r.backup_time()), ", audit head #", r.backup_audit_sequence(),
+                        "; restored at ", Time(r.restored_at()), " by ", CleanText(r.restored_by()),
+                        "; anchor before ", CleanText(r.anchor_before()), "; ",
+                        BackupCheckText(r.backup_check()), ")");
   }
   std::vector<std::string> terms;
   if (e.purge().dry_run()) terms.push_back("dry run");

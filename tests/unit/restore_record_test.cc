@@ -1,0 +1,305 @@
+// The record of a restore (storage/restore_record.h) as a real store opens it: written into
+// the audit trail once, and only when it fits the directory it lies in. Whoever can write
+// the data directory can write the file, so every field is checked, its audit head must be
+// on the trail, and a backup of its id in --backup_dir must match; a record that fails is
+// refused before anything is written. The verifier trusts a restore only in the server's
+// shape.
+#include "storage/restore_record.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "storage/audit_chain.h"
+#include "storage/backup.h"
+#include "storage/report_store.h"
+#include "tests/support/raw_db.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_server.h"
+
+namespace safeguarding::storage {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+using ::testing::HasSubstr;
+using testing::OpenTestStore;
+using testing::RawDb;
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::filesystem::remove(path);
+  std::ofstream(path, std::ios::binary) << bytes;
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+// What `triagectl admin restore` leaves in the directory it restored (of a backup whose
+// audit head is the trail's first entry).
+v1::BackupRestore SampleRestore() {
+  v1::BackupRestore record;
+  record.set_backup_id("3");
+  *record.mutable_backup_time() = TimeUtil::SecondsToTimestamp(1'780'000'000);
+  record.set_backup_audit_sequence(1);
+  *record.mutable_restored_at() = TimeUtil::SecondsToTimestamp(1'780'003'600);
+  record.set_restored_by("uid 1000 (operator)");
+  record.set_anchor_before("none");
+  return record;
+}
+
+std::vector<v1::AuditEntry> RestoreEntries(const std::string& path) {
+  std::vector<v1::AuditEntry> found;
+  RawDb raw(path);
+  for (const auto& [key, value] : raw.Audit()) {
+    v1::AuditEntry entry;
+    EXPECT_TRUE(entry.ParseFromString(value));
+    if (entry.has_restore()) found.push_back(entry);
+  }
+  return found;
+}
+
+size_t AuditEntryCount(const std::string& path) { return RawDb(path).Audit().size(); }
+
+// A store with a trail of one entry and the restore record `record` in its directory.
+class RestoreRecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = OpenTestStore(db_);
+    ASSERT_NE(store, nullptr);
+    first_entry_ = store->committed_audit_anchor();
+  }
+
+  void Leave(const v1::BackupRestore& record) {
+    std::filesystem::remove(file_);
+    ASSERT_TRUE(WriteRestoreRecord(db_, record).ok());
+  }
+
+  // Opens with the record left in the directory: refused, with nothing written and the
+  // file kept. Returns the message.
+  std::string Refused(const StoreOptions& options) {
+    const size_t entries = AuditEntryCount(db_);
+    auto refused = ReportStore::Open(options);
+    EXPECT_FALSE(refused.ok());
+    EXPECT_EQ(AuditEntryCount(db_), entries) << "a refused start writes nothing";
+    EXPECT_TRUE(std::filesystem::exists(file_)) << "the record stays, for the incident";
+    return std::string(refused.status().message());
+  }
+  std::string Refused() { return Refused(testing::TestStoreOptions(db_)); }
+
+  testing::TempDir dir_;
+  const std::string db_ = dir_.Sub("db");
+  const std::string file_ = db_ + "/" + kRestoreRecordFile;
+  AuditAnchorPoint first_entry_;
+};
+
+// The first open after a restore writes its record into the trail and removes the file; an
+// open that wrote it and stopped before the removal (the file still there) writes nothing
+// more, and removes it.
+TEST_F(RestoreRecordTest, ARestoreIsRecordedInTheTrailOnceAtTheNextOpen) {
+  Leave(SampleRestore());
+  const std::string bytes = ReadBytes(file_);
+  {
+    auto store = OpenTestStore(db_);
+    AuditVerification v = *store->audit().Verify({});
+    EXPECT_TRUE(v.intact) << v.problem;
+    ASSERT_TRUE(store->audit_opening().restore_recorded.has_value());
+    EXPECT_EQ(store->audit_opening().restore_recorded->backup_id(), "3");
+  }
+  EXPECT_FALSE(std::filesystem::exists(file_));
+  std::vector<v1::AuditEntry> restores = RestoreEntries(db_);
+  ASSERT_EQ(restores.size(), 1u);
+  EXPECT_EQ(restores[0].sequence(), 2u) << "right after the trail's first entry";
+  EXPECT_EQ(restores[0].principal(), kAuditServerPrincipal);
+  EXPECT_EQ(restores[0].method(), kAuditRestoreMethod);
+  v1::BackupRestore expected = SampleRestore();
+  expected.set_backup_check(v1::BACKUP_CHECK_NO_BACKUP_DIR);
+  EXPECT_EQ(restores[0].restore().SerializeAsString(), expected.SerializeAsString());
+
+  WriteBytes(file_, bytes);  // as a start cut short between the commit and the removal leaves
+  EXPECT_FALSE(OpenTestStore(db_)->audit_opening().restore_recorded.has_value());
+  EXPECT_FALSE(std::filesystem::exists(file_));
+  EXPECT_EQ(RestoreEntries(db_).size(), 1u);
+
+  v1::BackupRestore again = SampleRestore();  // a second restore: recorded too
+  again.set_backup_id("4");
+  Leave(again);
+  OpenTestStore(db_).reset();
+  EXPECT_EQ(RestoreEntries(db_).size(), 2u);
+}
+
+TEST_F(RestoreRecordTest, ADamagedRecordRefusesTheOpenNamingTheFile) {
+  WriteBytes(file_, "\xff\xff not a record");
+  EXPECT_THAT(Refused(), HasSubstr(kRestoreRecordFile));
+  EXPECT_TRUE(RestoreEntries(db_).empty());
+}
+
+TEST_F(RestoreRecordTest, ARecordOutOfShapeIsRefusedNamingTheField) {
+  const struct {
+    const char* field;
+    void (*spoil)(v1::BackupRestore*);
+  } kCases[] = {
+      {"backup_id", [](v1::BackupRestore* r) { r->set_backup_id("3; rm -rf"); }},
+      {"backup_id", [](v1::BackupRestore* r) { r->set_backup_id("0"); }},
+      {"backup_id", [](v1::BackupRestore* r) { r->set_backup_id("99999999999"); }},
+      {"backup_time", [](v1::BackupRestore* r) { r->clear_backup_time(); }},
+      {"backup_time", [](v1::BackupRestore* r) { r->mutable_backup_time()->set_seconds(-1); }},
+      {"restored_at",
+       [](v1::BackupRestore* r) { r->mutable_restored_at()->set_seconds(300'000'000'000); }},
+      {"restored_at is before backup_time",
+       [](v1::BackupRestore* r) { r->mutable_restored_at()->set_seconds(1); }},
+      {"restored_by", [](v1::BackupRestore* r) { r->set_restored_by("root\n[INFO] forged"); }},
+      {"restored_by", [](v1::BackupRestore* r) { r->set_restored_by(std::string(257, 'a')); }},
+      {"anchor_before", [](v1::BackupRestore* r) { r->set_anchor_before("\x1b[2J"); }},
+      {"backup_audit_hash", [](v1::BackupRestore* r) { r->set_backup_audit_hash("short"); }},
+  };
+  for (const auto& c : kCases) {
+    v1::BackupRestore record = SampleRestore();
+    c.spoil(&record);
+    Leave(record);
+    const std::string message = Refused();
+    EXPECT_THAT(message, HasSubstr(kRestoreRecordFile)) << c.field;
+    EXPECT_THAT(message, HasSubstr(c.field));
+  }
+  v1::BackupRestore longest = SampleRestore();  // at the limit: taken
+  longest.set_restored_by(std::string(kMaxRestoreTextBytes, 'a'));
+  Leave(longest);
+  OpenTestStore(db_).reset();
+  EXPECT_EQ(RestoreEntries(db_).size(), 1u);
+}
+
+// A record planted by someone who can write the directory (or left by a restore of another
+// store) must name an audit head this trail holds, with that entry's hash.
+TEST_F(RestoreRecordTest, ARecordThatDoesNotFitTheTrailIsRefusedBeforeAnythingIsWritten) {
+  v1::BackupRestore beyond = SampleRestore();
+  beyond.set_backup_audit_sequence(5);
+  Leave(beyond);
+  std::string message = Refused();
+  EXPECT_THAT(message, HasSubstr("does not describe this directory"));
+  EXPECT_THAT(message, HasSubstr("#5"));
+  EXPECT_THAT(message, HasSubstr("security incident"));
+
+  v1::BackupRestore other_hash = SampleRestore();
+  other_hash.set_backup_audit_hash(std::string(32, 'x'));
+  Leave(other_hash);
+  EXPECT_THAT(Refused(), HasSubstr("does not describe this directory"));
+  EXPECT_TRUE(RestoreEntries(db_).empty());
+
+  v1::BackupRestore fits = SampleRestore();
+  fits.set_backup_audit_hash(first_entry_.hash);
+  Leave(fits);
+  OpenTestStore(db_).reset();
+  ASSERT_EQ(RestoreEntries(db_).size(), 1u);
+  EXPECT_EQ(RestoreEntries(db_)[0].restore().backup_audit_hash(), first_entry_.hash);
+}
+
+// With --backup_dir the record is compared with the backup it names there: a match and an
+// absence are recorded as such, a backup that differs refuses the start.
+TEST_F(RestoreRecordTest, ARecordIsComparedWithTheBackupOfItsIdInTheBackupDirectory) {
+  const std::string backups = dir_.Sub("backups");
+  StoredBackup taken;
+  {
+    auto store = OpenTestStore(db_);
+    auto dir = BackupDirectory::Open(backups);
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    v1::BackupMetadata metadata;
+    metadata.mutable_audit_head()->set_sequence(first_entry_.sequence);
+    metadata.mutable_audit_head()->set_hash(first_entry_.hash);
+    auto created = (*dir)->Create(store->engine().db(), metadata, 3);
+    ASSERT_TRUE(created.ok()) << created.status();
+    taken = created->backup;
+  }
+  StoreOptions options = testing::TestStoreOptions(db_);
+  options.backup_dir = backups;
+  v1::BackupRestore record = SampleRestore();
+  record.set_backup_id(absl::StrCat(taken.id));
+  *record.mutable_backup_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(taken.create_time));
+  *record.mutable_restored_at() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(taken.create_time + absl::Hours(1)));
+  record.set_backup_audit_hash(first_entry_.hash);
+
+  v1::BackupRestore earlier = record;  // the same backup id, another time
+  earlier.mutable_backup_time()->set_seconds(record.backup_time().seconds() - 60);
+  Leave(earlier);
+  EXPECT_THAT(Refused(options), HasSubstr(absl::StrCat("backup ", taken.id, " in ", backups)));
+
+  Leave(record);
+  OpenTestStore(options).reset();
+  v1::BackupRestore elsewhere = record;  // from a copy of the backups kept elsewhere
+  elsewhere.set_backup_id("77");
+  Leave(elsewhere);
+  OpenTestStore(options).reset();
+  std::vector<v1::AuditEntry> restores = RestoreEntries(db_);
+  ASSERT_EQ(restores.size(), 2u);
+  EXPECT_EQ(restores[0].restore().backup_check(), v1::BACKUP_CHECK_MATCHES);
+  EXPECT_EQ(restores[1].restore().backup_check(), v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR);
+}
+
+TEST_F(RestoreRecordTest, TheServersCheckIsNotTakenFromTheFile) {
+  v1::BackupRestore record = SampleRestore();
+  record.set_backup_check(v1::BACKUP_CHECK_MATCHES);  // a claim the file cannot make
+  Leave(record);
+  OpenTestStore(db_).reset();
+  ASSERT_EQ(RestoreEntries(db_).size(), 1u);
+  EXPECT_EQ(RestoreEntries(db_)[0].restore().backup_check(), v1::BACKUP_CHECK_NO_BACKUP_DIR);
+}
+
+// The verifier's side: a restore is trusted only as the server writes it (its principal and
+// method, alone, naming an audit head before itself). Each edit on a trail of its own.
+TEST_F(RestoreRecordTest, TheVerifierTrustsARestoreOnlyInTheServersShape) {
+  const struct {
+    size_t index;  // 1: the restore at sequence 2; 2: the access at 3
+    void (*edit)(v1::AuditEntry*);
+    const char* problem;
+  } kCases[] = {
+      {2, [](v1::AuditEntry* e) { e->mutable_restore()->set_backup_id("1"); }, "did not write"},
+      {1, [](v1::AuditEntry* e) { e->set_principal("admin-1"); }, "did not write"},
+      {1, [](v1::AuditEntry* e) { e->mutable_restore()->set_backup_audit_sequence(2); },
+       "at or after itself"},
+  };
+  int n = 0;
+  for (const auto& c : kCases) {
+    const std::string db = dir_.Sub(absl::StrCat("trail-", ++n));
+    OpenTestStore(db).reset();
+    ASSERT_TRUE(WriteRestoreRecord(db, SampleRestore()).ok());
+    {
+      auto store = OpenTestStore(db);
+      v1::AuditEntry access;
+      access.set_principal("triager-1");
+      access.set_method("/safeguarding.triage.v1.TriageDesk/GetReport");
+      absl::Notification done;
+      store->audit().Record(access, [&](absl::Status s) {
+        EXPECT_TRUE(s.ok()) << s;
+        done.Notify();
+      });
+      done.WaitForNotification();
+      AuditVerification sound = *store->audit().Verify({});
+      EXPECT_TRUE(sound.intact) << sound.problem;
+    }
+    {
+      RawDb raw(db);
+      auto entries = raw.Audit();
+      ASSERT_EQ(entries.size(), 3u);
+      v1::AuditEntry e;
+      ASSERT_TRUE(e.ParseFromString(entries[c.index].second));
+      c.edit(&e);
+      raw.Put(ColumnFamily::kAudit, entries[c.index].first, e.SerializeAsString());
+    }
+    auto store = OpenTestStore(db);
+    AuditVerification v = *store->audit().Verify({});
+    EXPECT_FALSE(v.intact) << c.problem;
+    EXPECT_EQ(v.first_bad_sequence, c.index + 1);
+    EXPECT_THAT(v.problem, HasSubstr(c.problem));
+  }
+}
+
+}  // namespace
+}  // namespace safeguarding::storage
