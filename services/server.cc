@@ -396,11 +396,18 @@ void TriageServer::LogAuditTrailAtStart() {
         "resuming the re-encryption of a key rotation that was stopped before it finished");
   }
   if (const auto& restore = store_->audit_opening().restore_recorded) {
-    Log(Severity::kInfo,
+    const bool compared = restore->backup_check() == v1::BACKUP_CHECK_MATCHES;
+    Log(compared ? Severity::kInfo : Severity::kWarning,
         "recorded in the audit trail: this directory was restored from backup %s (audit head "
-        "#%d) by %s; `triagectl audit` shows the entry",
+        "#%d) by %s; %s; `triagectl audit --principal triage-server` shows the entry",
         restore->backup_id(), static_cast<int64_t>(restore->backup_audit_sequence()),
-        restore->restored_by());
+        restore->restored_by(),
+        compared ? "it matches that backup in --backup_dir"
+                 : "not compared with the backup (no --backup_dir, or the backup is not in it)");
+  }
+  if (!store_->audit_opening().restore_not_recorded.empty()) {
+    Log(Severity::kError, "%s; keep it with the incident record",
+        store_->audit_opening().restore_not_recorded);
   }
   if (const auto& anchor = store_->audit_opening().anchor_checked) {
     Log(Severity::kInfo, "audit trail is on the anchor %s of %s", anchor->ToString(),

@@ -98,8 +98,9 @@ struct ServerOptions {
   // the store is opened (to change a file between that read and the server coming up).
   std::function<void()> after_files_read;
   // Called by Start once the services are built, before the server takes calls: a
-  // SupervisedServer reopening the store applies a SIGHUP that came meanwhile, so no call is
-  // served under the credentials or policy it replaced.
+  // SupervisedServer reopening the store applies a SIGHUP that came meanwhile, before any
+  // call is served (one that comes after this, while Start finishes, is applied once the
+  // server is published: a window of the anchor file's first write).
   std::function<void(TriageServer&)> before_listening;
   // Claim leases (triage/desk.h): the default and the longest a request may ask for.
   absl::Duration claim_lease = absl::Minutes(15);

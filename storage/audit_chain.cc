@@ -160,8 +160,6 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
     Fail(entry.sequence(), "previous_hash does not match the entry before (chain broken)");
   } else if (!ServerOnlyFieldsFit(entry)) {
     Fail(entry.sequence(), "an entry about the trail itself that the server did not write");
-  } else if (entry.has_restore() && entry.restore().backup_audit_sequence() >= entry.sequence()) {
-    Fail(entry.sequence(), "a restore record that names an audit head at or after itself");
   } else if (entry.has_key_change()) {
     const v1::AuditKeyChange& change = entry.key_change();
     std::optional<uint32_t> id = ParseKeyIdHex(change.key_id());
@@ -192,6 +190,10 @@ void AuditChainVerifier::Add(const v1::AuditEntry& entry, int64_t key_time_micro
                         entry.trail_break().problem()));
     }
     CheckKeyedHash(entry);
+    // Keyed as the server keys it, and still not what the server writes.
+    if (entry.has_restore() && entry.restore().backup_audit_sequence() >= entry.sequence()) {
+      Fail(entry.sequence(), "a restore record that names an audit head at or after itself");
+    }
   }
   if (auto anchor = anchors_.find(entry.sequence()); anchor != anchors_.end()) {
     if (!EqualBytes(anchor->second, entry.hash())) {

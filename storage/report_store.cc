@@ -1,5 +1,6 @@
 #include "storage/report_store.h"
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -45,20 +46,34 @@ v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
 }
 
 // Compares the record with the backup of its id in `backup_dir`. FAILED_PRECONDITION if
-// that backup exists and was taken at another time or with another audit head.
+// that backup exists and was taken at another time or with another audit head, or if the
+// directory exists but cannot be read (in use by `triagectl admin backups`, say: start
+// again once it is done).
 [[nodiscard]] absl::StatusOr<v1::BackupCheck> CompareWithBackup(const v1::BackupRestore& r,
-                                                                const std::string& backup_dir) {
+                                                                const std::string& backup_dir,
+                                                                const std::string& data_dir) {
   if (backup_dir.empty()) return v1::BACKUP_CHECK_NO_BACKUP_DIR;
+  if (absl::Status apart = CheckApart(backup_dir, data_dir); !apart.ok()) return apart;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(backup_dir, ec)) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
   absl::StatusOr<std::unique_ptr<BackupDirectory>> dir = BackupDirectory::OpenReadOnly(backup_dir);
+  if (!dir.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot compare it with --backup_dir: ", dir.status().message()));
+  }
   uint32_t id = 0;
-  if (!dir.ok() || !absl::SimpleAtoi(r.backup_id(), &id)) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
+  if (!absl::SimpleAtoi(r.backup_id(), &id)) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
   absl::StatusOr<StoredBackup> backup = (*dir)->Get(id);
-  if (!backup.ok() || backup->damaged) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
+  if (absl::IsNotFound(backup.status())) return v1::BACKUP_CHECK_NOT_IN_BACKUP_DIR;
+  if (!backup.ok() || backup->damaged) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot compare it with backup ", id, " in ",
+                                                      backup_dir, ": its description is damaged"));
+  }
   const v1::AuditAnchor& head = backup->metadata.audit_head();
   const bool matches = google::protobuf::util::TimeUtil::TimestampToMicroseconds(r.backup_time()) ==
                            absl::ToUnixMicros(backup->create_time) &&
                        head.sequence() == r.backup_audit_sequence() &&
-                       (r.backup_audit_hash().empty() || head.hash() == r.backup_audit_hash());
+                       head.hash() == r.backup_audit_hash();
   if (matches) return v1::BACKUP_CHECK_MATCHES;
   return absl::FailedPreconditionError(
       absl::StrCat("backup ", id, " in ", backup_dir, " was taken at ",
@@ -66,27 +81,50 @@ v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
                    " with audit head #", head.sequence(), ", not as the record says"));
 }
 
+// What does not fit between the record and the trail (whose last entry is `trail_end`), or
+// "": the record is sealed with the audit key; the trail holds the backup's audit head
+// with that hash; nothing on it is later than the restore (an earlier restore's record put
+// back after the trail went on, or a record replayed onto a live store, is refused).
+[[nodiscard]] std::string MisfitWithTrail(const v1::BackupRestore& r, const KeyRing& audit_ring,
+                                          const AuditTrail& audit, const AuditHead& trail_end) {
+  if (absl::Status sealed = CheckRestoreSeal(audit_ring, r); !sealed.ok()) {
+    return std::string(sealed.message());
+  }
+  if (r.backup_audit_sequence() > trail_end.sequence) {
+    return absl::StrCat("it says the backup's audit head is #", r.backup_audit_sequence(),
+                        " but the trail ends at #", trail_end.sequence);
+  }
+  const int64_t restored_micros =
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(r.restored_at());
+  if (trail_end.time_micros > restored_micros) {
+    return absl::StrCat("the trail's last entry, #", trail_end.sequence,
+                        ", is later than the restore it records");
+  }
+  if (r.backup_audit_sequence() == 0) return "";  // a backup that recorded no head
+  absl::Status on_trail =
+      audit.CheckAnchor(AuditAnchorPoint{r.backup_audit_sequence(), r.backup_audit_hash()});
+  return on_trail.ok() ? "" : std::string(on_trail.message());
+}
+
 // The unrecorded restore record, checked before anything is written (a refused start
-// leaves the directory as it was): the trail, which ends at `trail_end`, must hold the
-// backup's audit head (and that entry's hash, when the record gives it), and the backup in
-// --backup_dir must match. FAILED_PRECONDITION naming the file and what does not fit.
+// leaves the directory as it was): MisfitWithTrail, then the backup in --backup_dir.
+// FAILED_PRECONDITION naming the file and what does not fit. Nullopt also when the trail
+// was found damaged: the record stays in the directory, unrecorded (`not_recorded` says
+// why), since the entries it would be checked against cannot be trusted.
 [[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> CheckedRestore(
-    const Engine& engine, const AuditTrail& audit, uint64_t trail_end,
-    const StoreOptions& options) {
+    const Engine& engine, const KeyRing& audit_ring, const AuditTrail& audit,
+    const AuditOpenPlan& plan, const StoreOptions& options, std::string* not_recorded) {
   absl::StatusOr<std::optional<RestoreRecordFile>> file = UnrecordedRestore(engine, options.path);
   if (!file.ok() || !file->has_value()) return file;
-  v1::BackupRestore& r = (*file)->record;
-  std::string problem;
-  if (r.backup_audit_sequence() > trail_end) {
-    problem = absl::StrCat("it says the backup's audit head is #", r.backup_audit_sequence(),
-                           " but the trail ends at #", trail_end);
-  } else if (r.backup_audit_sequence() != 0 && !r.backup_audit_hash().empty()) {
-    absl::Status on_trail =
-        audit.CheckAnchor(AuditAnchorPoint{r.backup_audit_sequence(), r.backup_audit_hash()});
-    if (!on_trail.ok()) problem = std::string(on_trail.message());
+  if (!plan.problem.empty()) {
+    *not_recorded = absl::StrCat(options.path, "/", kRestoreRecordFile,
+                                 " is left unrecorded: the audit trail is damaged");
+    return std::nullopt;
   }
+  v1::BackupRestore& r = (*file)->record;
+  std::string problem = MisfitWithTrail(r, audit_ring, audit, plan.start);
   if (problem.empty()) {
-    absl::StatusOr<v1::BackupCheck> check = CompareWithBackup(r, options.backup_dir);
+    absl::StatusOr<v1::BackupCheck> check = CompareWithBackup(r, options.backup_dir, options.path);
     if (check.ok()) r.set_backup_check(*check);
     if (!check.ok()) problem = std::string(check.status().message());
   }
@@ -174,11 +212,11 @@ std::vector<std::string> FingerprintKeys(const AuditKeys& audit_keys, const KeyR
 // What is checked before anything is written, so a refused start leaves the directory as
 // it was: the anchor, then the restore record (returned, if there is one to write).
 [[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> CheckBeforeWriting(
-    const Engine& engine, const AuditTrail& audit, const AuditOpenPlan& plan,
-    const StoreOptions& options) {
+    const Engine& engine, const KeyRing& audit_ring, const AuditTrail& audit,
+    const AuditOpenPlan& plan, const StoreOptions& options, std::string* not_recorded) {
   if (absl::Status on_anchor = CheckAnchor(audit, options); !on_anchor.ok()) return on_anchor;
   absl::StatusOr<std::optional<RestoreRecordFile>> restore =
-      CheckedRestore(engine, audit, plan.start.sequence, options);
+      CheckedRestore(engine, audit_ring, audit, plan, options, not_recorded);
   if (!restore.ok()) return DataDirError(options.path, restore.status().message());
   return restore;
 }
@@ -215,8 +253,9 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
                                .migrate = options.migrate_audit_trail,
                                .opened_by_this_version = legacy_id->has_value()});
   if (!plan.ok()) return DataDirError(options.path, plan.status().message());
-  absl::StatusOr<std::optional<RestoreRecordFile>> restore =
-      CheckBeforeWriting(e, *store->audit_, *plan, options);
+  store->opening_ = AuditOpening{plan->problem, plan->migrating, options.audit_anchor};
+  absl::StatusOr<std::optional<RestoreRecordFile>> restore = CheckBeforeWriting(
+      e, *audit_ring, *store->audit_, *plan, options, &store->opening_.restore_not_recorded);
   if (!restore.ok()) return restore.status();
   if (plan->migrating) *legacy_id = data_keys->oldest_key_id();
   if (absl::Status indexed = store->audit_->BuildReportIndex(); !indexed.ok()) {
@@ -239,7 +278,6 @@ absl::StatusOr<std::unique_ptr<ReportStore>> ReportStore::Open(const StoreOption
     return DataDirError(options.path,
                         absl::StrCat("cannot write the audit trail: ", written.message()));
   }
-  store->opening_ = AuditOpening{plan->problem, plan->migrating, options.audit_anchor};
   if (restore->has_value()) store->opening_.restore_recorded = (*restore)->record;
   if (absl::Status resumed = store->keys_->ResumeBackgroundWork(); !resumed.ok()) {
     return DataDirError(options.path, resumed.message());

@@ -64,6 +64,8 @@ struct AuditOpening {
   std::optional<AuditAnchorPoint> anchor_checked;
   // The restore that `triagectl admin restore` left a record of, now in the trail.
   std::optional<v1::BackupRestore> restore_recorded;
+  // Why a restore record was left in the directory unrecorded (the trail is damaged).
+  std::string restore_not_recorded;
 };
 
 class ReportStore {

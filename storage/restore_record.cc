@@ -1,6 +1,7 @@
 #include "storage/restore_record.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/audit_anchor.h"
+#include "common/digest.h"
 #include "common/file_sync.h"
 
 namespace safeguarding::storage {
@@ -59,7 +61,55 @@ std::string ProblemWith(const triage::v1::BackupRestore& r) {
   return "";
 }
 
+// Fields 1-7, each length-prefixed, so no two records encode alike.
+std::string SealedText(const triage::v1::BackupRestore& r) {
+  std::string text = kRestoreSealLabel;
+  auto add = [&text](absl::string_view field) {
+    absl::StrAppend(&text, "|", field.size(), ":", field);
+  };
+  add(r.backup_id());
+  add(absl::StrCat(r.backup_time().seconds(), ".", r.backup_time().nanos()));
+  add(absl::StrCat(r.backup_audit_sequence()));
+  add(r.restored_by());
+  add(absl::StrCat(r.restored_at().seconds(), ".", r.restored_at().nanos()));
+  add(r.anchor_before());
+  add(r.backup_audit_hash());
+  return text;
+}
+
 }  // namespace
+
+void SealRestoreRecord(const KeyRing& audit_keys, triage::v1::BackupRestore& record) {
+  const uint32_t id = audit_keys.current_key_id();
+  const std::string key = *audit_keys.DeriveKeyFrom(id, kRestoreSealLabel);
+  record.set_seal_key_id(KeyIdHex(id));
+  record.set_seal(common::HmacSha256(key, SealedText(record)));
+}
+
+absl::Status CheckRestoreSeal(const KeyRing& audit_keys, const triage::v1::BackupRestore& record) {
+  if (record.seal().empty()) {
+    return absl::FailedPreconditionError(
+        "it is not sealed with the audit key (triagectl admin restore seals it)");
+  }
+  uint32_t id = 0;
+  std::optional<std::string> key;
+  if (record.seal_key_id().size() == 8 && absl::SimpleHexAtoi(record.seal_key_id(), &id)) {
+    key = audit_keys.DeriveKeyFrom(id, kRestoreSealLabel);
+  }
+  if (!key) {
+    return absl::FailedPreconditionError(absl::StrCat("it is sealed with audit key \"",
+                                                      record.seal_key_id(),
+                                                      "\", which is not in the audit key file"));
+  }
+  const std::string expected = common::HmacSha256(*key, SealedText(record));
+  if (expected.size() != record.seal().size() ||
+      CRYPTO_memcmp(expected.data(), record.seal().data(), expected.size()) != 0) {
+    return absl::FailedPreconditionError(
+        "its seal does not match its fields (altered, or not written by triagectl admin "
+        "restore)");
+  }
+  return absl::OkStatus();
+}
 
 absl::Status WriteRestoreRecord(const std::string& data_dir,
                                 const triage::v1::BackupRestore& record) {
@@ -105,7 +155,6 @@ absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(const std::st
         "it: see the restore's output for which backup it was, then remove the file"));
   }
   file.record.DiscardUnknownFields();
-  file.record.clear_backup_check();  // the server's to set
   return file;
 }
 

@@ -14,12 +14,26 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "safeguarding/triage/v1/access.pb.h"
+#include "storage/key_ring.h"
 
 namespace safeguarding::storage {
 
 inline constexpr char kRestoreRecordFile[] = "RESTORED_FROM_BACKUP";
 // The most a record's text fields (restored_by, anchor_before) hold.
 inline constexpr size_t kMaxRestoreTextBytes = 256;
+
+// A record is sealed with a key derived (KeyRing::DeriveKeyFrom) from the audit key with this
+// label: the data directory does not hold it, so a record planted there cannot be sealed.
+inline constexpr char kRestoreSealLabel[] = "safeguarding restore record v1";
+
+// Sets `record`'s seal and seal_key_id: HMAC-SHA256, under the key derived from the current
+// key of `audit_keys` (the server's --audit_key_file), of fields 1-7 in a fixed encoding.
+void SealRestoreRecord(const KeyRing& audit_keys, triage::v1::BackupRestore& record);
+
+// OK if `record`'s seal verifies under the key it names; FAILED_PRECONDITION saying why
+// not (no seal, a key not in `audit_keys`, a seal that does not match: altered or forged).
+[[nodiscard]] absl::Status CheckRestoreSeal(const KeyRing& audit_keys,
+                                            const triage::v1::BackupRestore& record);
 
 // Writes `record` to <data_dir>/RESTORED_FROM_BACKUP and syncs it (the caller syncs the
 // directory, as a restore syncs the whole of it). Owner-only; fails if the file exists.
@@ -33,8 +47,8 @@ struct RestoreRecordFile {
 // The record in `data_dir`, if there is one. DATA_LOSS, naming the file and what is wrong,
 // if it cannot be parsed or a field is out of shape (a backup id that is not a number, a
 // time out of range or before the backup, text over kMaxRestoreTextBytes or not printable
-// ASCII, a hash not 32 bytes); an I/O error as its errno status. `backup_check` is cleared:
-// the server sets it.
+// ASCII, a hash not 32 bytes); an I/O error as its errno status. The seal is not checked
+// here (CheckRestoreSeal).
 [[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(
     const std::string& data_dir);
 

@@ -57,6 +57,8 @@ struct Decided {
 
 class BackupTest : public ::testing::Test {
  protected:
+  std::string AuditKeyFile() { return testing::TestAuditKeyFile(dir_.Sub("db")); }
+
   void Start(const std::string& backup_dir) {
     services::ServerOptions options =
         testing::LoopbackTestOptions(dir_.Sub("db"), credentials_.path());
@@ -218,10 +220,10 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   ASSERT_TRUE(published.ok() && published->has_value()) << published.status();
   const common::AuditAnchorPoint before_restore = **published;
 
-  testing::CommandResult restored =
-      testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
-                             dir_.Sub("db"), "--audit-anchor-file", dir_.Sub("anchor")},
-                            "");
+  testing::CommandResult restored = testing::RunTriagectl(
+      {"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir", dir_.Sub("db"),
+       "--audit-key-file", AuditKeyFile(), "--audit-anchor-file", dir_.Sub("anchor")},
+      "");
   ASSERT_EQ(restored.exit_code, 0) << restored.output;
   EXPECT_THAT(restored.output,
               HasSubstr("Data directory moved to " + dir_.Sub("db") + ".before-restore-"));
@@ -418,8 +420,10 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
   EXPECT_THAT(response.problem(), HasSubstr(".sst"));
 
   // With the server running, the client refuses to touch either directory.
-  testing::CommandResult refused = testing::RunTriagectl(
-      {"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir", dir_.Sub("db")}, "");
+  testing::CommandResult refused =
+      testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
+                             dir_.Sub("db"), "--audit-key-file", AuditKeyFile()},
+                            "");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.output, HasSubstr("in use by another process"));
   EXPECT_THAT(refused.output, HasSubstr("a restore is offline: stop the server first"));
@@ -428,7 +432,7 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
   // A data directory inside the backup directory would overwrite backups: refused.
   testing::CommandResult inside =
       testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
-                             dir_.Sub("backups/meta")},
+                             dir_.Sub("backups/meta"), "--audit-key-file", AuditKeyFile()},
                             "");
   EXPECT_NE(inside.exit_code, 0);
   EXPECT_THAT(inside.output, HasSubstr("outside the data directory"));
@@ -436,8 +440,10 @@ TEST_F(BackupTest, ADamagedBackupIsFoundAndNeverRestored) {
       {"admin", "verify-backup", "1", "--backup-dir", dir_.Sub("backups")}, "");
   EXPECT_EQ(listed.exit_code, 5) << listed.output;
   EXPECT_THAT(listed.output, HasSubstr("BACKUP 1 DAMAGED"));
-  testing::CommandResult damaged = testing::RunTriagectl(
-      {"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir", dir_.Sub("db")}, "");
+  testing::CommandResult damaged =
+      testing::RunTriagectl({"admin", "restore", "--backup-dir", dir_.Sub("backups"), "--data-dir",
+                             dir_.Sub("db"), "--audit-key-file", AuditKeyFile()},
+                            "");
   EXPECT_EQ(damaged.exit_code, 5) << damaged.output;
   EXPECT_THAT(damaged.output, HasSubstr("not restoring"));
   // Nothing moved: the data directory is where it was and the server starts on it.

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/audit_chain.h"
+#include "storage/audit_keys.h"
 #include "storage/backup.h"
 #include "storage/report_store.h"
 #include "tests/support/raw_db.h"
@@ -42,17 +43,34 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
-// What `triagectl admin restore` leaves in the directory it restored (of a backup whose
-// audit head is the trail's first entry).
-v1::BackupRestore SampleRestore() {
+// What `triagectl admin restore` leaves in the directory it restored, of a backup whose
+// audit head is `head`, taken an hour ago and restored now (after every entry so far).
+v1::BackupRestore SampleRestore(const AuditAnchorPoint& head) {
+  const absl::Time now = absl::Now();
   v1::BackupRestore record;
   record.set_backup_id("3");
-  *record.mutable_backup_time() = TimeUtil::SecondsToTimestamp(1'780'000'000);
-  record.set_backup_audit_sequence(1);
-  *record.mutable_restored_at() = TimeUtil::SecondsToTimestamp(1'780'003'600);
+  *record.mutable_backup_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now - absl::Hours(1)));
+  record.set_backup_audit_sequence(head.sequence);
+  record.set_backup_audit_hash(head.hash);
+  *record.mutable_restored_at() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
   record.set_restored_by("uid 1000 (operator)");
   record.set_anchor_before("none");
   return record;
+}
+
+KeyRing AuditKeysOf(const std::string& db) {
+  absl::StatusOr<KeyRing> ring = KeyRing::LoadFile(testing::TestAuditKeyFile(db));
+  if (!ring.ok()) throw std::runtime_error(ring.status().ToString());
+  return *ring;
+}
+
+// As triagectl admin restore does: sealed with the store's audit key, then written.
+void LeaveSealed(const std::string& db, v1::BackupRestore record) {
+  SealRestoreRecord(AuditKeysOf(db), record);
+  std::filesystem::remove(db + "/" + kRestoreRecordFile);
+  absl::Status written = WriteRestoreRecord(db, record);
+  if (!written.ok()) throw std::runtime_error(written.ToString());
 }
 
 std::vector<v1::AuditEntry> RestoreEntries(const std::string& path) {
@@ -77,7 +95,10 @@ class RestoreRecordTest : public ::testing::Test {
     first_entry_ = store->committed_audit_anchor();
   }
 
-  void Leave(const v1::BackupRestore& record) {
+  v1::BackupRestore Sample() const { return SampleRestore(first_entry_); }
+  void Leave(const v1::BackupRestore& record) { LeaveSealed(db_, record); }
+  // Written as it is, seal or none.
+  void LeaveAsItIs(const v1::BackupRestore& record) {
     std::filesystem::remove(file_);
     ASSERT_TRUE(WriteRestoreRecord(db_, record).ok());
   }
@@ -104,7 +125,8 @@ class RestoreRecordTest : public ::testing::Test {
 // open that wrote it and stopped before the removal (the file still there) writes nothing
 // more, and removes it.
 TEST_F(RestoreRecordTest, ARestoreIsRecordedInTheTrailOnceAtTheNextOpen) {
-  Leave(SampleRestore());
+  const v1::BackupRestore sample = Sample();
+  Leave(sample);
   const std::string bytes = ReadBytes(file_);
   {
     auto store = OpenTestStore(db_);
@@ -119,7 +141,8 @@ TEST_F(RestoreRecordTest, ARestoreIsRecordedInTheTrailOnceAtTheNextOpen) {
   EXPECT_EQ(restores[0].sequence(), 2u) << "right after the trail's first entry";
   EXPECT_EQ(restores[0].principal(), kAuditServerPrincipal);
   EXPECT_EQ(restores[0].method(), kAuditRestoreMethod);
-  v1::BackupRestore expected = SampleRestore();
+  v1::BackupRestore expected = sample;
+  SealRestoreRecord(AuditKeysOf(db_), expected);
   expected.set_backup_check(v1::BACKUP_CHECK_NO_BACKUP_DIR);
   EXPECT_EQ(restores[0].restore().SerializeAsString(), expected.SerializeAsString());
 
@@ -128,7 +151,7 @@ TEST_F(RestoreRecordTest, ARestoreIsRecordedInTheTrailOnceAtTheNextOpen) {
   EXPECT_FALSE(std::filesystem::exists(file_));
   EXPECT_EQ(RestoreEntries(db_).size(), 1u);
 
-  v1::BackupRestore again = SampleRestore();  // a second restore: recorded too
+  v1::BackupRestore again = Sample();  // a second restore: recorded too
   again.set_backup_id("4");
   Leave(again);
   OpenTestStore(db_).reset();
@@ -161,14 +184,14 @@ TEST_F(RestoreRecordTest, ARecordOutOfShapeIsRefusedNamingTheField) {
       {"backup_audit_hash", [](v1::BackupRestore* r) { r->set_backup_audit_hash("short"); }},
   };
   for (const auto& c : kCases) {
-    v1::BackupRestore record = SampleRestore();
+    v1::BackupRestore record = Sample();
     c.spoil(&record);
     Leave(record);
     const std::string message = Refused();
     EXPECT_THAT(message, HasSubstr(kRestoreRecordFile)) << c.field;
     EXPECT_THAT(message, HasSubstr(c.field));
   }
-  v1::BackupRestore longest = SampleRestore();  // at the limit: taken
+  v1::BackupRestore longest = Sample();  // at the limit: taken
   longest.set_restored_by(std::string(kMaxRestoreTextBytes, 'a'));
   Leave(longest);
   OpenTestStore(db_).reset();
@@ -178,7 +201,7 @@ TEST_F(RestoreRecordTest, ARecordOutOfShapeIsRefusedNamingTheField) {
 // A record planted by someone who can write the directory (or left by a restore of another
 // store) must name an audit head this trail holds, with that entry's hash.
 TEST_F(RestoreRecordTest, ARecordThatDoesNotFitTheTrailIsRefusedBeforeAnythingIsWritten) {
-  v1::BackupRestore beyond = SampleRestore();
+  v1::BackupRestore beyond = Sample();
   beyond.set_backup_audit_sequence(5);
   Leave(beyond);
   std::string message = Refused();
@@ -186,18 +209,46 @@ TEST_F(RestoreRecordTest, ARecordThatDoesNotFitTheTrailIsRefusedBeforeAnythingIs
   EXPECT_THAT(message, HasSubstr("#5"));
   EXPECT_THAT(message, HasSubstr("security incident"));
 
-  v1::BackupRestore other_hash = SampleRestore();
+  v1::BackupRestore other_hash = Sample();
   other_hash.set_backup_audit_hash(std::string(32, 'x'));
   Leave(other_hash);
   EXPECT_THAT(Refused(), HasSubstr("does not describe this directory"));
   EXPECT_TRUE(RestoreEntries(db_).empty());
 
-  v1::BackupRestore fits = SampleRestore();
+  v1::BackupRestore fits = Sample();
   fits.set_backup_audit_hash(first_entry_.hash);
   Leave(fits);
   OpenTestStore(db_).reset();
   ASSERT_EQ(RestoreEntries(db_).size(), 1u);
   EXPECT_EQ(RestoreEntries(db_)[0].restore().backup_audit_hash(), first_entry_.hash);
+}
+
+// Only triagectl admin restore, given the audit key, can seal a record: one planted by
+// someone who can write the data directory but has no audit key is refused, as is a
+// genuine one altered or put back after the trail went on.
+TEST_F(RestoreRecordTest, OnlyASealedRecordOfThisRestoreIsTaken) {
+  LeaveAsItIs(Sample());
+  EXPECT_THAT(Refused(), HasSubstr("not sealed"));
+
+  v1::BackupRestore altered = Sample();
+  SealRestoreRecord(AuditKeysOf(db_), altered);
+  altered.set_restored_by("uid 0 (someone-else)");
+  LeaveAsItIs(altered);
+  EXPECT_THAT(Refused(), HasSubstr("seal does not match"));
+
+  v1::BackupRestore other_key = Sample();
+  SealRestoreRecord(*KeyRing::FromKeys({std::string(32, 'k')}), other_key);
+  LeaveAsItIs(other_key);
+  EXPECT_THAT(Refused(), HasSubstr("not in the audit key file"));
+
+  const v1::BackupRestore before_the_trail_went_on = Sample();
+  std::filesystem::remove(file_);  // the trail goes on: a new audit key, say
+  const std::string audit_key_file = testing::TestAuditKeyFile(db_);
+  ASSERT_TRUE(AppendNewKey(audit_key_file).ok());
+  OpenTestStore(db_).reset();  // writes the key change, later than the record's restore
+  Leave(before_the_trail_went_on);
+  EXPECT_THAT(Refused(), HasSubstr("later than the restore it records"));
+  EXPECT_TRUE(RestoreEntries(db_).empty());
 }
 
 // With --backup_dir the record is compared with the backup it names there: a match and an
@@ -218,7 +269,7 @@ TEST_F(RestoreRecordTest, ARecordIsComparedWithTheBackupOfItsIdInTheBackupDirect
   }
   StoreOptions options = testing::TestStoreOptions(db_);
   options.backup_dir = backups;
-  v1::BackupRestore record = SampleRestore();
+  v1::BackupRestore record = Sample();
   record.set_backup_id(absl::StrCat(taken.id));
   *record.mutable_backup_time() =
       TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(taken.create_time));
@@ -232,6 +283,11 @@ TEST_F(RestoreRecordTest, ARecordIsComparedWithTheBackupOfItsIdInTheBackupDirect
   EXPECT_THAT(Refused(options), HasSubstr(absl::StrCat("backup ", taken.id, " in ", backups)));
 
   Leave(record);
+  {
+    auto in_use = BackupDirectory::OpenReadOnly(backups);  // as triagectl admin backups
+    ASSERT_TRUE(in_use.ok()) << in_use.status();
+    EXPECT_THAT(Refused(options), HasSubstr("cannot compare it with --backup_dir"));
+  }
   OpenTestStore(options).reset();
   v1::BackupRestore elsewhere = record;  // from a copy of the backups kept elsewhere
   elsewhere.set_backup_id("77");
@@ -244,7 +300,7 @@ TEST_F(RestoreRecordTest, ARecordIsComparedWithTheBackupOfItsIdInTheBackupDirect
 }
 
 TEST_F(RestoreRecordTest, TheServersCheckIsNotTakenFromTheFile) {
-  v1::BackupRestore record = SampleRestore();
+  v1::BackupRestore record = Sample();
   record.set_backup_check(v1::BACKUP_CHECK_MATCHES);  // a claim the file cannot make
   Leave(record);
   OpenTestStore(db_).reset();
@@ -253,23 +309,27 @@ TEST_F(RestoreRecordTest, TheServersCheckIsNotTakenFromTheFile) {
 }
 
 // The verifier's side: a restore is trusted only as the server writes it (its principal and
-// method, alone, naming an audit head before itself). Each edit on a trail of its own.
+// method, alone, naming an audit head before itself). Each edit on a trail of its own; the
+// last is keyed again as the server would key it, so only its meaning is wrong.
 TEST_F(RestoreRecordTest, TheVerifierTrustsARestoreOnlyInTheServersShape) {
   const struct {
     size_t index;  // 1: the restore at sequence 2; 2: the access at 3
     void (*edit)(v1::AuditEntry*);
+    bool keyed_again;
     const char* problem;
   } kCases[] = {
-      {2, [](v1::AuditEntry* e) { e->mutable_restore()->set_backup_id("1"); }, "did not write"},
-      {1, [](v1::AuditEntry* e) { e->set_principal("admin-1"); }, "did not write"},
-      {1, [](v1::AuditEntry* e) { e->mutable_restore()->set_backup_audit_sequence(2); },
+      {2, [](v1::AuditEntry* e) { e->mutable_restore()->set_backup_id("1"); }, false,
+       "did not write"},
+      {1, [](v1::AuditEntry* e) { e->set_principal("admin-1"); }, false, "did not write"},
+      {1, [](v1::AuditEntry* e) { e->mutable_restore()->set_anchor_before("edited"); }, false,
+       "entry edited"},
+      {1, [](v1::AuditEntry* e) { e->mutable_restore()->set_backup_audit_sequence(2); }, true,
        "at or after itself"},
   };
   int n = 0;
   for (const auto& c : kCases) {
     const std::string db = dir_.Sub(absl::StrCat("trail-", ++n));
-    OpenTestStore(db).reset();
-    ASSERT_TRUE(WriteRestoreRecord(db, SampleRestore()).ok());
+    LeaveSealed(db, SampleRestore(OpenTestStore(db)->committed_audit_anchor()));
     {
       auto store = OpenTestStore(db);
       v1::AuditEntry access;
@@ -291,12 +351,17 @@ TEST_F(RestoreRecordTest, TheVerifierTrustsARestoreOnlyInTheServersShape) {
       v1::AuditEntry e;
       ASSERT_TRUE(e.ParseFromString(entries[c.index].second));
       c.edit(&e);
+      if (c.keyed_again) {
+        const KeyRing ring = AuditKeysOf(db);
+        e.set_hash(
+            AuditEntryHash(e, *ring.DeriveKeyFrom(ring.current_key_id(), kAuditChainKeyLabel)));
+      }
       raw.Put(ColumnFamily::kAudit, entries[c.index].first, e.SerializeAsString());
     }
     auto store = OpenTestStore(db);
     AuditVerification v = *store->audit().Verify({});
     EXPECT_FALSE(v.intact) << c.problem;
-    EXPECT_EQ(v.first_bad_sequence, c.index + 1);
+    EXPECT_EQ(v.first_bad_sequence, c.index + 1) << c.problem;
     EXPECT_THAT(v.problem, HasSubstr(c.problem));
   }
 }

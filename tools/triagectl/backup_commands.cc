@@ -25,6 +25,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "safeguarding/triage/v1/administration.grpc.pb.h"
 #include "storage/backup.h"
+#include "storage/key_ring.h"
 #include "storage/restore_record.h"
 #include "tools/triagectl/render.h"
 #include "tools/triagectl/text.h"
@@ -196,9 +197,26 @@ google::protobuf::Timestamp TimestampOf(absl::Time t) {
   return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
+void PrintChecksAfterRestore(const v1::BackupInfo& info, std::FILE* out) {
+  std::fprintf(out,
+               "Start the server with a key file holding the data keys %s, then check:\n"
+               "  triagectl admin verify-audit --anchor %s\n  triagectl admin recount\n",
+               CleanText(absl::StrJoin(info.metadata().key_ids(), ", ")).c_str(),
+               HeadOf(info.metadata()).c_str());
+}
+
+// The server's audit key file: it seals the record of the restore.
+[[nodiscard]] absl::StatusOr<storage::KeyRing> LoadSealingKeys(const std::string& path) {
+  absl::StatusOr<storage::KeyRing> keys = storage::KeyRing::LoadFile(path);
+  if (keys.ok()) return keys;
+  return absl::FailedPreconditionError(
+      absl::StrCat("audit key file (the server's --audit_key_file): ", keys.status().message()));
+}
+
 // The record of this restore that the server writes into its audit trail at its next start.
 v1::BackupRestore RestoreRecord(const storage::StoredBackup& backup,
-                                const std::string& anchor_before) {
+                                const std::string& anchor_before,
+                                const storage::KeyRing& audit_keys) {
   v1::BackupRestore record;
   record.set_backup_id(absl::StrCat(backup.id));
   *record.mutable_backup_time() = TimestampOf(backup.create_time);
@@ -212,6 +230,7 @@ v1::BackupRestore RestoreRecord(const storage::StoredBackup& backup,
   }
   record.set_restored_by(std::move(account));
   record.set_anchor_before(anchor_before);
+  storage::SealRestoreRecord(audit_keys, record);
   return record;
 }
 
@@ -276,6 +295,11 @@ BackupCommands::BackupCommands(CLI::App& admin) {
   restore_->add_option("--backup-dir", backup_dir_, "the server's --backup_dir")->required();
   restore_->add_option("--data-dir", data_dir_, "the server's --data_dir")->required();
   restore_->add_option("--backup-id", backup_id_, "which backup (default: the newest)");
+  restore_
+      ->add_option("--audit-key-file", audit_key_file_,
+                   "the server's --audit_key_file: seals the record of the restore that "
+                   "the server writes into its audit trail")
+      ->required();
   restore_->add_option("--audit-anchor-file", anchor_file_,
                        "the server's --audit_anchor_file: moved aside and replaced by the "
                        "backup's audit head, so the server starts on the restored trail");
@@ -388,6 +412,8 @@ int BackupCommands::RunRestore(bool json) {
   if (absl::Status apart = storage::CheckApart(backup_dir_, data_dir_); !apart.ok()) {
     return Fail(apart);
   }
+  absl::StatusOr<storage::KeyRing> audit_keys = LoadSealingKeys(audit_key_file_);
+  if (!audit_keys.ok()) return Fail(audit_keys.status());
   int exit_code = 0;
   std::unique_ptr<storage::BackupDirectory> dir = OpenOffline(
       backup_dir_, &exit_code, "a restore is offline: stop the server first, then run it again");
@@ -410,8 +436,8 @@ int BackupCommands::RunRestore(bool json) {
     old_lock = *std::move(lock);
   }
   const std::string anchor_before = AnchorBefore(anchor_file_);
-  absl::StatusOr<std::string> staging =
-      RestoreToStaging(*dir, backup->id, RestoreRecord(*backup, anchor_before), data_dir_);
+  const v1::BackupRestore record = RestoreRecord(*backup, anchor_before, *audit_keys);
+  absl::StatusOr<std::string> staging = RestoreToStaging(*dir, backup->id, record, data_dir_);
   if (!staging.ok()) return Fail(staging.status());
   absl::StatusOr<std::string> aside = SwapIn(*staging, data_dir_);
   if (!aside.ok()) return Fail(aside.status());
@@ -431,11 +457,7 @@ int BackupCommands::RunRestore(bool json) {
                  "No --audit-anchor-file: if the server has one, move it aside before "
                  "starting (it is ahead of the restored trail).\n");
   }
-  std::fprintf(out,
-               "Start the server with a key file holding the data keys %s, then check:\n"
-               "  triagectl admin verify-audit --anchor %s\n  triagectl admin recount\n",
-               CleanText(absl::StrJoin(info.metadata().key_ids(), ", ")).c_str(),
-               HeadOf(info.metadata()).c_str());
+  PrintChecksAfterRestore(info, out);
   if (json) std::cout << RenderJson(info);
   return 0;
 }

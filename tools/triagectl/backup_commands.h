@@ -51,6 +51,7 @@ class BackupCommands {
   std::string backup_id_;
   std::string data_dir_;
   std::string anchor_file_;
+  std::string audit_key_file_;
 };
 
 }  // namespace safeguarding::tools

@@ -299,15 +299,17 @@ namespace {
 // out of range): it is said on stderr and, in place of the reply, as a JSON object that a
 // script reading stdout cannot mistake for one.
 std::string JsonFailure(const google::protobuf::util::Status& printed) {
-  const std::string what =
-      absl::StrCat("triagectl cannot print the reply as JSON: ", printed.ToString());
+  std::string what;  // printable ASCII only: it may quote the reply's own bytes
+  for (char c : absl::StrCat("triagectl cannot print the reply as JSON: ", printed.ToString())) {
+    if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) {
+      what.push_back(c);
+    }
+  }
   std::fprintf(stderr, "triagectl: %s\n", what.c_str());
   std::string quoted;
   for (char c : what) {
     if (c == '"' || c == '\\') quoted.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) {
-      quoted.push_back(c);
-    }
+    quoted.push_back(c);
   }
   return absl::StrCat("{\"triagectlError\": \"", quoted, "\"}");
 }
