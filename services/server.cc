@@ -406,7 +406,7 @@ void TriageServer::LogAuditTrailAtStart() {
                  : "not compared with the backup (no --backup_dir, or the backup is not in it)");
   }
   if (!store_->audit_opening().restore_not_recorded.empty()) {
-    Log(Severity::kError, "%s; keep it with the incident record",
+    Log(Severity::kError, "%s: keep it with the incident record",
         store_->audit_opening().restore_not_recorded);
   }
   if (const auto& anchor = store_->audit_opening().anchor_checked) {

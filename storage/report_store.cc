@@ -96,7 +96,10 @@ v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
   }
   const int64_t restored_micros =
       google::protobuf::util::TimeUtil::TimestampToMicroseconds(r.restored_at());
-  if (trail_end.time_micros > restored_micros) {
+  // Entry times never go backwards, so a server clock that ran ahead leaves them ahead for
+  // a while; a few minutes of that are not taken for a later trail.
+  constexpr int64_t kClockSlackMicros = int64_t{5} * 60 * 1'000'000;
+  if (trail_end.time_micros > restored_micros + kClockSlackMicros) {
     return absl::StrCat("the trail's last entry, #", trail_end.sequence,
                         ", is later than the restore it records");
   }
@@ -109,16 +112,20 @@ v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
 // The unrecorded restore record, checked before anything is written (a refused start
 // leaves the directory as it was): MisfitWithTrail, then the backup in --backup_dir.
 // FAILED_PRECONDITION naming the file and what does not fit. Nullopt also when the trail
-// was found damaged: the record stays in the directory, unrecorded (`not_recorded` says
-// why), since the entries it would be checked against cannot be trusted.
+// was found damaged: the entries it would be checked against cannot be trusted, so the
+// record is moved aside unrecorded (`not_recorded` says where) and later starts pass it by.
 [[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> CheckedRestore(
     const Engine& engine, const KeyRing& audit_ring, const AuditTrail& audit,
     const AuditOpenPlan& plan, const StoreOptions& options, std::string* not_recorded) {
   absl::StatusOr<std::optional<RestoreRecordFile>> file = UnrecordedRestore(engine, options.path);
   if (!file.ok() || !file->has_value()) return file;
   if (!plan.problem.empty()) {
-    *not_recorded = absl::StrCat(options.path, "/", kRestoreRecordFile,
-                                 " is left unrecorded: the audit trail is damaged");
+    absl::StatusOr<std::string> aside = SetRestoreRecordAside(options.path);
+    if (!aside.ok()) return aside.status();
+    *not_recorded = absl::StrCat(
+        "the audit trail is damaged, so the restore record was not "
+        "written into it; it is kept as ",
+        *aside);
     return std::nullopt;
   }
   v1::BackupRestore& r = (*file)->record;

@@ -12,6 +12,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/audit_anchor.h"
 #include "common/digest.h"
 #include "common/file_sync.h"
@@ -93,7 +95,8 @@ absl::Status CheckRestoreSeal(const KeyRing& audit_keys, const triage::v1::Backu
   }
   uint32_t id = 0;
   std::optional<std::string> key;
-  if (record.seal_key_id().size() == 8 && absl::SimpleHexAtoi(record.seal_key_id(), &id)) {
+  if (record.seal_key_id().size() == 8 && absl::SimpleHexAtoi(record.seal_key_id(), &id) &&
+      record.seal_key_id() == KeyIdHex(id)) {  // one spelling only: the bytes are recorded
     key = audit_keys.DeriveKeyFrom(id, kRestoreSealLabel);
   }
   if (!key) {
@@ -156,6 +159,15 @@ absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(const std::st
   }
   file.record.DiscardUnknownFields();
   return file;
+}
+
+absl::StatusOr<std::string> SetRestoreRecordAside(const std::string& data_dir) {
+  const std::string path = PathIn(data_dir);
+  const std::string aside = absl::StrCat(
+      path, ".unrecorded-", absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()));
+  if (::rename(path.c_str(), aside.c_str()) != 0) return Errno(path, "cannot move aside");
+  if (absl::Status synced = common::SyncParentDirectory(aside); !synced.ok()) return synced;
+  return aside;
 }
 
 absl::Status RemoveRestoreRecord(const std::string& data_dir) {

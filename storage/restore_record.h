@@ -52,6 +52,10 @@ struct RestoreRecordFile {
 [[nodiscard]] absl::StatusOr<std::optional<RestoreRecordFile>> ReadRestoreRecord(
     const std::string& data_dir);
 
+// Renames it aside to RESTORED_FROM_BACKUP.unrecorded-<UTC time> (kept for the incident
+// record, and no longer read by a start) and syncs the directory; returns the new path.
+[[nodiscard]] absl::StatusOr<std::string> SetRestoreRecordAside(const std::string& data_dir);
+
 // Removes it and syncs the directory. A failure leaves it for the next open, which finds it
 // already recorded (ReportStore keeps the bytes of the last one recorded) and removes it.
 [[nodiscard]] absl::Status RemoveRestoreRecord(const std::string& data_dir);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
@@ -230,24 +231,92 @@ TEST_F(RestoreRecordTest, OnlyASealedRecordOfThisRestoreIsTaken) {
   LeaveAsItIs(Sample());
   EXPECT_THAT(Refused(), HasSubstr("not sealed"));
 
-  v1::BackupRestore altered = Sample();
-  SealRestoreRecord(AuditKeysOf(db_), altered);
-  altered.set_restored_by("uid 0 (someone-else)");
-  LeaveAsItIs(altered);
-  EXPECT_THAT(Refused(), HasSubstr("seal does not match"));
+  // Every field the seal covers, altered after sealing (each still in shape).
+  void (*const kAlterations[])(v1::BackupRestore*) = {
+      [](v1::BackupRestore* r) { r->set_backup_id("4"); },
+      [](v1::BackupRestore* r) { r->mutable_backup_time()->set_nanos(1); },
+      [](v1::BackupRestore* r) { r->set_backup_audit_sequence(0); },
+      [](v1::BackupRestore* r) { r->mutable_restored_at()->set_nanos(1); },
+      [](v1::BackupRestore* r) { r->set_restored_by("uid 0 (someone-else)"); },
+      [](v1::BackupRestore* r) { r->set_anchor_before("not given"); },
+      [](v1::BackupRestore* r) { r->set_backup_audit_hash(std::string(32, 'x')); },
+  };
+  for (auto alter : kAlterations) {
+    v1::BackupRestore altered = Sample();
+    SealRestoreRecord(AuditKeysOf(db_), altered);
+    alter(&altered);
+    LeaveAsItIs(altered);
+    EXPECT_THAT(Refused(), HasSubstr("seal does not match")) << altered.ShortDebugString();
+  }
 
   v1::BackupRestore other_key = Sample();
   SealRestoreRecord(*KeyRing::FromKeys({std::string(32, 'k')}), other_key);
   LeaveAsItIs(other_key);
   EXPECT_THAT(Refused(), HasSubstr("not in the audit key file"));
 
-  const v1::BackupRestore before_the_trail_went_on = Sample();
-  std::filesystem::remove(file_);  // the trail goes on: a new audit key, say
-  const std::string audit_key_file = testing::TestAuditKeyFile(db_);
-  ASSERT_TRUE(AppendNewKey(audit_key_file).ok());
-  OpenTestStore(db_).reset();  // writes the key change, later than the record's restore
+  // A genuine record of a restore ten minutes ago, put back on a trail that has entries
+  // since (its first, written just now): beyond the few minutes allowed for a clock ahead.
+  v1::BackupRestore before_the_trail_went_on = Sample();
+  before_the_trail_went_on.mutable_restored_at()->set_seconds(
+      before_the_trail_went_on.restored_at().seconds() - 600);
   Leave(before_the_trail_went_on);
   EXPECT_THAT(Refused(), HasSubstr("later than the restore it records"));
+  EXPECT_TRUE(RestoreEntries(db_).empty());
+
+  v1::BackupRestore clock_behind = Sample();  // two minutes: within the slack, taken
+  clock_behind.mutable_restored_at()->set_seconds(clock_behind.restored_at().seconds() - 120);
+  Leave(clock_behind);
+  OpenTestStore(db_).reset();
+  EXPECT_EQ(RestoreEntries(db_).size(), 1u);
+}
+
+// The key id is recorded as written, so only its one spelling is taken (KeyIdHex: 8
+// lowercase hex digits); the id of this fixed key has letters.
+TEST(RestoreSealTest, TheKeyIdIsTakenInItsOneSpellingOnly) {
+  const KeyRing ring = *KeyRing::FromKeys({std::string(32, 'k')});
+  v1::BackupRestore record = SampleRestore(AuditAnchorPoint{1, std::string(32, 'h')});
+  SealRestoreRecord(ring, record);
+  ASSERT_TRUE(CheckRestoreSeal(ring, record).ok());
+  ASSERT_NE(absl::AsciiStrToUpper(record.seal_key_id()), record.seal_key_id());
+  record.set_seal_key_id(absl::AsciiStrToUpper(record.seal_key_id()));
+  EXPECT_THAT(CheckRestoreSeal(ring, record).message(), HasSubstr("not in the audit key file"));
+}
+
+// A record sealed with an audit key that is no longer the current one (the key file was
+// rotated after the restore) is still taken: the key is in the file.
+TEST_F(RestoreRecordTest, ARecordSealedWithAnEarlierAuditKeyIsTaken) {
+  const KeyRing before_rotation = AuditKeysOf(db_);
+  ASSERT_TRUE(AppendNewKey(testing::TestAuditKeyFile(db_)).ok());
+  OpenTestStore(db_).reset();  // the trail's key change
+  v1::BackupRestore record = Sample();
+  SealRestoreRecord(before_rotation, record);
+  LeaveAsItIs(record);
+  OpenTestStore(db_).reset();
+  ASSERT_EQ(RestoreEntries(db_).size(), 1u);
+  EXPECT_EQ(RestoreEntries(db_)[0].restore().seal_key_id(),
+            KeyIdHex(before_rotation.current_key_id()));
+}
+
+// On a trail found damaged the record cannot be checked against it: it is moved aside
+// unrecorded (the damage is what the trail records), and the next start passes it by.
+TEST_F(RestoreRecordTest, ARecordOnADamagedTrailIsMovedAsideUnrecorded) {
+  RawDb(db_).Delete(ColumnFamily::kMeta, kAuditHeadKey);  // damage the open finds
+  Leave(Sample());
+  {
+    auto store = OpenTestStore(db_);
+    EXPECT_FALSE(store->audit_opening().problem.empty());
+    EXPECT_THAT(store->audit_opening().restore_not_recorded, HasSubstr("kept as " + file_));
+    EXPECT_FALSE(store->audit_opening().restore_recorded.has_value());
+  }
+  EXPECT_FALSE(std::filesystem::exists(file_));
+  int aside = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(db_)) {
+    aside += entry.path().filename().string().rfind(
+                 absl::StrCat(kRestoreRecordFile, ".unrecorded-"), 0) == 0;
+  }
+  EXPECT_EQ(aside, 1);
+  EXPECT_TRUE(OpenTestStore(db_)->audit_opening().restore_not_recorded.empty())
+      << "the next start passes the record by";
   EXPECT_TRUE(RestoreEntries(db_).empty());
 }
 
