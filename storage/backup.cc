@@ -8,7 +8,10 @@
 #include "google/protobuf/util/time_util.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/utilities/backup_engine.h"
+#include "safeguarding/triage/v1/access.pb.h"
+#include "storage/column_families.h"
 #include "storage/rocksdb_status.h"
 
 namespace safeguarding::storage {
@@ -68,6 +71,57 @@ absl::Status CheckApart(const std::string& backup_dir, const std::string& data_d
                      data_dir, " (and not contain it): put it on another volume"));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// Stands in for the statistics family's merge operator in a read-only open: replaying the
+// log's merge records into memtables needs an operator set (without one RocksDB stops the
+// replay there, and the trail would seem to end early), but that family is never read.
+class UnreadMerges : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice*, const rocksdb::Slice&, std::string*,
+             rocksdb::Logger*) const override {
+    return false;  // never called: nothing merged is read
+  }
+  const char* Name() const override { return "safeguarding.unread-merges"; }
+};
+
+}  // namespace
+
+absl::StatusOr<common::AuditAnchorPoint> RestoredTrailEnd(const std::string& data_dir) {
+  // Every family with RocksDB's comparator, as the store's keep; the log replayed whole or
+  // not at all (an error, not a trail that seems to end early).
+  rocksdb::Options options;
+  options.merge_operator = std::make_shared<UnreadMerges>();
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, data_dir, &names);
+  if (!s.ok()) return FromRocksDb(s, "list the restored copy's families");
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& name : names) families.emplace_back(name, options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(options, data_dir, families, &handles, &raw);
+  if (!s.ok()) return FromRocksDb(s, "open the restored copy read-only");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  absl::StatusOr<common::AuditAnchorPoint> end =
+      absl::NotFoundError("the restored copy has no audit trail");
+  const std::string_view audit = kColumnFamilyNames[static_cast<int>(ColumnFamily::kAudit)];
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != audit) continue;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    it->SeekToLast();
+    triage::v1::AuditEntry entry;
+    if (it->Valid() &&
+        entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      end = common::AuditAnchorPoint{entry.sequence(), entry.hash()};
+    } else if (it->Valid() || !it->status().ok()) {
+      end = absl::DataLossError("the restored copy's last audit entry cannot be read");
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) (void)db->DestroyColumnFamilyHandle(handle);
+  return end;
 }
 
 triage::v1::BackupInfo BackupInfoOf(const StoredBackup& backup) {

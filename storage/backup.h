@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/audit_anchor.h"
 #include "common/data_dir.h"
 #include "safeguarding/triage/v1/administration.pb.h"
 
@@ -51,6 +52,12 @@ struct StoredBackup {
 // backups and lost with the volume it was meant to survive; a data directory restored
 // inside the backup directory would overwrite backups.
 [[nodiscard]] absl::Status CheckApart(const std::string& backup_dir, const std::string& data_dir);
+
+// The last entry of the audit trail in a restored copy at `data_dir`, opened read-only
+// (nothing in it is written): its sequence and hash, which the record of the restore seals
+// (restore_record.h). NOT_FOUND if the trail is empty; a RocksDB error as its status.
+[[nodiscard]] absl::StatusOr<common::AuditAnchorPoint> RestoredTrailEnd(
+    const std::string& data_dir);
 
 // As the contract shows it (ListBackups, `triagectl admin backups`).
 triage::v1::BackupInfo BackupInfoOf(const StoredBackup& backup);

@@ -82,13 +82,21 @@ v1::AuditEntry RestoreEntry(const v1::BackupRestore& record) {
 }
 
 // What does not fit between the record and the trail (whose last entry is `trail_end`), or
-// "": the record is sealed with the audit key; the trail holds the backup's audit head
-// with that hash; nothing on it is later than the restore (an earlier restore's record put
+// "": the record is sealed with the audit key; the trail ends where the restored copy's
+// did when triagectl sealed the record; it holds the backup's audit head with that hash;
+// nothing on it is later than the restore (an earlier restore's record put
 // back after the trail went on, or a record replayed onto a live store, is refused).
 [[nodiscard]] std::string MisfitWithTrail(const v1::BackupRestore& r, const KeyRing& audit_ring,
                                           const AuditTrail& audit, const AuditHead& trail_end) {
   if (absl::Status sealed = CheckRestoreSeal(audit_ring, r); !sealed.ok()) {
     return std::string(sealed.message());
+  }
+  if (r.restored_trail_end_sequence() != 0 &&
+      (r.restored_trail_end_sequence() != trail_end.sequence ||
+       r.restored_trail_end_hash() != trail_end.hash)) {
+    return absl::StrCat("it was made for a restored copy whose trail ends at #",
+                        r.restored_trail_end_sequence(), "; this one ends at #",
+                        trail_end.sequence);
   }
   if (r.backup_audit_sequence() > trail_end.sequence) {
     return absl::StrCat("it says the backup's audit head is #", r.backup_audit_sequence(),

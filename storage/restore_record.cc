@@ -60,6 +60,10 @@ std::string ProblemWith(const triage::v1::BackupRestore& r) {
       r.backup_audit_hash().size() != common::AuditAnchorPoint::kHashBytes) {
     return "backup_audit_hash is not a SHA-256 hash";
   }
+  if (!r.restored_trail_end_hash().empty() &&
+      r.restored_trail_end_hash().size() != common::AuditAnchorPoint::kHashBytes) {
+    return "restored_trail_end_hash is not a SHA-256 hash";
+  }
   return "";
 }
 
@@ -76,6 +80,8 @@ std::string SealedText(const triage::v1::BackupRestore& r) {
   add(absl::StrCat(r.restored_at().seconds(), ".", r.restored_at().nanos()));
   add(r.anchor_before());
   add(r.backup_audit_hash());
+  add(absl::StrCat(r.restored_trail_end_sequence()));
+  add(r.restored_trail_end_hash());
   return text;
 }
 

@@ -309,6 +309,9 @@ TEST_F(BackupTest, BackupUnderLoadRestoresExactlyItsReports) {
   EXPECT_EQ(entry.restore().backup_audit_hash(), head.hash);
   EXPECT_EQ(entry.restore().backup_check(), v1::BACKUP_CHECK_MATCHES)
       << "the server compared the record with the backup in its --backup_dir";
+  EXPECT_EQ(entry.restore().restored_trail_end_sequence(), entry.sequence() - 1)
+      << "triagectl read the staged copy's trail end, and the server started on it";
+  EXPECT_EQ(entry.restore().restored_trail_end_hash(), entry.previous_hash());
   EXPECT_EQ(entry.restore().backup_time(), backup.backup().create_time());
   EXPECT_THAT(entry.restore().restored_by(), HasSubstr(absl::StrCat("uid ", ::geteuid())));
   EXPECT_EQ(entry.restore().anchor_before(), before_restore.ToString())

@@ -183,6 +183,8 @@ TEST_F(RestoreRecordTest, ARecordOutOfShapeIsRefusedNamingTheField) {
       {"restored_by", [](v1::BackupRestore* r) { r->set_restored_by(std::string(257, 'a')); }},
       {"anchor_before", [](v1::BackupRestore* r) { r->set_anchor_before("\x1b[2J"); }},
       {"backup_audit_hash", [](v1::BackupRestore* r) { r->set_backup_audit_hash("short"); }},
+      {"restored_trail_end_hash",
+       [](v1::BackupRestore* r) { r->set_restored_trail_end_hash("short"); }},
   };
   for (const auto& c : kCases) {
     v1::BackupRestore record = Sample();
@@ -216,8 +218,21 @@ TEST_F(RestoreRecordTest, ARecordThatDoesNotFitTheTrailIsRefusedBeforeAnythingIs
   EXPECT_THAT(Refused(), HasSubstr("does not describe this directory"));
   EXPECT_TRUE(RestoreEntries(db_).empty());
 
+  // Made for another restored copy: one whose trail ended elsewhere (a genuine record of an
+  // earlier restore, put in place of this one's).
+  v1::BackupRestore another_copy = Sample();
+  another_copy.set_restored_trail_end_sequence(7);
+  another_copy.set_restored_trail_end_hash(std::string(32, 'e'));
+  Leave(another_copy);
+  EXPECT_THAT(Refused(), HasSubstr("made for a restored copy whose trail ends at #7"));
+  another_copy.set_restored_trail_end_sequence(first_entry_.sequence);  // the end, another hash
+  Leave(another_copy);
+  EXPECT_THAT(Refused(), HasSubstr("made for a restored copy"));
+  EXPECT_TRUE(RestoreEntries(db_).empty());
+
   v1::BackupRestore fits = Sample();
-  fits.set_backup_audit_hash(first_entry_.hash);
+  fits.set_restored_trail_end_sequence(first_entry_.sequence);
+  fits.set_restored_trail_end_hash(first_entry_.hash);
   Leave(fits);
   OpenTestStore(db_).reset();
   ASSERT_EQ(RestoreEntries(db_).size(), 1u);
@@ -240,6 +255,8 @@ TEST_F(RestoreRecordTest, OnlyASealedRecordOfThisRestoreIsTaken) {
       [](v1::BackupRestore* r) { r->set_restored_by("uid 0 (someone-else)"); },
       [](v1::BackupRestore* r) { r->set_anchor_before("not given"); },
       [](v1::BackupRestore* r) { r->set_backup_audit_hash(std::string(32, 'x')); },
+      [](v1::BackupRestore* r) { r->set_restored_trail_end_sequence(9); },
+      [](v1::BackupRestore* r) { r->set_restored_trail_end_hash(std::string(32, 'y')); },
   };
   for (auto alter : kAlterations) {
     v1::BackupRestore altered = Sample();

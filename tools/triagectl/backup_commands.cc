@@ -129,13 +129,23 @@ std::string StagingPath(const std::string& data_dir) {
 // server's audit trail, and makes it durable. On failure the staging directory (a partial
 // copy of ours) is removed and nothing else has changed.
 [[nodiscard]] absl::StatusOr<std::string> RestoreToStaging(const storage::BackupDirectory& dir,
-                                                           uint32_t id,
-                                                           const v1::BackupRestore& record,
+                                                           uint32_t id, v1::BackupRestore record,
+                                                           const storage::KeyRing& audit_keys,
                                                            const std::string& data_dir) {
   const std::string staging = StagingPath(data_dir);
   if (::mkdir(staging.c_str(), 0700) != 0) return Errno(staging, "cannot create");
   absl::Status restored = dir.Restore(id, staging);
-  if (restored.ok()) restored = storage::WriteRestoreRecord(staging, record);
+  if (restored.ok()) {
+    // The record names the copy it was made for: the server starts only on that trail end.
+    // A copy whose trail cannot be read is still restored; its record says 0.
+    absl::StatusOr<common::AuditAnchorPoint> end = storage::RestoredTrailEnd(staging);
+    if (end.ok()) {
+      record.set_restored_trail_end_sequence(end->sequence);
+      record.set_restored_trail_end_hash(end->hash);
+    }
+    storage::SealRestoreRecord(audit_keys, record);
+    restored = storage::WriteRestoreRecord(staging, record);
+  }
   if (restored.ok()) restored = common::SyncParentDirectory(staging + "/CURRENT");
   if (restored.ok()) restored = common::SyncParentDirectory(staging);
   if (!restored.ok()) {
@@ -215,8 +225,7 @@ void PrintChecksAfterRestore(const v1::BackupInfo& info, std::FILE* out) {
 
 // The record of this restore that the server writes into its audit trail at its next start.
 v1::BackupRestore RestoreRecord(const storage::StoredBackup& backup,
-                                const std::string& anchor_before,
-                                const storage::KeyRing& audit_keys) {
+                                const std::string& anchor_before) {
   v1::BackupRestore record;
   record.set_backup_id(absl::StrCat(backup.id));
   *record.mutable_backup_time() = TimestampOf(backup.create_time);
@@ -230,7 +239,6 @@ v1::BackupRestore RestoreRecord(const storage::StoredBackup& backup,
   }
   record.set_restored_by(std::move(account));
   record.set_anchor_before(anchor_before);
-  storage::SealRestoreRecord(audit_keys, record);
   return record;
 }
 
@@ -436,8 +444,8 @@ int BackupCommands::RunRestore(bool json) {
     old_lock = *std::move(lock);
   }
   const std::string anchor_before = AnchorBefore(anchor_file_);
-  const v1::BackupRestore record = RestoreRecord(*backup, anchor_before, *audit_keys);
-  absl::StatusOr<std::string> staging = RestoreToStaging(*dir, backup->id, record, data_dir_);
+  absl::StatusOr<std::string> staging = RestoreToStaging(
+      *dir, backup->id, RestoreRecord(*backup, anchor_before), *audit_keys, data_dir_);
   if (!staging.ok()) return Fail(staging.status());
   absl::StatusOr<std::string> aside = SwapIn(*staging, data_dir_);
   if (!aside.ok()) return Fail(aside.status());
