@@ -67,7 +67,7 @@ std::string ProblemWith(const triage::v1::BackupRestore& r) {
   return "";
 }
 
-// Fields 1-7, each length-prefixed, so no two records encode alike.
+// The sealed fields (1-7, 11, 12), each length-prefixed, so no two records encode alike.
 std::string SealedText(const triage::v1::BackupRestore& r) {
   std::string text = kRestoreSealLabel;
   auto add = [&text](absl::string_view field) {
@@ -100,15 +100,18 @@ absl::Status CheckRestoreSeal(const KeyRing& audit_keys, const triage::v1::Backu
         "it is not sealed with the audit key (triagectl admin restore seals it)");
   }
   uint32_t id = 0;
-  std::optional<std::string> key;
-  if (record.seal_key_id().size() == 8 && absl::SimpleHexAtoi(record.seal_key_id(), &id) &&
-      record.seal_key_id() == KeyIdHex(id)) {  // one spelling only: the bytes are recorded
-    key = audit_keys.DeriveKeyFrom(id, kRestoreSealLabel);
+  // One spelling only (the bytes are recorded), and only that spelling is ever quoted back:
+  // the field is the file's, and the message goes to the log.
+  if (record.seal_key_id().size() != 8 || !absl::SimpleHexAtoi(record.seal_key_id(), &id) ||
+      record.seal_key_id() != KeyIdHex(id)) {
+    return absl::FailedPreconditionError(
+        "its seal names no audit key id (8 lowercase hex digits), so it is not in the audit "
+        "key file");
   }
+  std::optional<std::string> key = audit_keys.DeriveKeyFrom(id, kRestoreSealLabel);
   if (!key) {
-    return absl::FailedPreconditionError(absl::StrCat("it is sealed with audit key \"",
-                                                      record.seal_key_id(),
-                                                      "\", which is not in the audit key file"));
+    return absl::FailedPreconditionError(absl::StrCat("it is sealed with audit key ", KeyIdHex(id),
+                                                      ", which is not in the audit key file"));
   }
   const std::string expected = common::HmacSha256(*key, SealedText(record));
   if (expected.size() != record.seal().size() ||

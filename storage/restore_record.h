@@ -27,7 +27,8 @@ inline constexpr size_t kMaxRestoreTextBytes = 256;
 inline constexpr char kRestoreSealLabel[] = "safeguarding restore record v1";
 
 // Sets `record`'s seal and seal_key_id: HMAC-SHA256, under the key derived from the current
-// key of `audit_keys` (the server's --audit_key_file), of fields 1-7 in a fixed encoding.
+// key of `audit_keys` (the server's --audit_key_file), of fields 1-7, 11 and 12 in a fixed
+// encoding (every field but the server's backup_check and the seal itself).
 void SealRestoreRecord(const KeyRing& audit_keys, triage::v1::BackupRestore& record);
 
 // OK if `record`'s seal verifies under the key it names; FAILED_PRECONDITION saying why

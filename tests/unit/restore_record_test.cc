@@ -297,6 +297,10 @@ TEST(RestoreSealTest, TheKeyIdIsTakenInItsOneSpellingOnly) {
   ASSERT_NE(absl::AsciiStrToUpper(record.seal_key_id()), record.seal_key_id());
   record.set_seal_key_id(absl::AsciiStrToUpper(record.seal_key_id()));
   EXPECT_THAT(CheckRestoreSeal(ring, record).message(), HasSubstr("not in the audit key file"));
+  record.set_seal_key_id("5e318f8c\n[INFO] forged log line");  // never quoted back
+  const std::string message(CheckRestoreSeal(ring, record).message());
+  EXPECT_THAT(message, HasSubstr("names no audit key id"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("forged")));
 }
 
 // A record sealed with an audit key that is no longer the current one (the key file was

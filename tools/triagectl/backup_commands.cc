@@ -142,6 +142,12 @@ std::string StagingPath(const std::string& data_dir) {
     if (end.ok()) {
       record.set_restored_trail_end_sequence(end->sequence);
       record.set_restored_trail_end_hash(end->hash);
+    } else {
+      std::fprintf(stderr,
+                   "triagectl: warning: cannot read the restored copy's audit trail end (%s): "
+                   "the record of this restore does not name it, so the server cannot tell "
+                   "it from another restore's record\n",
+                   CleanText(end.status().message()).c_str());
     }
     storage::SealRestoreRecord(audit_keys, record);
     restored = storage::WriteRestoreRecord(staging, record);
