@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "tools/loadgen/histogram.h"
@@ -169,6 +170,29 @@ TEST(ReportPoolTest, RealisticReportsReusedInTurnWithIdsOfTheRun) {
   EXPECT_EQ(batch.reports(0).source_id(), "run-20");
   EXPECT_EQ(batch.reports(9).source_id(), "run-29");
   EXPECT_TRUE(batch.reports(0).has_received_time());
+}
+
+std::string BytesOf(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(buffer.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+TEST(ReportPoolTest, PrebuiltSubmitBytesAreTheRequestSerialized) {
+  const ReportPool pool(50, 3, absl::FromUnixSeconds(1'780'000'000));
+  for (int64_t n : {int64_t{0}, int64_t{7}, int64_t{49}, int64_t{50}, int64_t{12'345'678'901}}) {
+    v1::SubmitReportRequest typed;
+    pool.FillSubmit("a-long-run-id-of-the-caller", n, typed);
+    const std::string wire = BytesOf(pool.SubmitBytes("a-long-run-id-of-the-caller", n));
+    EXPECT_EQ(wire, typed.SerializeAsString()) << n;
+    v1::SubmitReportRequest parsed;
+    ASSERT_TRUE(parsed.ParseFromString(wire));
+    EXPECT_EQ(parsed.request_id(), "a-long-run-id-of-the-caller-" + std::to_string(n));
+  }
 }
 
 Phase PhaseOf(std::string scenario, double seconds, std::map<Method, MethodResult> methods) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace safeguarding::loadgen {
@@ -21,6 +22,14 @@ grpc::Status NotFoundUnlessClaimed(grpc::Status status, const v1::ClaimNextRepor
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no report waiting");
   }
   return status;
+}
+
+// Each role's "authorization" value, made once rather than per call ("" for no token).
+Tokens BearersOf(Tokens tokens) {
+  for (std::string* token : {&tokens.intake, &tokens.triager, &tokens.statistics, &tokens.admin}) {
+    if (!token->empty()) *token = absl::StrCat("Bearer ", *token);
+  }
+  return tokens;
 }
 
 }  // namespace
@@ -68,9 +77,9 @@ struct LoadRun::CycleCall : Call {
 
 LoadRun::LoadRun(const std::vector<std::shared_ptr<grpc::Channel>>& channels, RunOptions options,
                  Tokens tokens, const ReportPool* pool)
-    : options_(std::move(options)), tokens_(std::move(tokens)), pool_(pool) {
+    : options_(std::move(options)), bearers_(BearersOf(std::move(tokens))), pool_(pool) {
   for (const std::shared_ptr<grpc::Channel>& channel : channels) {
-    stubs_.push_back(Stubs{v1::ReportIntake::NewStub(channel), v1::TriageDesk::NewStub(channel),
+    stubs_.push_back(Stubs{v1::TriageDesk::NewStub(channel),
                            std::make_unique<grpc::GenericStub>(channel),
                            v1::Statistics::NewStub(channel), v1::Administration::NewStub(channel)});
   }
@@ -151,9 +160,9 @@ C* LoadRun::NewCall(Method method, absl::Time due) {
   call->method = method;
   call->due = due;
   call->context.set_deadline(absl::ToChronoTime(due + options_.call_timeout));
-  const std::string& token = tokens_.For(method);
-  if (!token.empty() && method != Method::kHealth) {
-    call->context.AddMetadata("authorization", "Bearer " + token);
+  const std::string& bearer = bearers_.For(method);
+  if (!bearer.empty() && method != Method::kHealth) {
+    call->context.AddMetadata("authorization", bearer);
   }
   return call;
 }
@@ -163,11 +172,13 @@ void LoadRun::Issue(int64_t n, absl::Time due) {
   Stubs& stubs = stubs_[static_cast<size_t>(n) % stubs_.size()];
   switch (method) {
     case Method::kSubmit: {
-      auto* call =
-          NewCall<UnaryCall<v1::SubmitReportRequest, v1::SubmitReportResponse>>(method, due);
-      pool_->FillSubmit(options_.run_id, n, call->request);
-      stubs.intake->async()->SubmitReport(&call->context, &call->request, &call->response,
-                                          [this, call](grpc::Status s) { Done(call, s); });
+      // As prebuilt bytes through the generic stub, as the no-op goes (ReportPool::SubmitBytes).
+      static const std::string kSubmitMethod =
+          absl::StrCat("/", v1::ReportIntake::service_full_name(), "/SubmitReport");
+      auto* call = NewCall<UnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>>(method, due);
+      call->request = pool_->SubmitBytes(options_.run_id, n);
+      stubs.generic->UnaryCall(&call->context, kSubmitMethod, grpc::StubOptions(), &call->request,
+                               &call->response, [this, call](grpc::Status s) { Done(call, s); });
       return;
     }
     case Method::kImport: {
@@ -222,8 +233,8 @@ void LoadRun::IssueCycle(absl::Time due, Stubs& stubs) {
         status = NotFoundUnlessClaimed(status, call->claim_response);
         if (!status.ok()) return Done(call, status);
         call->decide_context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
-        if (!tokens_.triager.empty()) {
-          call->decide_context.AddMetadata("authorization", "Bearer " + tokens_.triager);
+        if (!bearers_.triager.empty()) {
+          call->decide_context.AddMetadata("authorization", bearers_.triager);
         }
         call->decide_request.set_report_id(call->claim_response.report().id());
         call->decide_request.set_claim_id(call->claim_response.claim().claim_id());

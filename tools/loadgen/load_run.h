@@ -100,7 +100,6 @@ class LoadRun {
   template <typename Request, typename Response>
   struct UnaryCall;
   struct Stubs {
-    std::unique_ptr<triage::v1::ReportIntake::Stub> intake;
     std::unique_ptr<triage::v1::TriageDesk::Stub> desk;
     std::unique_ptr<grpc::GenericStub> generic;
     std::unique_ptr<triage::v1::Statistics::Stub> statistics;
@@ -121,7 +120,7 @@ class LoadRun {
   bool Open() const { return options_.rate > 0; }
 
   const RunOptions options_;
-  const Tokens tokens_;
+  const Tokens bearers_;  // each role's token as its "authorization" value: "Bearer <token>"
   const ReportPool* const pool_;
   std::vector<Stubs> stubs_;
   absl::Time start_;

@@ -133,6 +133,9 @@ ReportPool::ReportPool(int size, uint64_t seed, absl::Time now) {
   reports_.reserve(wanted);
   for (size_t i = 0; i < wanted; ++i) {
     reports_.push_back(std::move(year[i * year.size() / wanted]));
+    v1::SubmitReportRequest only_report;
+    *only_report.mutable_report() = reports_.back().submission();
+    submission_fields_.emplace_back(only_report.SerializeAsString());
   }
 }
 
@@ -140,6 +143,16 @@ void ReportPool::FillSubmit(const std::string& run_id, int64_t n,
                             v1::SubmitReportRequest& request) const {
   request.set_request_id(absl::StrCat(run_id, "-", n));
   *request.mutable_report() = reports_[static_cast<size_t>(n) % reports_.size()].submission();
+}
+
+// Serialized messages concatenate to their merge, and fields in number order are what
+// SerializeAsString writes: request_id (1), then report (2).
+grpc::ByteBuffer ReportPool::SubmitBytes(const std::string& run_id, int64_t n) const {
+  v1::SubmitReportRequest only_id;
+  only_id.set_request_id(absl::StrCat(run_id, "-", n));
+  const grpc::Slice parts[] = {grpc::Slice(only_id.SerializeAsString()),
+                               submission_fields_[static_cast<size_t>(n) % reports_.size()]};
+  return grpc::ByteBuffer(parts, std::size(parts));
 }
 
 void ReportPool::FillImport(const std::string& run_id, int64_t n, int batch,
