@@ -7,9 +7,10 @@
 // Asserts: where a decoder accepts, encoding what it returned gives back the input exactly
 // (a report id's text in upper case); counter keys agree with CounterGroupEnd,
 // CounterGroupPrefix and CounterKeyDay, and CounterGroupEnd never points past the key; audit
-// keys order as (time, sequence) do; ReportId::time() is the time in its first 8 bytes; the
-// record decoders answer OK, DATA_LOSS or FAILED_PRECONDITION only, and what opens seals
-// and opens again to the same message.
+// keys order as (time, sequence) do; the queue family's memtable insert hint
+// (storage/engine.cc) is a slice of its key, and a queue key's queue and tier; ReportId::time() is
+// the time in its first 8 bytes; the record decoders answer OK, DATA_LOSS or FAILED_PRECONDITION
+// only, and what opens seals and opens again to the same message.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -18,7 +19,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "rocksdb/slice_transform.h"
 #include "storage/counter_keys.h"
+#include "storage/engine.h"
 #include "storage/event_codec.h"
 #include "storage/key_encoding.h"
 #include "storage/key_ring.h"
@@ -45,6 +48,20 @@ void CheckQueueKey(absl::string_view key) {
   FuzzCheck(storage::QueueKey(parts->queue, parts->tier, parts->due_micros, parts->id) == key,
             "queue key round trip");
   FuzzCheck(absl::StartsWith(key, storage::QueuePrefix(parts->queue)), "queue key prefix");
+}
+
+void CheckQueueHint(absl::string_view input) {
+  static const std::shared_ptr<const rocksdb::SliceTransform> hint =
+      storage::StoreFamilyOptions(storage::ColumnFamily::kQueue)
+          .memtable_insert_with_hint_prefix_extractor;
+  const rocksdb::Slice key(input.data(), input.size());
+  const rocksdb::Slice prefix = hint->Transform(key);
+  FuzzCheck(prefix.data() == key.data() && prefix.size() <= key.size(), "queue hint in its key");
+  std::optional<storage::QueueKeyParts> parts = storage::ParseQueueKey(input);
+  if (!parts) return;
+  FuzzCheck(hint->InDomain(key) && prefix.ToString() == storage::QueuePrefix(parts->queue) +
+                                                            static_cast<char>(parts->tier),
+            "queue hint of a queue key");
 }
 
 void CheckAuditKeys(absl::string_view input) {
@@ -170,6 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
   CheckEventKey(input);
   CheckQueueKey(input);
+  CheckQueueHint(input);
   CheckAuditKeys(input);
   CheckCounterKey(input);
   CheckReportIds(input);
