@@ -224,6 +224,17 @@ class Kubernetes(unittest.TestCase):
     def test_a_network_policy_guards_the_pod(self):
         (policy,) = self.kind("NetworkPolicy")
         self.assertEqual(set(policy["spec"]["policyTypes"]), {"Ingress", "Egress"})
+        self.assertEqual(policy["spec"]["egress"], [])
+        # Every way in names both a namespace and the pods in it (a peer with only a
+        # namespaceSelector admits every pod of that namespace), on one port each.
+        ports = set()
+        for rule in policy["spec"]["ingress"]:
+            for peer in rule["from"]:
+                self.assertTrue(peer.get("namespaceSelector", {}).get("matchLabels"), peer)
+                self.assertTrue(peer.get("podSelector", {}).get("matchLabels"), peer)
+            self.assertEqual(len(rule["ports"]), 1, rule)
+            ports.add(rule["ports"][0]["port"])
+        self.assertEqual(ports, {50051, 9464})
 
 
 def start_server():
