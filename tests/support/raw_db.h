@@ -18,9 +18,7 @@ namespace safeguarding::testing {
 
 class RawDb {
  public:
-  // `create`: a new, empty database with the store's families (for tests of the families'
-  // options alone); otherwise the store must be there.
-  explicit RawDb(const std::string& path, bool create = false) {
+  explicit RawDb(const std::string& path) {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
     for (int i = 0; i < storage::kColumnFamilyCount; ++i) {
@@ -29,8 +27,6 @@ class RawDb {
     }
     rocksdb::DBOptions options;
     options.allow_concurrent_memtable_write = false;  // as the store opens it
-    options.create_if_missing = create;
-    options.create_missing_column_families = create;
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &handles_, &raw);
     if (!s.ok()) throw std::runtime_error("RawDb: " + s.ToString());

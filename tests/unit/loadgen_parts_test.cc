@@ -172,27 +172,46 @@ TEST(ReportPoolTest, RealisticReportsReusedInTurnWithIdsOfTheRun) {
   EXPECT_TRUE(batch.reports(0).has_received_time());
 }
 
-std::string BytesOf(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
-
 TEST(ReportPoolTest, PrebuiltSubmitBytesAreTheRequestSerialized) {
   const ReportPool pool(50, 3, absl::FromUnixSeconds(1'780'000'000));
   for (int64_t n : {int64_t{0}, int64_t{7}, int64_t{49}, int64_t{50}, int64_t{12'345'678'901}}) {
     v1::SubmitReportRequest typed;
     pool.FillSubmit("a-long-run-id-of-the-caller", n, typed);
-    const std::string wire = BytesOf(pool.SubmitBytes("a-long-run-id-of-the-caller", n));
+    const std::string wire = WireBytes(pool.SubmitBytes("a-long-run-id-of-the-caller", n));
     EXPECT_EQ(wire, typed.SerializeAsString()) << n;
     v1::SubmitReportRequest parsed;
     ASSERT_TRUE(parsed.ParseFromString(wire));
     EXPECT_EQ(parsed.request_id(), "a-long-run-id-of-the-caller-" + std::to_string(n));
   }
+}
+
+grpc::ByteBuffer BufferOf(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+TEST(CheckSubmitReplyTest, AnOkReplyMustHoldBytesAndWhenParsedNameItsReport) {
+  v1::SubmitReportResponse named;
+  named.set_report_id("400SH0J9EBRTJ2B6XPPCYZQFYB");
+  const grpc::ByteBuffer good = BufferOf(named.SerializeAsString());
+  EXPECT_TRUE(CheckSubmitReply(grpc::Status::OK, good, false).ok());
+  EXPECT_TRUE(CheckSubmitReply(grpc::Status::OK, good, true).ok());
+  // Empty: wrong whether parsed or not.
+  const grpc::ByteBuffer empty;
+  EXPECT_EQ(CheckSubmitReply(grpc::Status::OK, empty, false).error_code(),
+            grpc::StatusCode::INTERNAL);
+  // Bytes that do not parse, or a reply that names no report, are caught when parsed.
+  v1::SubmitReportResponse unnamed;
+  unnamed.set_advice("no id");
+  for (const std::string& bad : {std::string("\xff\xff\xff"), unnamed.SerializeAsString()}) {
+    EXPECT_TRUE(CheckSubmitReply(grpc::Status::OK, BufferOf(bad), false).ok());
+    EXPECT_EQ(CheckSubmitReply(grpc::Status::OK, BufferOf(bad), true).error_code(),
+              grpc::StatusCode::INTERNAL);
+  }
+  // The server's own error passes through as it was.
+  const grpc::Status refused(grpc::StatusCode::RESOURCE_EXHAUSTED, "busy");
+  EXPECT_EQ(CheckSubmitReply(refused, good, true).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 Phase PhaseOf(std::string scenario, double seconds, std::map<Method, MethodResult> methods) {

@@ -32,29 +32,6 @@ Tokens BearersOf(Tokens tokens) {
   return tokens;
 }
 
-// The generic stub does not parse replies. A stored submit's reply names its report, so it
-// is never empty; one in kParseOneSubmitReplyIn is parsed whole and must name one. Either
-// failing counts as an error: a reply that is not what it should be is not a success.
-constexpr int64_t kParseOneSubmitReplyIn = 1000;
-
-grpc::Status CheckSubmitReply(grpc::Status status, const grpc::ByteBuffer& reply, bool parse) {
-  if (!status.ok()) return status;
-  if (reply.Length() == 0) return grpc::Status(grpc::StatusCode::INTERNAL, "empty reply");
-  if (!parse) return status;
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (reply.Dump(&slices).ok()) {
-    for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-  }
-  v1::SubmitReportResponse response;
-  if (!response.ParseFromString(bytes) || response.report_id().empty()) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "a reply that names no report");
-  }
-  return status;
-}
-
 }  // namespace
 
 int64_t MethodResult::error_count() const {

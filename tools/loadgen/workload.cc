@@ -155,6 +155,27 @@ grpc::ByteBuffer ReportPool::SubmitBytes(const std::string& run_id, int64_t n) c
   return grpc::ByteBuffer(parts, std::size(parts));
 }
 
+std::string WireBytes(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (!buffer.Dump(&slices).ok()) return bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+grpc::Status CheckSubmitReply(grpc::Status status, const grpc::ByteBuffer& reply, bool parse) {
+  if (!status.ok()) return status;
+  if (reply.Length() == 0) return grpc::Status(grpc::StatusCode::INTERNAL, "empty reply");
+  if (!parse) return status;
+  v1::SubmitReportResponse response;
+  if (!response.ParseFromString(WireBytes(reply)) || response.report_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "a reply that names no report");
+  }
+  return status;
+}
+
 void ReportPool::FillImport(const std::string& run_id, int64_t n, int batch,
                             v1::ImportReportsRequest& request) const {
   for (int i = 0; i < batch; ++i) {

@@ -10,6 +10,7 @@
 
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/slice.h>
+#include <grpcpp/support/status.h>
 
 #include <cstdint>
 #include <optional>
@@ -105,6 +106,16 @@ class ReportPool {
   std::vector<triage::v1::ImportedReport> reports_;
   std::vector<grpc::Slice> submission_fields_;  // SubmitReportRequest.report of each, encoded
 };
+
+// The bytes of a buffer, its slices joined ("" if it cannot be read).
+std::string WireBytes(const grpc::ByteBuffer& buffer);
+
+// The generic stub does not parse replies. A stored submit's reply names its report, so it
+// is never empty; one call in kParseOneSubmitReplyIn has its reply parsed whole (`parse`),
+// and it must name a report. Either failing is INTERNAL: a reply that is not what it should
+// be is not a success. A status that is not OK is passed on as it is.
+inline constexpr int64_t kParseOneSubmitReplyIn = 1000;
+grpc::Status CheckSubmitReply(grpc::Status status, const grpc::ByteBuffer& reply, bool parse);
 
 }  // namespace safeguarding::loadgen
 
